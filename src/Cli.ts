@@ -1,0 +1,66 @@
+import { Command, ValidationError } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Option } from "effect"
+import { root } from "./commands/root.js"
+import { send } from "./commands/send.js"
+import { start } from "./commands/start.js"
+import { stop } from "./commands/stop.js"
+import { ExitCode } from "./domain/exit.js"
+import { VERSION } from "./version.js"
+
+/** The command tree. */
+export const command = root.pipe(Command.withSubcommands([start, send, stop]))
+
+const cli = Command.run(command, { name: "codex-tasks", version: VERSION })
+
+const say = (text: string) => Effect.sync(() => process.stderr.write(`codex-tasks: ${text}\n`))
+
+const hasMessage = (e: unknown): e is { readonly _tag: string; readonly message: string } =>
+  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
+
+/** Maps how a command ended to its exit code, telling the user why on stderr (no stack traces). */
+const exitCodeOf = (cause: Cause.Cause<unknown>): Effect.Effect<number> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const e = failure.value
+    if (ValidationError.isValidationError(e)) {
+      // @effect/cli has already printed the problem (or the help text)
+      return Effect.succeed(ValidationError.isHelpRequested(e) ? ExitCode.Ok : ExitCode.Usage)
+    }
+    if (hasMessage(e) && e._tag === "ExitWith") {
+      const code = (e as unknown as { code: number }).code
+      return e.message === "" ? Effect.succeed(code) : Effect.as(say(e.message), code)
+    }
+    if (hasMessage(e) && e._tag === "UsageError") return Effect.as(say(e.message), ExitCode.Usage)
+    if (hasMessage(e)) return Effect.as(say(e.message), ExitCode.Error)
+    return Effect.as(say(String(e)), ExitCode.Error)
+  }
+  if (Cause.isInterruptedOnly(cause)) return Effect.succeed(ExitCode.Interrupted)
+  const defect = Cause.squash(cause)
+  const text = defect instanceof Error ? defect.message : String(defect)
+  return Effect.as(
+    Effect.zipRight(
+      say(`internal error: ${text}`),
+      process.env.CODEX_TASKS_DEBUG
+        ? Effect.sync(() => process.stderr.write(`${Cause.pretty(cause)}\n`))
+        : Effect.void,
+    ),
+    ExitCode.Error,
+  )
+}
+
+/** Runs the CLI on `argv` (as `process.argv`) and resolves to the process exit code. */
+export const main = (argv: ReadonlyArray<string>) =>
+  cli(argv).pipe(Effect.as(ExitCode.Ok as number), Effect.catchAllCause(exitCodeOf))
+
+/** Runs the CLI as the process: exit code per `main`, SIGINT interrupts the command. */
+export const runCli = (argv: ReadonlyArray<string>): void =>
+  main(argv).pipe(
+    Effect.flatMap((code) =>
+      Effect.sync(() => {
+        process.exitCode = code
+      }),
+    ),
+    Effect.provide(NodeContext.layer),
+    NodeRuntime.runMain({ disableErrorReporting: true }),
+  )

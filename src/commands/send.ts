@@ -1,0 +1,32 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { Tasks } from "../tasks/Tasks.js"
+import { printJson, printLine, promptFrom } from "./input.js"
+import { withTasks } from "./runtime.js"
+
+/** `codex-tasks send`: give a task its next prompt (queued while it is busy). */
+export const send = Command.make(
+  "send",
+  {
+    json: Options.boolean("json").pipe(Options.withDescription("Print the receipt as JSON.")),
+    task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
+    prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
+  },
+  (o) =>
+    withTasks(
+      Effect.gen(function* () {
+        const prompt = yield* promptFrom(o.prompt)
+        const receipt = yield* (yield* Tasks).send(o.task, prompt)
+        if (o.json) return yield* printJson(receipt)
+        yield* printLine(
+          receipt.status === "started"
+            ? `Task ${receipt.id}: prompt started a new turn.`
+            : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
+        )
+      }),
+    ),
+).pipe(
+  Command.withDescription(
+    "Send a prompt to a task; it runs now, or after the prompts already queued.\n\nExample: codex-tasks send 0199d7c2 'Now write the fix.'",
+  ),
+)

@@ -1,0 +1,94 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { SandboxMode } from "../exec/options.js"
+import { Tasks } from "../tasks/Tasks.js"
+import { printJson, printLine, promptFrom } from "./input.js"
+import { withTasks } from "./runtime.js"
+
+const optional = Option.getOrUndefined
+
+/** Options shared by `start` and the MCP `task_start`. */
+const options = {
+  title: Options.text("title").pipe(
+    Options.withAlias("t"),
+    Options.withDescription("A title for the task."),
+    Options.optional,
+  ),
+  workingDir: Options.text("working-dir").pipe(
+    Options.withDescription("Directory codex works in (default: the current directory)."),
+    Options.optional,
+  ),
+  configFile: Options.text("config-file").pipe(
+    Options.withDescription("A config.toml; its directory becomes CODEX_HOME for this task."),
+    Options.optional,
+  ),
+  config: Options.text("config").pipe(
+    Options.withAlias("c"),
+    Options.withDescription("A codex config override key=value (repeatable)."),
+    Options.repeated,
+  ),
+  sandbox: Options.choice("sandbox", SandboxMode.literals).pipe(
+    Options.withAlias("s"),
+    Options.withDescription("Sandbox mode for commands codex runs."),
+    Options.optional,
+  ),
+  model: Options.text("model").pipe(Options.withAlias("m"), Options.optional),
+  profile: Options.text("profile").pipe(Options.withAlias("p"), Options.optional),
+  image: Options.text("image").pipe(Options.withAlias("i"), Options.repeated),
+  skipGitRepoCheck: Options.boolean("skip-git-repo-check").pipe(
+    Options.withDescription("Allow running outside a git repository."),
+  ),
+  bypass: Options.boolean("dangerously-bypass-approvals-and-sandbox").pipe(
+    Options.withDescription(
+      "Run commands without sandbox or approvals (only in an isolated environment).",
+    ),
+  ),
+  planTool: Options.boolean("plan-tool").pipe(
+    Options.withDescription("Offer codex its plan tool."),
+  ),
+  repo: Options.text("repo").pipe(
+    Options.withDescription("Clone this git repository into --working-dir first."),
+    Options.optional,
+  ),
+  repoRef: Options.text("repo-ref").pipe(
+    Options.withDescription("Branch, tag or commit to check out after --repo."),
+    Options.optional,
+  ),
+  json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
+  prompt: Args.text({ name: "PROMPT" }).pipe(
+    Args.withDescription("The prompt, or - to read it from stdin."),
+  ),
+}
+
+/** `codex-tasks start`: start a task in the background and print its id. */
+export const start = Command.make("start", options, (o) =>
+  withTasks(
+    Effect.gen(function* () {
+      const prompt = yield* promptFrom(o.prompt)
+      const tasks = yield* Tasks
+      const repoUrl = optional(o.repo)
+      const { id } = yield* tasks.start({
+        prompt,
+        title: optional(o.title),
+        options: {
+          workingDir: optional(o.workingDir),
+          configFile: optional(o.configFile),
+          configOverrides: o.config,
+          sandbox: optional(o.sandbox),
+          model: optional(o.model),
+          profile: optional(o.profile),
+          images: o.image,
+          skipGitRepoCheck: o.skipGitRepoCheck,
+          bypassApprovalsAndSandbox: o.bypass,
+          planTool: o.planTool,
+        },
+        repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+      })
+      yield* o.json ? printJson({ id }) : printLine(id)
+    }),
+  ),
+).pipe(
+  Command.withDescription(
+    "Start a task in the background and print its id.\n\nExample: codex-tasks start -t 'Fix CI' --working-dir ~/src/app 'Why does CI fail?'\nExample: git diff | codex-tasks start --skip-git-repo-check -",
+  ),
+)

@@ -1,0 +1,62 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { ExitWith, UsageError } from "../domain/exit.js"
+import { Tasks } from "../tasks/Tasks.js"
+import { printLine } from "./input.js"
+import { withTasks } from "./runtime.js"
+
+/** `codex-tasks stop`: stop tasks and wait until their processes are gone. */
+export const stop = Command.make(
+  "stop",
+  {
+    all: Options.boolean("all").pipe(
+      Options.withAlias("a"),
+      Options.withDescription("Stop every running task."),
+    ),
+    afterTurn: Options.boolean("after-turn").pipe(
+      Options.withDescription(
+        "Let the turn in progress finish first (queued prompts are dropped).",
+      ),
+    ),
+    timeout: Options.integer("timeout").pipe(
+      Options.withDescription("Seconds to wait before killing the worker (default 30)."),
+      Options.withDefault(30),
+    ),
+    tasks: Args.text({ name: "TASK" }).pipe(Args.repeated),
+  },
+  (o) =>
+    withTasks(
+      Effect.gen(function* () {
+        if (o.all === o.tasks.length > 0) {
+          return yield* new UsageError({
+            message: "Name the tasks to stop, or use --all (not both).",
+          })
+        }
+        if (o.timeout <= 0) return yield* new UsageError({ message: "--timeout must be positive." })
+        const reports = yield* (yield* Tasks).stop(o.all ? "all" : o.tasks, {
+          afterTurn: o.afterTurn,
+          timeoutMs: o.timeout * 1000,
+        })
+        let stopped = 0
+        for (const r of reports) {
+          if (r.status === "stopped") {
+            stopped++
+            yield* printLine(`Task ${r.id} stopped.`)
+          } else if (r.status === "killed") {
+            stopped++
+            yield* printLine(r.message)
+          } else if (!o.all) {
+            yield* printLine(`Task ${r.id} is not running.`)
+          }
+        }
+        if (o.all) yield* printLine(`Stopped ${stopped} task(s).`)
+        else if (reports.some((r) => r.status === "not-running")) {
+          return yield* new ExitWith({ code: 1, message: "" })
+        }
+      }),
+    ),
+).pipe(
+  Command.withDescription(
+    "Stop tasks: interrupt codex, drop queued prompts, and wait until no process is left.\n\nExample: codex-tasks stop 0199d7c2\nExample: codex-tasks stop --all --after-turn",
+  ),
+)

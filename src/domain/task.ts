@@ -1,0 +1,151 @@
+import { Schema } from "effect"
+import { TaskId } from "./taskId.js"
+
+/** Lifecycle states, stored upper-case exactly like the Rust tool. */
+export const TaskState = Schema.Literal("RUNNING", "STOPPED", "DIED", "ARCHIVED")
+/** A task state. */
+export type TaskState = typeof TaskState.Type
+
+/** The stored state; the proto era's `IDLE` reads as `STOPPED` (and is written back as such). */
+export const StoredTaskState = Schema.transform(
+  Schema.Literal("RUNNING", "STOPPED", "DIED", "ARCHIVED", "IDLE"),
+  TaskState,
+  {
+    strict: true,
+    decode: (s) => (s === "IDLE" ? "STOPPED" : s),
+    encode: (s) => s,
+  },
+)
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/
+
+/** An RFC 3339 timestamp string (0-9 fractional digits accepted; we write ISO with ms). */
+export const Timestamp = Schema.String.pipe(
+  Schema.pattern(RFC3339, { message: () => "expected an RFC 3339 timestamp" }),
+)
+
+/** The current time as a timestamp (`toISOString`, millisecond precision, UTC). */
+export const nowTimestamp = (): string => new Date().toISOString()
+
+/** Milliseconds since the epoch of an RFC 3339 timestamp (sub-ms digits truncated); NaN if invalid. */
+export const timestampMillis = (ts: string): number => {
+  const m = RFC3339.exec(ts)
+  if (m === null) return Number.NaN
+  const [, y, mo, d, h, mi, s, frac, zone] = m
+  const ms = Number((frac ?? "").padEnd(3, "0").slice(0, 3))
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms)
+  if (zone === undefined || zone === "Z" || zone === "z") return utc
+  const sign = zone.startsWith("-") ? -1 : 1
+  const offset = (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000
+  return utc - sign * offset
+}
+
+// Unknown keys are kept by an index signature so a read → modify → write cycle preserves fields
+// written by newer versions of this tool or by other tools.
+const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+// The Rust tool may serialize an absent optional as `null`: read it as absent.
+const optionalString = Schema.optionalWith(Schema.String, { nullable: true })
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+/** The `codex exec` options replayed on every resume of the task (snake_case on disk). */
+export const StoredExecOptions = Schema.Struct(
+  {
+    working_dir: Schema.optional(Schema.String),
+    config_file: Schema.optional(Schema.String),
+    config_overrides: Schema.optional(Schema.Array(Schema.String)),
+    sandbox: Schema.optional(Schema.String),
+    model: Schema.optional(Schema.String),
+    profile: Schema.optional(Schema.String),
+    images: Schema.optional(Schema.Array(Schema.String)),
+    skip_git_repo_check: Schema.optional(Schema.Boolean),
+    bypass_approvals_and_sandbox: Schema.optional(Schema.Boolean),
+    plan_tool: Schema.optional(Schema.Boolean),
+    extra_args: Schema.optional(Schema.Array(Schema.String)),
+  },
+  Rest,
+)
+/** Stored exec options. */
+export type StoredExecOptions = typeof StoredExecOptions.Type
+
+/** Why the task is in its state: how its last invocation ended. */
+export const TaskOutcome = Schema.Struct(
+  {
+    kind: Schema.Literal("completed", "interrupted", "failed", "worker_lost"),
+    error_class: Schema.optional(Schema.String),
+    message: Schema.optional(Schema.String),
+    at: Timestamp,
+  },
+  Rest,
+)
+/** The outcome of a task's last invocation. */
+export type TaskOutcome = typeof TaskOutcome.Type
+
+/** Token usage totals of the thread (as reported by the last `turn.completed`). */
+export const TaskUsage = Schema.Struct(
+  {
+    input_tokens: Count,
+    cached_input_tokens: Count,
+    output_tokens: Count,
+    reasoning_output_tokens: Count,
+  },
+  Rest,
+)
+/** Thread usage totals. */
+export type TaskUsage = typeof TaskUsage.Type
+
+/** The schema version this code writes into `task.json`. */
+export const TASK_SCHEMA_VERSION = 1
+
+/** `task.json`: the Rust tool's fields under their names, ours optional, unknown keys kept. */
+export const TaskMeta = Schema.Struct(
+  {
+    id: TaskId,
+    title: optionalString,
+    state: StoredTaskState,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    last_result: optionalString,
+    initial_prompt: optionalString,
+    last_prompt: optionalString,
+    config_path: optionalString,
+    working_dir: optionalString,
+    schema_version: Schema.optional(Schema.Number),
+    exec: Schema.optional(StoredExecOptions),
+    last_outcome: Schema.optional(TaskOutcome),
+    usage: Schema.optional(TaskUsage),
+    turns: Schema.optional(Count),
+    dropped_prompts: Schema.optional(Count),
+  },
+  Rest,
+)
+/** Task metadata as stored in `task.json`. */
+export type TaskMeta = typeof TaskMeta.Type
+
+/** A state as the user sees it, with the reason it is in that state. */
+export interface EffectiveState {
+  readonly state: TaskState
+  readonly outcome: TaskOutcome | undefined
+}
+
+/**
+ * The one place deriving a task's visible state: a stored `RUNNING` task whose worker is not alive
+ * is `DIED` with outcome `worker_lost`; `"unknown"` liveness (a legacy pid we cannot verify)
+ * trusts the stored state.
+ */
+export const effectiveState = (
+  meta: Pick<TaskMeta, "state" | "updated_at" | "last_outcome">,
+  workerAlive: boolean | "unknown",
+): EffectiveState => {
+  if (meta.state === "RUNNING" && workerAlive === false) {
+    return {
+      state: "DIED",
+      outcome: {
+        kind: "worker_lost",
+        message: "the task's worker process is gone",
+        at: meta.updated_at,
+      },
+    }
+  }
+  return { state: meta.state, outcome: meta.last_outcome }
+}

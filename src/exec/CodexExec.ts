@@ -1,0 +1,85 @@
+import { Context, type Effect, Option, type Scope, Stream } from "effect"
+import type { ExecError } from "../domain/errors.js"
+import type { ThreadEvent } from "../domain/events.js"
+import type { ExecOutcome } from "./classify.js"
+import type { ExecLine } from "./decode.js"
+import type { ExecOptions } from "./options.js"
+
+/** One prompt to run: a new thread, or a resume of `resumeThreadId`. */
+export interface ExecRequest {
+  readonly prompt: string
+  readonly options: ExecOptions
+  /** Where codex writes the final message (`--output-last-message`); removed before the run. */
+  readonly outputLastMessage: string
+  /** Resume this thread instead of starting one; a different `thread.started` id is fatal. */
+  readonly resumeThreadId?: string | undefined
+  /** Marker for every process of the run (default: a fresh UUID); a worker uses one per task. */
+  readonly runId?: string | undefined
+}
+
+/** What a run prints, in arrival order: each stdout line (decoded, bytes kept) or stderr line. */
+export type ExecOutput =
+  | { readonly _tag: "Stdout"; readonly line: ExecLine; readonly bytes: Uint8Array }
+  | { readonly _tag: "Stderr"; readonly text: string }
+
+/** How a run ended, with the evidence the classification used. */
+export interface ExecResult {
+  readonly outcome: ExecOutcome
+  readonly exitCode: number | null
+  readonly signal: string | null
+  readonly stderrTail: ReadonlyArray<string>
+}
+
+/** A running `codex exec` invocation. Its process lives as long as the enclosing scope. */
+export interface ExecRun {
+  /** The spawned process id (the npm shim or the native binary). */
+  readonly pid: number
+  /** Marker every process of this run carries in its environment (used for cleanup). */
+  readonly runId: string
+  /**
+   * Everything the run prints, ending once the process has exited and its pipes closed.
+   * Consume it once: either `output` or `events`.
+   */
+  readonly output: Stream.Stream<ExecOutput>
+  /** Decoded events only; fails with the run's error at the end when the outcome is a failure. */
+  readonly events: Stream.Stream<ThreadEvent, ExecError>
+  /**
+   * Stops the run: SIGINT first (codex closes the turn and kills its command), then after the grace
+   * period SIGKILL to the process group and to every process of the run. Idempotent; returns when
+   * the process has exited.
+   */
+  readonly interrupt: Effect.Effect<void>
+  /** Waits for the end of the run (the output need not be consumed) and classifies it. */
+  readonly result: Effect.Effect<ExecResult>
+}
+
+/** The `codex exec` client. */
+export class CodexExec extends Context.Tag("codex-tasks/CodexExec")<
+  CodexExec,
+  {
+    /**
+     * Spawns one invocation. Fails only when no process could be started (binary missing, spawn
+     * error, missing working directory); every later failure is in `result`. Closing the scope
+     * interrupts the run and leaves no process behind.
+     */
+    readonly run: (request: ExecRequest) => Effect.Effect<ExecRun, ExecError, Scope.Scope>
+  }
+>() {}
+
+/** The decoded events of `output`, failing with the run's error once it ended in a failure. */
+export const eventsOf = (
+  output: Stream.Stream<ExecOutput>,
+  result: Effect.Effect<ExecResult>,
+): Stream.Stream<ThreadEvent, ExecError> =>
+  output.pipe(
+    Stream.filterMap((o) =>
+      o._tag === "Stdout" && o.line._tag === "Event" ? Option.some(o.line.event) : Option.none(),
+    ),
+    Stream.concat(
+      Stream.fromEffect(result).pipe(
+        Stream.flatMap((r) =>
+          r.outcome._tag === "Failed" ? Stream.fail(r.outcome.error) : Stream.empty,
+        ),
+      ),
+    ),
+  )

@@ -1,0 +1,223 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { rmSync, statSync } from "node:fs"
+import { dirname } from "node:path"
+import { Deferred, Effect, Exit, Layer, Mailbox } from "effect"
+import { ConfigRejected, type ExecError } from "../domain/errors.js"
+import { newThreadArgv, resumeArgv } from "./argv.js"
+import {
+  CodexExec,
+  type ExecOutput,
+  type ExecRequest,
+  type ExecResult,
+  type ExecRun,
+  eventsOf,
+} from "./CodexExec.js"
+import { classify, type ExecEvidence } from "./classify.js"
+import { decodeLine, type ExecLine } from "./decode.js"
+import { descendants, killMarked, RUN_MARKER_VAR, signalQuietly } from "./processTree.js"
+
+/** Settings of the real `codex exec` client. */
+export interface CodexExecConfig {
+  /** The codex executable (a path, or a name looked up on PATH). */
+  readonly codexBin: string
+  /** Time codex gets after SIGINT before everything is killed. */
+  readonly graceMs?: number | undefined
+  /** A run that only prints `Reconnecting... waiting for network` this long is stopped. */
+  readonly reconnectTimeoutMs?: number | undefined
+  /** Base environment of the child (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv | undefined
+}
+
+const STDERR_TAIL = 40
+const LINES_KEPT = 200
+const RECONNECT_WAIT = "Reconnecting... waiting for network"
+
+const noEvidence = { exitCode: null, signal: null, stderrTail: [], lastEvents: [] }
+
+/** Splits a byte stream into lines (without the `\n`), keeping the exact bytes. */
+const lineSplitter = (onLine: (bytes: Buffer) => void) => {
+  let rest: Buffer = Buffer.alloc(0)
+  return {
+    push: (chunk: Buffer) => {
+      let data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
+      let nl = data.indexOf(0x0a)
+      while (nl !== -1) {
+        onLine(data.subarray(0, nl))
+        data = data.subarray(nl + 1)
+        nl = data.indexOf(0x0a)
+      }
+      rest = Buffer.from(data)
+    },
+    flush: () => {
+      if (rest.length > 0) onLine(rest)
+      rest = Buffer.alloc(0)
+    },
+  }
+}
+
+const checkWorkingDir = (dir: string | undefined): Effect.Effect<void, ExecError> => {
+  if (dir === undefined) return Effect.void
+  let ok = false
+  try {
+    ok = statSync(dir).isDirectory()
+  } catch {
+    ok = false
+  }
+  return ok
+    ? Effect.void
+    : Effect.fail(
+        new ConfigRejected({
+          message: `The working directory ${dir} does not exist or is not a directory.`,
+          evidence: noEvidence,
+        }),
+      )
+}
+
+const startRun = (config: CodexExecConfig, request: ExecRequest) =>
+  Effect.gen(function* () {
+    const { options } = request
+    yield* checkWorkingDir(options.workingDir)
+    const runId = request.runId ?? randomUUID()
+    const argv =
+      request.resumeThreadId === undefined
+        ? newThreadArgv(options, request.outputLastMessage)
+        : resumeArgv(request.resumeThreadId, options, request.outputLastMessage)
+    const env: NodeJS.ProcessEnv = { ...(config.env ?? process.env), [RUN_MARKER_VAR]: runId }
+    if (options.configFile !== undefined) env.CODEX_HOME = dirname(options.configFile)
+    // A stale file from an earlier run must never pass for this run's answer.
+    rmSync(request.outputLastMessage, { force: true })
+
+    const mailbox = yield* Mailbox.make<ExecOutput>()
+    const closed = yield* Deferred.make<{ code: number | null; signal: string | null }>()
+    const lines: Array<ExecLine> = []
+    let firstLine: ExecLine | undefined
+    const stderrTail: Array<string> = []
+    let interruptedByUs = false
+    let reconnectStall = false
+    let stallSince: number | undefined
+    let triggerInterrupt: () => void = () => {}
+
+    const onStdoutLine = (bytes: Buffer) => {
+      const copy = new Uint8Array(bytes)
+      const line = decodeLine(bytes.toString("utf8"))
+      if (firstLine === undefined) firstLine = line
+      lines.push(line)
+      if (lines.length > LINES_KEPT) lines.shift()
+      mailbox.unsafeOffer({ _tag: "Stdout", line, bytes: copy })
+      if (line._tag !== "Event") return
+      const event = line.event as { type: string; message?: unknown; thread_id?: unknown }
+      if (event.type === "error" && String(event.message).startsWith(RECONNECT_WAIT)) {
+        stallSince ??= Date.now()
+        if (Date.now() - stallSince >= (config.reconnectTimeoutMs ?? 120_000)) {
+          reconnectStall = true
+          triggerInterrupt()
+        }
+      } else {
+        stallSince = undefined
+      }
+      if (
+        event.type === "thread.started" &&
+        request.resumeThreadId !== undefined &&
+        event.thread_id !== request.resumeThreadId
+      ) {
+        triggerInterrupt() // codex started a new thread instead of resuming: stop it at once
+      }
+    }
+    const onStderrLine = (bytes: Buffer) => {
+      const text = bytes.toString("utf8")
+      stderrTail.push(text)
+      if (stderrTail.length > STDERR_TAIL) stderrTail.shift()
+      mailbox.unsafeOffer({ _tag: "Stderr", text })
+    }
+
+    const child = yield* Effect.async<ChildProcess, ExecError>((resume) => {
+      const proc = spawn(config.codexBin, argv, {
+        cwd: options.workingDir,
+        env,
+        detached: true, // own process group: a terminal's Ctrl-C never reaches codex directly
+        stdio: ["pipe", "pipe", "pipe"],
+      })
+      proc.once("error", (error: NodeJS.ErrnoException) => {
+        const outcome = classify({
+          exitCode: null,
+          signal: null,
+          spawnError: { code: error.code ?? "UNKNOWN", message: error.message },
+          stderrLines: [],
+          lines: [],
+          interruptedByUs: false,
+        })
+        if (outcome._tag === "Failed") resume(Effect.fail(outcome.error))
+        else resume(Effect.die(error))
+      })
+      proc.once("spawn", () => resume(Effect.succeed(proc)))
+    })
+
+    const out = lineSplitter(onStdoutLine)
+    const err = lineSplitter(onStderrLine)
+    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk))
+    child.stderr!.on("data", (chunk: Buffer) => err.push(chunk))
+    child.stdin!.on("error", () => {}) // codex may exit before reading its prompt
+    child.once("close", (code, signal) => {
+      out.flush()
+      err.flush()
+      mailbox.unsafeDone(Exit.void)
+      Deferred.unsafeDone(closed, Effect.succeed({ code, signal }))
+    })
+    child.stdin!.end(request.prompt)
+    const pid = child.pid!
+
+    const waitClosed = (ms: number) =>
+      Deferred.await(closed).pipe(
+        Effect.timeoutOption(ms),
+        Effect.map((o) => o._tag === "Some"),
+      )
+
+    const stop = Effect.gen(function* () {
+      if (yield* Deferred.isDone(closed)) {
+        killMarked(runId)
+        return
+      }
+      interruptedByUs = true
+      const tree = descendants(pid)
+      signalQuietly(pid, "SIGINT")
+      const exited = yield* waitClosed(config.graceMs ?? 3_000)
+      if (!exited) {
+        signalQuietly(-pid, "SIGKILL")
+        for (const p of tree) signalQuietly(p, "SIGKILL")
+      }
+      killMarked(runId)
+      if (!exited) yield* waitClosed(5_000)
+    })
+    const interrupt = yield* Effect.cached(stop)
+    triggerInterrupt = () => {
+      Effect.runFork(interrupt)
+    }
+
+    yield* Effect.addFinalizer(() => interrupt)
+
+    const result: Effect.Effect<ExecResult> = yield* Effect.cached(
+      Effect.gen(function* () {
+        const { code, signal } = yield* Deferred.await(closed)
+        killMarked(runId) // a command that daemonised itself is still part of this run
+        const evidence: ExecEvidence = {
+          exitCode: code,
+          signal,
+          stderrLines: stderrTail,
+          lines: firstLine !== undefined && lines[0] !== firstLine ? [firstLine, ...lines] : lines,
+          requestedThreadId: request.resumeThreadId,
+          interruptedByUs,
+          reconnectStall,
+        }
+        return { outcome: classify(evidence), exitCode: code, signal, stderrTail: [...stderrTail] }
+      }),
+    )
+
+    const output = Mailbox.toStream(mailbox)
+    const events = eventsOf(output, result)
+    return { pid, runId, output, events, interrupt, result } satisfies ExecRun
+  })
+
+/** The real `codex exec` client, spawning `config.codexBin`. */
+export const layer = (config: CodexExecConfig): Layer.Layer<CodexExec> =>
+  Layer.succeed(CodexExec, { run: (request) => startRun(config, request) })

@@ -1,0 +1,49 @@
+import type { ExecOptions } from "./options.js"
+
+/**
+ * Argument vectors for `codex exec`. The prompt never appears here: argv carries `-` and the text
+ * goes to stdin (argv leaks into `ps`, is limited to 128 KiB per element, and a prompt starting with
+ * `-` would parse as a flag).
+ */
+
+const common = (options: ExecOptions, outputLastMessage: string): Array<string> => {
+  const argv = ["--json", "--output-last-message", outputLastMessage]
+  if (options.skipGitRepoCheck) argv.push("--skip-git-repo-check")
+  if (options.bypassApprovalsAndSandbox) argv.push("--dangerously-bypass-approvals-and-sandbox")
+  if (options.model !== undefined) argv.push("--model", options.model)
+  if (options.profile !== undefined) argv.push("--profile", options.profile)
+  for (const image of options.images ?? []) argv.push("--image", image)
+  if (options.planTool) argv.push("-c", "tools.update_plan.enabled=true")
+  for (const override of options.configOverrides ?? []) argv.push("-c", override)
+  return argv
+}
+
+/** argv (without the binary) for the first prompt of a new thread. */
+export const newThreadArgv = (options: ExecOptions, outputLastMessage: string): Array<string> => {
+  const argv = ["exec", ...common(options, outputLastMessage)]
+  if (options.workingDir !== undefined) argv.push("--cd", options.workingDir)
+  if (options.sandbox !== undefined) argv.push("--sandbox", options.sandbox)
+  argv.push(...(options.extraArgs ?? []))
+  argv.push("-")
+  return argv
+}
+
+/**
+ * argv (without the binary) for a later prompt: `codex exec resume <thread_id> -`. `resume` rejects
+ * `--cd` and `--sandbox`, so the working directory comes from the process cwd (see `spawnCwd`) and
+ * the sandbox from a `-c sandbox_mode=...` override, which `resume` accepts.
+ */
+export const resumeArgv = (
+  threadId: string,
+  options: ExecOptions,
+  outputLastMessage: string,
+): Array<string> => {
+  const argv = ["exec", ...common(options, outputLastMessage)]
+  if (options.sandbox !== undefined) argv.push("-c", `sandbox_mode="${options.sandbox}"`)
+  argv.push(...(options.extraArgs ?? []))
+  argv.push("resume", threadId, "-")
+  return argv
+}
+
+/** The cwd to spawn codex in: the task's working directory, else the caller's. */
+export const spawnCwd = (options: ExecOptions): string | undefined => options.workingDir

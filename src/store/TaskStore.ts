@@ -1,0 +1,264 @@
+import { appendFile, mkdir, open, readFile, rename, rmdir } from "node:fs/promises"
+import { dirname, join, resolve as resolvePath } from "node:path"
+import { Array as Arr, Effect, Layer, Option } from "effect"
+import { nowTimestamp, type TaskMeta } from "../domain/task.js"
+import { validateTaskId } from "../domain/taskId.js"
+import { ensurePrivateDir, writeFileAtomic } from "./atomic.js"
+import {
+  AmbiguousTaskId,
+  CorruptTask,
+  errnoCode,
+  StoreError,
+  storeError,
+  TaskExists,
+  TaskNotFound,
+} from "./errors.js"
+import * as Inbox from "./inbox.js"
+import {
+  hasTaskJson,
+  scanActive,
+  scanArchive,
+  TASK_JSON,
+  TASK_LOG,
+  TASK_RESULT,
+  type TaskLocation,
+} from "./layout.js"
+import { type LockOptions, withTaskLock } from "./lock.js"
+import { parseTaskJson, renderTaskJson } from "./metaCodec.js"
+import type { ProcessIdentity } from "./processIdentity.js"
+import { StoreRoot } from "./storeRoot.js"
+import * as Worker from "./workerFiles.js"
+
+export type { TaskLocation } from "./layout.js"
+export { StoreRoot } from "./storeRoot.js"
+
+/** One row of `list`: a readable task or the reason it is not. */
+export type TaskListEntry =
+  | { readonly loc: TaskLocation; readonly meta: TaskMeta }
+  | { readonly loc: TaskLocation; readonly error: CorruptTask }
+
+/** Options of `resolve`. */
+export interface ResolveOptions {
+  readonly includeArchived?: boolean
+}
+
+const tryFs = <A>(operation: string, path: string, f: () => Promise<A>) =>
+  Effect.tryPromise({ try: f, catch: storeError(operation, path) })
+
+const byId = (a: TaskLocation, b: TaskLocation) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+/** The task store: layout, metadata, logs, results, locks, inbox and worker records on disk. */
+export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStore", {
+  effect: Effect.gen(function* () {
+    const root = resolvePath(yield* StoreRoot)
+    const activeLoc = (id: TaskLocation["id"]): TaskLocation => ({
+      id,
+      dir: join(root, id),
+      archived: false,
+    })
+
+    /** Full id or unique prefix → location; archived tasks only when asked. */
+    const resolve = Effect.fn("TaskStore.resolve")(function* (
+      ref: string,
+      options: ResolveOptions = {},
+    ) {
+      const id = yield* validateTaskId(ref)
+      if (yield* hasTaskJson(activeLoc(id))) return activeLoc(id)
+      const candidates = [...(yield* scanActive(root))]
+      if (options.includeArchived === true) candidates.push(...(yield* scanArchive(root)))
+      const matching = yield* Effect.filter(
+        candidates.filter((c) => c.id.startsWith(ref)),
+        hasTaskJson,
+        { concurrency: 16 },
+      )
+      // The same id active and archived (an interrupted archive move): the active copy wins.
+      const unique = Arr.dedupeWith(
+        [...matching].sort((a, b) => byId(a, b) || Number(a.archived) - Number(b.archived)),
+        (a, b) => a.id === b.id,
+      )
+      const exact = unique.find((c) => c.id === ref)
+      if (exact !== undefined) return exact
+      const [only, ...rest] = unique
+      if (only === undefined) return yield* new TaskNotFound({ ref })
+      if (rest.length > 0) {
+        return yield* new AmbiguousTaskId({ ref, candidates: unique.map((c) => c.id) })
+      }
+      return only
+    })
+
+    /** Reads and decodes `task.json`. */
+    const read = Effect.fn("TaskStore.read")(function* (loc: TaskLocation) {
+      const path = join(loc.dir, TASK_JSON)
+      const text = yield* Effect.tryPromise({
+        try: () => readFile(path, "utf8"),
+        catch: (e) =>
+          errnoCode(e) === "ENOENT"
+            ? new TaskNotFound({ ref: loc.id })
+            : new CorruptTask({ id: loc.id, path, reason: `unreadable (${errnoCode(e) ?? e})` }),
+      })
+      return yield* parseTaskJson(text, loc.id, path)
+    })
+
+    /** Replaces `task.json` atomically (unknown fields preserved). */
+    const write = Effect.fn("TaskStore.write")(function* (loc: TaskLocation, meta: TaskMeta) {
+      const text = yield* Effect.orDie(renderTaskJson(meta))
+      yield* writeFileAtomic(join(loc.dir, TASK_JSON), text)
+    })
+
+    /** Creates the task directory and its `task.json`; fails if the task exists. */
+    const create = Effect.fn("TaskStore.create")(function* (meta: TaskMeta) {
+      const loc = activeLoc(yield* validateTaskId(meta.id))
+      yield* ensurePrivateDir(root)
+      yield* Effect.tryPromise({
+        try: () => mkdir(loc.dir, { mode: 0o700 }),
+        catch: (e) =>
+          errnoCode(e) === "EEXIST"
+            ? new TaskExists({ id: loc.id })
+            : storeError("mkdir", loc.dir)(e),
+      })
+      yield* write(loc, meta).pipe(
+        Effect.tapError(() => Effect.promise(() => rmdir(loc.dir).catch(() => undefined))),
+      )
+      return loc
+    })
+
+    /** Runs `effect` under the task's cross-process lock (reentrant within a fiber). */
+    const withLock = <A, E, R>(
+      loc: TaskLocation,
+      effect: Effect.Effect<A, E, R>,
+      options?: LockOptions,
+    ) => withTaskLock(loc.dir, effect, options)
+
+    /** Read-modify-write of `task.json` under the task lock; sets `updated_at`. */
+    const update = Effect.fn("TaskStore.update")(function* (
+      loc: TaskLocation,
+      f: (meta: TaskMeta) => TaskMeta,
+    ) {
+      return yield* withLock(
+        loc,
+        Effect.gen(function* () {
+          const next: TaskMeta = { ...f(yield* read(loc)), updated_at: nowTimestamp() }
+          yield* write(loc, next)
+          return next
+        }),
+      )
+    })
+
+    /** Appends raw bytes to `task.log` (O_APPEND, 0600). */
+    const appendLog = Effect.fn("TaskStore.appendLog")(function* (
+      loc: TaskLocation,
+      data: string | Uint8Array,
+    ) {
+      const path = join(loc.dir, TASK_LOG)
+      yield* tryFs("append", path, () => appendFile(path, data, { flag: "a", mode: 0o600 }))
+    })
+
+    /** Renames a finished `--output-last-message` file (in the task dir) over `task.result`. */
+    const promoteResult = Effect.fn("TaskStore.promoteResult")(function* (
+      loc: TaskLocation,
+      tmpPath: string,
+    ) {
+      if (dirname(resolvePath(tmpPath)) !== resolvePath(loc.dir)) {
+        return yield* new StoreError({
+          message: `result file ${tmpPath} is not inside the task directory ${loc.dir}`,
+          path: tmpPath,
+        })
+      }
+      const target = join(loc.dir, TASK_RESULT)
+      yield* tryFs("promote", tmpPath, async () => {
+        const handle = await open(tmpPath, "r+")
+        try {
+          await handle.chmod(0o600)
+          await handle.sync()
+        } finally {
+          await handle.close()
+        }
+        await rename(tmpPath, target)
+      })
+    })
+
+    /** The last final message, if any. */
+    const readResult = Effect.fn("TaskStore.readResult")(function* (loc: TaskLocation) {
+      const path = join(loc.dir, TASK_RESULT)
+      return yield* tryFs("read", path, () =>
+        readFile(path, "utf8").catch((e) => {
+          if (errnoCode(e) === "ENOENT") return undefined
+          throw e
+        }),
+      )
+    })
+
+    /** Every task (and archived ones when asked), sorted by id; corrupt ones carry their error. */
+    const list = Effect.fn("TaskStore.list")(function* (options: { includeArchived: boolean }) {
+      const locs = [...(yield* scanActive(root))]
+      if (options.includeArchived) locs.push(...(yield* scanArchive(root)))
+      locs.sort(byId)
+      const rows = yield* Effect.forEach(
+        locs,
+        (loc) =>
+          read(loc).pipe(
+            Effect.map((meta): Option.Option<TaskListEntry> => Option.some({ loc, meta })),
+            Effect.catchTags({
+              CorruptTask: (error) => Effect.succeed(Option.some({ loc, error })),
+              // Not a task (or it moved away while we listed).
+              TaskNotFound: () => Effect.succeed(Option.none()),
+            }),
+          ),
+        { concurrency: 32 },
+      )
+      return Arr.getSomes(rows)
+    })
+
+    const inboxPush = Effect.fn("TaskStore.inboxPush")(function* (
+      loc: TaskLocation,
+      prompt: string,
+    ) {
+      return yield* withLock(loc, Inbox.push(loc.dir, prompt))
+    })
+    const inboxDrain = Effect.fn("TaskStore.inboxDrain")(function* (loc: TaskLocation) {
+      return yield* withLock(loc, Inbox.drain(loc.dir))
+    })
+
+    return {
+      root,
+      resolve,
+      create,
+      read,
+      write,
+      update,
+      appendLog,
+      /** Path of the task's JSONL transcript. */
+      logPath: (loc: TaskLocation): string => join(loc.dir, TASK_LOG),
+      promoteResult,
+      readResult,
+      withLock,
+      /** Queues a prompt (takes the task lock); returns its sequence number and position. */
+      inboxPush,
+      /** The oldest queued prompt, if any. */
+      inboxPeek: (loc: TaskLocation) =>
+        Inbox.peek(loc.dir).pipe(Effect.withSpan("TaskStore.inboxPeek")),
+      /** All queued prompts in order. */
+      inboxPending: (loc: TaskLocation) =>
+        Inbox.pending(loc.dir).pipe(Effect.withSpan("TaskStore.inboxPending")),
+      /** Removes a delivered (or dropped) prompt. */
+      inboxRemove: (loc: TaskLocation, seq: number) =>
+        Inbox.remove(loc.dir, seq).pipe(Effect.withSpan("TaskStore.inboxRemove")),
+      /** Removes and returns all queued prompts (takes the task lock). */
+      inboxDrain,
+      /** Records the worker process (`worker.json` + `task.pid`). */
+      writeWorker: (loc: TaskLocation, identity: ProcessIdentity) =>
+        Worker.writeWorker(loc.dir, identity).pipe(Effect.withSpan("TaskStore.writeWorker")),
+      /** Removes the worker record (only if it names `expected`, when given). */
+      clearWorker: (loc: TaskLocation, expected?: ProcessIdentity) =>
+        Worker.clearWorker(loc.dir, expected).pipe(Effect.withSpan("TaskStore.clearWorker")),
+      /** Whether the task's worker is alive (`"unknown"` for an unverifiable legacy pid). */
+      workerAlive: (loc: TaskLocation) =>
+        Worker.workerAlive(loc.dir).pipe(Effect.withSpan("TaskStore.workerAlive")),
+      list,
+    } as const
+  }),
+}) {
+  /** The store rooted at `root`. */
+  static layer = (root: string): Layer.Layer<TaskStore> =>
+    TaskStore.Default.pipe(Layer.provide(Layer.succeed(StoreRoot, root)))
+}

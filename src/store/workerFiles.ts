@@ -1,0 +1,87 @@
+import { readFile, unlink } from "node:fs/promises"
+import { join } from "node:path"
+import { Effect, Option, Schema } from "effect"
+import { writeFileAtomic } from "./atomic.js"
+import { errnoCode, type StoreError, storeError } from "./errors.js"
+import { TASK_PID, WORKER_JSON } from "./layout.js"
+import {
+  isSameProcessAlive,
+  ProcessIdentity,
+  pidIsAlive,
+  processCommandLine,
+} from "./processIdentity.js"
+
+const WorkerJson = Schema.parseJson(ProcessIdentity)
+const decodeWorker = Schema.decodeUnknownOption(WorkerJson)
+const encodeWorker = Schema.encodeSync(WorkerJson)
+
+class Unreadable {
+  readonly _tag = "Unreadable"
+}
+
+/** File text, undefined when missing, `Unreadable` on any other error. */
+const readText = (path: string): Effect.Effect<string | undefined | Unreadable> =>
+  Effect.promise(() =>
+    readFile(path, "utf8").catch((e) => (errnoCode(e) === "ENOENT" ? undefined : new Unreadable())),
+  )
+
+const removeIfPresent = (path: string) =>
+  Effect.tryPromise({
+    try: () =>
+      unlink(path).catch((e) => {
+        if (errnoCode(e) !== "ENOENT") throw e
+      }),
+    catch: storeError("unlink", path),
+  })
+
+/** Records the running worker: `worker.json` (identity) and `task.pid` (bare pid, as in Rust). */
+export const writeWorker = (
+  dir: string,
+  identity: ProcessIdentity,
+): Effect.Effect<void, StoreError> =>
+  Effect.zipRight(
+    writeFileAtomic(join(dir, WORKER_JSON), `${encodeWorker(identity)}\n`),
+    writeFileAtomic(join(dir, TASK_PID), `${identity.pid}\n`),
+  )
+
+/** Removes the worker record; with `expected`, only if it still names that worker. */
+export const clearWorker = (
+  dir: string,
+  expected?: ProcessIdentity,
+): Effect.Effect<void, StoreError> =>
+  Effect.gen(function* () {
+    if (expected !== undefined) {
+      const text = yield* readText(join(dir, WORKER_JSON))
+      const current = typeof text === "string" ? decodeWorker(text) : Option.none()
+      const same =
+        Option.isSome(current) &&
+        current.value.pid === expected.pid &&
+        current.value.startTime === expected.startTime
+      if (!same) return
+    }
+    yield* removeIfPresent(join(dir, WORKER_JSON))
+    yield* removeIfPresent(join(dir, TASK_PID))
+  })
+
+/**
+ * Is the task's worker alive? `worker.json` is verified by process identity. A bare `task.pid`
+ * (the Rust tool wrote the codex child's pid there) cannot be verified: it is `false` when the pid
+ * does not exist or is visibly not a codex process, else `"unknown"`.
+ */
+export const workerAlive = (dir: string): Effect.Effect<boolean | "unknown"> =>
+  Effect.gen(function* () {
+    const workerText = yield* readText(join(dir, WORKER_JSON))
+    if (workerText instanceof Unreadable) return "unknown"
+    if (workerText !== undefined) {
+      const identity = decodeWorker(workerText)
+      if (Option.isSome(identity)) return isSameProcessAlive(identity.value)
+    }
+    const pidText = yield* readText(join(dir, TASK_PID))
+    if (pidText instanceof Unreadable) return "unknown"
+    if (pidText === undefined || !/^\s*\d+\s*$/.test(pidText)) return false
+    const pid = Number(pidText.trim())
+    if (!pidIsAlive(pid)) return false
+    const command = processCommandLine(pid)
+    if (command !== undefined && !/codex/i.test(command)) return false
+    return "unknown"
+  })

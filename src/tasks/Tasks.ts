@@ -1,0 +1,243 @@
+import { existsSync, statSync } from "node:fs"
+import { basename, resolve as resolvePath } from "node:path"
+import { Context, Effect, Layer } from "effect"
+import { UsageError } from "../domain/exit.js"
+import type { ExecOptions } from "../exec/options.js"
+import { isSameProcessAlive, processIdentity } from "../store/processIdentity.js"
+import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
+import { BadPath, InvalidTaskState, StartFailed, StopTimedOut } from "./errors.js"
+import { cloneRepo } from "./repo.js"
+import { killLeftovers } from "./runRecord.js"
+import { WorkerLauncher } from "./WorkerLauncher.js"
+import { readWorkerIdentity } from "./workerIdentity.js"
+
+/** Settings of the task service. */
+export interface TasksConfigShape {
+  readonly codexBin: string
+  readonly retry: RetryPolicy
+}
+
+/** Settings of the task service. */
+export class TasksConfig extends Context.Tag("codex-tasks/TasksConfig")<
+  TasksConfig,
+  TasksConfigShape
+>() {
+  /** codex from `codexBin`, default retry policy. */
+  static readonly layer = (codexBin: string, retry: RetryPolicy = defaultRetryPolicy) =>
+    Layer.succeed(TasksConfig, { codexBin, retry })
+}
+
+/** What `start` needs. */
+export interface StartInput {
+  readonly prompt: string
+  readonly title?: string | undefined
+  readonly options: ExecOptions
+  /** Clone this repository into `options.workingDir` first. */
+  readonly repo?: { readonly url: string; readonly ref?: string | undefined } | undefined
+}
+
+/** What `send` did with the prompt. */
+export type SendReceipt =
+  | { readonly id: string; readonly status: "started" }
+  | { readonly id: string; readonly status: "queued"; readonly position: number }
+
+/** How one task's stop went. */
+export type StopReport =
+  | { readonly id: string; readonly status: "stopped" }
+  | { readonly id: string; readonly status: "not-running" }
+  | { readonly id: string; readonly status: "killed"; readonly message: string }
+
+const isDirectory = (p: string) => {
+  try {
+    return statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+const blank = (s: string) => s.trim().length === 0
+
+/** The task operations shared by the CLI and the MCP server. */
+export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
+  effect: Effect.gen(function* () {
+    const store = yield* TaskStore
+    const launcher = yield* WorkerLauncher
+    const config = yield* TasksConfig
+
+    const validateOptions = (options: ExecOptions, cwd: string) =>
+      Effect.gen(function* () {
+        const workingDir = resolvePath(cwd, options.workingDir ?? ".")
+        if (!isDirectory(workingDir)) {
+          return yield* new BadPath({
+            message: `The working directory ${workingDir} does not exist.`,
+          })
+        }
+        let configFile: string | undefined
+        if (options.configFile !== undefined) {
+          configFile = resolvePath(cwd, options.configFile)
+          if (!existsSync(configFile) || basename(configFile) !== "config.toml") {
+            return yield* new BadPath({
+              message: `--config-file must name an existing config.toml (its directory becomes CODEX_HOME): ${configFile}`,
+            })
+          }
+        }
+        return { ...options, workingDir, ...(configFile === undefined ? {} : { configFile }) }
+      })
+
+    /** Starts a task: spawns its worker and waits until codex reported the thread id. */
+    const start = Effect.fn("Tasks.start")(function* (input: StartInput) {
+      if (blank(input.prompt)) return yield* new UsageError({ message: "The prompt is empty." })
+      const cwd = process.cwd()
+      if (input.repo !== undefined) {
+        if (input.options.workingDir === undefined) {
+          return yield* new UsageError({
+            message: "--repo needs --working-dir (where to clone it).",
+          })
+        }
+        if (input.repo.ref?.startsWith("-")) {
+          return yield* new UsageError({ message: `Invalid --repo-ref: ${input.repo.ref}` })
+        }
+        yield* cloneRepo(input.repo.url, resolvePath(cwd, input.options.workingDir), input.repo.ref)
+      }
+      const options = yield* validateOptions(input.options, cwd)
+      const worker = yield* launcher.launch(
+        {
+          _tag: "Start",
+          storeRoot: store.root,
+          codexBin: config.codexBin,
+          prompt: input.prompt,
+          ...(input.title === undefined ? {} : { title: input.title }),
+          options: { ...options },
+          retry: config.retry,
+        },
+        options.workingDir,
+      )
+      const answer = yield* worker.handshake
+      if (answer._tag === "Failed") {
+        return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
+      }
+      return { id: answer.id }
+    })
+
+    const resolveActive = (ref: string) =>
+      Effect.gen(function* () {
+        const loc = yield* store.resolve(ref, { includeArchived: true })
+        if (loc.archived) {
+          return yield* new InvalidTaskState({ message: `Task ${loc.id} is archived.` })
+        }
+        return loc
+      })
+
+    /**
+     * Sends a prompt: queued in the task's inbox under the task lock; if no worker is alive one is
+     * spawned (its identity recorded before the lock is released, so concurrent senders see it).
+     */
+    const send = Effect.fn("Tasks.send")(function* (ref: string, prompt: string) {
+      if (blank(prompt)) return yield* new UsageError({ message: "The prompt is empty." })
+      const loc = yield* resolveActive(ref)
+      const meta = yield* store.read(loc)
+      const decision = yield* store.withLock(
+        loc,
+        Effect.gen(function* () {
+          const alive = yield* store.workerAlive(loc)
+          if (alive === "unknown") {
+            return yield* new InvalidTaskState({
+              message: `Task ${loc.id} has a process (task.pid) this tool cannot verify; stop it first.`,
+            })
+          }
+          const receipt = yield* store.inboxPush(loc, prompt)
+          if (alive) return { id: loc.id, status: "queued", position: receipt.position } as const
+          yield* killLeftovers(loc.dir)
+          const worker = yield* launcher.launch(
+            {
+              _tag: "Resume",
+              storeRoot: store.root,
+              codexBin: config.codexBin,
+              taskId: loc.id,
+              retry: config.retry,
+            },
+            meta.working_dir !== undefined && isDirectory(meta.working_dir)
+              ? meta.working_dir
+              : process.cwd(),
+          )
+          const identity = processIdentity(worker.pid)
+          if (identity !== undefined) yield* store.writeWorker(loc, identity)
+          yield* store.update(loc, (m) => ({ ...m, state: "RUNNING" }))
+          return { id: loc.id, status: "started", worker } as const
+        }),
+      )
+      if (decision.status === "queued") return decision satisfies SendReceipt
+      const answer = yield* decision.worker.handshake
+      if (answer._tag === "Failed") {
+        return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
+      }
+      return { id: decision.id, status: "started" } satisfies SendReceipt
+    })
+
+    const waitGone = (identity: { pid: number; startTime: string }, ms: number) =>
+      Effect.gen(function* () {
+        const deadline = Date.now() + ms
+        while (isSameProcessAlive(identity)) {
+          if (Date.now() > deadline) return false
+          yield* Effect.sleep("50 millis")
+        }
+        return true
+      })
+
+    /** Stops one task's worker and waits until it is gone (escalating to SIGKILL after `timeoutMs`). */
+    const stopOne = (loc: TaskLocation, afterTurn: boolean, timeoutMs: number) =>
+      Effect.gen(function* () {
+        const identity = readWorkerIdentity(loc.dir)
+        if (identity === undefined || !isSameProcessAlive(identity)) {
+          return { id: loc.id, status: "not-running" } satisfies StopReport
+        }
+        process.kill(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")
+        if (yield* waitGone(identity, timeoutMs))
+          return { id: loc.id, status: "stopped" } satisfies StopReport
+        // The worker did not finish in time: kill it and every process of its runs.
+        try {
+          process.kill(identity.pid, "SIGKILL")
+        } catch {}
+        yield* killLeftovers(loc.dir)
+        yield* waitGone(identity, 5_000)
+        yield* store.update(loc, (m) => ({
+          ...m,
+          state: "STOPPED",
+          last_outcome: {
+            kind: "interrupted",
+            message: `killed after the stop timeout (${Math.round(timeoutMs / 1000)} s)`,
+            at: new Date().toISOString(),
+          },
+        }))
+        yield* store.clearWorker(loc, identity)
+        return {
+          id: loc.id,
+          status: "killed",
+          message: `Task ${loc.id} did not stop within ${Math.round(timeoutMs / 1000)} s; killed.`,
+        } satisfies StopReport
+      })
+
+    /** Stops the given tasks (or all running ones when `refs` is "all"). */
+    const stop = Effect.fn("Tasks.stop")(function* (
+      refs: ReadonlyArray<string> | "all",
+      options: { readonly afterTurn: boolean; readonly timeoutMs: number },
+    ) {
+      const locs =
+        refs === "all"
+          ? (yield* store.list({ includeArchived: false })).map((e) => e.loc)
+          : yield* Effect.forEach(refs, (ref) => store.resolve(ref))
+      return yield* Effect.forEach(
+        locs,
+        (loc) => stopOne(loc, options.afterTurn, options.timeoutMs),
+        {
+          concurrency: "unbounded",
+        },
+      )
+    })
+
+    return { start, send, stop } as const
+  }),
+}) {}
+
+export { StopTimedOut }

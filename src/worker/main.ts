@@ -1,0 +1,60 @@
+import { Effect, Layer, Schema } from "effect"
+import * as CodexExecLive from "../exec/CodexExecLive.js"
+import { StoreRoot, TaskStore } from "../store/TaskStore.js"
+import { type Handshake, WorkerRequest } from "./protocol.js"
+import { runWorker } from "./Worker.js"
+import { makeWorkerControl, WorkerControl } from "./WorkerControl.js"
+
+const readStdin = (): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    process.stdin.on("data", (c: Buffer) => chunks.push(c))
+    process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    process.stdin.on("error", reject)
+  })
+
+let answered = false
+const handshake = (h: Handshake) =>
+  Effect.sync(() => {
+    if (answered) return
+    answered = true
+    // The only thing this process ever writes to stdout; the CLI stops reading after it.
+    process.stdout.write(`${JSON.stringify(h)}\n`)
+  })
+
+/**
+ * Entry of the detached worker process (`codex-tasks __worker`): reads its request from the stdin
+ * pipe, answers one handshake line on stdout, then runs the task until it has no work left.
+ * SIGTERM/SIGINT stop the task now, SIGUSR1 after the current turn; SIGHUP is ignored (the worker
+ * outlives the terminal that started it).
+ */
+export const workerMain = async (): Promise<void> => {
+  process.on("SIGHUP", () => {})
+  process.stdout.on("error", () => {}) // the CLI may be gone; nothing more is written anyway
+  const request = Schema.decodeUnknownSync(Schema.parseJson(WorkerRequest))(await readStdin())
+  const program = Effect.gen(function* () {
+    const { control, request: requestStop } = yield* makeWorkerControl
+    const onSignal = (mode: "now" | "after-turn") => () => Effect.runFork(requestStop(mode))
+    process.on("SIGTERM", onSignal("now"))
+    process.on("SIGINT", onSignal("now"))
+    process.on("SIGUSR1", onSignal("after-turn"))
+    yield* runWorker(request, handshake).pipe(Effect.provideService(WorkerControl, control))
+  })
+  const layers = Layer.mergeAll(
+    TaskStore.Default.pipe(Layer.provide(Layer.succeed(StoreRoot, request.storeRoot))),
+    CodexExecLive.layer({ codexBin: request.codexBin }),
+  )
+  await Effect.runPromise(
+    program.pipe(
+      Effect.provide(layers),
+      Effect.catchAllCause((cause) =>
+        handshake({
+          _tag: "Failed",
+          errorTag: "WorkerFailed",
+          message: `the worker failed: ${String(cause)}`,
+        }),
+      ),
+    ),
+  )
+  process.exit(0)
+}

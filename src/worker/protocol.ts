@@ -1,0 +1,54 @@
+import { Schema } from "effect"
+
+/** Retry policy for retryable codex failures. */
+export const RetryPolicy = Schema.Struct({
+  /** Extra attempts after the first (default 2). */
+  maxRetries: Schema.Number,
+  /** First backoff delay; doubles each attempt, with ±50 % jitter. */
+  baseDelayMs: Schema.Number,
+  /** Upper bound of one delay. */
+  maxDelayMs: Schema.Number,
+})
+/** Retry policy. */
+export type RetryPolicy = typeof RetryPolicy.Type
+
+/** The default retry policy: 2 retries, 2 s then 4 s (±50 %). */
+export const defaultRetryPolicy: RetryPolicy = {
+  maxRetries: 2,
+  baseDelayMs: 2_000,
+  maxDelayMs: 60_000,
+}
+
+const ExecOptionsJson = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** What the CLI hands a new worker over its stdin pipe (never argv or env: prompts are private). */
+export const WorkerRequest = Schema.Union(
+  Schema.TaggedStruct("Start", {
+    storeRoot: Schema.String,
+    codexBin: Schema.String,
+    prompt: Schema.String,
+    title: Schema.optional(Schema.String),
+    options: ExecOptionsJson,
+    retry: RetryPolicy,
+  }),
+  Schema.TaggedStruct("Resume", {
+    storeRoot: Schema.String,
+    codexBin: Schema.String,
+    taskId: Schema.String,
+    retry: RetryPolicy,
+  }),
+)
+/** A worker request. */
+export type WorkerRequest = typeof WorkerRequest.Type
+
+/** The worker's one-line answer on its stdout pipe. */
+export const Handshake = Schema.Union(
+  /** The thread exists; the task is in the store under `id`. */
+  Schema.TaggedStruct("Started", { id: Schema.String }),
+  /** A resume worker took over its task. */
+  Schema.TaggedStruct("Accepted", { id: Schema.String }),
+  /** codex failed before the thread existed: nothing was written. */
+  Schema.TaggedStruct("Failed", { errorTag: Schema.String, message: Schema.String }),
+)
+/** A handshake message. */
+export type Handshake = typeof Handshake.Type
