@@ -1,15 +1,21 @@
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Option } from "effect"
+import { archive } from "./commands/archive.js"
+import { log } from "./commands/log.js"
+import { ls } from "./commands/ls.js"
 import { root } from "./commands/root.js"
 import { send } from "./commands/send.js"
 import { start } from "./commands/start.js"
+import { status } from "./commands/status.js"
 import { stop } from "./commands/stop.js"
-import { ExitCode } from "./domain/exit.js"
+import { ExitCode, ExitWith } from "./domain/exit.js"
 import { VERSION } from "./version.js"
 
 /** The command tree. */
-export const command = root.pipe(Command.withSubcommands([start, send, stop]))
+export const command = root.pipe(
+  Command.withSubcommands([start, send, status, log, stop, ls, archive]),
+)
 
 const cli = Command.run(command, { name: "codex-tasks", version: VERSION })
 
@@ -27,9 +33,10 @@ const exitCodeOf = (cause: Cause.Cause<unknown>): Effect.Effect<number> => {
       // @effect/cli has already printed the problem (or the help text)
       return Effect.succeed(ValidationError.isHelpRequested(e) ? ExitCode.Ok : ExitCode.Usage)
     }
-    if (hasMessage(e) && e._tag === "ExitWith") {
-      const code = (e as unknown as { code: number }).code
-      return e.message === "" ? Effect.succeed(code) : Effect.as(say(e.message), code)
+    if (e instanceof ExitWith) {
+      return e.message === undefined || e.message === ""
+        ? Effect.succeed(e.code)
+        : Effect.as(say(e.message), e.code)
     }
     if (hasMessage(e) && e._tag === "UsageError") return Effect.as(say(e.message), ExitCode.Usage)
     if (hasMessage(e)) return Effect.as(say(e.message), ExitCode.Error)

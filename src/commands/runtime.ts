@@ -38,3 +38,7 @@ export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
 /** Runs `effect` with the task service (and the store) built from the global options. */
 export const withTasks = <A, E>(effect: Effect.Effect<A, E, Tasks | TaskStore>) =>
   Effect.flatMap(globals, (g) => Effect.provide(effect, tasksLayer(g)))
+
+/** Runs `effect` with the store alone (read-only commands load nothing else). */
+export const storeOf = <A, E>(effect: Effect.Effect<A, E, TaskStore>) =>
+  Effect.flatMap(globals, (g) => Effect.provide(effect, storeLayer(g.storeRoot)))

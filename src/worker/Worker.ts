@@ -30,7 +30,7 @@ const outcomeOf = (result: ExecResult): TaskOutcome => {
     case "Completed":
       return { kind: "completed", at }
     case "Interrupted":
-      return { kind: "interrupted", message: "interrupted by stop", at }
+      return { kind: "interrupted", message: "by stop", at }
     case "Failed":
       return {
         kind: "failed",

@@ -1,0 +1,53 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
+import { TaskStore } from "../store/TaskStore.js"
+import { archiveTask } from "../tasks/archive.js"
+import { printLine } from "./input.js"
+import { storeOf } from "./runtime.js"
+
+/** `codex-tasks archive`: move finished tasks to `archive/YYYY/MM/DD/`. */
+export const archive = Command.make(
+  "archive",
+  {
+    all: Options.boolean("all").pipe(
+      Options.withAlias("a"),
+      Options.withDescription("Archive every task that is not running."),
+    ),
+    tasks: Args.text({ name: "TASK" }).pipe(Args.repeated),
+  },
+  (o) =>
+    storeOf(
+      Effect.gen(function* () {
+        if (o.all === o.tasks.length > 0) {
+          return yield* new UsageError({
+            message: "Name the tasks to archive, or use --all (not both).",
+          })
+        }
+        const store = yield* TaskStore
+        const locs = o.all
+          ? (yield* store.list({ includeArchived: false })).map((e) => e.loc)
+          : yield* Effect.forEach(o.tasks, (ref) => store.resolve(ref, { includeArchived: true }))
+        let archived = 0
+        let skipped = 0
+        for (const loc of locs) {
+          const r = yield* archiveTask(loc)
+          if (r.status === "archived") {
+            archived++
+            yield* printLine(`Task ${r.id} archived to ${r.dir}.`)
+          } else if (r.status === "skipped") {
+            skipped++
+            yield* printLine(`Skipping task ${r.id} (${r.state}).`)
+          } else {
+            yield* printLine(`Task ${r.id} is already archived in ${r.dir}.`)
+          }
+        }
+        if (o.all) yield* printLine(`Archived ${archived} task(s); skipped ${skipped} running.`)
+        else if (skipped > 0) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
+      }),
+    ),
+).pipe(
+  Command.withDescription(
+    "Archive tasks that are not running (moved to archive/YYYY/MM/DD/<id>/).\n\nExample: codex-tasks archive 0199d7c2\nExample: codex-tasks archive --all",
+  ),
+)

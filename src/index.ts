@@ -1,0 +1,21 @@
+/** codex-tasks as a library: the task service, the codex exec client, the store and the schemas. */
+export * from "./domain/errors.js"
+export * as Events from "./domain/events.js"
+export { ExitCode } from "./domain/exit.js"
+export * from "./domain/task.js"
+export { newThreadArgv, resumeArgv } from "./exec/argv.js"
+export {
+  CodexExec,
+  type ExecOutput,
+  type ExecRequest,
+  type ExecResult,
+  type ExecRun,
+} from "./exec/CodexExec.js"
+export * as CodexExecLive from "./exec/CodexExecLive.js"
+export { classify, type ExecOutcome } from "./exec/classify.js"
+export { decodeLine, type ExecLine } from "./exec/decode.js"
+export type { ExecOptions, SandboxMode } from "./exec/options.js"
+export { resolveStoreRoot } from "./store/storeRoot.js"
+export { TaskStore } from "./store/TaskStore.js"
+export { Tasks, TasksConfig } from "./tasks/Tasks.js"
+export { VERSION } from "./version.js"

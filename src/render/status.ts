@@ -1,0 +1,73 @@
+import type { TaskOutcome } from "../domain/task.js"
+import type { TaskView } from "../tasks/view.js"
+import type { Style } from "./style.js"
+import { dash, renderTable, sanitizeCell } from "./table.js"
+import { formatTime, type TimeFormat } from "./time.js"
+
+const grouped = (n: number) => n.toLocaleString("en-US")
+
+/** One line saying why a task is in its state. */
+export const describeOutcome = (o: TaskOutcome | undefined): string => {
+  if (o === undefined) return "-"
+  switch (o.kind) {
+    case "completed":
+      return "completed"
+    case "interrupted":
+      return `interrupted${o.message === undefined ? "" : ` (${o.message})`}`
+    case "failed":
+      return `failed: ${o.error_class ?? "error"}: ${o.message ?? ""}`.trimEnd()
+    case "worker_lost":
+      return "worker lost (the worker process ended without finishing the task)"
+  }
+}
+
+const stateText = (state: string, style: Style) =>
+  state === "RUNNING"
+    ? style.cyan(state)
+    : state === "DIED"
+      ? style.red(state)
+      : state === "STOPPED"
+        ? style.green(state)
+        : style.dim(state)
+
+/**
+ * The human `status` block: the Rust tool's labels in its order (`Task ID:` … `Last Result:`),
+ * then what we know beyond it.
+ */
+export const renderStatus = (v: TaskView, timeFormat: TimeFormat, style: Style): string => {
+  const lines: Array<string> = [`${style.bold("Task ID:")} ${v.loc.id}`]
+  if (v.meta.title !== undefined) lines.push(`Title: ${v.meta.title}`)
+  lines.push(`State: ${stateText(v.state, style)}`)
+  lines.push(`Created At: ${formatTime(v.meta.created_at, timeFormat)}`)
+  lines.push(`Updated At: ${formatTime(v.meta.updated_at, timeFormat)}`)
+  lines.push(`Working Dir: ${v.meta.working_dir ?? dash}`)
+  if (v.pid !== undefined) lines.push(`PID: ${v.pid}`)
+  lines.push(`Last Prompt: ${v.meta.last_prompt ?? dash}`)
+  lines.push(`Last Result: ${v.lastResult ?? dash}`)
+  lines.push(`Outcome: ${describeOutcome(v.outcome)}`)
+  if (v.queued > 0) lines.push(`Queued Prompts: ${v.queued}`)
+  if ((v.meta.dropped_prompts ?? 0) > 0) lines.push(`Dropped Prompts: ${v.meta.dropped_prompts}`)
+  lines.push(`Turns: ${v.meta.turns ?? 0}`)
+  const u = v.meta.usage
+  if (u !== undefined) {
+    lines.push(
+      `Tokens: ${grouped(u.input_tokens)} input (${grouped(u.cached_input_tokens)} cached), ${grouped(u.output_tokens)} output (${grouped(u.reasoning_output_tokens)} reasoning)`,
+    )
+  }
+  if (v.loc.archived) lines.push(`Archived In: ${v.loc.dir}`)
+  return lines.join("\n")
+}
+
+/** The `ls` table: `ID  Title  State  Created At  Updated At  Working Dir`, `-` for missing values. */
+export const renderTaskTable = (views: ReadonlyArray<TaskView>, timeFormat: TimeFormat): string =>
+  renderTable(
+    ["ID", "Title", "State", "Created At", "Updated At", "Working Dir"],
+    views.map((v) => [
+      v.loc.id,
+      v.meta.title === undefined || sanitizeCell(v.meta.title) === "" ? dash : v.meta.title,
+      v.state,
+      formatTime(v.meta.created_at, timeFormat),
+      formatTime(v.meta.updated_at, timeFormat),
+      v.meta.working_dir ?? dash,
+    ]),
+  )

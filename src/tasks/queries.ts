@@ -1,0 +1,117 @@
+import { watch } from "node:fs"
+import { Deferred, Effect } from "effect"
+import type { TaskState } from "../domain/task.js"
+import type { CorruptTask, TaskNotFound } from "../store/errors.js"
+import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { type TaskView, viewOf } from "./view.js"
+
+/** Which tasks a command addresses. */
+export type Selector =
+  | { readonly _tag: "Ids"; readonly refs: ReadonlyArray<string> }
+  | { readonly _tag: "All" }
+  | { readonly _tag: "AllRunning" }
+
+/** A task that could not be shown, and why. */
+export interface Unreadable {
+  readonly ref: string
+  readonly message: string
+}
+
+/** All tasks (archived too when asked), newest first; unreadable ones reported separately. */
+export const listTasks = (options: {
+  readonly includeArchived: boolean
+  readonly states?: ReadonlyArray<TaskState> | undefined
+}) =>
+  Effect.gen(function* () {
+    const store = yield* TaskStore
+    const entries = yield* store.list({ includeArchived: options.includeArchived })
+    const views: Array<TaskView> = []
+    const broken: Array<Unreadable> = []
+    for (const entry of entries) {
+      if ("error" in entry) broken.push({ ref: entry.loc.id, message: entry.error.message })
+      else views.push(yield* viewOf(store, entry.loc, entry.meta, { withResult: false }))
+    }
+    const wanted = options.states
+    const shown =
+      wanted === undefined || wanted.length === 0
+        ? views
+        : views.filter((v) => wanted.includes(v.state))
+    shown.sort((a, b) =>
+      a.meta.created_at < b.meta.created_at ? 1 : a.meta.created_at > b.meta.created_at ? -1 : 0,
+    )
+    return { views: shown, broken }
+  })
+
+/** The views of the selected tasks; unknown or unreadable ids are reported without hiding the others. */
+export const selectTasks = (selector: Selector) =>
+  Effect.gen(function* () {
+    const store = yield* TaskStore
+    if (selector._tag !== "Ids") {
+      const { views, broken } = yield* listTasks({ includeArchived: false })
+      return {
+        views: selector._tag === "AllRunning" ? views.filter((v) => v.state === "RUNNING") : views,
+        broken,
+      }
+    }
+    const views: Array<TaskView> = []
+    const broken: Array<Unreadable> = []
+    for (const ref of selector.refs) {
+      const view = yield* store.resolve(ref, { includeArchived: true }).pipe(
+        Effect.flatMap((loc) =>
+          Effect.flatMap(store.read(loc), (meta) => viewOf(store, loc, meta)),
+        ),
+        Effect.map((v) => ({ ok: true as const, v })),
+        Effect.catchAll((e: { readonly message: string } | TaskNotFound | CorruptTask) =>
+          Effect.succeed({ ok: false as const, message: e.message }),
+        ),
+      )
+      if (view.ok) views.push(view.v)
+      else broken.push({ ref, message: view.message })
+    }
+    return { views, broken }
+  })
+
+/** Resolves when something in one of the task directories changes, or after `fallbackMs`. */
+const nextChange = (locs: ReadonlyArray<TaskLocation>, fallbackMs: number) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const changed = yield* Deferred.make<void>()
+      for (const loc of locs) {
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            try {
+              return watch(loc.dir, () => Deferred.unsafeDone(changed, Effect.void))
+            } catch {
+              return undefined
+            }
+          }),
+          (w) => Effect.sync(() => w?.close()),
+        )
+      }
+      // A worker killed outright changes no file: look at the processes now and then too.
+      yield* Deferred.await(changed).pipe(Effect.timeoutOption(fallbackMs))
+    }),
+  )
+
+/**
+ * Waits until all (or any) of `locs` are no longer RUNNING, watching their directories (no busy
+ * polling; a slow liveness check catches workers that die without a word). Returns the views of
+ * the tasks that finished.
+ */
+export const waitForTasks = (locs: ReadonlyArray<TaskLocation>, mode: "all" | "any") =>
+  Effect.gen(function* () {
+    const store = yield* TaskStore
+    for (;;) {
+      const views = yield* Effect.forEach(locs, (loc) =>
+        Effect.flatMap(store.read(loc), (meta) => viewOf(store, loc, meta)),
+      )
+      const done = views.filter((v) => v.state !== "RUNNING")
+      if (mode === "any" ? done.length > 0 : done.length === views.length) return done
+      const running = views.filter((v) => v.state === "RUNNING").map((v) => v.loc)
+      yield* nextChange(running, 1_000)
+    }
+  })
+
+/** True when a finished task's wait should exit 3: it DIED or its last invocation failed. */
+export const endedBadly = (v: TaskView): boolean =>
+  v.state === "DIED" || v.outcome?.kind === "failed" || v.outcome?.kind === "worker_lost"

@@ -1,0 +1,83 @@
+import { Effect } from "effect"
+import {
+  effectiveState,
+  type TaskMeta,
+  type TaskOutcome,
+  type TaskState,
+  type TaskUsage,
+} from "../domain/task.js"
+import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { readWorkerIdentity } from "./workerIdentity.js"
+
+/** Everything `status` and `ls` show about one task. */
+export interface TaskView {
+  readonly loc: TaskLocation
+  readonly meta: TaskMeta
+  /** The effective state (a RUNNING task whose worker is gone reads DIED). */
+  readonly state: TaskState
+  readonly outcome: TaskOutcome | undefined
+  /** The worker's pid while the task runs. */
+  readonly pid: number | undefined
+  /** Prompts waiting in the inbox. */
+  readonly queued: number
+  /** The last final message (`task.result`, else `last_result`). */
+  readonly lastResult: string | undefined
+}
+
+/** Builds the view of a task from its metadata and the live state of its worker. */
+export const viewOf = (
+  store: TaskStore,
+  loc: TaskLocation,
+  meta: TaskMeta,
+  options: { readonly withResult: boolean } = { withResult: true },
+) =>
+  Effect.gen(function* () {
+    const alive = loc.archived ? false : yield* store.workerAlive(loc)
+    const { state, outcome } = effectiveState(meta, alive)
+    const pid = state === "RUNNING" ? readWorkerIdentity(loc.dir)?.pid : undefined
+    const queued = loc.archived
+      ? 0
+      : yield* store.inboxPending(loc).pipe(
+          Effect.map((p) => p.length),
+          Effect.orElseSucceed(() => 0),
+        )
+    const result = options.withResult
+      ? yield* store.readResult(loc).pipe(Effect.orElseSucceed(() => undefined))
+      : undefined
+    return {
+      loc,
+      meta,
+      state: loc.archived ? "ARCHIVED" : state,
+      outcome,
+      pid,
+      queued,
+      lastResult: result ?? meta.last_result,
+    } satisfies TaskView
+  })
+
+const usageJson = (u: TaskUsage | undefined) => u ?? null
+
+/**
+ * The JSON form of a task (`status --json`, `ls --json`, MCP): the Rust tool's snake_case keys
+ * first (`id`, `title`, `state`, `created_at`, `updated_at`, `last_prompt`, `last_result`,
+ * `working_dir`, `pid`), then ours. Documented in docs/json-output.md.
+ */
+export const viewJson = (v: TaskView) => ({
+  id: v.loc.id,
+  title: v.meta.title ?? null,
+  state: v.state,
+  created_at: v.meta.created_at,
+  updated_at: v.meta.updated_at,
+  last_prompt: v.meta.last_prompt ?? null,
+  last_result: v.lastResult ?? null,
+  working_dir: v.meta.working_dir ?? null,
+  pid: v.pid ?? null,
+  initial_prompt: v.meta.initial_prompt ?? null,
+  outcome: v.outcome ?? null,
+  queued_prompts: v.queued,
+  dropped_prompts: v.meta.dropped_prompts ?? 0,
+  turns: v.meta.turns ?? 0,
+  usage: usageJson(v.meta.usage),
+  archived: v.loc.archived,
+  path: v.loc.dir,
+})

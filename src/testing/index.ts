@@ -1,0 +1,21 @@
+/**
+ * `codex-tasks/testing`: run codex-tasks without a real codex or a real model.
+ * - `makeFakeCodexExec`: a scripted `CodexExec` layer (events, delays, stderr, exit codes).
+ * - `startModelServer` + `makeCodexHome`: a scripted OpenAI-Responses-compatible server on
+ *   127.0.0.1 for end-to-end tests against the real `codex` binary.
+ */
+export {
+  type FakeCodexExec,
+  type FakeScript,
+  FakeScripts,
+  type FakeStep,
+  makeFakeCodexExec,
+} from "./CodexExecFake.js"
+export { codexConfig, codexEnv, makeCodexHome } from "./codexHome.js"
+export {
+  type ModelServer,
+  type ModelServerOptions,
+  type RecordedRequest,
+  type ScriptStep,
+  startModelServer,
+} from "./modelServer.js"
