@@ -1,22 +1,32 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { Tasks } from "../tasks/Tasks.js"
+import type { TaskView } from "../tasks/view.js"
 import { printJson, printLine, promptFrom } from "./input.js"
 import { withTasks } from "./runtime.js"
+import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
 
 /** `codex-tasks send`: give a task its next prompt (queued while it is busy). */
 export const send = Command.make(
   "send",
   {
     json: Options.boolean("json").pipe(Options.withDescription("Print the receipt as JSON.")),
+    ...watchOptions,
     task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
     prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
   },
   (o) =>
     withTasks(
       Effect.gen(function* () {
+        yield* checkWatchOptions(o)
         const prompt = yield* promptFrom(o.prompt)
         const receipt = yield* (yield* Tasks).send(o.task, prompt)
+        if (o.wait) {
+          const answered = (v: TaskView) =>
+            v.state !== "RUNNING" || Number(v.meta.inbox_done_seq ?? 0) >= receipt.seq
+          return yield* waitAndReport(receipt.id, o.json, answered)
+        }
+        if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
         if (o.json) return yield* printJson(receipt)
         yield* printLine(
           receipt.status === "started"

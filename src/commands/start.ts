@@ -4,6 +4,7 @@ import { SandboxMode } from "../exec/options.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { printJson, printLine, promptFrom } from "./input.js"
 import { withTasks } from "./runtime.js"
+import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
 
 const optional = Option.getOrUndefined
 
@@ -55,6 +56,7 @@ const options = {
     Options.optional,
   ),
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
+  ...watchOptions,
   prompt: Args.text({ name: "PROMPT" }).pipe(
     Args.withDescription("The prompt, or - to read it from stdin."),
   ),
@@ -64,6 +66,7 @@ const options = {
 export const start = Command.make("start", options, (o) =>
   withTasks(
     Effect.gen(function* () {
+      yield* checkWatchOptions(o)
       const prompt = yield* promptFrom(o.prompt)
       const tasks = yield* Tasks
       const repoUrl = optional(o.repo)
@@ -84,6 +87,11 @@ export const start = Command.make("start", options, (o) =>
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
       })
+      if (o.wait) return yield* waitAndReport(id, o.json)
+      if (o.follow) {
+        process.stderr.write(`Task ${id} started.\n`)
+        return yield* followTranscript(id, 0)
+      }
       yield* o.json ? printJson({ id }) : printLine(id)
     }),
   ),

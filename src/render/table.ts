@@ -4,9 +4,9 @@
 export const dash = "-"
 
 // C0 and C1 control characters, DEL, and the Unicode line/paragraph separators.
-const controls = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+const controls = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g
 
-/** One table cell: control characters (tabs, newlines, escapes) become spaces, ends trimmed. */
+/** One table cell: each run of control characters (tabs, newlines, escapes) becomes a space. */
 export const sanitizeCell = (s: string): string => s.replace(controls, " ").trim()
 
 /** Columns aligned with two spaces between them, no trailing spaces, one line per row. */

@@ -121,7 +121,7 @@ export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRe
             ? s.red(` ${clean(m.status ?? "failed")}`)
             : s.green(` ${clean(m.status ?? "completed")}`)
     if (failed) {
-      const message = (m.error as Rec).message
+      const message = str(m.error) ? m.error : (m.error as Rec).message
       return [
         head("tool"),
         s.bold(call),

@@ -38,9 +38,13 @@ export interface StartInput {
 }
 
 /** What `send` did with the prompt. */
-export type SendReceipt =
-  | { readonly id: string; readonly status: "started" }
-  | { readonly id: string; readonly status: "queued"; readonly position: number }
+export type SendReceipt = {
+  readonly id: string
+  /** The prompt's place in the task's inbox (what `send --wait` waits for). */
+  readonly seq: number
+  /** Size of `task.log` before the prompt was accepted (where `send --follow` starts). */
+  readonly logOffset: number
+} & ({ readonly status: "started" } | { readonly status: "queued"; readonly position: number })
 
 /** How one task's stop went. */
 export type StopReport =
@@ -57,6 +61,14 @@ const isDirectory = (p: string) => {
 }
 
 const blank = (s: string) => s.trim().length === 0
+
+const logSize = (path: string) => {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
+}
 
 /** The task operations shared by the CLI and the MCP server. */
 export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
@@ -137,6 +149,11 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
       if (blank(prompt)) return yield* new UsageError({ message: "The prompt is empty." })
       const loc = yield* resolveActive(ref)
       const meta = yield* store.read(loc)
+      if (meta.state === "ARCHIVED") {
+        return yield* new InvalidTaskState({
+          message: `Task ${loc.id} is being archived (run \`codex-tasks archive ${loc.id}\` to finish).`,
+        })
+      }
       const decision = yield* store.withLock(
         loc,
         Effect.gen(function* () {
@@ -146,8 +163,10 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
               message: `Task ${loc.id} has a process (task.pid) this tool cannot verify; stop it first.`,
             })
           }
+          const logOffset = logSize(store.logPath(loc))
           const receipt = yield* store.inboxPush(loc, prompt)
-          if (alive) return { id: loc.id, status: "queued", position: receipt.position } as const
+          const base = { id: loc.id, seq: receipt.seq, logOffset }
+          if (alive) return { ...base, status: "queued", position: receipt.position } as const
           yield* killLeftovers(loc.dir)
           const worker = yield* launcher.launch(
             {
@@ -164,15 +183,16 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
           const identity = processIdentity(worker.pid)
           if (identity !== undefined) yield* store.writeWorker(loc, identity)
           yield* store.update(loc, (m) => ({ ...m, state: "RUNNING" }))
-          return { id: loc.id, status: "started", worker } as const
+          return { ...base, status: "started", worker } as const
         }),
       )
-      if (decision.status === "queued") return decision satisfies SendReceipt
+      if (decision.status === "queued") return decision as SendReceipt
       const answer = yield* decision.worker.handshake
       if (answer._tag === "Failed") {
         return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
       }
-      return { id: decision.id, status: "started" } satisfies SendReceipt
+      const { worker: _, ...receipt } = decision
+      return receipt satisfies SendReceipt
     })
 
     const waitGone = (identity: { pid: number; startTime: string }, ms: number) =>

@@ -8,6 +8,8 @@ const CHUNK = 1 << 16
 export interface ReadLogOptions {
   /** Only the last N lines (read from the end of the file: cost independent of its size). */
   readonly lastLines?: number | undefined
+  /** Start at this byte offset (e.g. the size the log had when a prompt was sent). */
+  readonly fromOffset?: number | undefined
   /** Keep reading as the file grows; stop once `done` says so (after draining what is there). */
   readonly follow?:
     | { readonly done: Effect.Effect<boolean>; readonly onIdle?: Effect.Effect<void> }
@@ -74,7 +76,7 @@ export const readLog = (
       if (fd !== undefined) closeSync(fd)
       fd = undefined
     }
-    let offset = 0
+    let offset = options.fromOffset ?? 0
     if (fd !== undefined && options.lastLines !== undefined) {
       offset = tailOffset(fd, fstatSync(fd).size, options.lastLines, stats)
     }

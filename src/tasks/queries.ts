@@ -98,16 +98,20 @@ const nextChange = (locs: ReadonlyArray<TaskLocation>, fallbackMs: number) =>
  * polling; a slow liveness check catches workers that die without a word). Returns the views of
  * the tasks that finished.
  */
-export const waitForTasks = (locs: ReadonlyArray<TaskLocation>, mode: "all" | "any") =>
+export const waitForTasks = (
+  locs: ReadonlyArray<TaskLocation>,
+  mode: "all" | "any",
+  isDone: (v: TaskView) => boolean = (v) => v.state !== "RUNNING",
+) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     for (;;) {
       const views = yield* Effect.forEach(locs, (loc) =>
         Effect.flatMap(store.read(loc), (meta) => viewOf(store, loc, meta)),
       )
-      const done = views.filter((v) => v.state !== "RUNNING")
+      const done = views.filter(isDone)
       if (mode === "any" ? done.length > 0 : done.length === views.length) return done
-      const running = views.filter((v) => v.state === "RUNNING").map((v) => v.loc)
+      const running = views.filter((v) => !isDone(v)).map((v) => v.loc)
       yield* nextChange(running, 1_000)
     }
   })

@@ -14,6 +14,7 @@ import {
 import { nowTimestamp, type TaskMeta, type TaskOutcome, type TaskState } from "../domain/task.js"
 import type { ExecResult } from "../exec/CodexExec.js"
 import { type ExecOptions, fromStoredExecOptions, toStoredExecOptions } from "../exec/options.js"
+import type { InboxEntry } from "../store/inbox.js"
 import { processIdentity } from "../store/processIdentity.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { writeRunRecord } from "../tasks/runRecord.js"
@@ -218,7 +219,7 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
                   last_prompt: next.value.prompt,
                   state: "RUNNING",
                 }))
-                return Option.some(next.value.prompt)
+                return Option.some(next.value)
               }
             } else {
               const dropped = yield* store.inboxDrain(loc)
@@ -232,7 +233,7 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
             }
             yield* store.update(loc, (m) => ({ ...m, state: finalState(m.last_outcome) }))
             yield* store.clearWorker(loc)
-            return Option.none<string>()
+            return Option.none<InboxEntry>()
           }),
         )
         .pipe(Effect.orDie)
@@ -242,7 +243,9 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
         for (;;) {
           const next = yield* nextOrFinish(loc)
           if (Option.isNone(next)) return
-          yield* runPrompt(loc, next.value, options, loc.id, () => Effect.succeed(loc))
+          yield* runPrompt(loc, next.value.prompt, options, loc.id, () => Effect.succeed(loc))
+          // `send --wait` watches this to know that its prompt has been answered.
+          yield* updateMeta(loc, (m) => ({ ...m, inbox_done_seq: next.value.seq }))
         }
       })
 
