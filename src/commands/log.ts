@@ -71,7 +71,7 @@ export const log = Command.make(
             : undefined,
         })
         if (!o.json) {
-          const pending = renderer.pending()
+          const pending = renderer.pending(!(yield* running))
           if (pending !== "") yield* writeOut(pending.endsWith("\n") ? pending : `${pending}\n`)
         }
       }),

@@ -34,7 +34,9 @@ describe("transcript snapshots", () => {
   })
 
   it.each(logsUnder(legacyStores))("legacy %s", async (file) => {
-    const name = relative(".", file).replaceAll("/", "__").replace(/\.log$/, ".txt")
+    const name = relative(".", file)
+      .replaceAll("/", "__")
+      .replace(/\.log$/, ".txt")
     await expect(transcript(join(legacyStores, file))).toMatchFileSnapshot(
       `__snapshots__/transcript/legacy-stores/${name}`,
     )
