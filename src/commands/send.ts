@@ -27,7 +27,10 @@ export const send = Command.make(
           return yield* waitAndReport(receipt.id, o.json, answered)
         }
         if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
-        if (o.json) return yield* printJson(receipt)
+        if (o.json) {
+          const { logOffset: _, ...shown } = receipt
+          return yield* printJson(shown)
+        }
         yield* printLine(
           receipt.status === "started"
             ? `Task ${receipt.id}: prompt started a new turn.`

@@ -199,7 +199,22 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
             Effect.sleep(delayMs).pipe(Effect.as(false)),
             Deferred.await(control.stopRequested).pipe(Effect.as(true)),
           )
-          if (interrupted) return { loc, error: undefined, result }
+          if (interrupted) {
+            // A stop during the backoff: the task was stopped, not killed by the failure.
+            const stoppedLoc = loc
+            yield* store
+              .appendLog(stoppedLoc, workerNote("stop requested during retry backoff"))
+              .pipe(Effect.orDie)
+            yield* updateMeta(stoppedLoc, (m) => ({
+              ...m,
+              last_outcome: {
+                kind: "interrupted",
+                message: "by stop (during retry backoff)",
+                at: nowTimestamp(),
+              },
+            }))
+            return { loc, error: undefined, result }
+          }
         }
       })
 
