@@ -1,6 +1,6 @@
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Console, Effect, Option } from "effect"
 import { archive } from "./commands/archive.js"
 import { log } from "./commands/log.js"
 import { ls } from "./commands/ls.js"
@@ -10,6 +10,7 @@ import { start } from "./commands/start.js"
 import { status } from "./commands/status.js"
 import { stop } from "./commands/stop.js"
 import { ExitCode, ExitWith } from "./domain/exit.js"
+import { colorEnabled } from "./render/style.js"
 import { VERSION } from "./version.js"
 
 /** The command tree. */
@@ -56,9 +57,27 @@ const exitCodeOf = (cause: Cause.Cause<unknown>): Effect.Effect<number> => {
   )
 }
 
+const ANSI = /\x1b\[[0-9;]*m/g
+const plain = (enabled: boolean) => (args: ReadonlyArray<unknown>) =>
+  enabled ? args : args.map((a) => (typeof a === "string" ? a.replace(ANSI, "") : a))
+
+/** @effect/cli colours its help and errors unconditionally: strip that off a non-terminal and under NO_COLOR. */
+const withPlainConsole = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Console.consoleWith((console) => {
+    const out = plain(colorEnabled(process.stdout, process.env))
+    const err = plain(colorEnabled(process.stderr, process.env))
+    return Console.withConsole(effect, {
+      ...console,
+      log: (...args) => console.log(...out(args)),
+      info: (...args) => console.info(...out(args)),
+      error: (...args) => console.error(...err(args)),
+      warn: (...args) => console.warn(...err(args)),
+    })
+  })
+
 /** Runs the CLI on `argv` (as `process.argv`) and resolves to the process exit code. */
 export const main = (argv: ReadonlyArray<string>) =>
-  cli(argv).pipe(Effect.as(ExitCode.Ok as number), Effect.catchAllCause(exitCodeOf))
+  withPlainConsole(cli(argv)).pipe(Effect.as(ExitCode.Ok as number), Effect.catchAllCause(exitCodeOf))
 
 /** Runs the CLI as the process: exit code per `main`, SIGINT interrupts the command. */
 export const runCli = (argv: ReadonlyArray<string>): void =>
