@@ -2,6 +2,7 @@ import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Option } from "effect"
 import { archive } from "./commands/archive.js"
+import { doctor } from "./commands/doctor.js"
 import { log } from "./commands/log.js"
 import { ls } from "./commands/ls.js"
 import { root } from "./commands/root.js"
@@ -15,7 +16,7 @@ import { VERSION } from "./version.js"
 
 /** The command tree. */
 export const command = root.pipe(
-  Command.withSubcommands([start, send, status, log, stop, ls, archive]),
+  Command.withSubcommands([start, send, status, log, stop, ls, archive, doctor]),
 )
 
 const cli = Command.run(command, { name: "codex-tasks", version: VERSION })
@@ -77,7 +78,10 @@ const withPlainConsole = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 /** Runs the CLI on `argv` (as `process.argv`) and resolves to the process exit code. */
 export const main = (argv: ReadonlyArray<string>) =>
-  withPlainConsole(cli(argv)).pipe(Effect.as(ExitCode.Ok as number), Effect.catchAllCause(exitCodeOf))
+  withPlainConsole(cli(argv)).pipe(
+    Effect.as(ExitCode.Ok as number),
+    Effect.catchAllCause(exitCodeOf),
+  )
 
 /** Runs the CLI as the process: exit code per `main`, SIGINT interrupts the command. */
 export const runCli = (argv: ReadonlyArray<string>): void =>

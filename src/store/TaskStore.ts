@@ -16,13 +16,14 @@ import {
 import * as Inbox from "./inbox.js"
 import {
   hasTaskJson,
+  isFlat,
   scanActive,
   scanArchive,
-  TASK_JSON,
-  TASK_LOG,
   TASK_RESULT,
   type TaskLocation,
+  taskPaths,
 } from "./layout.js"
+import { detectFormat, moveToArchive } from "./legacy.js"
 import { type LockOptions, withTaskLock } from "./lock.js"
 import { parseTaskJson, renderTaskJson } from "./metaCodec.js"
 import type { ProcessIdentity } from "./processIdentity.js"
@@ -30,6 +31,7 @@ import { StoreRoot } from "./storeRoot.js"
 import * as Worker from "./workerFiles.js"
 
 export type { TaskLocation } from "./layout.js"
+export type { TaskFormat } from "./legacy.js"
 export { StoreRoot } from "./storeRoot.js"
 
 /** One row of `list`: a readable task or the reason it is not. */
@@ -47,6 +49,13 @@ const tryFs = <A>(operation: string, path: string, f: () => Promise<A>) =>
 
 const byId = (a: TaskLocation, b: TaskLocation) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
+// Legacy flat-era tasks have no directory: no inbox, no worker records.
+const noDirectory = (loc: TaskLocation, what: string) =>
+  new StoreError({
+    message: `task ${loc.id} is in the Rust tool's flat format and has no ${what}`,
+    path: taskPaths(loc).json,
+  })
+
 /** The task store: layout, metadata, logs, results, locks, inbox and worker records on disk. */
 export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStore", {
   effect: Effect.gen(function* () {
@@ -57,6 +66,13 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       archived: false,
     })
 
+    const flatLoc = (id: TaskLocation["id"]): TaskLocation => ({
+      id,
+      dir: root,
+      archived: false,
+      layout: "flat",
+    })
+
     /** Full id or unique prefix → location; archived tasks only when asked. */
     const resolve = Effect.fn("TaskStore.resolve")(function* (
       ref: string,
@@ -64,6 +80,7 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
     ) {
       const id = yield* validateTaskId(ref)
       if (yield* hasTaskJson(activeLoc(id))) return activeLoc(id)
+      if (yield* hasTaskJson(flatLoc(id))) return flatLoc(id)
       const candidates = [...(yield* scanActive(root))]
       if (options.includeArchived === true) candidates.push(...(yield* scanArchive(root)))
       const matching = yield* Effect.filter(
@@ -71,9 +88,15 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
         hasTaskJson,
         { concurrency: 16 },
       )
-      // The same id active and archived (an interrupted archive move): the active copy wins.
+      // The same id active and archived (an interrupted archive move): the active copy wins (and a
+      // task directory over a flat-era file).
       const unique = Arr.dedupeWith(
-        [...matching].sort((a, b) => byId(a, b) || Number(a.archived) - Number(b.archived)),
+        [...matching].sort(
+          (a, b) =>
+            byId(a, b) ||
+            Number(a.archived) - Number(b.archived) ||
+            Number(isFlat(a)) - Number(isFlat(b)),
+        ),
         (a, b) => a.id === b.id,
       )
       const exact = unique.find((c) => c.id === ref)
@@ -86,9 +109,9 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       return only
     })
 
-    /** Reads and decodes `task.json`. */
+    /** Reads and decodes `task.json` (`<id>.json` for a flat-era task). */
     const read = Effect.fn("TaskStore.read")(function* (loc: TaskLocation) {
-      const path = join(loc.dir, TASK_JSON)
+      const path = taskPaths(loc).json
       const text = yield* Effect.tryPromise({
         try: () => readFile(path, "utf8"),
         catch: (e) =>
@@ -102,7 +125,7 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
     /** Replaces `task.json` atomically (unknown fields preserved). */
     const write = Effect.fn("TaskStore.write")(function* (loc: TaskLocation, meta: TaskMeta) {
       const text = yield* Effect.orDie(renderTaskJson(meta))
-      yield* writeFileAtomic(join(loc.dir, TASK_JSON), text)
+      yield* writeFileAtomic(taskPaths(loc).json, text)
     })
 
     /** Creates the task directory and its `task.json`; fails if the task exists. */
@@ -127,7 +150,12 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       loc: TaskLocation,
       effect: Effect.Effect<A, E, R>,
       options?: LockOptions,
-    ) => withTaskLock(loc.dir, effect, options)
+    ) =>
+      withTaskLock(
+        loc.dir,
+        effect,
+        isFlat(loc) ? { ...options, file: taskPaths(loc).lockFile } : options,
+      )
 
     /** Read-modify-write of `task.json` under the task lock; sets `updated_at`. */
     const update = Effect.fn("TaskStore.update")(function* (
@@ -149,7 +177,7 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       loc: TaskLocation,
       data: string | Uint8Array,
     ) {
-      const path = join(loc.dir, TASK_LOG)
+      const path = taskPaths(loc).log
       yield* tryFs("append", path, () => appendFile(path, data, { flag: "a", mode: 0o600 }))
     })
 
@@ -179,7 +207,7 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
 
     /** The last final message, if any. */
     const readResult = Effect.fn("TaskStore.readResult")(function* (loc: TaskLocation) {
-      const path = join(loc.dir, TASK_RESULT)
+      const path = taskPaths(loc).result
       return yield* tryFs("read", path, () =>
         readFile(path, "utf8").catch((e) => {
           if (errnoCode(e) === "ENOENT") return undefined
@@ -213,9 +241,11 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       loc: TaskLocation,
       prompt: string,
     ) {
+      if (isFlat(loc)) return yield* noDirectory(loc, "inbox")
       return yield* withLock(loc, Inbox.push(loc.dir, prompt))
     })
     const inboxDrain = Effect.fn("TaskStore.inboxDrain")(function* (loc: TaskLocation) {
+      if (isFlat(loc)) return []
       return yield* withLock(loc, Inbox.drain(loc.dir))
     })
 
@@ -227,8 +257,8 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       write,
       update,
       appendLog,
-      /** Path of the task's JSONL transcript. */
-      logPath: (loc: TaskLocation): string => join(loc.dir, TASK_LOG),
+      /** Path of the task's transcript (JSONL; the text log of a proto/flat-era task). */
+      logPath: (loc: TaskLocation): string => taskPaths(loc).log,
       promoteResult,
       readResult,
       withLock,
@@ -236,25 +266,45 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       inboxPush,
       /** The oldest queued prompt, if any. */
       inboxPeek: (loc: TaskLocation) =>
-        Inbox.peek(loc.dir).pipe(Effect.withSpan("TaskStore.inboxPeek")),
+        (isFlat(loc) ? Effect.succeed(Option.none<Inbox.InboxEntry>()) : Inbox.peek(loc.dir)).pipe(
+          Effect.withSpan("TaskStore.inboxPeek"),
+        ),
       /** All queued prompts in order. */
       inboxPending: (loc: TaskLocation) =>
-        Inbox.pending(loc.dir).pipe(Effect.withSpan("TaskStore.inboxPending")),
+        (isFlat(loc)
+          ? Effect.succeed<ReadonlyArray<Inbox.InboxEntry>>([])
+          : Inbox.pending(loc.dir)
+        ).pipe(Effect.withSpan("TaskStore.inboxPending")),
       /** Removes a delivered (or dropped) prompt. */
       inboxRemove: (loc: TaskLocation, seq: number) =>
-        Inbox.remove(loc.dir, seq).pipe(Effect.withSpan("TaskStore.inboxRemove")),
+        (isFlat(loc) ? Effect.void : Inbox.remove(loc.dir, seq)).pipe(
+          Effect.withSpan("TaskStore.inboxRemove"),
+        ),
       /** Removes and returns all queued prompts (takes the task lock). */
       inboxDrain,
       /** Records the worker process (`worker.json` + `task.pid`). */
       writeWorker: (loc: TaskLocation, identity: ProcessIdentity) =>
-        Worker.writeWorker(loc.dir, identity).pipe(Effect.withSpan("TaskStore.writeWorker")),
+        (isFlat(loc)
+          ? Effect.fail(noDirectory(loc, "worker"))
+          : Worker.writeWorker(loc.dir, identity)
+        ).pipe(Effect.withSpan("TaskStore.writeWorker")),
       /** Removes the worker record (only if it names `expected`, when given). */
       clearWorker: (loc: TaskLocation, expected?: ProcessIdentity) =>
-        Worker.clearWorker(loc.dir, expected).pipe(Effect.withSpan("TaskStore.clearWorker")),
+        (isFlat(loc) ? Effect.void : Worker.clearWorker(loc.dir, expected)).pipe(
+          Effect.withSpan("TaskStore.clearWorker"),
+        ),
       /** Whether the task's worker is alive (`"unknown"` for an unverifiable legacy pid). */
       workerAlive: (loc: TaskLocation) =>
-        Worker.workerAlive(loc.dir).pipe(Effect.withSpan("TaskStore.workerAlive")),
+        (isFlat(loc)
+          ? Worker.legacyPidAlive(taskPaths(loc).pid)
+          : Worker.workerAlive(loc.dir)
+        ).pipe(Effect.withSpan("TaskStore.workerAlive")),
       list,
+      /** Which tool and era wrote the task (decides whether it can be resumed). */
+      format: (loc: TaskLocation) => detectFormat(loc).pipe(Effect.withSpan("TaskStore.format")),
+      /** Moves the task's files into `target` (an `archive/YYYY/MM/DD/<id>` path), removing its FIFO. */
+      moveToArchive: (loc: TaskLocation, target: string) =>
+        moveToArchive(loc, target).pipe(Effect.withSpan("TaskStore.moveToArchive")),
     } as const
   }),
 }) {

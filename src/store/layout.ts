@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { Effect, Either } from "effect"
 import { type TaskId, validateTaskId } from "../domain/taskId.js"
 import { errnoCode, type StoreError, storeError } from "./errors.js"
+import { LOCK_FILE } from "./lock.js"
 
 /** File names inside a task directory (the first four are shared with the Rust tool). */
 export const TASK_JSON = "task.json"
@@ -11,15 +12,59 @@ export const TASK_LOG = "task.log"
 export const TASK_RESULT = "task.result"
 export const TASK_PID = "task.pid"
 export const WORKER_JSON = "worker.json"
+/** The FIFO the Rust tool's proto era kept next to a task's files (removed when archiving). */
+export const TASK_PIPE = "task.pipe"
 /** Archive root inside the store: `archive/YYYY/MM/DD/<id>/`. */
 export const ARCHIVE_DIR = "archive"
+/** Archive root of the Rust tool's flat era: `done/<id>.json` etc. */
+export const FLAT_ARCHIVE_DIR = "done"
 
-/** Where a task lives. */
+/**
+ * Where a task lives. `layout` is absent (or `"dir"`) for a task directory `dir` holding
+ * `task.json`, `task.log`, …; it is `"flat"` for the Rust tool's first format, where `dir` is the
+ * folder (store root or `done/`) holding `<id>.json`, `<id>.log`, `<id>.result`, `<id>.pid`,
+ * `<id>.pipe`.
+ */
 export interface TaskLocation {
   readonly id: TaskId
   readonly dir: string
   readonly archived: boolean
+  readonly layout?: "dir" | "flat"
 }
+
+/** The files of one task, whatever its layout. */
+export interface TaskPaths {
+  readonly json: string
+  readonly log: string
+  readonly result: string
+  readonly pid: string
+  readonly pipe: string
+  /** Name of the task's lock file inside `loc.dir`. */
+  readonly lockFile: string
+}
+
+/** True for a task in the Rust tool's flat layout (`<id>.json` files, no task directory). */
+export const isFlat = (loc: TaskLocation): boolean => loc.layout === "flat"
+
+/** The paths of a task's files. */
+export const taskPaths = (loc: TaskLocation): TaskPaths =>
+  isFlat(loc)
+    ? {
+        json: join(loc.dir, `${loc.id}.json`),
+        log: join(loc.dir, `${loc.id}.log`),
+        result: join(loc.dir, `${loc.id}.result`),
+        pid: join(loc.dir, `${loc.id}.pid`),
+        pipe: join(loc.dir, `${loc.id}.pipe`),
+        lockFile: `.${loc.id}.lock`,
+      }
+    : {
+        json: join(loc.dir, TASK_JSON),
+        log: join(loc.dir, TASK_LOG),
+        result: join(loc.dir, TASK_RESULT),
+        pid: join(loc.dir, TASK_PID),
+        pipe: join(loc.dir, TASK_PIPE),
+        lockFile: LOCK_FILE,
+      }
 
 const listDir = (path: string) =>
   Effect.tryPromise({
@@ -33,7 +78,9 @@ const listDir = (path: string) =>
 
 const asTaskId = (name: string): TaskId | undefined => {
   const id = validateTaskId(name)
-  return Either.isRight(id) && name !== ARCHIVE_DIR ? id.right : undefined
+  return Either.isRight(id) && name !== ARCHIVE_DIR && name !== FLAT_ARCHIVE_DIR
+    ? id.right
+    : undefined
 }
 
 // Dotfiles and temp files fail id validation; symlinked task directories are followed later.
@@ -43,18 +90,34 @@ const taskDirs = (entries: ReadonlyArray<Dirent>) =>
     return id === undefined ? [] : [id]
   })
 
-/** Active task directories directly under the root (not checked for `task.json`). */
+/** A UUID of any version (the flat era's ids were locally generated UUIDv4s). */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+// Only `<uuid>.json` counts as a flat-era task, so other JSON files a user keeps in the root are
+// not mistaken for broken tasks.
+const flatTaskIds = (entries: ReadonlyArray<Dirent>) =>
+  entries.flatMap((e) => {
+    if (!(e.isFile() || e.isSymbolicLink()) || !e.name.endsWith(".json")) return []
+    const stem = e.name.slice(0, -".json".length)
+    const id = UUID_PATTERN.test(stem) ? asTaskId(stem) : undefined
+    return id === undefined ? [] : [id]
+  })
+
+/** Active tasks directly under the root: task directories (not checked for `task.json`) and flat-era `<id>.json` files. */
 export const scanActive = (root: string): Effect.Effect<ReadonlyArray<TaskLocation>, StoreError> =>
   listDir(root).pipe(
-    Effect.map((entries) =>
-      taskDirs(entries).map((id) => ({ id, dir: join(root, id), archived: false })),
-    ),
+    Effect.map((entries) => [
+      ...taskDirs(entries).map((id) => ({ id, dir: join(root, id), archived: false })),
+      ...flatTaskIds(entries).map(
+        (id): TaskLocation => ({ id, dir: root, archived: false, layout: "flat" }),
+      ),
+    ]),
   )
 
 const datePart = (digits: number) => (e: Dirent) =>
   e.isDirectory() && e.name.length === digits && /^\d+$/.test(e.name)
 
-/** Archived task directories under `archive/YYYY/MM/DD/`. */
+/** Archived tasks: directories under `archive/YYYY/MM/DD/` and flat-era files in `done/`. */
 export const scanArchive = (root: string): Effect.Effect<ReadonlyArray<TaskLocation>, StoreError> =>
   Effect.gen(function* () {
     const out: Array<TaskLocation> = []
@@ -70,13 +133,17 @@ export const scanArchive = (root: string): Effect.Effect<ReadonlyArray<TaskLocat
         }
       }
     }
+    const done = join(root, FLAT_ARCHIVE_DIR)
+    for (const id of flatTaskIds(yield* listDir(done))) {
+      out.push({ id, dir: done, archived: true, layout: "flat" })
+    }
     return out
   })
 
-/** True when the location holds a `task.json` (of any quality). */
+/** True when the location holds its metadata file (of any quality). */
 export const hasTaskJson = (loc: TaskLocation): Effect.Effect<boolean> =>
   Effect.promise(() =>
-    stat(join(loc.dir, TASK_JSON)).then(
+    stat(taskPaths(loc).json).then(
       (s) => s.isFile(),
       () => false,
     ),

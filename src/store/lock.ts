@@ -28,6 +28,8 @@ class LockBusy extends Data.TaggedError("LockBusy")<{ readonly holder: string | 
 /** Options of a lock acquisition. */
 export interface LockOptions {
   readonly timeoutMs?: number
+  /** Name of the lock file inside the directory (default `task.lock`). */
+  readonly file?: string
 }
 
 // Locks held by the current fiber. Child fibers inherit the leases, so work forked inside a critical
@@ -151,7 +153,7 @@ export const acquireTaskLock = (
   options: LockOptions = {},
 ): Effect.Effect<void, LockTimeout | StoreError, Scope.Scope> =>
   Effect.gen(function* () {
-    const path = join(resolve(dir), LOCK_FILE)
+    const path = join(resolve(dir), options.file ?? LOCK_FILE)
     const held = yield* FiberRef.get(heldLocks)
     if (held.some((lease) => lease.active && lease.path === path)) return
     const identity = currentProcessIdentity()

@@ -64,9 +64,25 @@ export const clearWorker = (
   })
 
 /**
- * Is the task's worker alive? `worker.json` is verified by process identity. A bare `task.pid`
- * (the Rust tool wrote the codex child's pid there) cannot be verified: it is `false` when the pid
- * does not exist or is visibly not a codex process, else `"unknown"`.
+ * Liveness of a bare pid file written by the Rust tool (it named the codex child, or in the proto
+ * era the `codex proto` process): it cannot be verified, so it is `false` when the pid does not
+ * exist or is visibly not a codex process, else `"unknown"`.
+ */
+export const legacyPidAlive = (pidPath: string): Effect.Effect<boolean | "unknown"> =>
+  Effect.gen(function* () {
+    const pidText = yield* readText(pidPath)
+    if (pidText instanceof Unreadable) return "unknown"
+    if (pidText === undefined || !/^\s*\d+\s*$/.test(pidText)) return false
+    const pid = Number(pidText.trim())
+    if (!pidIsAlive(pid)) return false
+    const command = processCommandLine(pid)
+    if (command !== undefined && !/codex/i.test(command)) return false
+    return "unknown"
+  })
+
+/**
+ * Is the task's worker alive? `worker.json` is verified by process identity; without it, a bare
+ * `task.pid` (the Rust tool's) is judged by `legacyPidAlive`.
  */
 export const workerAlive = (dir: string): Effect.Effect<boolean | "unknown"> =>
   Effect.gen(function* () {
@@ -76,12 +92,5 @@ export const workerAlive = (dir: string): Effect.Effect<boolean | "unknown"> =>
       const identity = decodeWorker(workerText)
       if (Option.isSome(identity)) return isSameProcessAlive(identity.value)
     }
-    const pidText = yield* readText(join(dir, TASK_PID))
-    if (pidText instanceof Unreadable) return "unknown"
-    if (pidText === undefined || !/^\s*\d+\s*$/.test(pidText)) return false
-    const pid = Number(pidText.trim())
-    if (!pidIsAlive(pid)) return false
-    const command = processCommandLine(pid)
-    if (command !== undefined && !/codex/i.test(command)) return false
-    return "unknown"
+    return yield* legacyPidAlive(join(dir, TASK_PID))
   })

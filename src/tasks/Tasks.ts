@@ -148,6 +148,13 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
     const send = Effect.fn("Tasks.send")(function* (ref: string, prompt: string) {
       if (blank(prompt)) return yield* new UsageError({ message: "The prompt is empty." })
       const loc = yield* resolveActive(ref)
+      // Proto- and flat-era ids were generated locally: there is no Codex thread to resume.
+      const format = yield* store.format(loc)
+      if (format === "proto" || format === "flat") {
+        return yield* new InvalidTaskState({
+          message: `Task ${loc.id} predates Codex thread ids (created by codex proto) and cannot be resumed; start a new task.`,
+        })
+      }
       const meta = yield* store.read(loc)
       if (meta.state === "ARCHIVED") {
         return yield* new InvalidTaskState({

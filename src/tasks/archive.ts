@@ -1,7 +1,8 @@
-import { mkdirSync, renameSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
+import { timestampMillis } from "../domain/task.js"
 import { ARCHIVE_DIR } from "../store/layout.js"
+import { LEGACY_FORMAT_KEY, predatesThreads } from "../store/legacy.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { viewOf } from "./view.js"
 
@@ -24,34 +25,45 @@ export const archiveDirFor = (root: string, id: string, now = new Date()) =>
     id,
   )
 
+// The archive date is the moment the task was marked ARCHIVED, so resuming an interrupted archive
+// on a later day finishes in the same place.
+const archivedOn = (updatedAt: string) => {
+  const ms = timestampMillis(updatedAt)
+  return Number.isNaN(ms) ? new Date() : new Date(ms)
+}
+
 /**
- * Archives one task. Crash-safe in two atomic steps: `task.json` says ARCHIVED (under the task
- * lock, after checking that no worker runs), then one rename moves the directory. A task found
- * ARCHIVED in the active area is an interrupted archive: running `archive` again completes it,
- * and `send` refuses it meanwhile.
+ * Archives one task. Crash-safe in two steps: `task.json` says ARCHIVED (under the task lock,
+ * after checking that no worker runs), then the files move (one rename of the task directory; a
+ * flat-era task's files one by one, its `<id>.json` last). A task found ARCHIVED in the active
+ * area is an interrupted archive: running `archive` again completes it, and `send` refuses it
+ * meanwhile. Proto- and flat-era tasks are marked with their era (`legacy_format`) and lose their
+ * FIFO; their files take the current names in the dated archive.
  */
 export const archiveTask = (loc: TaskLocation) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     if (loc.archived)
       return { id: loc.id, status: "already-archived", dir: loc.dir } satisfies ArchiveReport
-    const refused = yield* store.withLock(
+    const format = yield* store.format(loc)
+    const marked = yield* store.withLock(
       loc,
       Effect.gen(function* () {
         const meta = yield* store.read(loc)
         const view = yield* viewOf(store, loc, meta, { withResult: false })
-        if (view.state === "RUNNING") return view.state
-        if (meta.state !== "ARCHIVED")
-          yield* store.update(loc, (m) => ({ ...m, state: "ARCHIVED" }))
-        return undefined
+        if (meta.state === "ARCHIVED") return { archivedAt: meta.updated_at }
+        if (view.state === "RUNNING") return { refused: view.state }
+        const next = yield* store.update(loc, (m) => ({
+          ...m,
+          state: "ARCHIVED",
+          ...(predatesThreads(format) ? { [LEGACY_FORMAT_KEY]: format } : {}),
+        }))
+        return { archivedAt: next.updated_at }
       }),
     )
-    if (refused !== undefined)
-      return { id: loc.id, status: "skipped", state: refused } satisfies ArchiveReport
-    const target = archiveDirFor(store.root, loc.id)
-    yield* Effect.sync(() => {
-      mkdirSync(join(target, ".."), { recursive: true, mode: 0o700 })
-      renameSync(loc.dir, target)
-    })
+    if ("refused" in marked)
+      return { id: loc.id, status: "skipped", state: marked.refused } satisfies ArchiveReport
+    const target = archiveDirFor(store.root, loc.id, archivedOn(marked.archivedAt))
+    yield* store.moveToArchive(loc, target)
     return { id: loc.id, status: "archived", dir: target } satisfies ArchiveReport
   })

@@ -45,7 +45,12 @@ export const FakeScripts = {
       {
         event: {
           type: "turn.completed",
-          usage: { input_tokens: 100, cached_input_tokens: 0, output_tokens: 10 },
+          usage: {
+            input_tokens: 100,
+            cached_input_tokens: 0,
+            output_tokens: 10,
+            reasoning_output_tokens: 0,
+          },
         },
       },
     ],
@@ -149,7 +154,12 @@ export const makeFakeCodexExec = (
           ),
         ),
       )
-      const interrupt = Fiber.interrupt(fiber).pipe(Effect.asVoid)
+      // Completing `ended` here too covers a fiber interrupted before it ever started running.
+      const interrupt = Fiber.interrupt(fiber).pipe(
+        Effect.zipRight(mailbox.done(Exit.void)),
+        Effect.zipRight(Deferred.succeed(ended, true)),
+        Effect.asVoid,
+      )
       yield* Effect.addFinalizer(() => interrupt)
       const result = Effect.map(Deferred.await(ended), (interruptedByUs) => {
         const exitCode = interruptedByUs

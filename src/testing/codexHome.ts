@@ -45,12 +45,17 @@ export const makeCodexHome = async (
   options: CodexHomeOptions = {},
 ): Promise<string> => {
   const home = options.dir ?? (await mkdtemp(join(tmpdir(), "codex-home-")))
-  await mkdir(home, { recursive: true })
+  await mkdir(join(home, "home"), { recursive: true })
   await writeFile(join(home, "config.toml"), codexConfig(server, options), { mode: 0o600 })
   return home
 }
 
-/** Environment for spawning codex against `codexHome`: inherits PATH, HOME etc., drops OPENAI_/CODEX_ settings. */
+/**
+ * Environment for spawning codex against `codexHome`: inherits PATH etc., drops OPENAI_/CODEX_
+ * settings, and points HOME at an empty directory inside it, so the login shells codex runs
+ * commands in (`bash -lc`) do not source the machine's profile (a pyenv `rehash` in ~/.bashrc
+ * killed mid-way leaves a lock that stalls every later login shell for a minute).
+ */
 export const codexEnv = (codexHome: string): Record<string, string> => {
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) {
@@ -58,6 +63,7 @@ export const codexEnv = (codexHome: string): Record<string, string> => {
     env[key] = value
   }
   env.CODEX_HOME = codexHome
+  env.HOME = join(codexHome, "home")
   env.OPENAI_API_KEY = "dummy"
   return env
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync } from "node:fs"
 import { basename, join } from "node:path"
 import { Cause, Deferred, Effect, Option, Random } from "effect"
 import { isRetryable } from "../domain/errors.js"
-import type { ThreadEvent } from "../domain/events.js"
+import type { ThreadEvent, Usage } from "../domain/events.js"
 import {
   invocationFailed,
   promptsDropped,
@@ -50,6 +50,25 @@ export const finalState = (outcome: TaskOutcome | undefined): TaskState =>
 export const backoffDelay = (policy: RetryPolicy, attempt: number, unit: number): number =>
   Math.min(policy.maxDelayMs, Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + unit)))
 
+const removeIfEmpty = (dir: string) => {
+  try {
+    rmdirSync(dir)
+  } catch {
+    // not empty (another start is in flight) or already gone
+  }
+}
+
+/** The usage totals as stored (codex may omit the optional counters). */
+const storedUsage = (u: Partial<Usage> | undefined): TaskMeta["usage"] =>
+  u === undefined || typeof u.input_tokens !== "number" || typeof u.output_tokens !== "number"
+    ? undefined
+    : {
+        input_tokens: u.input_tokens,
+        cached_input_tokens: u.cached_input_tokens ?? 0,
+        output_tokens: u.output_tokens,
+        reasoning_output_tokens: u.reasoning_output_tokens ?? 0,
+      }
+
 const hasSideEffects = (event: ThreadEvent): boolean => {
   if (event.type !== "item.started" && event.type !== "item.completed") return false
   const item = (event as { item?: { type?: unknown } }).item
@@ -93,6 +112,8 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
       options: ExecOptions,
       threadId: string | undefined,
       onThreadCreated: (threadId: string) => Effect.Effect<TaskLocation>,
+      /** Called once the new task's log holds everything printed so far (the `start` handshake). */
+      onLogReady: (loc: TaskLocation) => Effect.Effect<void> = () => Effect.void,
     ) =>
       Effect.gen(function* () {
         let loc = initialLoc
@@ -119,9 +140,10 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
                   loc = yield* onThreadCreated(thread)
                   for (const chunk of buffer) yield* store.appendLog(loc, chunk).pipe(Effect.orDie)
                   buffer.length = 0
+                  yield* onLogReady(loc)
                 }
                 if (event.type === "turn.completed" && loc !== undefined) {
-                  const usage = (event as { usage?: TaskMeta["usage"] }).usage
+                  const usage = storedUsage((event as { usage?: Partial<Usage> }).usage)
                   yield* updateMeta(loc, (m) => ({
                     ...m,
                     ...(usage === undefined ? {} : { usage }),
@@ -138,7 +160,10 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
             // codex could not even be started
             rmSync(tmpResult, { force: true })
             const error = exit.left
-            if (loc === undefined) return { loc, error, result: undefined }
+            if (loc === undefined) {
+              removeIfEmpty(tmpDir)
+              return { loc, error, result: undefined }
+            }
             yield* store
               .appendLog(loc, invocationFailed(error._tag, error.message, false))
               .pipe(Effect.orDie)
@@ -155,6 +180,7 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
           const outcome = result.outcome
           if (loc === undefined) {
             rmSync(tmpResult, { force: true })
+            removeIfEmpty(tmpDir) // a failed start leaves nothing behind
             return { loc, error: outcome._tag === "Failed" ? outcome.error : undefined, result }
           }
           // The result file is promoted only after a completed turn with a final message.
@@ -313,12 +339,12 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
           return loc
         })
       let announced = false
-      const first = yield* runPrompt(undefined, request.prompt, options, undefined, (id) =>
-        Effect.tap(create(id), (loc) =>
-          Effect.zipRight(
-            Effect.sync(() => (announced = true)),
-            handshake({ _tag: "Started", id: loc.id }),
-          ),
+      const first = yield* runPrompt(undefined, request.prompt, options, undefined, create, (loc) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            announced = true
+          }),
+          handshake({ _tag: "Started", id: loc.id }),
         ),
       )
       if (first.loc === undefined || !announced) {

@@ -38,7 +38,7 @@ describe("TaskStore create/read/write", () => {
     withStore((store, root) =>
       Effect.gen(function* () {
         const loc = yield* store.create(makeMeta("t1", { title: "hello" }))
-        assert.deepStrictEqual(loc, { id: "t1", dir: join(root, "t1"), archived: false })
+        assert.deepStrictEqual<unknown>(loc, { id: "t1", dir: join(root, "t1"), archived: false })
         assert.strictEqual(yield* modeOf(root), 0o700)
         assert.strictEqual(yield* modeOf(loc.dir), 0o700)
         assert.strictEqual(yield* modeOf(join(loc.dir, "task.json")), 0o600)
@@ -127,7 +127,7 @@ describe("TaskStore.resolve", () => {
         // Archived tasks only when asked for.
         assert.strictEqual((yield* Effect.flip(store.resolve("03")))._tag, "TaskNotFound")
         const archived = yield* store.resolve("03", { includeArchived: true })
-        assert.deepStrictEqual(archived, {
+        assert.deepStrictEqual<unknown>(archived, {
           id: "0300dddd-4",
           dir: join(root, "archive", "2025", "10", "11", "0300dddd-4"),
           archived: true,

@@ -7,7 +7,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { type EffectiveState, effectiveState, type TaskMeta } from "../../src/domain/task.js"
-import { markedProcesses } from "../../src/exec/processTree.js"
+import { killMarked, markedProcesses } from "../../src/exec/processTree.js"
 import { isSameProcessAlive } from "../../src/store/processIdentity.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { readRunRecord } from "../../src/tasks/runRecord.js"
@@ -46,6 +46,8 @@ export const makeCliSandbox = async (
   const mark = randomUUID()
   const env = {
     ...codexEnv(home),
+    // codex runs commands in a login shell: keep the developer's dotfiles out of the tests.
+    HOME: base,
     CODEX_TASKS_HOME: storeRoot,
     CODEX_TASKS_CODEX_BIN: options.codexBin ?? codexBin,
     [SANDBOX_MARK_VAR]: mark,
@@ -57,6 +59,7 @@ export const makeCliSandbox = async (
     mark,
     env,
     dispose: async () => {
+      for (const id of storeEntries({ storeRoot })) killTaskProcesses(join(storeRoot, id))
       killSandboxProcesses(mark)
       await rm(base, { recursive: true, force: true })
       await rm(cwd, { recursive: true, force: true })
@@ -136,8 +139,8 @@ export const readLog = async (
       }
     })
 
-/** Entries of directories in the store root that look like tasks (no dotfiles). */
-export const storeEntries = (sandbox: CliSandbox): ReadonlyArray<string> => {
+/** Entries of the store root, dotfiles left out (so: task directories and stray files). */
+export const storeEntries = (sandbox: Pick<CliSandbox, "storeRoot">): ReadonlyArray<string> => {
   try {
     return readdirSync(sandbox.storeRoot).filter((name) => !name.startsWith("."))
   } catch {
@@ -170,7 +173,8 @@ export const waitFor = async <A>(
   for (;;) {
     const value = await probe()
     if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }
@@ -234,6 +238,20 @@ export const commandLine = (pid: number): string | undefined => {
   } catch {
     return undefined
   }
+}
+
+/** SIGKILLs the recorded worker of a task directory and every process of its last run. */
+const killTaskProcesses = (dir: string) => {
+  const identity = readWorkerIdentity(dir)
+  if (identity !== undefined && isSameProcessAlive(identity)) {
+    try {
+      process.kill(identity.pid, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+  const runId = readRunRecord(dir)
+  if (runId !== undefined) killMarked(runId)
 }
 
 /** SIGKILLs every process started under the sandbox's mark (repeatedly, until none is left). */

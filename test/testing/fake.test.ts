@@ -205,14 +205,31 @@ describe("makeFakeCodexExec", () => {
     }),
   )
 
-  it.scoped("closing the run's scope interrupts it", () =>
+  it.scoped("closing the run's scope after it played a while interrupts it", () =>
+    Effect.gen(function* () {
+      const dir = yield* scratch
+      const fake = makeFakeCodexExec([FakeScripts.reply("never", { delay: "1 hour" })])
+      const exec = yield* Effect.provide(CodexExec, fake.layer)
+      const run = yield* Effect.scoped(
+        Effect.tap(exec.run(request(dir)), () => TestClock.adjust("1 second")),
+      )
+      const result = yield* run.result
+
+      assert.strictEqual(result.outcome._tag, "Interrupted")
+      const events = Chunk.toArray(yield* Stream.runCollect(run.events))
+      assert.deepStrictEqual(typesOf(events), ["thread.started", "turn.started"])
+    }),
+  )
+
+  // The scope closing before the scripted fiber started must still end the run.
+  it.scopedLive("closing the run's scope at once still ends the run", () =>
     Effect.gen(function* () {
       const dir = yield* scratch
       const fake = makeFakeCodexExec([FakeScripts.reply("never", { delay: "1 hour" })])
       const exec = yield* Effect.provide(CodexExec, fake.layer)
       const run = yield* Effect.scoped(exec.run(request(dir)))
+      const result = yield* run.result.pipe(Effect.timeout("1 second"), Effect.orDie)
 
-      const result = yield* run.result
       assert.strictEqual(result.outcome._tag, "Interrupted")
     }),
   )

@@ -1,0 +1,30 @@
+import { Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { globals, tasksLayer } from "./runtime.js"
+
+/** `codex-tasks mcp`: serve the task operations to an MCP client over stdio. */
+export const mcp = Command.make(
+  "mcp",
+  {
+    allowUnsafe: Options.boolean("allow-unsafe").pipe(
+      Options.withDescription(
+        "Allow all: true on task_stop / task_archive and unsandboxed task_start.",
+      ),
+    ),
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const g = yield* globals
+      // Loaded on demand: the other commands do not pay for the MCP SDK.
+      const { serveStdio } = yield* Effect.promise(() => import("../mcp/server.js"))
+      yield* serveStdio({
+        storeRoot: g.storeRoot,
+        layer: tasksLayer(g),
+        allowUnsafe: o.allowUnsafe,
+      })
+    }),
+).pipe(
+  Command.withDescription(
+    'Serve the task operations over MCP (stdio): tools task_start, task_send, task_status, task_list, task_log, task_stop, task_archive and task://<id>/status|log resources.\n\nExample (Codex config.toml):\n  [mcp_servers.codex-tasks]\n  command = "codex-tasks"\n  args = ["mcp"]',
+  ),
+)

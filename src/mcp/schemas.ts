@@ -1,0 +1,186 @@
+import * as z from "zod"
+import { SandboxMode } from "../exec/options.js"
+
+// Input schemas are strict (a misspelt argument is reported, not silently dropped); output
+// objects that embed the task object are open, since docs/json-output.md may grow new keys.
+
+/** The most `task_log` waits for new events, in seconds. */
+export const MAX_WAIT_SECONDS = 300
+
+const taskId = z.string().min(1).describe("Task id (the Codex thread id) or a unique prefix of it.")
+const taskIdOrAll = {
+  taskId: taskId.optional(),
+  all: z
+    .boolean()
+    .optional()
+    .describe("Every task instead of one (refused unless the server runs with --allow-unsafe)."),
+}
+const State = z.enum(["RUNNING", "STOPPED", "DIED", "ARCHIVED"])
+
+/** The task object of docs/json-output.md (`status --json`). */
+export const TaskJson = z.looseObject({
+  id: z.string(),
+  title: z.string().nullable(),
+  state: State,
+  created_at: z.string(),
+  updated_at: z.string(),
+  last_prompt: z.string().nullable(),
+  last_result: z.string().nullable(),
+  working_dir: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  initial_prompt: z.string().nullable(),
+  outcome: z
+    .looseObject({
+      kind: z.enum(["completed", "interrupted", "failed", "worker_lost"]),
+      error_class: z.string().optional(),
+      message: z.string().optional(),
+      at: z.string(),
+    })
+    .nullable(),
+  queued_prompts: z.number().int(),
+  dropped_prompts: z.number().int(),
+  turns: z.number().int(),
+  usage: z.looseObject({}).nullable(),
+  archived: z.boolean(),
+  path: z.string(),
+})
+
+/** `task_start` arguments: the CLI's `start` options in camelCase. */
+export const StartArgs = z.strictObject({
+  prompt: z.string().min(1).describe("The first prompt."),
+  title: z.string().optional().describe("A title for the task."),
+  workingDir: z
+    .string()
+    .optional()
+    .describe("Directory codex works in (relative paths: from the server's directory)."),
+  configFile: z
+    .string()
+    .optional()
+    .describe("A config.toml; its directory becomes CODEX_HOME for this task."),
+  repoUrl: z.string().optional().describe("Clone this git repository into workingDir first."),
+  repoRef: z.string().optional().describe("Branch, tag or commit to check out after repoUrl."),
+  model: z.string().optional(),
+  sandbox: z.enum(SandboxMode.literals).optional().describe("Sandbox mode for commands."),
+  profile: z.string().optional().describe("A profile of codex's config.toml."),
+  config: z.array(z.string()).optional().describe("codex config overrides, each key=value."),
+  skipGitRepoCheck: z.boolean().optional().describe("Allow running outside a git repository."),
+  images: z.array(z.string()).optional().describe("Image files attached to the prompt."),
+  planTool: z.boolean().optional().describe("Offer codex its plan tool."),
+  dangerouslyBypassApprovalsAndSandbox: z
+    .boolean()
+    .optional()
+    .describe("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
+})
+
+/** `task_start` result. */
+export const StartResult = z.object({ id: z.string() })
+
+/** `task_send` arguments. */
+export const SendArgs = z.strictObject({
+  taskId,
+  prompt: z.string().min(1).describe("The prompt: runs now, or after the prompts already queued."),
+})
+
+/** `task_send` result (`send --json`). */
+export const SendResult = z.object({
+  id: z.string(),
+  seq: z.number().int(),
+  status: z.enum(["started", "queued"]),
+  position: z.number().int().optional(),
+})
+
+/** `task_status` arguments. */
+export const StatusArgs = z.strictObject({ taskId })
+
+/** `task_list` arguments. */
+export const ListArgs = z.strictObject({
+  includeArchived: z.boolean().optional().describe("Include archived tasks."),
+  states: z.array(State).optional().describe("Only tasks in these states."),
+})
+
+/** `task_list` result. */
+export const ListResult = z.object({
+  tasks: z.array(TaskJson),
+  unreadable: z.array(z.object({ ref: z.string(), message: z.string() })),
+})
+
+/** `task_log` arguments. */
+export const LogArgs = z.strictObject({
+  taskId,
+  tail: z.number().int().min(0).optional().describe("Only the last N events."),
+  since: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Start at this byte offset: the nextOffset of an earlier call (incremental reads)."),
+  waitSeconds: z
+    .number()
+    .min(0)
+    .max(MAX_WAIT_SECONDS)
+    .optional()
+    .describe(
+      "Wait up to this long for new events (after `since`, else after the log's current end) while the task runs.",
+    ),
+  format: z
+    .enum(["text", "jsonl"])
+    .optional()
+    .describe("text: the transcript (default); jsonl: the raw log lines."),
+  full: z.boolean().optional().describe("text format: do not shorten command output."),
+})
+
+/** `task_log` result. */
+export const LogResult = z.object({
+  id: z.string(),
+  state: State,
+  format: z.enum(["text", "jsonl"]),
+  content: z.string(),
+  events: z.number().int().describe("Number of log lines in content."),
+  nextOffset: z.number().int().describe("Pass as `since` to read only what comes next."),
+  timedOut: z.boolean().describe("True when waitSeconds passed without a new event."),
+})
+
+/** `task_stop` arguments. */
+export const StopArgs = z.strictObject({
+  ...taskIdOrAll,
+  afterTurn: z
+    .boolean()
+    .optional()
+    .describe("Let the turn in progress finish first (queued prompts are dropped)."),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(600)
+    .optional()
+    .describe("Seconds to wait before killing the worker (default 30)."),
+})
+
+/** `task_stop` result. */
+export const StopResult = z.object({
+  reports: z.array(
+    z.object({
+      id: z.string(),
+      status: z.enum(["stopped", "not-running", "killed"]),
+      message: z.string().optional(),
+    }),
+  ),
+  stopped: z.number().int(),
+})
+
+/** `task_archive` arguments. */
+export const ArchiveArgs = z.strictObject(taskIdOrAll)
+
+/** `task_archive` result. */
+export const ArchiveResult = z.object({
+  reports: z.array(
+    z.object({
+      id: z.string(),
+      status: z.enum(["archived", "skipped", "already-archived"]),
+      dir: z.string().optional(),
+      state: z.string().optional(),
+    }),
+  ),
+  archived: z.number().int(),
+  skipped: z.number().int(),
+})

@@ -1,0 +1,98 @@
+import { mkdirSync } from "node:fs"
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import type { TaskStore } from "../store/TaskStore.js"
+import type { Tasks } from "../tasks/Tasks.js"
+import { VERSION } from "../version.js"
+import { diagnose, type McpContext } from "./bridge.js"
+import { registerControlTools } from "./control.js"
+import { registerResources, resourceProbes } from "./resources.js"
+import {
+  answerUnreadableLines,
+  keepStdoutForProtocol,
+  trackRequests,
+  untilClosed,
+} from "./stdio.js"
+import { registerLogTool } from "./taskLog.js"
+import { registerTaskTools } from "./tools.js"
+import { makeStoreWatcher, type StoreWatcher } from "./watcher.js"
+
+const INSTRUCTIONS = `codex-tasks runs Codex agent sessions ("tasks") in the background.
+task_start starts one and returns its id at once; follow it with task_status or task_log
+(waitSeconds waits for new events) or subscribe to task://<id>/status; task_send adds prompts;
+task_stop and task_archive end and file it away.`
+
+/** How long a closing server lets requests in flight finish. */
+const SHUTDOWN_GRACE_MS = 2_000
+
+/** An MCP server with every tool and resource, and the watcher behind its notifications. */
+export const makeMcpServer = async (
+  ctx: McpContext,
+  storeRoot: string,
+): Promise<{ readonly server: McpServer; readonly watcher: StoreWatcher }> => {
+  const server = new McpServer(
+    { name: "codex-tasks", version: VERSION },
+    {
+      capabilities: { tools: {}, resources: { subscribe: true, listChanged: true } },
+      instructions: INSTRUCTIONS,
+    },
+  )
+  const watcher = await makeStoreWatcher({
+    root: storeRoot,
+    ...resourceProbes(ctx),
+    onListChanged: () => server.sendResourceListChanged(),
+    onUpdated: (uri) => {
+      server.server.sendResourceUpdated({ uri }).catch(() => undefined)
+    },
+  })
+  registerTaskTools(server, ctx)
+  registerLogTool(server, ctx)
+  registerControlTools(server, ctx)
+  registerResources(server, ctx, watcher)
+  return { server, watcher }
+}
+
+/** Options of `serveStdio`. */
+export interface ServeOptions {
+  readonly storeRoot: string
+  /** Builds the task service (the CLI's `tasksLayer`). */
+  readonly layer: Layer.Layer<Tasks | TaskStore, unknown>
+  readonly allowUnsafe: boolean
+}
+
+/**
+ * Serves MCP over stdio until stdin ends (or the fiber is interrupted: SIGINT/SIGTERM). Each
+ * request runs on its own fiber of one runtime, so a slow call never holds up the others.
+ */
+export const serveStdio = (options: ServeOptions) =>
+  Effect.gen(function* () {
+    keepStdoutForProtocol()
+    // The root is watched for tasks appearing: it has to exist.
+    mkdirSync(options.storeRoot, { recursive: true, mode: 0o700 })
+    const runtime = yield* Effect.acquireRelease(
+      Effect.sync(() => ManagedRuntime.make(Layer.orDie(options.layer))),
+      (rt) => Effect.promise(() => rt.dispose()),
+    )
+    const ctx: McpContext = { runtime, allowUnsafe: options.allowUnsafe }
+    const { server } = yield* Effect.acquireRelease(
+      Effect.promise(() => makeMcpServer(ctx, options.storeRoot)),
+      ({ server, watcher }) =>
+        Effect.promise(async () => {
+          watcher.close()
+          await server.close().catch(() => undefined)
+        }),
+    )
+    server.server.onerror = (error) =>
+      diagnose("issues" in error ? "ignored a message that is not JSON-RPC" : error.message)
+    const transport = new StdioServerTransport()
+    transport.onerror = answerUnreadableLines
+    yield* Effect.promise(() => server.connect(transport))
+    const requests = trackRequests(transport)
+    diagnose(`serving ${options.storeRoot}${options.allowUnsafe ? " (--allow-unsafe)" : ""}`)
+    yield* untilClosed((done) => {
+      server.server.onclose = done
+    })
+    // Quick answers still go out; longer work (a task_log wait) is cancelled by the close.
+    yield* Effect.promise(() => requests.settle(SHUTDOWN_GRACE_MS))
+  }).pipe(Effect.scoped)

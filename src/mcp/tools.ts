@@ -1,0 +1,149 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
+import { Effect } from "effect"
+import type * as z from "zod"
+import { UsageError } from "../domain/exit.js"
+import { renderStatus, renderTaskTable } from "../render/status.js"
+import { makeStyle } from "../render/style.js"
+import { listTasks, selectTasks } from "../tasks/queries.js"
+import { Tasks } from "../tasks/Tasks.js"
+import { viewJson } from "../tasks/view.js"
+import { type McpContext, runTool, type ToolAnswer } from "./bridge.js"
+import {
+  ListArgs,
+  ListResult,
+  SendArgs,
+  SendResult,
+  StartArgs,
+  StartResult,
+  StatusArgs,
+  TaskJson,
+} from "./schemas.js"
+
+const plain = makeStyle(false)
+
+/** `task_start`: the CLI's `start` (returns once codex reported the thread id). */
+const start = (ctx: McpContext, a: z.infer<typeof StartArgs>) =>
+  Effect.gen(function* () {
+    if (a.dangerouslyBypassApprovalsAndSandbox === true && !ctx.allowUnsafe) {
+      return yield* new UsageError({
+        message:
+          "dangerouslyBypassApprovalsAndSandbox is refused: the server was not started with --allow-unsafe.",
+      })
+    }
+    if (a.repoRef !== undefined && a.repoUrl === undefined) {
+      return yield* new UsageError({ message: "repoRef needs repoUrl." })
+    }
+    const { id } = yield* (yield* Tasks).start({
+      prompt: a.prompt,
+      title: a.title,
+      options: {
+        workingDir: a.workingDir,
+        configFile: a.configFile,
+        configOverrides: a.config,
+        sandbox: a.sandbox,
+        model: a.model,
+        profile: a.profile,
+        images: a.images,
+        skipGitRepoCheck: a.skipGitRepoCheck,
+        bypassApprovalsAndSandbox: a.dangerouslyBypassApprovalsAndSandbox,
+        planTool: a.planTool,
+      },
+      repo: a.repoUrl === undefined ? undefined : { url: a.repoUrl, ref: a.repoRef },
+    })
+    return { text: `Task ${id} started.`, structured: { id } } satisfies ToolAnswer
+  })
+
+/** `task_send`: the CLI's `send`. */
+const send = (a: z.infer<typeof SendArgs>) =>
+  Effect.gen(function* () {
+    const receipt = yield* (yield* Tasks).send(a.taskId, a.prompt)
+    const { logOffset: _, ...shown } = receipt
+    return {
+      text:
+        receipt.status === "started"
+          ? `Task ${receipt.id}: prompt started a new turn.`
+          : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
+      structured: shown,
+    } satisfies ToolAnswer
+  })
+
+/** `task_status`: one task's view (`status --json TASK`). */
+const status = (a: z.infer<typeof StatusArgs>) =>
+  Effect.gen(function* () {
+    const { views, broken } = yield* selectTasks({ _tag: "Ids", refs: [a.taskId] })
+    const view = views[0]
+    if (view === undefined) {
+      return yield* new UsageError({ message: broken[0]?.message ?? `No task ${a.taskId}.` })
+    }
+    return {
+      text: renderStatus(view, "iso", plain),
+      structured: viewJson(view),
+    } satisfies ToolAnswer
+  })
+
+/** `task_list`: the CLI's `ls` (newest first). */
+const list = (a: z.infer<typeof ListArgs>) =>
+  Effect.gen(function* () {
+    const states = a.states ?? []
+    const { views, broken } = yield* listTasks({
+      includeArchived: a.includeArchived === true || states.includes("ARCHIVED"),
+      states,
+    })
+    const table = views.length === 0 ? "No tasks found." : renderTaskTable(views, "iso")
+    const problems = broken.map((b) => `\n${b.message}`).join("")
+    return {
+      text: `${table}${problems}`,
+      structured: { tasks: views.map(viewJson), unreadable: broken },
+    } satisfies ToolAnswer
+  })
+
+/** Registers `task_start`, `task_send`, `task_status` and `task_list`. */
+export const registerTaskTools = (server: McpServer, ctx: McpContext): void => {
+  server.registerTool(
+    "task_start",
+    {
+      title: "Start a Codex task",
+      description:
+        "Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.",
+      inputSchema: StartArgs,
+      outputSchema: StartResult,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    },
+    (args, extra) => runTool(ctx, extra, start(ctx, args)),
+  )
+  server.registerTool(
+    "task_send",
+    {
+      title: "Send a prompt to a task",
+      description:
+        "Send a follow-up prompt to a task: it runs now if the task is idle, otherwise after the prompts already queued.",
+      inputSchema: SendArgs,
+      outputSchema: SendResult,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    },
+    (args, extra) => runTool(ctx, extra, send(args)),
+  )
+  server.registerTool(
+    "task_status",
+    {
+      title: "Task status",
+      description:
+        "A task's state (RUNNING, STOPPED, DIED, ARCHIVED), outcome, last prompt and last result.",
+      inputSchema: StatusArgs,
+      outputSchema: TaskJson,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+    },
+    (args, extra) => runTool(ctx, extra, status(args)),
+  )
+  server.registerTool(
+    "task_list",
+    {
+      title: "List tasks",
+      description: "List tasks, newest first (archived ones only when asked).",
+      inputSchema: ListArgs,
+      outputSchema: ListResult,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+    },
+    (args, extra) => runTool(ctx, extra, list(args)),
+  )
+}

@@ -1,0 +1,146 @@
+import { type FSWatcher, watch } from "node:fs"
+
+/** What the watcher needs to know about the store, and whom it tells about changes. */
+export interface StoreWatcherOptions {
+  /** The store root (watched for tasks appearing and disappearing). */
+  readonly root: string
+  /** The ids of the listed tasks; a different set means the resource list changed. */
+  readonly listIds: () => Promise<ReadonlyArray<string>>
+  /** The directory whose changes may change `uri` (undefined: none to watch). */
+  readonly dirOf: (uri: string) => Promise<string | undefined>
+  /** A digest of what reading `uri` returns now; a different one means it was updated. */
+  readonly fingerprint: (uri: string) => Promise<string>
+  readonly onListChanged: () => void
+  readonly onUpdated: (uri: string) => void
+  /** Quiet time before a burst of file events is acted on (default 100 ms). */
+  readonly debounceMs?: number
+  /** Re-check everything this often, for changes no file event reports (default 2 s). */
+  readonly recheckMs?: number
+}
+
+/** Subscriptions to resources, kept up to date by file watching. */
+export interface StoreWatcher {
+  /** Starts reporting updates of `uri` (from what it reads now). */
+  readonly subscribe: (uri: string) => Promise<void>
+  readonly unsubscribe: (uri: string) => void
+  /** Stops every watcher and timer. */
+  readonly close: () => void
+}
+
+const quietly = <A>(p: Promise<A>): Promise<A | undefined> => p.catch(() => undefined)
+
+const watchDir = (dir: string, onEvent: () => void): FSWatcher | undefined => {
+  try {
+    const w = watch(dir, onEvent)
+    w.on("error", () => w.close())
+    w.unref()
+    return w
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Watches the store root and the directories of subscribed tasks (fs.watch, debounced), plus a
+ * slow periodic re-check (a worker killed outright changes no file, yet its task reads DIED).
+ * Notifies only when the listed ids or a subscribed resource's fingerprint actually changed.
+ */
+export const makeStoreWatcher = async (options: StoreWatcherOptions): Promise<StoreWatcher> => {
+  const debounceMs = options.debounceMs ?? 100
+  const subscribed = new Map<string, { fingerprint: string | undefined; dir?: string }>()
+  const dirWatchers = new Map<string, { watcher: FSWatcher | undefined; uris: Set<string> }>()
+  const timers = new Map<string, NodeJS.Timeout>()
+  let closed = false
+  let listed = JSON.stringify(await options.listIds().catch(() => []))
+
+  const debounce = (key: string, action: () => Promise<void>) => {
+    if (closed) return
+    clearTimeout(timers.get(key))
+    const timer = setTimeout(() => {
+      timers.delete(key)
+      if (!closed) void quietly(action())
+    }, debounceMs)
+    timer.unref()
+    timers.set(key, timer)
+  }
+
+  // One check per uri at a time; a check asked for meanwhile runs after it.
+  const checking = new Map<string, Promise<void>>()
+  const check = (uri: string): Promise<void> => {
+    const previous = checking.get(uri) ?? Promise.resolve()
+    const next = previous.then(async () => {
+      const entry = subscribed.get(uri)
+      if (entry === undefined || closed) return
+      const now = await quietly(options.fingerprint(uri))
+      if (now === undefined || now === entry.fingerprint || !subscribed.has(uri)) return
+      entry.fingerprint = now
+      options.onUpdated(uri)
+    })
+    checking.set(uri, next)
+    return next.finally(() => {
+      if (checking.get(uri) === next) checking.delete(uri)
+    })
+  }
+
+  const checkList = async () => {
+    const ids = JSON.stringify(await options.listIds())
+    if (ids !== listed && !closed) {
+      listed = ids
+      options.onListChanged()
+    }
+  }
+  const checkAll = async () => {
+    await Promise.all([quietly(checkList()), ...[...subscribed.keys()].map(check)])
+  }
+
+  const rootWatcher = watchDir(options.root, () => debounce("root", checkAll))
+  const recheck = setInterval(() => void quietly(checkAll()), options.recheckMs ?? 2_000)
+  recheck.unref()
+
+  const release = (uri: string, dir: string | undefined) => {
+    if (dir === undefined) return
+    const w = dirWatchers.get(dir)
+    if (w === undefined) return
+    w.uris.delete(uri)
+    if (w.uris.size > 0) return
+    w.watcher?.close()
+    dirWatchers.delete(dir)
+  }
+
+  return {
+    subscribe: async (uri) => {
+      if (closed || subscribed.has(uri)) return
+      const entry: { fingerprint: string | undefined; dir?: string } = { fingerprint: undefined }
+      subscribed.set(uri, entry)
+      entry.fingerprint = await quietly(options.fingerprint(uri))
+      const dir = await quietly(options.dirOf(uri))
+      if (dir === undefined || subscribed.get(uri) !== entry || closed) return
+      entry.dir = dir
+      const existing = dirWatchers.get(dir)
+      if (existing !== undefined) existing.uris.add(uri)
+      else {
+        const uris = new Set([uri])
+        const watcher = watchDir(dir, () => {
+          for (const u of uris) debounce(`uri:${u}`, () => check(u))
+        })
+        dirWatchers.set(dir, { watcher, uris })
+      }
+    },
+    unsubscribe: (uri) => {
+      const entry = subscribed.get(uri)
+      if (entry === undefined) return
+      subscribed.delete(uri)
+      release(uri, entry.dir)
+    },
+    close: () => {
+      closed = true
+      clearInterval(recheck)
+      for (const t of timers.values()) clearTimeout(t)
+      timers.clear()
+      rootWatcher?.close()
+      for (const w of dirWatchers.values()) w.watcher?.close()
+      dirWatchers.clear()
+      subscribed.clear()
+    },
+  }
+}

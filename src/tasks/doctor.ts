@@ -1,0 +1,202 @@
+import { spawnSync } from "node:child_process"
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs"
+import { homedir } from "node:os"
+import { delimiter, isAbsolute, join } from "node:path"
+
+/** One `doctor` check. */
+export interface Check {
+  readonly name: string
+  readonly ok: boolean
+  /** A failed required check makes `doctor` exit 1. */
+  readonly required: boolean
+  readonly detail: string
+  /** One line telling how to fix a failure. */
+  readonly fix?: string | undefined
+}
+
+const run = (bin: string, args: ReadonlyArray<string>) => {
+  const r = spawnSync(bin, args, {
+    encoding: "utf8",
+    timeout: 15_000,
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  return { ok: r.status === 0, out: `${r.stdout ?? ""}${r.stderr ?? ""}`.trim(), error: r.error }
+}
+
+/** The absolute path `bin` resolves to on PATH (or itself when it has a slash). */
+export const whichBinary = (
+  bin: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined => {
+  const isFile = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK)
+      return statSync(p).isFile()
+    } catch {
+      return false
+    }
+  }
+  if (bin.includes("/")) return isFile(bin) ? bin : undefined
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (dir !== "" && isAbsolute(dir) && isFile(join(dir, bin))) return join(dir, bin)
+  }
+  return undefined
+}
+
+const isNodeShim = (path: string) => {
+  try {
+    return readFileSync(path, { encoding: "utf8", flag: "r" }).slice(0, 64).includes("node")
+  } catch {
+    return false
+  }
+}
+
+/** Checks codex: found, its version, native binary or npm shim, and the flags we rely on. */
+export const checkCodex = (codexBin: string): Array<Check> => {
+  const path = whichBinary(codexBin)
+  if (path === undefined) {
+    return [
+      {
+        name: "codex",
+        ok: false,
+        required: true,
+        detail: `${codexBin} not found${codexBin.includes("/") ? "" : " on PATH"}`,
+        fix: "npm install -g @openai/codex, or point --codex-bin / CODEX_TASKS_CODEX_BIN at it",
+      },
+    ]
+  }
+  const version = run(path, ["--version"])
+  const kind = isNodeShim(path)
+    ? "npm shim (Node script starting the native binary)"
+    : "native binary"
+  const checks: Array<Check> = [
+    {
+      name: "codex",
+      ok: version.ok,
+      required: true,
+      detail: version.ok
+        ? `${path}: ${version.out} (${kind})`
+        : `${path} did not run: ${version.out || version.error?.message}`,
+      fix: version.ok ? undefined : "reinstall codex (npm install -g @openai/codex)",
+    },
+  ]
+  if (!version.ok) return checks
+  const execHelp = run(path, ["exec", "--help"]).out
+  const resumeHelp = run(path, ["exec", "resume", "--help"]).out
+  const wanted = ["--json", "--output-last-message", "--skip-git-repo-check", "--cd", "--sandbox"]
+  const missing = wanted.filter((f) => !execHelp.includes(f))
+  const resumeOk = resumeHelp.includes("SESSION_ID") || resumeHelp.includes("resume")
+  checks.push({
+    name: "codex exec flags",
+    ok: missing.length === 0 && resumeOk,
+    required: true,
+    detail:
+      missing.length === 0 && resumeOk
+        ? `exec accepts ${wanted.join(" ")}; exec resume is available`
+        : `missing: ${[...missing, ...(resumeOk ? [] : ["exec resume"])].join(", ")}`,
+    fix: "upgrade codex (codex-tasks is tested with @openai/codex 0.169)",
+  })
+  return checks
+}
+
+/** Checks CODEX_HOME and whether codex has credentials (never printing them). */
+export const checkAuth = (env: NodeJS.ProcessEnv = process.env): Array<Check> => {
+  const home =
+    env.CODEX_HOME !== undefined && env.CODEX_HOME !== ""
+      ? env.CODEX_HOME
+      : join(homedir(), ".codex")
+  const authFile = join(home, "auth.json")
+  const hasKey = (env.OPENAI_API_KEY ?? "") !== ""
+  const loggedIn = existsSync(authFile)
+  return [
+    {
+      name: "CODEX_HOME",
+      ok: existsSync(home),
+      required: false,
+      detail: `${home}${existsSync(home) ? "" : " (does not exist yet)"}`,
+      fix: "run codex once, or set CODEX_HOME",
+    },
+    {
+      name: "credentials",
+      ok: hasKey || loggedIn,
+      required: false,
+      detail: [
+        loggedIn ? `logged in (${authFile} present)` : "not logged in",
+        hasKey ? "OPENAI_API_KEY is set" : "OPENAI_API_KEY is not set",
+      ].join("; "),
+      fix: "codex login, or export OPENAI_API_KEY",
+    },
+  ]
+}
+
+/** Checks that the store root can be created and written, privately. */
+export const checkStore = (root: string): Check => {
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 })
+    const probe = join(root, `.doctor-${process.pid}`)
+    writeFileSync(probe, "ok", { mode: 0o600 })
+    rmSync(probe)
+    const mode = statSync(root).mode & 0o777
+    const shared = (mode & 0o077) !== 0
+    return {
+      name: "store",
+      ok: !shared,
+      required: true,
+      detail: `${root} is writable (mode ${mode.toString(8).padStart(3, "0")})`,
+      fix: shared ? `chmod 700 ${root}` : undefined,
+    }
+  } catch (e) {
+    return {
+      name: "store",
+      ok: false,
+      required: true,
+      detail: `${root} is not writable: ${(e as Error).message}`,
+      fix: "fix its permissions, or choose another with --store-root / CODEX_TASKS_HOME",
+    }
+  }
+}
+
+/** Checks git (needed for --repo and for codex's trusted-directory check). */
+export const checkGit = (): Check => {
+  const r = run("git", ["--version"])
+  return {
+    name: "git",
+    ok: r.ok,
+    required: false,
+    detail: r.ok ? r.out : "git not found",
+    fix: "install git (needed for --repo, and codex trusts only git repositories by default)",
+  }
+}
+
+/** Checks the Node.js version. */
+export const checkNode = (version = process.versions.node): Check => {
+  const major = Number(version.split(".")[0])
+  return {
+    name: "node",
+    ok: major >= 20,
+    required: true,
+    detail: `Node.js ${version}`,
+    fix: "install Node.js 20 or newer",
+  }
+}
+
+/** Every check, in the order `doctor` prints them. */
+export const runChecks = (o: {
+  readonly codexBin: string
+  readonly storeRoot: string
+}): Array<Check> => [
+  checkNode(),
+  ...checkCodex(o.codexBin),
+  ...checkAuth(),
+  checkStore(o.storeRoot),
+  checkGit(),
+]

@@ -1,0 +1,252 @@
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
+import {
+  type CallToolResult,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { afterEach, assert, describe, it } from "vitest"
+import { makeMcpServer } from "../../src/mcp/server.js"
+import { TaskStore } from "../../src/store/TaskStore.js"
+import { StartFailed } from "../../src/tasks/errors.js"
+import { type StartInput, type StopReport, Tasks } from "../../src/tasks/Tasks.js"
+
+// The MCP server in-process over the SDK's in-memory transport, on a copy of a store the Rust
+// tool wrote, with a stand-in for the task service (start/send/stop spawn no process here).
+
+const FIXTURE = new URL("../../fixtures/legacy-stores/exec-era/", import.meta.url).pathname
+const DONE = "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c6d"
+const DEAD = "0199d7c3-0a11-7b22-8c33-4d4e5f607182"
+const FAILED = "0199d7c4-1b2c-7d3e-9f40-5162738495a6"
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+interface Calls {
+  starts: Array<StartInput>
+  stops: Array<ReadonlyArray<string> | "all">
+}
+
+const connect = async (options: { readonly allowUnsafe?: boolean } = {}) => {
+  const storeRoot = join(mkdtempSync(join(tmpdir(), "ct-mcp-")), "store")
+  cpSync(FIXTURE, storeRoot, { recursive: true })
+  const calls: Calls = { starts: [], stops: [] }
+  const tasks = Tasks.make({
+    start: (input: StartInput) =>
+      input.prompt === "fail"
+        ? Effect.fail(new StartFailed({ message: "codex refused: not trusted", errorTag: "X" }))
+        : Effect.sync(() => {
+            calls.starts.push(input)
+            return { id: "0199eeee-0000-7000-8000-000000000001" }
+          }),
+    send: () => Effect.die("send is not used here"),
+    stop: (refs: ReadonlyArray<string> | "all") =>
+      Effect.sync(() => {
+        calls.stops.push(refs)
+        const ids = refs === "all" ? [DONE, DEAD] : refs
+        return ids.map(
+          (id): StopReport => ({ id, status: id === DEAD ? "stopped" : "not-running" }),
+        )
+      }),
+  } as unknown as Parameters<typeof Tasks.make>[0])
+  const runtime = ManagedRuntime.make(
+    Layer.orDie(Layer.merge(Layer.succeed(Tasks, tasks), TaskStore.layer(storeRoot))),
+  )
+  const { server, watcher } = await makeMcpServer(
+    { runtime, allowUnsafe: options.allowUnsafe === true },
+    storeRoot,
+  )
+  const [serverSide, clientSide] = InMemoryTransport.createLinkedPair()
+  await server.connect(serverSide)
+  const client = new Client({ name: "unit", version: "1.0.0" })
+  await client.connect(clientSide)
+  cleanups.push(async () => {
+    await client.close()
+    watcher.close()
+    await server.close()
+    await runtime.dispose()
+    rmSync(join(storeRoot, ".."), { recursive: true, force: true })
+  })
+  const call = async (name: string, args: Record<string, unknown>) =>
+    (await client.callTool({ name, arguments: args })) as CallToolResult
+  return { client, call, calls, storeRoot }
+}
+
+const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("")
+
+describe("MCP tools on a store", () => {
+  it("task_list lists the tasks newest first with their effective states", async () => {
+    const { call } = await connect()
+    const r = await call("task_list", {})
+    const tasks = (r.structuredContent as { tasks: Array<{ id: string; state: string }> }).tasks
+    assert.deepStrictEqual(
+      tasks.map((t) => [t.id, t.state]),
+      [
+        [FAILED, "DIED"],
+        [DEAD, "DIED"],
+        [DONE, "STOPPED"],
+      ],
+    )
+    assert.include(text(r), "Investigate bug")
+    const archived = await call("task_list", { states: ["ARCHIVED"] })
+    assert.deepStrictEqual(
+      (archived.structuredContent as { tasks: Array<{ state: string }> }).tasks.map((t) => t.state),
+      ["ARCHIVED"],
+    )
+  })
+
+  it("task_status gives the task object, and the CLI's message for an unknown task", async () => {
+    const { call } = await connect()
+    const r = await call("task_status", { taskId: "0199d7c2" })
+    const task = r.structuredContent as Record<string, unknown>
+    assert.strictEqual(task.id, DONE)
+    assert.strictEqual(
+      task.last_result,
+      "The spike comes from the synchronous DNS lookup in the request path.",
+    )
+    assert.include(text(r), "Task ID: 0199d7c2")
+    const missing = await call("task_status", { taskId: "0199ffff" })
+    assert.isTrue(missing.isError)
+    assert.strictEqual(text(missing), 'no task matches "0199ffff"')
+    const ambiguous = await call("task_status", { taskId: "0199d7c" })
+    assert.isTrue(ambiguous.isError)
+    assert.include(text(ambiguous), "ambiguous")
+  })
+
+  it("task_log reads the tail, then only what was appended after nextOffset", async () => {
+    const { call, storeRoot } = await connect()
+    const log = join(storeRoot, DONE, "task.log")
+    const lines = readFileSync(log, "utf8").trimEnd().split("\n")
+    const tail = (await call("task_log", { taskId: DONE, tail: 2, format: "jsonl" }))
+      .structuredContent as { content: string; events: number; nextOffset: number; state: string }
+    assert.strictEqual(tail.content, `${lines.slice(-2).join("\n")}\n`)
+    assert.strictEqual(tail.events, 2)
+    assert.strictEqual(tail.nextOffset, statSync(log).size)
+    assert.strictEqual(tail.state, "STOPPED")
+
+    const nothing = (await call("task_log", { taskId: DONE, since: tail.nextOffset }))
+      .structuredContent as { events: number; nextOffset: number }
+    assert.strictEqual(nothing.events, 0)
+    assert.strictEqual(nothing.nextOffset, tail.nextOffset)
+
+    appendFileSync(log, '{"type":"user_message","message":"and now?"}\n')
+    const more = await call("task_log", { taskId: DONE, since: tail.nextOffset })
+    const s = more.structuredContent as { content: string; events: number; nextOffset: number }
+    assert.strictEqual(s.events, 1)
+    assert.include(s.content, "and now?")
+    assert.strictEqual(s.nextOffset, statSync(log).size)
+
+    const transcript = await call("task_log", { taskId: DONE })
+    assert.include(text(transcript), "The spike comes from the synchronous DNS lookup")
+  })
+
+  it("task_log on a task that is not running answers at once, however long it may wait", async () => {
+    const { call } = await connect()
+    const started = Date.now()
+    const r = await call("task_log", { taskId: DEAD, waitSeconds: 60 })
+    assert.isBelow(Date.now() - started, 2_000)
+    assert.isFalse((r.structuredContent as { timedOut: boolean }).timedOut)
+    const bounded = await call("task_log", { taskId: DEAD, waitSeconds: 301 })
+    assert.isTrue(bounded.isError)
+  })
+
+  it("task_start passes the exec options on; failures are tool errors with the service's message", async () => {
+    const { call, calls } = await connect()
+    const r = await call("task_start", {
+      prompt: "hello",
+      title: "T",
+      workingDir: "/tmp",
+      config: ["model_reasoning_effort=high"],
+      sandbox: "read-only",
+      skipGitRepoCheck: true,
+      repoUrl: "https://example.com/r.git",
+      repoRef: "main",
+    })
+    assert.deepStrictEqual(r.structuredContent, { id: "0199eeee-0000-7000-8000-000000000001" })
+    const input = calls.starts[0]
+    assert.strictEqual(input?.title, "T")
+    assert.deepStrictEqual(input?.options.configOverrides, ["model_reasoning_effort=high"])
+    assert.strictEqual(input?.options.sandbox, "read-only")
+    assert.strictEqual(input?.options.skipGitRepoCheck, true)
+    assert.deepStrictEqual(input?.repo, { url: "https://example.com/r.git", ref: "main" })
+
+    const failed = await call("task_start", { prompt: "fail" })
+    assert.isTrue(failed.isError)
+    assert.strictEqual(text(failed), "codex refused: not trusted")
+    const unsafe = await call("task_start", {
+      prompt: "x",
+      dangerouslyBypassApprovalsAndSandbox: true,
+    })
+    assert.isTrue(unsafe.isError)
+    assert.include(text(unsafe), "--allow-unsafe")
+    assert.strictEqual(calls.starts.length, 1)
+  })
+
+  it("bulk stop and archive need --allow-unsafe", async () => {
+    const refused = await connect()
+    for (const tool of ["task_stop", "task_archive"]) {
+      const r = await refused.call(tool, { all: true })
+      assert.isTrue(r.isError)
+    }
+    assert.deepStrictEqual(refused.calls.stops, [])
+    const both = await refused.call("task_stop", { all: true, taskId: DONE })
+    assert.strictEqual(text(both), "Give taskId or all: true (one of them).")
+
+    const { call, calls, storeRoot } = await connect({ allowUnsafe: true })
+    const stopped = await call("task_stop", { all: true })
+    assert.deepStrictEqual(calls.stops, ["all"])
+    assert.strictEqual(text(stopped), `Task ${DEAD} stopped.\nStopped 1 task(s).`)
+    const archived = await call("task_archive", { all: true })
+    assert.deepStrictEqual(archived.structuredContent?.archived, 3)
+    for (const id of [DONE, DEAD, FAILED]) assert.isFalse(existsSync(join(storeRoot, id)))
+  })
+})
+
+describe("MCP resources", () => {
+  it("lists and reads each task's status and log", async () => {
+    const { client, call } = await connect()
+    const { resources } = await client.listResources()
+    assert.includeMembers(
+      resources.map((r) => r.uri),
+      [`task://${DONE}/status`, `task://${DONE}/log`, `task://${FAILED}/status`],
+    )
+    const read = await client.readResource({ uri: `task://${DONE}/status` })
+    const first = read.contents[0] as { text: string }
+    const status = await call("task_status", { taskId: DONE })
+    assert.deepStrictEqual(JSON.parse(first.text), status.structuredContent)
+    const log = await client.readResource({ uri: `task://${DONE}/log` })
+    assert.include((log.contents[0] as { text: string }).text, "synchronous DNS lookup")
+  })
+
+  it("notifies a subscriber when the task changes, and stops after unsubscribe", async () => {
+    const { client, storeRoot } = await connect()
+    const updated: Array<string> = []
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updated.push(n.params.uri)
+    })
+    const uri = `task://${DONE}/log`
+    await client.subscribeResource({ uri })
+    appendFileSync(join(storeRoot, DONE, "task.log"), '{"type":"turn.started"}\n')
+    const deadline = Date.now() + 5_000
+    while (updated.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20))
+    assert.deepStrictEqual(updated, [uri])
+    await client.unsubscribeResource({ uri })
+    appendFileSync(join(storeRoot, DONE, "task.log"), '{"type":"turn.started"}\n')
+    await new Promise((r) => setTimeout(r, 400))
+    assert.deepStrictEqual(updated, [uri])
+  })
+})

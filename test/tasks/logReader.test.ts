@@ -1,0 +1,171 @@
+import { appendFileSync, closeSync, openSync, writeSync } from "node:fs"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Ref } from "effect"
+import { type ReadLogStats, readLog } from "../../src/tasks/logReader.js"
+
+const tempDir = Effect.acquireRelease(
+  Effect.promise(() => mkdtemp(join(tmpdir(), "ct-logreader-"))),
+  (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
+)
+
+/** Reads `path` with `options`, collecting each delivered line as a string. */
+const collect = (path: string, options: Parameters<typeof readLog>[2] = {}) =>
+  Effect.gen(function* () {
+    const lines: Array<string> = []
+    const stats: ReadLogStats = { bytesRead: 0 }
+    yield* readLog(
+      path,
+      (batch) => Effect.sync(() => lines.push(...batch.map((b) => b.toString("utf8")))),
+      options,
+      stats,
+    )
+    return { lines, stats }
+  })
+
+const line = (i: number) => JSON.stringify({ type: "item.completed", n: i, pad: "x".repeat(200) })
+
+describe("readLog", () => {
+  it.scopedLive("-n on a 50 MB log reads only the tail and returns the last N lines", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "task.log")
+      // ~230 bytes a line → about 230 000 lines, written in big chunks.
+      const fd = openSync(path, "w")
+      let total = 0
+      let count = 0
+      while (total < 50 * 1024 * 1024) {
+        const chunk = `${Array.from({ length: 5_000 }, (_, k) => line(count + k)).join("\n")}\n`
+        count += 5_000
+        total += writeSync(fd, chunk)
+      }
+      closeSync(fd)
+      const { lines, stats } = yield* collect(path, { lastLines: 3 })
+      assert.deepStrictEqual(lines, [line(count - 3), line(count - 2), line(count - 1)])
+      assert.isBelow(stats.bytesRead, 1024 * 1024, "only the tail is read")
+      assert.isAbove(stats.bytesRead, 0)
+    }),
+  )
+
+  it.scopedLive("-n larger than the file returns every line", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "task.log")
+      yield* Effect.promise(() => writeFile(path, "a\nb\nc\n"))
+      assert.deepStrictEqual((yield* collect(path, { lastLines: 10 })).lines, ["a", "b", "c"])
+      assert.deepStrictEqual((yield* collect(path, { lastLines: 3 })).lines, ["a", "b", "c"])
+      assert.deepStrictEqual((yield* collect(path, { lastLines: 2 })).lines, ["b", "c"])
+      assert.deepStrictEqual((yield* collect(path, { lastLines: 0 })).lines, [])
+    }),
+  )
+
+  it.scopedLive("a final line without a trailing newline is delivered and counts as a line", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "task.log")
+      yield* Effect.promise(() => writeFile(path, "one\ntwo\nthree"))
+      assert.deepStrictEqual((yield* collect(path)).lines, ["one", "two", "three"])
+      assert.deepStrictEqual((yield* collect(path, { lastLines: 1 })).lines, ["three"])
+      assert.deepStrictEqual((yield* collect(path, { lastLines: 2 })).lines, ["two", "three"])
+    }),
+  )
+
+  it.scopedLive("a missing file reads as empty (a task whose log does not exist yet)", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      assert.deepStrictEqual((yield* collect(join(dir, "task.log"), { lastLines: 5 })).lines, [])
+    }),
+  )
+
+  it.scopedLive("follow delivers a line written in two parts once, complete", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "task.log")
+      yield* Effect.promise(() => writeFile(path, '{"n":1}\n'))
+      const done = yield* Ref.make(false)
+      const seen: Array<string> = []
+      const fiber = yield* readLog(
+        path,
+        (batch) => Effect.sync(() => seen.push(...batch.map((b) => b.toString("utf8")))),
+        { follow: { done: Ref.get(done) } },
+      ).pipe(Effect.fork)
+      const until = (what: string, cond: () => boolean) =>
+        Effect.gen(function* () {
+          for (let i = 0; i < 200 && !cond(); i++) yield* Effect.sleep("25 millis")
+          assert.isTrue(cond(), `timed out waiting for ${what}`)
+        })
+      yield* until("the first line", () => seen.length === 1)
+      // Half a line, then a pause long enough for several watcher wake-ups and the fallback.
+      appendFileSync(path, '{"n":2,"text":"first ha')
+      yield* Effect.sleep("1500 millis")
+      assert.deepStrictEqual(seen, ['{"n":1}'], "a half line is never delivered")
+      appendFileSync(path, 'lf and second half"}\n{"n":3}\n')
+      yield* until("the completed lines", () => seen.length === 3)
+      yield* Ref.set(done, true)
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(seen, [
+        '{"n":1}',
+        '{"n":2,"text":"first half and second half"}',
+        '{"n":3}',
+      ])
+    }),
+  )
+
+  it.scopedLive("follow stops once done is true, after draining everything written before", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "task.log")
+      // The log does not exist yet when following starts (`log -f` right after `start`).
+      const done = yield* Ref.make(false)
+      const seen: Array<string> = []
+      const fiber = yield* readLog(
+        path,
+        (batch) => Effect.sync(() => seen.push(...batch.map((b) => b.toString("utf8")))),
+        { follow: { done: Ref.get(done) } },
+      ).pipe(Effect.fork)
+      yield* Effect.sleep("200 millis")
+      appendFileSync(path, "a\n")
+      yield* Effect.sleep("200 millis")
+      // The writer's last words, then the task stops: written before `done` flips.
+      appendFileSync(path, `b\n${"c".repeat(200_000)}\nlast without newline`)
+      yield* Ref.set(done, true)
+      const started = Date.now()
+      yield* Fiber.join(fiber)
+      assert.isBelow(Date.now() - started, 3_000, "follow ends promptly once done")
+      assert.deepStrictEqual(seen, ["a", "b", "c".repeat(200_000), "last without newline"])
+    }),
+  )
+
+  it.scopedLive("follow without any change still ends when done flips (no writes at all)", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "task.log")
+      yield* Effect.promise(() => writeFile(path, "only\n"))
+      const done = yield* Ref.make(false)
+      const seen: Array<string> = []
+      const fiber = yield* readLog(
+        path,
+        (batch) => Effect.sync(() => seen.push(...batch.map((b) => b.toString("utf8")))),
+        { follow: { done: Ref.get(done) } },
+      ).pipe(Effect.fork)
+      yield* Effect.sleep("300 millis")
+      yield* Ref.set(done, true)
+      const started = Date.now()
+      yield* Fiber.join(fiber)
+      // A worker killed outright writes nothing: the slow fallback notices within ~1 s.
+      assert.isBelow(Date.now() - started, 2_500)
+      assert.deepStrictEqual(seen, ["only"])
+    }),
+  )
+
+  it.scopedLive("fromOffset starts mid-file at a line boundary", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "task.log")
+      yield* Effect.promise(() => writeFile(path, "old\nnew1\nnew2\n"))
+      assert.deepStrictEqual((yield* collect(path, { fromOffset: 4 })).lines, ["new1", "new2"])
+    }),
+  )
+})
