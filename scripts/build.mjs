@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Build: the library (tsc → dist/, with declarations) and the CLI bundle (esbuild → dist/cli/).
-// The CLI is bundled with code splitting so each command loads only what it needs (start-up cost
-// is most of a read-only command's time).
+// Build: the library (tsc → dist/, with declarations) and the CLI (esbuild → dist/cli/): one CJS
+// bundle started by a small launcher that uses V8's code cache (see scripts/cli-loader.cjs). The
+// cache is primed here by running one read-only command.
 import { spawnSync } from "node:child_process"
-import { chmodSync, rmSync } from "node:fs"
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { build } from "esbuild"
 
 rmSync("dist", { recursive: true, force: true })
@@ -11,17 +13,20 @@ const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inh
 if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 
 await build({
-  entryPoints: { "codex-tasks": "src/bin.ts" },
-  outdir: "dist/cli",
+  entryPoints: ["src/bin.ts"],
+  outfile: "dist/cli/bundle.cjs",
   bundle: true,
-  splitting: true,
-  format: "esm",
+  format: "cjs",
   platform: "node",
   target: "node20",
   sourcemap: "linked",
   logLevel: "warning",
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  },
 })
+// dist/cli is CommonJS (the package is ESM): the launcher keeps the `codex-tasks.js` name.
+writeFileSync("dist/cli/package.json", '{ "type": "commonjs" }\n')
+copyFileSync("scripts/cli-loader.cjs", "dist/cli/codex-tasks.js")
 chmodSync("dist/cli/codex-tasks.js", 0o755)
+
+const store = mkdtempSync(join(tmpdir(), "codex-tasks-build-"))
+spawnSync(process.execPath, ["dist/cli/codex-tasks.js", "ls", "--store-root", store], { stdio: "ignore" })
+rmSync(store, { recursive: true, force: true })

@@ -1,6 +1,9 @@
 import { Command, ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Option } from "effect"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { Cause, Console, Effect, Layer, Option } from "effect"
 import { archive } from "./commands/archive.js"
 import { doctor } from "./commands/doctor.js"
 import { log } from "./commands/log.js"
@@ -91,6 +94,7 @@ export const runCli = (argv: ReadonlyArray<string>): void =>
         process.exitCode = code
       }),
     ),
-    Effect.provide(NodeContext.layer),
+    // Only what @effect/cli needs: NodeContext would load the whole platform (HTTP, workers, …).
+    Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)),
     NodeRuntime.runMain({ disableErrorReporting: true }),
   )

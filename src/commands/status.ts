@@ -62,9 +62,15 @@ export const status = Command.make(
             : printLine(shown.map((v) => renderStatus(v, o.timeFormat, stdoutStyle())).join("\n\n"))
 
         if (!o.wait && !o.waitAny) {
-          if (views.length > 0 || o.json) yield* print(views)
+          if (views.length > 0 || (o.json && !single)) yield* print(views)
           else if (broken.length === 0) yield* printLine("No tasks found.")
           if (broken.length > 0) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
+          return
+        }
+        if (views.length === 0) {
+          // Nothing to wait for: unknown ids were reported above, or no task is running.
+          if (broken.length > 0) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
+          if (o.json && !single) yield* print([])
           return
         }
         const waited = yield* waitForTasks(

@@ -82,7 +82,8 @@ export const fromStoredExecOptions = (
     model: stored?.model,
     profile: stored?.profile,
     images: stored?.images,
-    skipGitRepoCheck: stored?.skip_git_repo_check,
+    // A task the Rust tool wrote has no `exec` block; its thread already ran in that directory.
+    skipGitRepoCheck: stored === undefined ? true : stored.skip_git_repo_check,
     bypassApprovalsAndSandbox: stored?.bypass_approvals_and_sandbox,
     planTool: stored?.plan_tool,
     extraArgs: stored?.extra_args,

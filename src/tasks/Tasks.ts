@@ -1,8 +1,9 @@
-import { existsSync, statSync } from "node:fs"
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs"
 import { basename, resolve as resolvePath } from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { UsageError } from "../domain/exit.js"
 import type { ExecOptions } from "../exec/options.js"
+import { taskPaths } from "../store/layout.js"
 import { isSameProcessAlive, processIdentity } from "../store/processIdentity.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
@@ -212,11 +213,46 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         return true
       })
 
+    /**
+     * A task the Rust tool left running: its `task.pid` names the codex process itself (no worker
+     * of ours). codex gets SIGINT (it ends the turn and kills its command), then SIGKILL.
+     */
+    const stopLegacy = (loc: TaskLocation, timeoutMs: number) =>
+      Effect.gen(function* () {
+        const pid = Number(readFileSync(taskPaths(loc).pid, "utf8").trim())
+        const identity = processIdentity(pid)
+        if (identity === undefined)
+          return { id: loc.id, status: "not-running" } satisfies StopReport
+        process.kill(pid, "SIGINT")
+        let gone = yield* waitGone(identity, Math.min(timeoutMs, 5_000))
+        if (!gone) {
+          process.kill(pid, "SIGKILL")
+          gone = yield* waitGone(identity, 5_000)
+        }
+        yield* store.update(loc, (m) => ({
+          ...m,
+          state: "STOPPED",
+          last_outcome: {
+            kind: "interrupted",
+            message: "by stop (codex process of the Rust tool)",
+            at: new Date().toISOString(),
+          },
+        }))
+        rmSync(taskPaths(loc).pid, { force: true })
+        return { id: loc.id, status: "stopped" } satisfies StopReport
+      }).pipe(
+        Effect.catchAllDefect(() =>
+          Effect.succeed({ id: loc.id, status: "not-running" } satisfies StopReport),
+        ),
+      )
+
     /** Stops one task's worker and waits until it is gone (escalating to SIGKILL after `timeoutMs`). */
     const stopOne = (loc: TaskLocation, afterTurn: boolean, timeoutMs: number) =>
       Effect.gen(function* () {
         const identity = readWorkerIdentity(loc.dir)
         if (identity === undefined || !isSameProcessAlive(identity)) {
+          if ((yield* store.workerAlive(loc)) === "unknown")
+            return yield* stopLegacy(loc, timeoutMs)
           return { id: loc.id, status: "not-running" } satisfies StopReport
         }
         process.kill(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")

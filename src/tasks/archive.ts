@@ -45,6 +45,10 @@ export const archiveTask = (loc: TaskLocation) =>
     const store = yield* TaskStore
     if (loc.archived)
       return { id: loc.id, status: "already-archived", dir: loc.dir } satisfies ArchiveReport
+    // Archived meanwhile (another `archive` run): say where it went instead of failing.
+    const now = yield* store.resolve(loc.id, { includeArchived: true })
+    if (now.archived)
+      return { id: loc.id, status: "already-archived", dir: now.dir } satisfies ArchiveReport
     const format = yield* store.format(loc)
     const marked = yield* store.withLock(
       loc,

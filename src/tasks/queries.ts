@@ -1,6 +1,6 @@
 import { watch } from "node:fs"
 import { Deferred, Effect } from "effect"
-import type { TaskState } from "../domain/task.js"
+import { type TaskState, timestampMillis } from "../domain/task.js"
 import type { CorruptTask, TaskNotFound } from "../store/errors.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { type TaskView, viewOf } from "./view.js"
@@ -36,9 +36,8 @@ export const listTasks = (options: {
       wanted === undefined || wanted.length === 0
         ? views
         : views.filter((v) => wanted.includes(v.state))
-    shown.sort((a, b) =>
-      a.meta.created_at < b.meta.created_at ? 1 : a.meta.created_at > b.meta.created_at ? -1 : 0,
-    )
+    // Newest first, by instant (stores mix offsets and precisions).
+    shown.sort((a, b) => timestampMillis(b.meta.created_at) - timestampMillis(a.meta.created_at))
     return { views: shown, broken }
   })
 
@@ -105,6 +104,7 @@ export const waitForTasks = (
 ) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
+    if (locs.length === 0) return []
     for (;;) {
       const views = yield* Effect.forEach(locs, (loc) =>
         Effect.flatMap(store.read(loc), (meta) => viewOf(store, loc, meta)),

@@ -28,11 +28,17 @@ export interface TaskView {
 export const viewOf = (
   store: TaskStore,
   loc: TaskLocation,
-  meta: TaskMeta,
+  initialMeta: TaskMeta,
   options: { readonly withResult: boolean } = { withResult: true },
 ) =>
   Effect.gen(function* () {
+    let meta = initialMeta
     const alive = loc.archived ? false : yield* store.workerAlive(loc)
+    // A worker writes its final state and then exits: a RUNNING read just before that, followed by
+    // the liveness check just after, is not a lost worker. Read the state again before saying so.
+    if (meta.state === "RUNNING" && alive === false) {
+      meta = yield* store.read(loc).pipe(Effect.orElseSucceed(() => meta))
+    }
     const { state, outcome } = effectiveState(meta, alive)
     const pid = state === "RUNNING" ? readWorkerIdentity(loc.dir)?.pid : undefined
     const queued = loc.archived

@@ -6,7 +6,6 @@ import {
   assertSchema,
   fakeId,
   schemaErrors,
-  skipIfKnownWaitRace,
   startTask,
   useWorlds,
   writeFakeTask,
@@ -226,7 +225,7 @@ describe("JSON output of the CLI", () => {
     assert.strictEqual((died.outcome as { kind: string }).kind, "failed")
   })
 
-  it("start --wait --json and send --wait --json print the finished task", async (ctx) => {
+  it("start --wait --json and send --wait --json print the finished task", async () => {
     const { sandbox } = await setup()
 
     const run = await runCli(sandbox, [
@@ -239,7 +238,6 @@ describe("JSON output of the CLI", () => {
 
     assert.isNotEmpty(run.stdout, run.stderr)
     const task = JSON.parse(run.stdout) as TaskJson
-    await skipIfKnownWaitRace(ctx, sandbox, run, [task.id])
     assert.strictEqual(run.code, 0, run.stderr)
     assertSchema("task", task, "start --wait --json")
     assert.strictEqual(task.state, "STOPPED")
@@ -248,7 +246,10 @@ describe("JSON output of the CLI", () => {
     assert.strictEqual(sent.code, 3, "the turn failed")
     const after = JSON.parse(sent.stdout) as TaskJson
     assertSchema("task", after, "send --wait --json")
-    assert.strictEqual(after.state, "DIED")
+    assert.strictEqual(after.id, task.id)
+    // Printed when the prompt's turn ended: the worker may not have recorded DIED yet.
+    assert.include(["RUNNING", "DIED"], after.state)
+    assert.strictEqual((after.outcome as { kind: string }).kind, "failed")
   })
 
   it("an archived task, and one whose archive was interrupted, still conform", async () => {
@@ -296,7 +297,7 @@ describe("JSON output of the CLI", () => {
   // on stdout, an array where one id documents one object (docs/json-output.md), so
   // `status --json ID | jq .state` fails on the output rather than on the exit code. Expected:
   // nothing on stdout, the error on stderr, exit 1. Suggested fix: print only when a view exists.
-  it.fails("status --json with one unknown id prints no JSON of the wrong shape", async () => {
+  it("status --json with one unknown id prints no JSON of the wrong shape", async () => {
     const { sandbox } = await setup()
 
     const run = await runCli(sandbox, ["status", "--json", "0199ffff"])

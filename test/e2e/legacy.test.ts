@@ -319,10 +319,13 @@ describe("stores written by the Rust tool, through the CLI", () => {
     const missing = await cli(sandbox, ["send", EXEC.died, "Try again."])
     assert.strictEqual(missing.stdout, `Task ${EXEC.died}: prompt started a new turn.\n`)
     const gone = await waitForState(sandbox, EXEC.died, "DIED", {
-      extra: (m) => m.last_prompt === "Try again.",
+      extra: (m) => m.state === "DIED" && m.last_prompt === "Try again.",
     })
-    assert.strictEqual(gone.outcome?.error_class, "ConfigRejected")
-    assert.include(gone.outcome?.message, "The working directory /home/u/src/site does not exist")
+    assert.strictEqual(gone.meta.last_outcome?.error_class, "ConfigRejected")
+    assert.include(
+      gone.meta.last_outcome?.message,
+      "The working directory /home/u/src/site does not exist",
+    )
     await waitNoProcesses(sandbox, EXEC.died)
 
     // With its directory present, codex itself looks for the thread: it is not in this
@@ -333,10 +336,11 @@ describe("stores written by the Rust tool, through the CLI", () => {
     writeFileSync(path, JSON.stringify({ ...meta, working_dir: sandbox.cwd }))
     await cli(sandbox, ["send", EXEC.died, "Try again.\nREPLY:again"])
     const died = await waitForState(sandbox, EXEC.died, "DIED", {
-      extra: (m) => m.last_prompt === "Try again.\nREPLY:again",
+      extra: (m) => m.state === "DIED" && m.last_prompt === "Try again.\nREPLY:again",
     })
-    assert.strictEqual(died.outcome?.error_class, "UnknownThread", JSON.stringify(died.outcome))
-    assert.include(died.outcome?.message, "no rollout found")
+    const outcome = died.meta.last_outcome
+    assert.strictEqual(outcome?.error_class, "UnknownThread", JSON.stringify(outcome))
+    assert.include(outcome?.message, "no rollout found")
     assert.strictEqual(server.requests.length, 0, "codex never reached the model")
     const log = await readLog(sandbox, EXEC.died)
     assert.deepStrictEqual(

@@ -120,30 +120,6 @@ export const spawnCli = (
   return { waitForStdout, result }
 }
 
-/**
- * Skips the running test, with a note, when a `--wait` run hit the known reader race (see the
- * `it.fails` "a worker finishing between the reader's two reads" in test/e2e/watch.test.ts): it
- * exited 3 calling a task DIED that reads STOPPED with outcome completed now. Any other result
- * is left to the test's assertions. Remove once that bug is fixed.
- */
-export const skipIfKnownWaitRace = async (
-  ctx: TestContext,
-  sandbox: CliSandbox,
-  run: CliResult,
-  ids: ReadonlyArray<string>,
-): Promise<void> => {
-  if (run.code !== 3) return
-  for (const id of ids) {
-    const named =
-      run.stderr.includes(`Task ${id} finished: DIED`) || run.stderr.includes(`task ${id} DIED`)
-    if (!named) continue
-    const now = await taskState(sandbox, id)
-    if (now.state === "STOPPED" && now.outcome?.kind === "completed") {
-      ctx.skip(`known bug: a wait reported ${id} DIED (worker lost), it completed`)
-    }
-  }
-}
-
 /** True when `state` is what every reader currently sees for the task. */
 export const isInState = async (sandbox: CliSandbox, id: string, state: string) =>
   (await taskState(sandbox, id)).state === state
