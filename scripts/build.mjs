@@ -28,5 +28,7 @@ copyFileSync("scripts/cli-loader.cjs", "dist/cli/codex-tasks.js")
 chmodSync("dist/cli/codex-tasks.js", 0o755)
 
 const store = mkdtempSync(join(tmpdir(), "codex-tasks-build-"))
-spawnSync(process.execPath, ["dist/cli/codex-tasks.js", "ls", "--store-root", store], { stdio: "ignore" })
+spawnSync(process.execPath, ["dist/cli/codex-tasks.js", "ls", "--store-root", store], {
+  stdio: "ignore",
+})
 rmSync(store, { recursive: true, force: true })

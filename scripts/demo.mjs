@@ -34,11 +34,17 @@ const env = {
 let failures = 0
 
 const show = (args) =>
-  args.map((a) => (/[\s'"|;]/.test(a) ? `'${a.replace(/'/g, "'\\''").replace(/\n/g, "\\n")}'` : a)).join(" ")
+  args
+    .map((a) => (/[\s'"|;]/.test(a) ? `'${a.replace(/'/g, "'\\''").replace(/\n/g, "\\n")}'` : a))
+    .join(" ")
 // Asynchronous on purpose: the scripted model server lives in this process's event loop.
 const exec = (args) =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env, cwd: work, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [cli, ...args], {
+      env,
+      cwd: work,
+      stdio: ["ignore", "pipe", "pipe"],
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (c) => (stdout += c))
@@ -61,7 +67,10 @@ const processesOf = (id) => {
   const runId = JSON.parse(readFileSync(join(store, id, "run.json"), "utf8")).run_id
   return readdirSync("/proc").filter((pid) => {
     try {
-      return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/environ`, "latin1").includes(`CODEX_TASKS_RUN_ID=${runId}`)
+      return (
+        /^\d+$/.test(pid) &&
+        readFileSync(`/proc/${pid}/environ`, "latin1").includes(`CODEX_TASKS_RUN_ID=${runId}`)
+      )
     } catch {
       return false
     }
@@ -73,28 +82,62 @@ const check = (ok, what) => {
 }
 
 try {
-  console.log(bold("codex-tasks demo — the model is SCRIPTED (a local fake OpenAI Responses server);"))
-  console.log(bold("codex itself is the real @openai/codex binary. Prompts carry directives such as"))
+  console.log(
+    bold("codex-tasks demo — the model is SCRIPTED (a local fake OpenAI Responses server);"),
+  )
+  console.log(
+    bold("codex itself is the real @openai/codex binary. Prompts carry directives such as"),
+  )
   console.log(bold("RUN:<command> and REPLY:<text> that tell the scripted model what to do."))
   const common = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
 
-  const id1 = await run(["start", ...common, "-t", "list files", "List the files here.\nRUN:echo hello > demo.txt; ls\nREPLY:I created demo.txt and listed the directory."])
+  const id1 = await run([
+    "start",
+    ...common,
+    "-t",
+    "list files",
+    "List the files here.\nRUN:echo hello > demo.txt; ls\nREPLY:I created demo.txt and listed the directory.",
+  ])
   await run(["log", "-f", id1])
-  check((await run(["status", "--json", id1], { quiet: true })).includes('"state": "STOPPED"'), "the first task finished (STOPPED)")
+  check(
+    (await run(["status", "--json", id1], { quiet: true })).includes('"state": "STOPPED"'),
+    "the first task finished (STOPPED)",
+  )
 
-  const id2 = await run(["start", ...common, "-t", "slow task", "Think slowly.\nDELAY:3000\nREPLY:Done thinking."])
+  const id2 = await run([
+    "start",
+    ...common,
+    "-t",
+    "slow task",
+    "Think slowly.\nDELAY:3000\nREPLY:Done thinking.",
+  ])
   await run(["send", id2, "And a follow-up.\nREPLY:Follow-up answered."])
   await run(["status", id2])
   await run(["ls"])
   await run(["status", "--wait", "--timeout", "60", id2])
-  check((await run(["log", "--json", id2], { quiet: true })).includes("Follow-up answered."), "the queued follow-up ran after the first turn")
+  check(
+    (await run(["log", "--json", id2], { quiet: true })).includes("Follow-up answered."),
+    "the queued follow-up ran after the first turn",
+  )
 
-  const id3 = await run(["start", ...common, "-t", "long command", "Run something long.\nRUN:sleep 300\nREPLY:never"])
+  const id3 = await run([
+    "start",
+    ...common,
+    "-t",
+    "long command",
+    "Run something long.\nRUN:sleep 300\nREPLY:never",
+  ])
   await new Promise((r) => setTimeout(r, 2000))
   await run(["stop", id3])
   const status3 = await run(["status", "--json", id3], { quiet: true })
-  check(status3.includes('"state": "STOPPED"') && status3.includes('"interrupted"'), "the long turn was interrupted (STOPPED)")
-  check(processesOf(id3).length === 0, "no process of the stopped task is left (worker, codex, sleep)")
+  check(
+    status3.includes('"state": "STOPPED"') && status3.includes('"interrupted"'),
+    "the long turn was interrupted (STOPPED)",
+  )
+  check(
+    processesOf(id3).length === 0,
+    "no process of the stopped task is left (worker, codex, sleep)",
+  )
 
   await run(["archive", "--all"])
   await run(["ls", "--all"])

@@ -11,18 +11,21 @@ const steps = [
   ["build", "npm", ["run", "--silent", "build"]],
 ]
 let failedSteps = 0
+let buildFailed = false
 for (const [name, cmd, args] of steps) {
   process.stdout.write(`\n== ${name}\n`)
   const r = spawnSync(cmd, args, { stdio: "inherit" })
   if (r.status !== 0) {
     failedSteps++
+    if (name === "build") buildFailed = true
     process.stdout.write(`== ${name} FAILED\n`)
   }
 }
 
 let passed = 0
 let failed = 0
-if (failedSteps === 0) {
+// Tests still run after a typecheck or lint failure (their results matter too), not without a build.
+if (!buildFailed) {
   process.stdout.write("\n== tests (unit + e2e)\n")
   rmSync(report, { force: true })
   const extra = process.argv.slice(2)

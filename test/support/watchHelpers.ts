@@ -4,7 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js"
-import { afterEach, assert, type TestContext } from "vitest"
+import { afterEach, assert } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
 import type { ModelServer } from "../../src/testing/modelServer.js"
 import {

@@ -1,0 +1,65 @@
+// Shared helpers of the benchmark scripts (run them with `node bench/<name>.mjs`).
+import { spawn, spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const repo = join(dirname(fileURLToPath(import.meta.url)), "..")
+export const cli = join(repo, "dist/cli/codex-tasks.js")
+export const codex = join(repo, "node_modules/.bin/codex")
+
+/** Median wall time (ms) of `runs` runs of a command, and its max RSS (KiB). */
+export const timeCommand = (argv, runs = 11, env = process.env) => {
+  const times = []
+  let maxRss = 0
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...argv], { env, encoding: "utf8" })
+    const [secs, rss] = r.stderr.trim().split("\n").pop().split(" ").map(Number)
+    times.push(secs * 1000)
+    maxRss = Math.max(maxRss, rss)
+  }
+  times.sort((a, b) => a - b)
+  return { medianMs: times[Math.floor(times.length / 2)], maxRssKiB: maxRss }
+}
+
+const uuid7ish = (n) => {
+  const hex = n.toString(16).padStart(12, "0")
+  return `01a2${hex.slice(0, 4)}-${hex.slice(4, 8)}-7${hex.slice(8, 11)}-8000-${hex.padStart(12, "0")}`
+}
+
+/** A store of `count` finished tasks (written directly, the way the worker leaves them). */
+export const makeStore = (count) => {
+  const root = mkdtempSync(join(tmpdir(), "codex-tasks-bench-"))
+  const t0 = Date.parse("2026-01-01T00:00:00Z")
+  for (let i = 0; i < count; i++) {
+    const id = uuid7ish(i)
+    const dir = join(root, id)
+    mkdirSync(dir, { mode: 0o700 })
+    const at = new Date(t0 + i * 1000).toISOString()
+    const meta = {
+      id,
+      title: `task ${i}`,
+      state: i % 10 === 0 ? "DIED" : "STOPPED",
+      created_at: at,
+      updated_at: at,
+      last_result: `result ${i}`,
+      initial_prompt: `prompt ${i}`,
+      last_prompt: `prompt ${i}`,
+      working_dir: "/tmp",
+      schema_version: 1,
+      turns: 1,
+    }
+    writeFileSync(join(dir, "task.json"), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 })
+  }
+  return root
+}
+
+/** Runs a command to completion, resolving to its stdout. */
+export const run = (argv, env = process.env) =>
+  new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "inherit"] })
+    let out = ""
+    child.stdout.on("data", (c) => (out += c))
+    child.on("close", () => resolve(out))
+  })

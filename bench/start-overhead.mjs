@@ -1,0 +1,70 @@
+// SPEC §7: `start` overhead — time until the id is printed, minus the time plain
+// `codex exec --json` takes to print `thread.started` against the same scripted model. < 100 ms.
+import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { cli, codex, repo } from "./lib.mjs"
+
+const { startModelServer, makeCodexHome, codexEnv } = await import(
+  join(repo, "dist/testing/index.js")
+)
+const server = await startModelServer()
+const home = await makeCodexHome(server)
+const env = { ...codexEnv(home), CODEX_TASKS_CODEX_BIN: codex }
+const work = mkdtempSync(join(tmpdir(), "codex-tasks-bench-"))
+
+const timeUntil = (argv, input, matches) =>
+  new Promise((resolve) => {
+    const t0 = performance.now()
+    const child = spawn(argv[0], argv.slice(1), {
+      env,
+      cwd: work,
+      stdio: ["pipe", "pipe", "ignore"],
+    })
+    let out = ""
+    let t
+    child.stdout.on("data", (c) => {
+      out += c
+      if (t === undefined && matches(out)) t = performance.now() - t0
+    })
+    child.stdin.end(input)
+    child.on("close", () => resolve(t ?? Number.NaN))
+  })
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const plain = []
+const ours = []
+for (let i = 0; i < 7; i++) {
+  plain.push(
+    await timeUntil([codex, "exec", "--json", "--skip-git-repo-check", "-"], "REPLY:hi", (o) =>
+      o.includes("thread.started"),
+    ),
+  )
+  ours.push(
+    await timeUntil(
+      [
+        process.execPath,
+        cli,
+        "start",
+        "--store-root",
+        join(work, "store"),
+        "--skip-git-repo-check",
+        "REPLY:hi",
+      ],
+      "",
+      (o) => o.trim().length >= 36,
+    ),
+  )
+}
+await new Promise((r) => setTimeout(r, 2000))
+console.log(
+  `plain codex exec --json → thread.started: ${median(plain).toFixed(0)} ms (median of 7)`,
+)
+console.log(`codex-tasks start → id printed:          ${median(ours).toFixed(0)} ms (median of 7)`)
+console.log(
+  `start overhead:                            ${(median(ours) - median(plain)).toFixed(0)} ms`,
+)
+await server.close()
+rmSync(work, { recursive: true, force: true })
+rmSync(home, { recursive: true, force: true })

@@ -1,0 +1,26 @@
+// SPEC §7: read-only commands (`ls`, `status`) on a store of 100 tasks, against `node -e 0`.
+// Target: within 1.5× the wall time of `node -e 0`.
+import { rmSync } from "node:fs"
+import { cli, makeStore, timeCommand } from "./lib.mjs"
+
+const root = makeStore(100)
+const base = timeCommand([process.execPath, "-e", "0"])
+const rows = [
+  ["node -e 0", base],
+  ["codex-tasks --help", timeCommand([process.execPath, cli, "--help"])],
+  ["codex-tasks ls (100 tasks)", timeCommand([process.execPath, cli, "ls", "--store-root", root])],
+  [
+    "codex-tasks ls --json (100 tasks)",
+    timeCommand([process.execPath, cli, "ls", "--json", "--store-root", root]),
+  ],
+  [
+    "codex-tasks status -a (100 tasks)",
+    timeCommand([process.execPath, cli, "status", "-a", "--store-root", root]),
+  ],
+]
+for (const [name, r] of rows) {
+  console.log(
+    `${name.padEnd(36)} ${r.medianMs.toFixed(0).padStart(5)} ms  ${(r.medianMs / base.medianMs).toFixed(2)}×  max RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB`,
+  )
+}
+rmSync(root, { recursive: true, force: true })
