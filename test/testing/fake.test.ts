@@ -155,6 +155,7 @@ describe("makeFakeCodexExec", () => {
         input_tokens: 100,
         cached_input_tokens: 0,
         output_tokens: 10,
+        reasoning_output_tokens: 0,
       })
       assert.strictEqual(result.exitCode, 0)
     }),
