@@ -4,12 +4,14 @@ import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { archiveTask } from "../tasks/archive.js"
 import { printLine } from "./input.js"
+import { globalOptions } from "./root.js"
 import { storeOf } from "./runtime.js"
 
 /** `codex-tasks archive`: move finished tasks to `archive/YYYY/MM/DD/`. */
 export const archive = Command.make(
   "archive",
   {
+    ...globalOptions,
     all: Options.boolean("all").pipe(
       Options.withAlias("a"),
       Options.withDescription("Archive every task that is not running."),
@@ -45,6 +47,7 @@ export const archive = Command.make(
         if (o.all) yield* printLine(`Archived ${archived} task(s); skipped ${skipped} running.`)
         else if (skipped > 0) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
       }),
+      o,
     ),
 ).pipe(
   Command.withDescription(

@@ -3,13 +3,14 @@ import { Effect } from "effect"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 import { runChecks } from "../tasks/doctor.js"
 import { printJson, printLine } from "./input.js"
-import { globals } from "./runtime.js"
+import { globalOptions } from "./root.js"
+import { globalsWith } from "./runtime.js"
 import { jsonOption, stdoutStyle } from "./shared.js"
 
 /** `codex-tasks doctor`: check that everything codex-tasks needs is in place. */
-export const doctor = Command.make("doctor", { json: jsonOption }, (o) =>
+export const doctor = Command.make("doctor", { ...globalOptions, json: jsonOption }, (o) =>
   Effect.gen(function* () {
-    const g = yield* globals
+    const g = yield* globalsWith(o)
     const checks = runChecks(g)
     const failed = checks.some((c) => c.required && !c.ok)
     if (o.json) yield* printJson({ ok: !failed, checks })

@@ -5,6 +5,7 @@ import { effectiveState } from "../domain/task.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { readLog } from "../tasks/logReader.js"
+import { globalOptions } from "./root.js"
 import { storeOf } from "./runtime.js"
 import { stdoutStyle } from "./shared.js"
 
@@ -19,6 +20,7 @@ const writeOut = (data: string | Uint8Array) =>
 export const log = Command.make(
   "log",
   {
+    ...globalOptions,
     json: Options.boolean("json").pipe(Options.withDescription("Print the raw JSONL log.")),
     follow: Options.boolean("follow").pipe(
       Options.withAlias("f"),
@@ -75,6 +77,7 @@ export const log = Command.make(
           if (pending !== "") yield* writeOut(pending.endsWith("\n") ? pending : `${pending}\n`)
         }
       }),
+      o,
     ),
 ).pipe(
   Command.withDescription(

@@ -6,6 +6,7 @@ import { renderTaskTable } from "../render/status.js"
 import { listTasks } from "../tasks/queries.js"
 import { viewJson } from "../tasks/view.js"
 import { printJson, printLine } from "./input.js"
+import { globalOptions } from "./root.js"
 import { storeOf } from "./runtime.js"
 import { jsonOption, reportUnreadable, timeFormatOption } from "./shared.js"
 
@@ -29,6 +30,7 @@ const parseStates = (values: ReadonlyArray<string>) =>
 export const ls = Command.make(
   "ls",
   {
+    ...globalOptions,
     all: Options.boolean("all").pipe(
       Options.withAlias("a"),
       Options.withDescription("Include archived tasks."),
@@ -54,6 +56,7 @@ export const ls = Command.make(
           views.length === 0 ? "No tasks found." : renderTaskTable(views, o.timeFormat),
         )
       }),
+      o,
     ),
 ).pipe(
   Command.withDescription(

@@ -6,15 +6,36 @@ import { Tasks, TasksConfig } from "../tasks/Tasks.js"
 import * as WorkerLauncher from "../tasks/WorkerLauncher.js"
 import { root } from "./root.js"
 
-/** The global options, resolved: store root and codex binary. */
-export const globals = Effect.map(root, (g) => ({
-  storeRoot: resolveStoreRoot({
-    flag: Option.getOrUndefined(g.storeRoot),
-    env: process.env,
-    home: homedir(),
-  }),
-  codexBin: Option.getOrElse(g.codexBin, () => "codex"),
-}))
+/** The global options as a subcommand parsed them (see `globalOptions`). */
+export interface LocalGlobals {
+  readonly storeRoot: Option.Option<string>
+  readonly codexBin: Option.Option<string>
+}
+
+const none: LocalGlobals = { storeRoot: Option.none(), codexBin: Option.none() }
+
+/**
+ * The global options, resolved: store root and codex binary. A value given after the command
+ * (`local`) wins over one given before it, which wins over the environment.
+ */
+export const globalsWith = (local: LocalGlobals = none) =>
+  Effect.map(root, (g) => ({
+    storeRoot: resolveStoreRoot({
+      flag: Option.getOrUndefined(Option.orElse(local.storeRoot, () => g.storeRoot)),
+      env: process.env,
+      home: homedir(),
+    }),
+    codexBin: Option.getOrElse(
+      Option.orElse(local.codexBin, () => g.codexBin),
+      () =>
+        process.env.CODEX_TASKS_CODEX_BIN !== undefined && process.env.CODEX_TASKS_CODEX_BIN !== ""
+          ? process.env.CODEX_TASKS_CODEX_BIN
+          : "codex",
+    ),
+  }))
+
+/** The global options given before the command (see `globalsWith`). */
+export const globals = globalsWith()
 
 /** The command that re-enters this program as a detached worker. */
 const workerCommand = (): ReadonlyArray<string> => [
@@ -36,9 +57,11 @@ export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
   )
 
 /** Runs `effect` with the task service (and the store) built from the global options. */
-export const withTasks = <A, E>(effect: Effect.Effect<A, E, Tasks | TaskStore>) =>
-  Effect.flatMap(globals, (g) => Effect.provide(effect, tasksLayer(g)))
+export const withTasks = <A, E>(
+  effect: Effect.Effect<A, E, Tasks | TaskStore>,
+  local: LocalGlobals = none,
+) => Effect.flatMap(globalsWith(local), (g) => Effect.provide(effect, tasksLayer(g)))
 
 /** Runs `effect` with the store alone (read-only commands load nothing else). */
-export const storeOf = <A, E>(effect: Effect.Effect<A, E, TaskStore>) =>
-  Effect.flatMap(globals, (g) => Effect.provide(effect, storeLayer(g.storeRoot)))
+export const storeOf = <A, E>(effect: Effect.Effect<A, E, TaskStore>, local: LocalGlobals = none) =>
+  Effect.flatMap(globalsWith(local), (g) => Effect.provide(effect, storeLayer(g.storeRoot)))

@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { Tasks } from "../tasks/Tasks.js"
 import type { TaskView } from "../tasks/view.js"
 import { printJson, printLine, promptFrom } from "./input.js"
+import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
 
@@ -10,6 +11,7 @@ import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from
 export const send = Command.make(
   "send",
   {
+    ...globalOptions,
     json: Options.boolean("json").pipe(Options.withDescription("Print the receipt as JSON.")),
     ...watchOptions,
     task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
@@ -37,6 +39,7 @@ export const send = Command.make(
             : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
         )
       }),
+      o,
     ),
 ).pipe(
   Command.withDescription(

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { SandboxMode } from "../exec/options.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { printJson, printLine, promptFrom } from "./input.js"
+import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
 
@@ -10,6 +11,7 @@ const optional = Option.getOrUndefined
 
 /** Options shared by `start` and the MCP `task_start`. */
 const options = {
+  ...globalOptions,
   title: Options.text("title").pipe(
     Options.withAlias("t"),
     Options.withDescription("A title for the task."),
@@ -94,6 +96,7 @@ export const start = Command.make("start", options, (o) =>
       }
       yield* o.json ? printJson({ id }) : printLine(id)
     }),
+    o,
   ),
 ).pipe(
   Command.withDescription(

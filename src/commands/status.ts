@@ -5,6 +5,7 @@ import { renderStatus } from "../render/status.js"
 import { endedBadly, type Selector, selectTasks, waitForTasks } from "../tasks/queries.js"
 import { type TaskView, viewJson } from "../tasks/view.js"
 import { printJson, printLine } from "./input.js"
+import { globalOptions } from "./root.js"
 import { storeOf } from "./runtime.js"
 import {
   jsonOption,
@@ -18,6 +19,7 @@ import {
 export const status = Command.make(
   "status",
   {
+    ...globalOptions,
     json: jsonOption,
     timeFormat: timeFormatOption,
     all: Options.boolean("all").pipe(
@@ -100,6 +102,7 @@ export const status = Command.make(
           })
         }
       }),
+      o,
     ),
 ).pipe(
   Command.withDescription(

@@ -3,12 +3,14 @@ import { Effect } from "effect"
 import { ExitWith, UsageError } from "../domain/exit.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { printLine } from "./input.js"
+import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 
 /** `codex-tasks stop`: stop tasks and wait until their processes are gone. */
 export const stop = Command.make(
   "stop",
   {
+    ...globalOptions,
     all: Options.boolean("all").pipe(
       Options.withAlias("a"),
       Options.withDescription("Stop every running task."),
@@ -54,6 +56,7 @@ export const stop = Command.make(
           return yield* new ExitWith({ code: 1, message: "" })
         }
       }),
+      o,
     ),
 ).pipe(
   Command.withDescription(
