@@ -8,6 +8,7 @@ import { archive } from "./commands/archive.js"
 import { doctor } from "./commands/doctor.js"
 import { log } from "./commands/log.js"
 import { ls } from "./commands/ls.js"
+import { mcp } from "./commands/mcp.js"
 import { root } from "./commands/root.js"
 import { send } from "./commands/send.js"
 import { start } from "./commands/start.js"
@@ -19,7 +20,7 @@ import { VERSION } from "./version.js"
 
 /** The command tree. */
 export const command = root.pipe(
-  Command.withSubcommands([start, send, status, log, stop, ls, archive, doctor]),
+  Command.withSubcommands([start, send, status, log, stop, ls, archive, mcp, doctor]),
 )
 
 const cli = Command.run(command, { name: "codex-tasks", version: VERSION })

@@ -1,11 +1,13 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
-import { globals, tasksLayer } from "./runtime.js"
+import { globalOptions } from "./root.js"
+import { globalsWith, tasksLayer } from "./runtime.js"
 
 /** `codex-tasks mcp`: serve the task operations to an MCP client over stdio. */
 export const mcp = Command.make(
   "mcp",
   {
+    ...globalOptions,
     allowUnsafe: Options.boolean("allow-unsafe").pipe(
       Options.withDescription(
         "Allow all: true on task_stop / task_archive and unsandboxed task_start.",
@@ -14,7 +16,7 @@ export const mcp = Command.make(
   },
   (o) =>
     Effect.gen(function* () {
-      const g = yield* globals
+      const g = yield* globalsWith(o)
       // Loaded on demand: the other commands do not pay for the MCP SDK.
       const { serveStdio } = yield* Effect.promise(() => import("../mcp/server.js"))
       yield* serveStdio({

@@ -135,7 +135,7 @@ export const LogResult = z.object({
   state: State,
   format: z.enum(["text", "jsonl"]),
   content: z.string(),
-  events: z.number().int().describe("Number of log lines in content."),
+  events: z.number().int().describe("How many log events (JSONL lines) were read."),
   nextOffset: z.number().int().describe("Pass as `since` to read only what comes next."),
   timedOut: z.boolean().describe("True when waitSeconds passed without a new event."),
 })

@@ -1,7 +1,7 @@
-import { mkdirSync } from "node:fs"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
-import { Data, Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { ensurePrivateDir } from "../store/atomic.js"
 import type { TaskStore } from "../store/TaskStore.js"
 import type { Tasks } from "../tasks/Tasks.js"
 import { VERSION } from "../version.js"
@@ -53,11 +53,6 @@ export const makeMcpServer = async (
   return { server, watcher }
 }
 
-/** The store root cannot be created, so it cannot be watched. */
-export class StoreRootUnusable extends Data.TaggedError("StoreRootUnusable")<{
-  readonly message: string
-}> {}
-
 /** Options of `serveStdio`. */
 export interface ServeOptions {
   readonly storeRoot: string
@@ -74,13 +69,7 @@ export const serveStdio = (options: ServeOptions) =>
   Effect.gen(function* () {
     keepStdoutForProtocol()
     // The root is watched for tasks appearing: it has to exist.
-    yield* Effect.try({
-      try: () => mkdirSync(options.storeRoot, { recursive: true, mode: 0o700 }),
-      catch: (e) =>
-        new StoreRootUnusable({
-          message: `cannot create the task store ${options.storeRoot}: ${(e as Error).message}`,
-        }),
-    })
+    yield* ensurePrivateDir(options.storeRoot)
     const runtime = yield* Effect.acquireRelease(
       Effect.sync(() => ManagedRuntime.make(Layer.orDie(options.layer))),
       (rt) => Effect.promise(() => rt.dispose()),

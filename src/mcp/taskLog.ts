@@ -127,7 +127,7 @@ const taskLog = (a: LogInput, extra: Extra) =>
         end -= last.length + 1
       } else end -= 1
     }
-    // With `since`, `tail` applies to what came after it (without, readLog already read a tail).
+    // With `since`, `tail` applies to what came after it (without, the read started at the tail).
     const kept =
       a.since === undefined || a.tail === undefined
         ? lines

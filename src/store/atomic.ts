@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto"
 import { mkdir, open, rename, unlink } from "node:fs/promises"
-import { basename, dirname, join } from "node:path"
+import { basename, dirname, join, resolve } from "node:path"
 import { Effect } from "effect"
-import { type StoreError, storeError } from "./errors.js"
+import { StoreError, storeError } from "./errors.js"
 
 /** The name of a temporary sibling of `path`: `.<name>.<random>.tmp` in the same directory. */
 export const tempPathFor = (path: string): string =>
@@ -39,9 +39,14 @@ export const writeFileAtomic = (
     catch: storeError("write", path),
   }).pipe(Effect.uninterruptible)
 
+// Node's recursive mkdir never returns for a path under /proc or /sys (pseudo filesystems).
+const pseudoFs = /^\/(proc|sys)(\/|$)/
+
 /** `mkdir -p` with mode 0700 for every directory it creates. */
 export const ensurePrivateDir = (path: string): Effect.Effect<void, StoreError> =>
-  Effect.tryPromise({
-    try: () => mkdir(path, { recursive: true, mode: 0o700 }),
-    catch: storeError("mkdir", path),
-  }).pipe(Effect.asVoid)
+  pseudoFs.test(resolve(path))
+    ? Effect.fail(new StoreError({ message: `${path} cannot hold a task store`, path }))
+    : Effect.tryPromise({
+        try: () => mkdir(path, { recursive: true, mode: 0o700 }),
+        catch: storeError("mkdir", path),
+      }).pipe(Effect.asVoid)

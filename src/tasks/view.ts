@@ -33,7 +33,9 @@ export const viewOf = (
 ) =>
   Effect.gen(function* () {
     let meta = initialMeta
-    const alive = loc.archived ? false : yield* store.workerAlive(loc)
+    // Liveness only matters to a task stored RUNNING (effectiveState ignores it otherwise).
+    const alive =
+      loc.archived || initialMeta.state !== "RUNNING" ? false : yield* store.workerAlive(loc)
     // A worker writes its final state and then exits: a RUNNING read just before that, followed by
     // the liveness check just after, is not a lost worker. Read the state again before saying so.
     if (meta.state === "RUNNING" && alive === false) {
@@ -41,12 +43,15 @@ export const viewOf = (
     }
     const { state, outcome } = effectiveState(meta, alive)
     const pid = state === "RUNNING" ? readWorkerIdentity(loc.dir)?.pid : undefined
-    const queued = loc.archived
-      ? 0
-      : yield* store.inboxPending(loc).pipe(
-          Effect.map((p) => p.length),
-          Effect.orElseSucceed(() => 0),
-        )
+    // A task that stopped cleanly has an empty inbox (a stop drains it, a worker ends only on an
+    // empty one); a lost worker may leave prompts behind.
+    const queued =
+      loc.archived || meta.state === "STOPPED" || meta.state === "ARCHIVED"
+        ? 0
+        : yield* store.inboxPending(loc).pipe(
+            Effect.map((p) => p.length),
+            Effect.orElseSucceed(() => 0),
+          )
     const result = options.withResult
       ? yield* store.readResult(loc).pipe(Effect.orElseSucceed(() => undefined))
       : undefined

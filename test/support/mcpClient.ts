@@ -98,8 +98,7 @@ export const connectMcp = async (
 ): Promise<McpSession> => {
   const child = spawn(
     process.execPath,
-    // The command's own flags first: @effect/cli rejects them after a global option.
-    [mcpProgram(), "mcp", ...flags, "--store-root", sandbox.storeRoot],
+    [mcpProgram(), "mcp", "--store-root", sandbox.storeRoot, ...flags],
     { cwd: sandbox.cwd, env: { ...sandbox.env }, stdio: ["pipe", "pipe", "pipe"] },
   )
   const transport = new ChildTransport(child)
