@@ -16,8 +16,20 @@ const candidates = [
   path.join(__dirname, ".cache", name),
   path.join(os.tmpdir(), `codex-tasks-${process.getuid ? process.getuid() : "user"}`, name),
 ]
+// A code cache is trusted input: only use one from a real directory that belongs to us (or to
+// root, for a global install) and that nobody else can write to.
+const trusted = (dir) => {
+  try {
+    const st = fs.lstatSync(dir)
+    const uid = process.getuid ? process.getuid() : st.uid
+    return st.isDirectory() && (st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0
+  } catch {
+    return false
+  }
+}
 let cachedData
 for (const file of candidates) {
+  if (!trusted(path.dirname(file))) continue
   try {
     cachedData = fs.readFileSync(file)
     break
@@ -32,6 +44,7 @@ if (cachedData === undefined || script.cachedDataRejected) {
     for (const file of candidates) {
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+        if (!trusted(path.dirname(file))) continue
         const tmp = `${file}.${process.pid}.tmp`
         fs.writeFileSync(tmp, data, { mode: 0o600 })
         fs.renameSync(tmp, file)

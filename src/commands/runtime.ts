@@ -4,6 +4,7 @@ import { resolveStoreRoot } from "../store/storeRoot.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
 import * as WorkerLauncher from "../tasks/WorkerLauncher.js"
+import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
 import { root } from "./root.js"
 
 /** The global options as a subcommand parsed them (see `globalOptions`). */
@@ -37,6 +38,23 @@ export const globalsWith = (local: LocalGlobals = none) =>
 /** The global options given before the command (see `globalsWith`). */
 export const globals = globalsWith()
 
+const count = (text: string | undefined, fallback: number, max: number) => {
+  const n = Number(text)
+  return text !== undefined && text !== "" && Number.isInteger(n) && n >= 0
+    ? Math.min(n, max)
+    : fallback
+}
+
+/**
+ * The retry policy: `CODEX_TASKS_MAX_RETRIES` (default 2, at most 10) retries of a retryable
+ * failure, the first after `CODEX_TASKS_RETRY_DELAY_MS` (default 2000) ms, doubling each time.
+ */
+export const retryPolicyFromEnv = (env: NodeJS.ProcessEnv): RetryPolicy => ({
+  maxRetries: count(env.CODEX_TASKS_MAX_RETRIES, defaultRetryPolicy.maxRetries, 10),
+  baseDelayMs: count(env.CODEX_TASKS_RETRY_DELAY_MS, defaultRetryPolicy.baseDelayMs, 600_000),
+  maxDelayMs: defaultRetryPolicy.maxDelayMs,
+})
+
 /** The command that re-enters this program as a detached worker. */
 const workerCommand = (): ReadonlyArray<string> => [
   process.execPath,
@@ -53,7 +71,7 @@ export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
   Tasks.Default.pipe(
     Layer.provideMerge(storeLayer(g.storeRoot)),
     Layer.provide(WorkerLauncher.layer(workerCommand())),
-    Layer.provide(TasksConfig.layer(g.codexBin)),
+    Layer.provide(TasksConfig.layer(g.codexBin, retryPolicyFromEnv(process.env))),
   )
 
 /** Runs `effect` with the task service (and the store) built from the global options. */

@@ -26,7 +26,9 @@ export const send = Command.make(
         if (o.wait) {
           const answered = (v: TaskView) =>
             v.state !== "RUNNING" || Number(v.meta.inbox_done_seq ?? 0) >= receipt.seq
-          return yield* waitAndReport(receipt.id, o.json, answered)
+          const dropped = (v: TaskView) =>
+            v.state !== "RUNNING" && Number(v.meta.inbox_done_seq ?? 0) < receipt.seq
+          return yield* waitAndReport(receipt.id, o.json, answered, dropped)
         }
         if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
         if (o.json) {

@@ -47,12 +47,14 @@ export const stop = Command.make(
           } else if (r.status === "killed") {
             stopped++
             yield* printLine(r.message)
+          } else if (r.status === "unknown") {
+            process.stderr.write(`codex-tasks: ${r.message}\n`)
           } else if (!o.all) {
             yield* printLine(`Task ${r.id} is not running.`)
           }
         }
         if (o.all) yield* printLine(`Stopped ${stopped} task(s).`)
-        else if (reports.some((r) => r.status === "not-running")) {
+        else if (reports.some((r) => r.status === "not-running" || r.status === "unknown")) {
           return yield* new ExitWith({ code: 1, message: "" })
         }
       }),

@@ -31,8 +31,17 @@ export const checkWatchOptions = (o: { readonly wait: boolean; readonly follow: 
     ? Effect.fail(new UsageError({ message: "--wait and --follow exclude each other." }))
     : Effect.void
 
-/** Waits until `isDone`, prints the final message (or the task as JSON), exits 3 if it failed. */
-export const waitAndReport = (id: string, json: boolean, isDone?: (v: TaskView) => boolean) =>
+/**
+ * Waits until `isDone`, prints the final message (or the task as JSON), and exits 3 when the turn
+ * gave no answer: the task failed or died, the turn was stopped, or (`dropped`) the prompt was
+ * discarded by a stop before it ran.
+ */
+export const waitAndReport = (
+  id: string,
+  json: boolean,
+  isDone?: (v: TaskView) => boolean,
+  dropped: (v: TaskView) => boolean = () => false,
+) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     const loc = yield* store.resolve(id)
@@ -41,7 +50,13 @@ export const waitAndReport = (id: string, json: boolean, isDone?: (v: TaskView) 
     if (json) yield* printJson(viewJson(view))
     else if (view.lastResult !== undefined && view.outcome?.kind === "completed")
       yield* printLine(view.lastResult)
-    if (endedBadly(view)) {
+    if (dropped(view)) {
+      return yield* new ExitWith({
+        code: ExitCode.TaskFailed,
+        message: `task ${view.loc.id}: the prompt was dropped by a stop before it ran`,
+      })
+    }
+    if (endedBadly(view) || view.outcome?.kind === "interrupted") {
       return yield* new ExitWith({
         code: ExitCode.TaskFailed,
         message: `task ${view.loc.id} ${view.state}: ${describeOutcome(view.outcome)}`,

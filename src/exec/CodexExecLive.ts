@@ -15,7 +15,14 @@ import {
 } from "./CodexExec.js"
 import { classify, type ExecEvidence } from "./classify.js"
 import { decodeLine, type ExecLine } from "./decode.js"
-import { descendants, killMarked, RUN_MARKER_VAR, signalQuietly } from "./processTree.js"
+import {
+  descendants,
+  isGone,
+  killMarked,
+  markedProcesses,
+  RUN_MARKER_VAR,
+  signalQuietly,
+} from "./processTree.js"
 
 /** Settings of the real `codex exec` client. */
 export interface CodexExecConfig {
@@ -188,6 +195,12 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
       }
       killMarked(runId)
       if (!exited) yield* waitClosed(5_000)
+      // SIGKILL is not instant: return only once every process of the run is really gone.
+      for (let i = 0; i < 300; i++) {
+        if (tree.every(isGone) && markedProcesses(runId).length === 0) break
+        killMarked(runId)
+        yield* Effect.sleep("10 millis")
+      }
     })
     const interrupt = yield* Effect.cached(stop)
     triggerInterrupt = () => {

@@ -12,7 +12,6 @@ const common = (options: ExecOptions, outputLastMessage: string): Array<string> 
   if (options.bypassApprovalsAndSandbox) argv.push("--dangerously-bypass-approvals-and-sandbox")
   if (options.model !== undefined) argv.push("--model", options.model)
   if (options.profile !== undefined) argv.push("--profile", options.profile)
-  for (const image of options.images ?? []) argv.push("--image", image)
   if (options.planTool) argv.push("-c", "tools.update_plan.enabled=true")
   for (const override of options.configOverrides ?? []) argv.push("-c", override)
   return argv
@@ -21,6 +20,8 @@ const common = (options: ExecOptions, outputLastMessage: string): Array<string> 
 /** argv (without the binary) for the first prompt of a new thread. */
 export const newThreadArgv = (options: ExecOptions, outputLastMessage: string): Array<string> => {
   const argv = ["exec", ...common(options, outputLastMessage)]
+  // Images belong to the first prompt; a resume does not send them again.
+  for (const image of options.images ?? []) argv.push("--image", image)
   if (options.workingDir !== undefined) argv.push("--cd", options.workingDir)
   if (options.sandbox !== undefined) argv.push("--sandbox", options.sandbox)
   argv.push(...(options.extraArgs ?? []))
@@ -30,7 +31,7 @@ export const newThreadArgv = (options: ExecOptions, outputLastMessage: string): 
 
 /**
  * argv (without the binary) for a later prompt: `codex exec resume <thread_id> -`. `resume` rejects
- * `--cd` and `--sandbox`, so the working directory comes from the process cwd (see `spawnCwd`) and
+ * `--cd` and `--sandbox`, so the working directory comes from the process cwd (the exec client spawns codex there) and
  * the sandbox from a `-c sandbox_mode=...` override, which `resume` accepts.
  */
 export const resumeArgv = (
@@ -44,6 +45,3 @@ export const resumeArgv = (
   argv.push("resume", threadId, "-")
   return argv
 }
-
-/** The cwd to spawn codex in: the task's working directory, else the caller's. */
-export const spawnCwd = (options: ExecOptions): string | undefined => options.workingDir

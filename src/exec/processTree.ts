@@ -92,3 +92,21 @@ export const killMarked = (runId: string): number => {
   }
   return killed
 }
+
+/** True when the process no longer runs (gone, or a zombie waiting to be reaped). */
+export const isGone = (pid: number): boolean => {
+  if (!isLinux) {
+    try {
+      process.kill(pid, 0)
+      return false
+    } catch {
+      return true
+    }
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1")
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z"
+  } catch {
+    return true
+  }
+}

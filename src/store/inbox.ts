@@ -1,8 +1,8 @@
-import { readdir, readFile, unlink } from "node:fs/promises"
+import { mkdir, readdir, readFile, unlink } from "node:fs/promises"
 import { join } from "node:path"
 import { Array as Arr, Effect, Option, Schema } from "effect"
 import { nowTimestamp, Timestamp } from "../domain/task.js"
-import { ensurePrivateDir, writeFileAtomic } from "./atomic.js"
+import { writeFileAtomic } from "./atomic.js"
 import { errnoCode, StoreError, storeError } from "./errors.js"
 
 /** Directory of the durable prompt queue inside a task directory. */
@@ -76,7 +76,12 @@ const readEntry = (dir: string, seq: number) =>
 export const push = (dir: string, prompt: string): Effect.Effect<InboxReceipt, StoreError> =>
   Effect.gen(function* () {
     const inbox = join(dir, INBOX_DIR)
-    yield* ensurePrivateDir(inbox)
+    // Not `mkdir -p`: a task directory that was moved away (archived) must not be recreated.
+    yield* tryFs("mkdir", inbox, () =>
+      mkdir(inbox, { mode: 0o700 }).catch((e) => {
+        if (errnoCode(e) !== "EEXIST") throw e
+      }),
+    )
     const seqPath = join(inbox, SEQ_FILE)
     const counterText = yield* tryFs("read", seqPath, () =>
       orUndefinedIfMissing(readFile(seqPath, "utf8")),

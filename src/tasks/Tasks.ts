@@ -1,13 +1,18 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs"
 import { basename, resolve as resolvePath } from "node:path"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Either, Layer } from "effect"
 import { UsageError } from "../domain/exit.js"
+import { promptsDropped } from "../domain/logEntries.js"
 import type { ExecOptions } from "../exec/options.js"
 import { taskPaths } from "../store/layout.js"
-import { isSameProcessAlive, processIdentity } from "../store/processIdentity.js"
+import {
+  isSameProcessAlive,
+  processCommandLine,
+  processIdentity,
+} from "../store/processIdentity.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
-import { BadPath, InvalidTaskState, StartFailed, StopTimedOut } from "./errors.js"
+import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
 import { cloneRepo } from "./repo.js"
 import { killLeftovers } from "./runRecord.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
@@ -52,6 +57,7 @@ export type StopReport =
   | { readonly id: string; readonly status: "stopped" }
   | { readonly id: string; readonly status: "not-running" }
   | { readonly id: string; readonly status: "killed"; readonly message: string }
+  | { readonly id: string; readonly status: "unknown"; readonly message: string }
 
 const isDirectory = (p: string) => {
   try {
@@ -95,7 +101,18 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
             })
           }
         }
-        return { ...options, workingDir, ...(configFile === undefined ? {} : { configFile }) }
+        // Images are read by codex from its working directory: resolve them against the caller's.
+        const images = (options.images ?? []).map((i) => resolvePath(cwd, i))
+        for (const image of images) {
+          if (!existsSync(image))
+            return yield* new BadPath({ message: `The image ${image} does not exist.` })
+        }
+        return {
+          ...options,
+          workingDir,
+          images,
+          ...(configFile === undefined ? {} : { configFile }),
+        }
       })
 
     /** Starts a task: spawns its worker and waits until codex reported the thread id. */
@@ -165,6 +182,10 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
       const decision = yield* store.withLock(
         loc,
         Effect.gen(function* () {
+          // Again under the lock: an `archive` may have marked the task since the read above.
+          if ((yield* store.read(loc)).state === "ARCHIVED") {
+            return yield* new InvalidTaskState({ message: `Task ${loc.id} is archived.` })
+          }
           const alive = yield* store.workerAlive(loc)
           if (alive === "unknown") {
             return yield* new InvalidTaskState({
@@ -195,8 +216,11 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         }),
       )
       if (decision.status === "queued") return decision as SendReceipt
-      const answer = yield* decision.worker.handshake
+      // A worker that could not take over must not leave the prompt to surprise a later send.
+      const unqueue = store.withLock(loc, store.inboxRemove(loc, decision.seq)).pipe(Effect.ignore)
+      const answer = yield* decision.worker.handshake.pipe(Effect.tapError(() => unqueue))
       if (answer._tag === "Failed") {
+        yield* unqueue
         return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
       }
       const { worker: _, ...receipt } = decision
@@ -213,21 +237,37 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         return true
       })
 
+    /** Moves queued prompts from the inbox into a `prompts_dropped` log entry (caller holds the lock). */
+    const dropQueued = (loc: TaskLocation) =>
+      Effect.gen(function* () {
+        const dropped = yield* store.inboxDrain(loc)
+        if (dropped.length === 0) return
+        yield* store.appendLog(loc, promptsDropped(dropped.map((d) => d.prompt)))
+        yield* store.update(loc, (m) => ({
+          ...m,
+          dropped_prompts: (m.dropped_prompts ?? 0) + dropped.length,
+        }))
+      })
+
     /**
      * A task the Rust tool left running: its `task.pid` names the codex process itself (no worker
-     * of ours). codex gets SIGINT (it ends the turn and kills its command), then SIGKILL.
+     * of ours). Only a task stored RUNNING whose pid runs `codex exec`/`codex proto` is touched, and
+     * since the pid cannot be verified beyond that, it gets SIGINT (codex ends the turn and kills
+     * its command) and then SIGTERM, never SIGKILL.
      */
     const stopLegacy = (loc: TaskLocation, timeoutMs: number) =>
       Effect.gen(function* () {
+        const notRunning = { id: loc.id, status: "not-running" } satisfies StopReport
+        if ((yield* store.read(loc)).state !== "RUNNING") return notRunning
         const pid = Number(readFileSync(taskPaths(loc).pid, "utf8").trim())
         const identity = processIdentity(pid)
-        if (identity === undefined)
-          return { id: loc.id, status: "not-running" } satisfies StopReport
+        const command = processCommandLine(pid) ?? ""
+        if (identity === undefined || !/codex\S*\s+(.*\s)?(exec|proto)\b/.test(command))
+          return notRunning
         process.kill(pid, "SIGINT")
-        let gone = yield* waitGone(identity, Math.min(timeoutMs, 5_000))
-        if (!gone) {
-          process.kill(pid, "SIGKILL")
-          gone = yield* waitGone(identity, 5_000)
+        if (!(yield* waitGone(identity, Math.min(timeoutMs, 5_000)))) {
+          process.kill(pid, "SIGTERM")
+          yield* waitGone(identity, 5_000)
         }
         yield* store.update(loc, (m) => ({
           ...m,
@@ -253,6 +293,18 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         if (identity === undefined || !isSameProcessAlive(identity)) {
           if ((yield* store.workerAlive(loc)) === "unknown")
             return yield* stopLegacy(loc, timeoutMs)
+          // A worker killed outright (its task still stored RUNNING) leaves codex and its commands
+          // running: end them too.
+          const stored = yield* store.read(loc).pipe(Effect.option)
+          const lost = stored._tag === "Some" && stored.value.state === "RUNNING"
+          const killed = lost ? yield* killLeftovers(loc.dir) : 0
+          if (killed > 0) {
+            return {
+              id: loc.id,
+              status: "killed",
+              message: `Task ${loc.id} had lost its worker; killed ${killed} leftover process(es).`,
+            } satisfies StopReport
+          }
           return { id: loc.id, status: "not-running" } satisfies StopReport
         }
         process.kill(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")
@@ -264,6 +316,8 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         } catch {}
         yield* killLeftovers(loc.dir)
         yield* waitGone(identity, 5_000)
+        // What the worker would have done: queued prompts are dropped, visibly.
+        yield* store.withLock(loc, dropQueued(loc))
         yield* store.update(loc, (m) => ({
           ...m,
           state: "STOPPED",
@@ -281,26 +335,35 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         } satisfies StopReport
       })
 
-    /** Stops the given tasks (or all running ones when `refs` is "all"). */
+    /**
+     * Stops the given tasks (or every task when `refs` is "all"). An id that matches no task is
+     * reported and the others are still stopped.
+     */
     const stop = Effect.fn("Tasks.stop")(function* (
       refs: ReadonlyArray<string> | "all",
       options: { readonly afterTurn: boolean; readonly timeoutMs: number },
     ) {
-      const locs =
+      const resolved =
         refs === "all"
-          ? (yield* store.list({ includeArchived: false })).map((e) => e.loc)
-          : yield* Effect.forEach(refs, (ref) => store.resolve(ref))
+          ? (yield* store.list({ includeArchived: false })).map((e) => Either.right(e.loc))
+          : yield* Effect.forEach(refs, (ref) =>
+              store.resolve(ref).pipe(
+                Effect.mapError(
+                  (e) => ({ id: ref, status: "unknown", message: e.message }) satisfies StopReport,
+                ),
+                Effect.either,
+              ),
+            )
       return yield* Effect.forEach(
-        locs,
-        (loc) => stopOne(loc, options.afterTurn, options.timeoutMs),
-        {
-          concurrency: "unbounded",
-        },
+        resolved,
+        (r) =>
+          Either.isLeft(r)
+            ? Effect.succeed<StopReport>(r.left)
+            : stopOne(r.right, options.afterTurn, options.timeoutMs),
+        { concurrency: "unbounded" },
       )
     })
 
     return { start, send, stop } as const
   }),
 }) {}
-
-export { StopTimedOut }

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process"
 import { Context, Data, Deferred, Effect, Layer, Schema } from "effect"
+import { RUN_MARKER_VAR } from "../exec/processTree.js"
 import { Handshake, type WorkerRequest } from "../worker/protocol.js"
 
 /** The worker process could not be started or ended without answering. */
@@ -26,6 +27,11 @@ export class WorkerLauncher extends Context.Tag("codex-tasks/WorkerLauncher")<
   }
 >() {}
 
+const withoutRunMarker = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
+  const { [RUN_MARKER_VAR]: _, ...rest } = env
+  return rest
+}
+
 const decodeHandshake = Schema.decodeUnknownEither(Schema.parseJson(Handshake))
 
 /**
@@ -39,7 +45,15 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
       Effect.gen(function* () {
         const [bin, ...args] = command
         const child = yield* Effect.try({
-          try: () => spawn(bin!, args, { cwd, detached: true, stdio: ["pipe", "pipe", "ignore"] }),
+          try: () =>
+            spawn(bin!, args, {
+              cwd,
+              // A task started from inside another task's run (codex calling codex-tasks) is its
+              // own task: it must not carry the parent run's cleanup marker.
+              env: withoutRunMarker(process.env),
+              detached: true,
+              stdio: ["pipe", "pipe", "ignore"],
+            }),
           catch: (e) =>
             new WorkerLaunchFailed({ message: `cannot start the worker: ${String(e)}` }),
         })

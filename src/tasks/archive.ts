@@ -1,8 +1,10 @@
+import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { timestampMillis } from "../domain/task.js"
 import { ARCHIVE_DIR } from "../store/layout.js"
 import { LEGACY_FORMAT_KEY, predatesThreads } from "../store/legacy.js"
+import { LOCK_FILE } from "../store/lock.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { viewOf } from "./view.js"
 
@@ -50,24 +52,33 @@ export const archiveTask = (loc: TaskLocation) =>
     if (now.archived)
       return { id: loc.id, status: "already-archived", dir: now.dir } satisfies ArchiveReport
     const format = yield* store.format(loc)
-    const marked = yield* store.withLock(
+    // Marking and moving happen under the task lock, so a racing `send` either runs first (and
+    // the task is RUNNING: skipped) or sees ARCHIVED and refuses; it can never recreate the moved
+    // directory.
+    const outcome = yield* store.withLock(
       loc,
       Effect.gen(function* () {
         const meta = yield* store.read(loc)
         const view = yield* viewOf(store, loc, meta, { withResult: false })
-        if (meta.state === "ARCHIVED") return { archivedAt: meta.updated_at }
-        if (view.state === "RUNNING") return { refused: view.state }
-        const next = yield* store.update(loc, (m) => ({
-          ...m,
-          state: "ARCHIVED",
-          ...(predatesThreads(format) ? { [LEGACY_FORMAT_KEY]: format } : {}),
-        }))
-        return { archivedAt: next.updated_at }
+        let archivedAt = meta.updated_at
+        if (meta.state !== "ARCHIVED") {
+          if (view.state === "RUNNING") return { refused: view.state }
+          const next = yield* store.update(loc, (m) => ({
+            ...m,
+            state: "ARCHIVED",
+            ...(predatesThreads(format) ? { [LEGACY_FORMAT_KEY]: format } : {}),
+          }))
+          archivedAt = next.updated_at
+        }
+        const target = archiveDirFor(store.root, loc.id, archivedOn(archivedAt))
+        yield* store.moveToArchive(loc, target)
+        return { target }
       }),
     )
-    if ("refused" in marked)
-      return { id: loc.id, status: "skipped", state: marked.refused } satisfies ArchiveReport
-    const target = archiveDirFor(store.root, loc.id, archivedOn(marked.archivedAt))
-    yield* store.moveToArchive(loc, target)
+    if ("refused" in outcome)
+      return { id: loc.id, status: "skipped", state: outcome.refused } satisfies ArchiveReport
+    const target = outcome.target
+    // Our own lock file travelled with the directory; it means nothing there.
+    rmSync(join(target, LOCK_FILE), { force: true })
     return { id: loc.id, status: "archived", dir: target } satisfies ArchiveReport
   })

@@ -11,9 +11,6 @@ export class InvalidTaskState extends Data.TaggedError("InvalidTaskState")<{
   readonly message: string
 }> {}
 
-/** A stop did not finish within its timeout. */
-export class StopTimedOut extends Data.TaggedError("StopTimedOut")<{ readonly message: string }> {}
-
 /** Cloning `--repo` failed. */
 export class RepoCloneFailed extends Data.TaggedError("RepoCloneFailed")<{
   readonly message: string

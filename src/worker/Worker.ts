@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs"
 import { basename, join } from "node:path"
 import { Cause, Deferred, Effect, Option, Random } from "effect"
 import { isRetryable } from "../domain/errors.js"
@@ -14,6 +14,7 @@ import {
 import { nowTimestamp, type TaskMeta, type TaskOutcome, type TaskState } from "../domain/task.js"
 import type { ExecResult } from "../exec/CodexExec.js"
 import { type ExecOptions, fromStoredExecOptions, toStoredExecOptions } from "../exec/options.js"
+import { StoreError } from "../store/errors.js"
 import type { InboxEntry } from "../store/inbox.js"
 import { processIdentity } from "../store/processIdentity.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
@@ -50,13 +51,8 @@ export const finalState = (outcome: TaskOutcome | undefined): TaskState =>
 export const backoffDelay = (policy: RetryPolicy, attempt: number, unit: number): number =>
   Math.min(policy.maxDelayMs, Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + unit)))
 
-const removeIfEmpty = (dir: string) => {
-  try {
-    rmdirSync(dir)
-  } catch {
-    // not empty (another start is in flight) or already gone
-  }
-}
+/** Removes a start's own temp directory (`<root>/.tmp` itself stays: other starts share it). */
+const removeStartDir = (dir: string) => rmSync(dir, { recursive: true, force: true })
 
 /** The usage totals as stored (codex may omit the optional counters). */
 const storedUsage = (u: Partial<Usage> | undefined): TaskMeta["usage"] =>
@@ -72,7 +68,11 @@ const storedUsage = (u: Partial<Usage> | undefined): TaskMeta["usage"] =>
 const hasSideEffects = (event: ThreadEvent): boolean => {
   if (event.type !== "item.started" && event.type !== "item.completed") return false
   const item = (event as { item?: { type?: unknown } }).item
-  return item?.type === "command_execution" || item?.type === "file_change"
+  return (
+    item?.type === "command_execution" ||
+    item?.type === "file_change" ||
+    item?.type === "mcp_tool_call"
+  )
 }
 
 const readIfNonEmpty = (path: string): string | undefined => {
@@ -124,8 +124,19 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
           if (loc !== undefined && attempt === 0)
             yield* store.appendLog(loc, userMessage(prompt)).pipe(Effect.orDie)
           let sideEffects = false
-          const tmpDir = loc === undefined ? join(store.root, ".tmp") : loc.dir
-          if (!existsSync(tmpDir)) mkdirSync(tmpDir, { recursive: true, mode: 0o700 })
+          // Before the task exists, each start gets its own directory under <root>/.tmp (several
+          // starts run at once; a failing one removes only its own).
+          const tmpDir = loc === undefined ? join(store.root, ".tmp", runId) : loc.dir
+          yield* Effect.try({
+            try: () => {
+              if (!existsSync(tmpDir)) mkdirSync(tmpDir, { recursive: true, mode: 0o700 })
+            },
+            catch: (e) =>
+              new StoreError({
+                message: `cannot create ${tmpDir}: ${(e as Error).message}`,
+                path: tmpDir,
+              }),
+          }).pipe(Effect.orDie)
           const tmpResult = join(tmpDir, `.result.${randomUUID()}.tmp`)
           const sink: InvocationSink = {
             log: (chunk) =>
@@ -161,7 +172,7 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
             rmSync(tmpResult, { force: true })
             const error = exit.left
             if (loc === undefined) {
-              removeIfEmpty(tmpDir)
+              removeStartDir(tmpDir)
               return { loc, error, result: undefined }
             }
             yield* store
@@ -180,7 +191,7 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
           const outcome = result.outcome
           if (loc === undefined) {
             rmSync(tmpResult, { force: true })
-            removeIfEmpty(tmpDir) // a failed start leaves nothing behind
+            removeStartDir(tmpDir) // a failed start leaves nothing behind
             return { loc, error: outcome._tag === "Failed" ? outcome.error : undefined, result }
           }
           // The result file is promoted only after a completed turn with a final message.
@@ -190,7 +201,9 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
             const inTaskDir = join(loc.dir, basename(tmpResult))
             if (tmpResult !== inTaskDir) renameSync(tmpResult, inTaskDir)
             yield* store.promoteResult(loc, inTaskDir).pipe(Effect.orDie)
-          } else rmSync(tmpResult, { force: true })
+          }
+          rmSync(tmpResult, { force: true }) // unless promoted above
+          if (tmpDir !== loc.dir) removeStartDir(tmpDir)
           const canRetry =
             outcome._tag === "Failed" &&
             isRetryable(outcome.error) &&

@@ -1,9 +1,9 @@
-import { Effect, Layer, Schema } from "effect"
+import { Cause, Effect, Layer, Schema } from "effect"
 import * as CodexExecLive from "../exec/CodexExecLive.js"
 import { StoreRoot, TaskStore } from "../store/TaskStore.js"
 import { type Handshake, WorkerRequest } from "./protocol.js"
 import { runWorker } from "./Worker.js"
-import { makeWorkerControl, WorkerControl } from "./WorkerControl.js"
+import { makeWorkerControl, type StopMode, WorkerControl } from "./WorkerControl.js"
 
 const readStdin = (): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -31,14 +31,23 @@ const handshake = (h: Handshake) =>
 export const workerMain = async (): Promise<void> => {
   process.on("SIGHUP", () => {})
   process.stdout.on("error", () => {}) // the CLI may be gone; nothing more is written anyway
+  // Signals are caught from the first moment: a stop that arrives while the worker is still
+  // starting up is remembered and honoured as soon as the task loop can act on it.
+  let requestStop: ((mode: StopMode) => void) | undefined
+  let pending: StopMode | undefined
+  const onSignal = (mode: StopMode) => () => {
+    if (requestStop !== undefined) requestStop(mode)
+    else if (pending !== "now") pending = mode
+  }
+  process.on("SIGTERM", onSignal("now"))
+  process.on("SIGINT", onSignal("now"))
+  process.on("SIGUSR1", onSignal("after-turn"))
   const request = Schema.decodeUnknownSync(Schema.parseJson(WorkerRequest))(await readStdin())
   const program = Effect.gen(function* () {
-    const { control, request: requestStop } = yield* makeWorkerControl
-    const onSignal = (mode: "now" | "after-turn") => () => Effect.runFork(requestStop(mode))
-    process.on("SIGTERM", onSignal("now"))
-    process.on("SIGINT", onSignal("now"))
-    process.on("SIGUSR1", onSignal("after-turn"))
-    yield* runWorker(request, handshake).pipe(Effect.provideService(WorkerControl, control))
+    const made = yield* makeWorkerControl
+    requestStop = (mode) => Effect.runFork(made.request(mode))
+    if (pending !== undefined) yield* made.request(pending)
+    yield* runWorker(request, handshake).pipe(Effect.provideService(WorkerControl, made.control))
   })
   const layers = Layer.mergeAll(
     TaskStore.Default.pipe(Layer.provide(Layer.succeed(StoreRoot, request.storeRoot))),
@@ -51,10 +60,20 @@ export const workerMain = async (): Promise<void> => {
         handshake({
           _tag: "Failed",
           errorTag: "WorkerFailed",
-          message: `the worker failed: ${String(cause)}`,
+          message: `the worker failed: ${messageOf(cause)}`,
         }),
       ),
     ),
   )
   process.exit(0)
+}
+
+/** The one-line reason of a failure (never a stack trace). */
+const messageOf = (cause: Cause.Cause<unknown>): string => {
+  const e = Cause.squash(cause)
+  return e instanceof Error
+    ? e.message
+    : typeof e === "object" && e !== null && "message" in e
+      ? String(e.message)
+      : String(e)
 }

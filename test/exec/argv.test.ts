@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { newThreadArgv, resumeArgv, spawnCwd } from "../../src/exec/argv.js"
+import { newThreadArgv, resumeArgv } from "../../src/exec/argv.js"
 import type { ExecOptions } from "../../src/exec/options.js"
 
 const OUT = "/tmp/out/last-message.txt"
@@ -52,8 +52,9 @@ const checkCommon = (argv: ReadonlyArray<string>, o: ExecOptions, end: number) =
   if (o.model !== undefined) expect(pairAt(argv, "--model", o.model)).toBeGreaterThan(0)
   expect(countOf(argv, "--profile")).toBe(o.profile === undefined ? 0 : 1)
   if (o.profile !== undefined) expect(pairAt(argv, "--profile", o.profile)).toBeGreaterThan(0)
+  // images belong to the prompt they came with: the first one (a resume never re-sends them)
   const images = argv.flatMap((a, i) => (a === "--image" ? [argv[i + 1]] : []))
-  expect(images).toEqual(o.images ?? [])
+  expect(images).toEqual(argv.includes("resume") ? [] : (o.images ?? []))
   const plan = pairAt(argv, "-c", "tools.update_plan.enabled=true")
   expect(plan >= 0).toBe(o.planTool === true)
   // overrides keep their order, and every option precedes the extra args / `resume` / `-`
@@ -104,16 +105,16 @@ describe("newThreadArgv", () => {
       "gpt-5-codex",
       "--profile",
       "fast",
-      "--image",
-      "/img/a.png",
-      "--image",
-      "/img/b b.jpg",
       "-c",
       "tools.update_plan.enabled=true",
       "-c",
       "model_reasoning_effort=high",
       "-c",
       'approval_policy="never"',
+      "--image",
+      "/img/a.png",
+      "--image",
+      "/img/b b.jpg",
       "--cd",
       "/work/project dir",
       "--sandbox",
@@ -169,10 +170,6 @@ describe("resumeArgv", () => {
       "gpt-5-codex",
       "--profile",
       "fast",
-      "--image",
-      "/img/a.png",
-      "--image",
-      "/img/b b.jpg",
       "-c",
       "tools.update_plan.enabled=true",
       "-c",
@@ -194,12 +191,5 @@ describe("resumeArgv", () => {
       const argv = resumeArgv(THREAD, { sandbox }, OUT)
       expect(argv.slice(-5)).toEqual(["-c", `sandbox_mode="${sandbox}"`, "resume", THREAD, "-"])
     }
-  })
-})
-
-describe("spawnCwd", () => {
-  it("is the working directory when one is set, else the caller's", () => {
-    expect(spawnCwd({ workingDir: "/work/project dir" })).toBe("/work/project dir")
-    expect(spawnCwd({})).toBeUndefined()
   })
 })
