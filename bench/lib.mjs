@@ -14,7 +14,11 @@ export const timeCommand = (argv, runs = 11, env = process.env) => {
   const times = []
   let maxRss = 0
   for (let i = 0; i < runs; i++) {
-    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...argv], { env, encoding: "utf8" })
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...argv], {
+      env,
+      encoding: "utf8",
+      stdio: ["ignore", "ignore", "pipe"],
+    })
     const [secs, rss] = r.stderr.trim().split("\n").pop().split(" ").map(Number)
     times.push(secs * 1000)
     maxRss = Math.max(maxRss, rss)

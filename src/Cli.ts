@@ -88,7 +88,11 @@ export const main = (argv: ReadonlyArray<string>) =>
   )
 
 /** Runs the CLI as the process: exit code per `main`, SIGINT interrupts the command. */
-export const runCli = (argv: ReadonlyArray<string>): void =>
+export const runCli = (argv: ReadonlyArray<string>): void => {
+  // A reader that went away (`| head`) ends the command quietly, as for any Unix tool.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0)
+  })
   main(argv).pipe(
     Effect.flatMap((code) =>
       Effect.sync(() => {
@@ -99,3 +103,4 @@ export const runCli = (argv: ReadonlyArray<string>): void =>
     Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)),
     NodeRuntime.runMain({ disableErrorReporting: true }),
   )
+}

@@ -45,8 +45,6 @@ export const log = Command.make(
         if (lastLines !== undefined && lastLines < 0) {
           return yield* new UsageError({ message: "--lines must be zero or more." })
         }
-        // A closed pipe (`| head`) ends the command quietly.
-        process.stdout.on("error", () => process.exit(0))
         const store = yield* TaskStore
         const loc = yield* store.resolve(o.task, { includeArchived: true })
         const renderer = makeTranscriptRenderer({ style: stdoutStyle(), full: o.full })

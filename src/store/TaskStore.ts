@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs"
 import { appendFile, mkdir, open, readFile, rename, rmdir } from "node:fs/promises"
 import { dirname, join, resolve as resolvePath } from "node:path"
-import { Array as Arr, Effect, Layer, Option } from "effect"
+import { Array as Arr, Effect, Either, Layer, Option } from "effect"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { validateTaskId } from "../domain/taskId.js"
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.js"
@@ -110,17 +111,25 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
     })
 
     /** Reads and decodes `task.json` (`<id>.json` for a flat-era task). */
-    const read = Effect.fn("TaskStore.read")(function* (loc: TaskLocation) {
+    // Synchronous on purpose: a small file, and `ls` reads thousands of them (the promise API's
+    // open/fstat/read/close round trips, and a fiber per task, cost more than the reads).
+    const readNow = (loc: TaskLocation): Either.Either<TaskMeta, TaskNotFound | CorruptTask> => {
       const path = taskPaths(loc).json
-      const text = yield* Effect.tryPromise({
-        try: () => readFile(path, "utf8"),
-        catch: (e) =>
+      let text: string
+      try {
+        text = readFileSync(path, "utf8")
+      } catch (e) {
+        return Either.left(
           errnoCode(e) === "ENOENT"
             ? new TaskNotFound({ ref: loc.id })
             : new CorruptTask({ id: loc.id, path, reason: `unreadable (${errnoCode(e) ?? e})` }),
-      })
-      return yield* parseTaskJson(text, loc.id, path)
-    })
+        )
+      }
+      return parseTaskJson(text, loc.id, path)
+    }
+
+    /** Reads and decodes `task.json`. */
+    const read = (loc: TaskLocation) => Effect.suspend(() => readNow(loc))
 
     /** Replaces `task.json` atomically (unknown fields preserved). */
     const write = Effect.fn("TaskStore.write")(function* (loc: TaskLocation, meta: TaskMeta) {
@@ -221,20 +230,14 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       const locs = [...(yield* scanActive(root))]
       if (options.includeArchived) locs.push(...(yield* scanArchive(root)))
       locs.sort(byId)
-      const rows = yield* Effect.forEach(
-        locs,
-        (loc) =>
-          read(loc).pipe(
-            Effect.map((meta): Option.Option<TaskListEntry> => Option.some({ loc, meta })),
-            Effect.catchTags({
-              CorruptTask: (error) => Effect.succeed(Option.some({ loc, error })),
-              // Not a task (or it moved away while we listed).
-              TaskNotFound: () => Effect.succeed(Option.none()),
-            }),
-          ),
-        { concurrency: 32 },
-      )
-      return Arr.getSomes(rows)
+      const rows: Array<TaskListEntry> = []
+      for (const loc of locs) {
+        const meta = readNow(loc)
+        if (Either.isRight(meta)) rows.push({ loc, meta: meta.right })
+        else if (meta.left._tag === "CorruptTask") rows.push({ loc, error: meta.left })
+        // TaskNotFound: not a task, or it moved away while we listed
+      }
+      return rows
     })
 
     const inboxPush = Effect.fn("TaskStore.inboxPush")(function* (
