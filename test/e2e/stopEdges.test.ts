@@ -27,8 +27,8 @@ const setup = async () => {
 
 const FLAGS = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
 
-const startLong = async (sandbox: CliSandbox) => {
-  const run = await runCli(sandbox, ["start", ...FLAGS, "Long.\nRUN:sleep 300\nREPLY:never"])
+const startLong = async (sandbox: CliSandbox, command = "sleep 300") => {
+  const run = await runCli(sandbox, ["start", ...FLAGS, `Long.\nRUN:${command}\nREPLY:never`])
   assert.strictEqual(run.code, 0, run.stderr)
   const id = run.stdout.trim()
   // wait until the command runs (a marked `sleep` exists)
@@ -51,7 +51,8 @@ describe("stop", () => {
 
   it("kills what a worker killed outright left behind", async () => {
     const sandbox = await setup()
-    const id = await startLong(sandbox)
+    // A command that detaches part of itself survives its parents, as real builds and servers do.
+    const id = await startLong(sandbox, "setsid sleep 300 & sleep 300")
     const { worker } = taskProcesses(sandbox, id)
     assert.isDefined(worker)
     process.kill(worker as number, "SIGKILL")
