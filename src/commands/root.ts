@@ -1,7 +1,7 @@
 import { Command, Options } from "@effect/cli"
 
 /** `--store-root PATH`: where tasks are kept (else `CODEX_TASKS_HOME`, `$CODEX_HOME/tasks`, `~/.codex/tasks`). */
-export const storeRootOption = Options.directory("store-root", { exists: "either" }).pipe(
+export const storeRootOption = Options.text("store-root").pipe(
   Options.withDescription(
     "Task store directory (env CODEX_TASKS_HOME; default $CODEX_HOME/tasks, else ~/.codex/tasks).",
   ),
