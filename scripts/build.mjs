@@ -3,13 +3,31 @@
 // bundle started by a small launcher that uses V8's code cache (see scripts/cli-loader.cjs). The
 // cache is primed here by running one read-only command.
 import { spawnSync } from "node:child_process"
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { build } from "esbuild"
+
+// `npm install -g .` runs this script (`prepare`) on a packed copy without devDependencies: the
+// packed dist/ is what gets installed then, so there is nothing to build.
+const require = createRequire(import.meta.url)
+let tscPath
+try {
+  tscPath = require.resolve("typescript/bin/tsc")
+} catch {
+  if (existsSync("dist/cli/codex-tasks.js")) {
+    console.log("build: TypeScript is not installed here; using the prebuilt dist/")
+    process.exit(0)
+  }
+  console.error("build: TypeScript is not installed: run `npm ci` first")
+  process.exit(1)
+}
+const { build } = await import("esbuild")
 
 rmSync("dist", { recursive: true, force: true })
-const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" })
+const tsc = spawnSync(process.execPath, [tscPath, "-p", "tsconfig.build.json"], {
+  stdio: "inherit",
+})
 if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 
 await build({
