@@ -1,0 +1,129 @@
+import { readFileSync, rmSync } from "node:fs"
+import { Effect } from "effect"
+import { promptsDropped } from "../domain/logEntries.js"
+import { taskPaths } from "../store/layout.js"
+import {
+  isSameProcessAlive,
+  processCommandLine,
+  processIdentity,
+} from "../store/processIdentity.js"
+import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { killLeftovers } from "./runRecord.js"
+import { readWorkerIdentity } from "./workerIdentity.js"
+
+/** How one task's stop went. */
+export type StopReport =
+  | { readonly id: string; readonly status: "stopped" }
+  | { readonly id: string; readonly status: "not-running" }
+  | { readonly id: string; readonly status: "killed"; readonly message: string }
+  | { readonly id: string; readonly status: "unknown"; readonly message: string }
+
+const waitGone = (identity: { pid: number; startTime: string }, ms: number) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + ms
+    while (isSameProcessAlive(identity)) {
+      if (Date.now() > deadline) return false
+      yield* Effect.sleep("50 millis")
+    }
+    return true
+  })
+
+/** Moves queued prompts from the inbox into a `prompts_dropped` log entry (caller holds the lock). */
+const dropQueued = (loc: TaskLocation) =>
+  Effect.gen(function* () {
+    const store = yield* TaskStore
+    const dropped = yield* store.inboxDrain(loc)
+    if (dropped.length === 0) return
+    yield* store.appendLog(loc, promptsDropped(dropped.map((d) => d.prompt)))
+    yield* store.update(loc, (m) => ({
+      ...m,
+      dropped_prompts: (m.dropped_prompts ?? 0) + dropped.length,
+    }))
+  })
+
+/**
+ * A task the Rust tool left running: its `task.pid` names the codex process itself (no worker
+ * of ours). Only a task stored RUNNING whose pid runs `codex exec`/`codex proto` is touched, and
+ * since the pid cannot be verified beyond that, it gets SIGINT (codex ends the turn and kills
+ * its command) and then SIGTERM, never SIGKILL.
+ */
+const stopLegacy = (loc: TaskLocation, timeoutMs: number) =>
+  Effect.gen(function* () {
+    const store = yield* TaskStore
+    const notRunning = { id: loc.id, status: "not-running" } satisfies StopReport
+    if ((yield* store.read(loc)).state !== "RUNNING") return notRunning
+    const pid = Number(readFileSync(taskPaths(loc).pid, "utf8").trim())
+    const identity = processIdentity(pid)
+    const command = processCommandLine(pid) ?? ""
+    if (identity === undefined || !/codex\S*\s+(.*\s)?(exec|proto)\b/.test(command))
+      return notRunning
+    process.kill(pid, "SIGINT")
+    if (!(yield* waitGone(identity, Math.min(timeoutMs, 5_000)))) {
+      process.kill(pid, "SIGTERM")
+      yield* waitGone(identity, 5_000)
+    }
+    yield* store.update(loc, (m) => ({
+      ...m,
+      state: "STOPPED",
+      last_outcome: {
+        kind: "interrupted",
+        message: "by stop (codex process of the Rust tool)",
+        at: new Date().toISOString(),
+      },
+    }))
+    rmSync(taskPaths(loc).pid, { force: true })
+    return { id: loc.id, status: "stopped" } satisfies StopReport
+  }).pipe(
+    Effect.catchAllDefect(() =>
+      Effect.succeed({ id: loc.id, status: "not-running" } satisfies StopReport),
+    ),
+  )
+
+/** Stops one task's worker and waits until it is gone (escalating to SIGKILL after `timeoutMs`). */
+export const stopTask = (loc: TaskLocation, afterTurn: boolean, timeoutMs: number) =>
+  Effect.gen(function* () {
+    const store = yield* TaskStore
+    const identity = readWorkerIdentity(loc.dir)
+    if (identity === undefined || !isSameProcessAlive(identity)) {
+      if ((yield* store.workerAlive(loc)) === "unknown") return yield* stopLegacy(loc, timeoutMs)
+      // A worker killed outright (its task still stored RUNNING) leaves codex and its commands
+      // running: end them too.
+      const stored = yield* store.read(loc).pipe(Effect.option)
+      const lost = stored._tag === "Some" && stored.value.state === "RUNNING"
+      const killed = lost ? yield* killLeftovers(loc.dir) : 0
+      if (killed > 0) {
+        return {
+          id: loc.id,
+          status: "killed",
+          message: `Task ${loc.id} had lost its worker; killed ${killed} leftover process(es).`,
+        } satisfies StopReport
+      }
+      return { id: loc.id, status: "not-running" } satisfies StopReport
+    }
+    process.kill(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")
+    if (yield* waitGone(identity, timeoutMs))
+      return { id: loc.id, status: "stopped" } satisfies StopReport
+    // The worker did not finish in time: kill it and every process of its runs.
+    try {
+      process.kill(identity.pid, "SIGKILL")
+    } catch {}
+    yield* killLeftovers(loc.dir)
+    yield* waitGone(identity, 5_000)
+    // What the worker would have done: queued prompts are dropped, visibly.
+    yield* store.withLock(loc, dropQueued(loc))
+    yield* store.update(loc, (m) => ({
+      ...m,
+      state: "STOPPED",
+      last_outcome: {
+        kind: "interrupted",
+        message: `killed after the stop timeout (${Math.round(timeoutMs / 1000)} s)`,
+        at: new Date().toISOString(),
+      },
+    }))
+    yield* store.clearWorker(loc, identity)
+    return {
+      id: loc.id,
+      status: "killed",
+      message: `Task ${loc.id} did not stop within ${Math.round(timeoutMs / 1000)} s; killed.`,
+    } satisfies StopReport
+  })
