@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs
 import { basename, join } from "node:path"
 import { Cause, Deferred, Effect, Option, Random } from "effect"
 import { isRetryable } from "../domain/errors.js"
-import type { ThreadEvent, Usage } from "../domain/events.js"
+import type { Usage } from "../domain/events.js"
 import {
   invocationFailed,
   promptsDropped,
@@ -11,7 +11,7 @@ import {
   userMessage,
   workerNote,
 } from "../domain/logEntries.js"
-import { nowTimestamp, type TaskMeta, type TaskOutcome, type TaskState } from "../domain/task.js"
+import { nowTimestamp, type TaskMeta, type TaskOutcome } from "../domain/task.js"
 import type { ExecResult } from "../exec/CodexExec.js"
 import { type ExecOptions, fromStoredExecOptions, toStoredExecOptions } from "../exec/options.js"
 import { StoreError } from "../store/errors.js"
@@ -20,60 +20,15 @@ import { processIdentity } from "../store/processIdentity.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { writeRunRecord } from "../tasks/runRecord.js"
 import { type InvocationSink, runInvocation } from "./invocation.js"
-import type { Handshake, RetryPolicy, WorkerRequest } from "./protocol.js"
+import type { Handshake, WorkerRequest } from "./protocol.js"
+import { backoffDelay, finalState, hasSideEffects, outcomeOf, storedUsage } from "./rules.js"
 import { WorkerControl } from "./WorkerControl.js"
 
 /** The worker's answer to whoever started it (a pipe in the real worker). */
 export type HandshakeFn = (handshake: Handshake) => Effect.Effect<void>
 
-const outcomeOf = (result: ExecResult): TaskOutcome => {
-  const at = nowTimestamp()
-  switch (result.outcome._tag) {
-    case "Completed":
-      return { kind: "completed", at }
-    case "Interrupted":
-      return { kind: "interrupted", message: "by stop", at }
-    case "Failed":
-      return {
-        kind: "failed",
-        error_class: result.outcome.error._tag,
-        message: result.outcome.error.message,
-        at,
-      }
-  }
-}
-
-/** The state a task ends in once its worker has nothing left to do. */
-export const finalState = (outcome: TaskOutcome | undefined): TaskState =>
-  outcome?.kind === "failed" || outcome?.kind === "worker_lost" ? "DIED" : "STOPPED"
-
-/** Backoff before retry `attempt` (1-based): base·2^(attempt-1), ±50 % jitter, capped. */
-export const backoffDelay = (policy: RetryPolicy, attempt: number, unit: number): number =>
-  Math.min(policy.maxDelayMs, Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + unit)))
-
 /** Removes a start's own temp directory (`<root>/.tmp` itself stays: other starts share it). */
 const removeStartDir = (dir: string) => rmSync(dir, { recursive: true, force: true })
-
-/** The usage totals as stored (codex may omit the optional counters). */
-const storedUsage = (u: Partial<Usage> | undefined): TaskMeta["usage"] =>
-  u === undefined || typeof u.input_tokens !== "number" || typeof u.output_tokens !== "number"
-    ? undefined
-    : {
-        input_tokens: u.input_tokens,
-        cached_input_tokens: u.cached_input_tokens ?? 0,
-        output_tokens: u.output_tokens,
-        reasoning_output_tokens: u.reasoning_output_tokens ?? 0,
-      }
-
-const hasSideEffects = (event: ThreadEvent): boolean => {
-  if (event.type !== "item.started" && event.type !== "item.completed") return false
-  const item = (event as { item?: { type?: unknown } }).item
-  return (
-    item?.type === "command_execution" ||
-    item?.type === "file_change" ||
-    item?.type === "mcp_tool_call"
-  )
-}
 
 const readIfNonEmpty = (path: string): string | undefined => {
   try {

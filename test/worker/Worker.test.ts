@@ -8,7 +8,8 @@ import type { TaskMeta } from "../../src/domain/task.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { type FakeScript, FakeScripts, makeFakeCodexExec } from "../../src/testing/index.js"
 import type { Handshake, RetryPolicy, WorkerRequest } from "../../src/worker/protocol.js"
-import { backoffDelay, finalState, runWorker } from "../../src/worker/Worker.js"
+import { backoffDelay, finalState } from "../../src/worker/rules.js"
+import { runWorker } from "../../src/worker/Worker.js"
 import { makeWorkerControl, type StopMode, WorkerControl } from "../../src/worker/WorkerControl.js"
 
 // The worker program in-process: the scripted CodexExec instead of codex, a real store in a temp

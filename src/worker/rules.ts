@@ -1,0 +1,54 @@
+import type { ThreadEvent, Usage } from "../domain/events.js"
+import { nowTimestamp, type TaskMeta, type TaskOutcome, type TaskState } from "../domain/task.js"
+import type { ExecResult } from "../exec/CodexExec.js"
+import type { RetryPolicy } from "./protocol.js"
+
+// The worker's rules for a finished invocation: what it records, when it retries, how it ends.
+
+/** The outcome recorded in task.json for a finished invocation. */
+export const outcomeOf = (result: ExecResult): TaskOutcome => {
+  const at = nowTimestamp()
+  switch (result.outcome._tag) {
+    case "Completed":
+      return { kind: "completed", at }
+    case "Interrupted":
+      return { kind: "interrupted", message: "by stop", at }
+    case "Failed":
+      return {
+        kind: "failed",
+        error_class: result.outcome.error._tag,
+        message: result.outcome.error.message,
+        at,
+      }
+  }
+}
+
+/** The state a task ends in once its worker has nothing left to do. */
+export const finalState = (outcome: TaskOutcome | undefined): TaskState =>
+  outcome?.kind === "failed" || outcome?.kind === "worker_lost" ? "DIED" : "STOPPED"
+
+/** Backoff before retry `attempt` (1-based): base·2^(attempt-1), ±50 % jitter, capped. */
+export const backoffDelay = (policy: RetryPolicy, attempt: number, unit: number): number =>
+  Math.min(policy.maxDelayMs, Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + unit)))
+
+/** The usage totals as stored (codex may omit the optional counters). */
+export const storedUsage = (u: Partial<Usage> | undefined): TaskMeta["usage"] =>
+  u === undefined || typeof u.input_tokens !== "number" || typeof u.output_tokens !== "number"
+    ? undefined
+    : {
+        input_tokens: u.input_tokens,
+        cached_input_tokens: u.cached_input_tokens ?? 0,
+        output_tokens: u.output_tokens,
+        reasoning_output_tokens: u.reasoning_output_tokens ?? 0,
+      }
+
+/** Whether an event shows the turn acting on the world (a retry could repeat it). */
+export const hasSideEffects = (event: ThreadEvent): boolean => {
+  if (event.type !== "item.started" && event.type !== "item.completed") return false
+  const item = (event as { item?: { type?: unknown } }).item
+  return (
+    item?.type === "command_execution" ||
+    item?.type === "file_change" ||
+    item?.type === "mcp_tool_call"
+  )
+}
