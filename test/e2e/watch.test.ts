@@ -83,8 +83,8 @@ describe("log", () => {
 describe("status --wait / --wait-any / --timeout", () => {
   it("--wait-any over three tasks returns when the first finishes and names it", async () => {
     const { sandbox } = await setup()
-    const slow = await startTask(sandbox, "Slow.\nDELAY:8000\nREPLY:slow done")
-    const mid = await startTask(sandbox, "Mid.\nDELAY:4000\nREPLY:mid done")
+    const slow = await startTask(sandbox, "Slow.\nDELAY:12000\nREPLY:slow done")
+    const mid = await startTask(sandbox, "Mid.\nDELAY:8000\nREPLY:mid done")
     const fast = await startTask(sandbox, "Fast.\nDELAY:500\nREPLY:fast done")
 
     const any = await runCli(sandbox, ["status", "--wait-any", slow, mid, fast])
@@ -94,7 +94,7 @@ describe("status --wait / --wait-any / --timeout", () => {
     assert.include(any.stdout, "Last Result: fast done")
     assert.notInclude(any.stdout, slow)
     assert.notInclude(any.stdout, mid)
-    assert.isTrue(await isInState(sandbox, mid, "RUNNING"), "returned before the 4 s task ended")
+    assert.isTrue(await isInState(sandbox, mid, "RUNNING"), "returned before the 8 s task ended")
     assert.isTrue(await isInState(sandbox, slow, "RUNNING"))
 
     const all = await runCli(sandbox, ["status", "--wait", slow, mid, fast])
