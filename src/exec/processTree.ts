@@ -12,10 +12,10 @@ export const RUN_MARKER_VAR = "CODEX_TASKS_RUN_ID"
 
 const isLinux = process.platform === "linux"
 
-/** Pids of the live processes whose environment carries `RUN_MARKER_VAR=<runId>` (Linux only). */
-export const markedProcesses = (runId: string): Array<number> => {
+/** Pids of the live processes (other than this one) whose environment has `name=value` (Linux only). */
+export const processesWithEnv = (name: string, value: string): Array<number> => {
   if (!isLinux) return []
-  const needle = Buffer.from(`${RUN_MARKER_VAR}=${runId}\0`)
+  const needle = Buffer.from(`${name}=${value}\0`)
   const found: Array<number> = []
   let entries: Array<string>
   try {
@@ -36,6 +36,10 @@ export const markedProcesses = (runId: string): Array<number> => {
   }
   return found
 }
+
+/** Pids of the live processes whose environment carries `RUN_MARKER_VAR=<runId>` (Linux only). */
+export const markedProcesses = (runId: string): Array<number> =>
+  processesWithEnv(RUN_MARKER_VAR, runId)
 
 /** Pids of every live descendant of `root` (Linux only; a snapshot). */
 export const descendants = (root: number): Array<number> => {

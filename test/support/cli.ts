@@ -7,7 +7,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { type EffectiveState, effectiveState, type TaskMeta } from "../../src/domain/task.js"
-import { killMarked, markedProcesses } from "../../src/exec/processTree.js"
+import { killMarked, markedProcesses, processesWithEnv } from "../../src/exec/processTree.js"
 import { isSameProcessAlive } from "../../src/store/processIdentity.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { readRunRecord } from "../../src/tasks/runRecord.js"
@@ -213,24 +213,6 @@ export const taskProcesses = (
   }
 }
 
-/** Pids of live processes whose environment has `name=value` (Linux /proc). */
-export const processesWithEnv = (name: string, value: string): ReadonlyArray<number> => {
-  const needle = Buffer.from(`${name}=${value}\0`)
-  const found: Array<number> = []
-  for (const entry of readdirSync("/proc")) {
-    const pid = Number(entry)
-    if (!Number.isInteger(pid) || pid === process.pid) continue
-    try {
-      const environ = readFileSync(`/proc/${pid}/environ`)
-      const at = environ.indexOf(needle)
-      if (at === 0 || (at > 0 && environ[at - 1] === 0)) found.push(pid)
-    } catch {
-      // exited meanwhile, or not ours
-    }
-  }
-  return found
-}
-
 /** The command line of a live process, if readable. */
 export const commandLine = (pid: number): string | undefined => {
   try {
@@ -271,3 +253,6 @@ export const killSandboxProcesses = (mark: string): number => {
   }
   return killed
 }
+
+/** Pids of live processes whose environment has `name=value` (Linux /proc). */
+export { processesWithEnv }
