@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs"
 import { appendFile, mkdir, open, readFile, rename, rmdir } from "node:fs/promises"
 import { dirname, join, resolve as resolvePath } from "node:path"
 import { Array as Arr, Effect, Either, Layer, Option } from "effect"
+import { promptsDropped } from "../domain/logEntries.js"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { validateTaskId } from "../domain/taskId.js"
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.js"
@@ -252,6 +253,26 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       return yield* withLock(loc, Inbox.drain(loc.dir))
     })
 
+    /**
+     * Drops every queued prompt, visibly: they move from the inbox into a `prompts_dropped` log
+     * entry and are counted in `dropped_prompts` (a stop never loses a prompt silently).
+     */
+    const dropQueued = Effect.fn("TaskStore.dropQueued")(function* (loc: TaskLocation) {
+      return yield* withLock(
+        loc,
+        Effect.gen(function* () {
+          const dropped = yield* inboxDrain(loc)
+          if (dropped.length === 0) return 0
+          yield* appendLog(loc, promptsDropped(dropped.map((d) => d.prompt)))
+          yield* update(loc, (m) => ({
+            ...m,
+            dropped_prompts: (m.dropped_prompts ?? 0) + dropped.length,
+          }))
+          return dropped.length
+        }),
+      )
+    })
+
     return {
       root,
       resolve,
@@ -285,6 +306,7 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
         ),
       /** Removes and returns all queued prompts (takes the task lock). */
       inboxDrain,
+      dropQueued,
       /** Records the worker process (`worker.json` + `task.pid`). */
       writeWorker: (loc: TaskLocation, identity: ProcessIdentity) =>
         (isFlat(loc)

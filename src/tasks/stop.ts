@@ -1,6 +1,5 @@
 import { readFileSync, rmSync } from "node:fs"
 import { Effect } from "effect"
-import { promptsDropped } from "../domain/logEntries.js"
 import { taskPaths } from "../store/layout.js"
 import {
   isSameProcessAlive,
@@ -26,19 +25,6 @@ const waitGone = (identity: { pid: number; startTime: string }, ms: number) =>
       yield* Effect.sleep("50 millis")
     }
     return true
-  })
-
-/** Moves queued prompts from the inbox into a `prompts_dropped` log entry (caller holds the lock). */
-const dropQueued = (loc: TaskLocation) =>
-  Effect.gen(function* () {
-    const store = yield* TaskStore
-    const dropped = yield* store.inboxDrain(loc)
-    if (dropped.length === 0) return
-    yield* store.appendLog(loc, promptsDropped(dropped.map((d) => d.prompt)))
-    yield* store.update(loc, (m) => ({
-      ...m,
-      dropped_prompts: (m.dropped_prompts ?? 0) + dropped.length,
-    }))
   })
 
 /**
@@ -110,7 +96,7 @@ export const stopTask = (loc: TaskLocation, afterTurn: boolean, timeoutMs: numbe
     yield* killLeftovers(loc.dir)
     yield* waitGone(identity, 5_000)
     // What the worker would have done: queued prompts are dropped, visibly.
-    yield* store.withLock(loc, dropQueued(loc))
+    yield* store.dropQueued(loc)
     yield* store.update(loc, (m) => ({
       ...m,
       state: "STOPPED",

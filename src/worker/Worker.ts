@@ -4,13 +4,7 @@ import { basename, join } from "node:path"
 import { Cause, Deferred, Effect, Option, Random } from "effect"
 import { isRetryable } from "../domain/errors.js"
 import type { Usage } from "../domain/events.js"
-import {
-  invocationFailed,
-  promptsDropped,
-  retryEntry,
-  userMessage,
-  workerNote,
-} from "../domain/logEntries.js"
+import { invocationFailed, retryEntry, userMessage, workerNote } from "../domain/logEntries.js"
 import { nowTimestamp, type TaskMeta, type TaskOutcome } from "../domain/task.js"
 import type { ExecResult } from "../exec/CodexExec.js"
 import { type ExecOptions, fromStoredExecOptions, toStoredExecOptions } from "../exec/options.js"
@@ -231,14 +225,7 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
                 return Option.some(next.value)
               }
             } else {
-              const dropped = yield* store.inboxDrain(loc)
-              if (dropped.length > 0) {
-                yield* store.appendLog(loc, promptsDropped(dropped.map((d) => d.prompt)))
-                yield* store.update(loc, (m) => ({
-                  ...m,
-                  dropped_prompts: (m.dropped_prompts ?? 0) + dropped.length,
-                }))
-              }
+              yield* store.dropQueued(loc)
             }
             yield* store.update(loc, (m) => ({ ...m, state: finalState(m.last_outcome) }))
             yield* store.clearWorker(loc)
