@@ -14,6 +14,7 @@ import {
   storeError,
   TaskExists,
   TaskNotFound,
+  tryFs,
 } from "./errors.js"
 import * as Inbox from "./inbox.js"
 import {
@@ -45,9 +46,6 @@ export type TaskListEntry =
 export interface ResolveOptions {
   readonly includeArchived?: boolean
 }
-
-const tryFs = <A>(operation: string, path: string, f: () => Promise<A>) =>
-  Effect.tryPromise({ try: f, catch: storeError(operation, path) })
 
 const byId = (a: TaskLocation, b: TaskLocation) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 

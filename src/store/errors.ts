@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import { Data, Effect } from "effect"
 
 /** A filesystem operation of the store failed (wraps the platform error). */
 export class StoreError extends Data.TaggedError("StoreError")<{
@@ -61,6 +61,10 @@ export const storeError =
     const detail = cause instanceof Error ? cause.message : String(cause)
     return new StoreError({ message: `${operation} ${path} failed: ${detail}`, path, cause })
   }
+
+/** Runs a Node fs promise, failing with a StoreError naming the operation and path. */
+export const tryFs = <A>(operation: string, path: string, f: () => Promise<A>) =>
+  Effect.tryPromise({ try: f, catch: storeError(operation, path) })
 
 /** The errno code of a Node fs error, if any. */
 export const errnoCode = (cause: unknown): string | undefined =>

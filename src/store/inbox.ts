@@ -3,7 +3,7 @@ import { join } from "node:path"
 import { Array as Arr, Effect, Option, Schema } from "effect"
 import { nowTimestamp, Timestamp } from "../domain/task.js"
 import { writeFileAtomic } from "./atomic.js"
-import { errnoCode, StoreError, storeError } from "./errors.js"
+import { errnoCode, StoreError, tryFs } from "./errors.js"
 
 /** Directory of the durable prompt queue inside a task directory. */
 export const INBOX_DIR = "inbox"
@@ -30,9 +30,6 @@ export interface InboxReceipt {
 }
 
 const entryName = (seq: number) => `${String(seq).padStart(12, "0")}.json`
-
-const tryFs = <A>(operation: string, path: string, f: () => Promise<A>) =>
-  Effect.tryPromise({ try: f, catch: storeError(operation, path) })
 
 const orUndefinedIfMissing = <A>(p: Promise<A>): Promise<A | undefined> =>
   p.catch((e) => {

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path"
 import { Data, Duration, Effect, FiberRef, Schedule, Schema, type Scope } from "effect"
 import { globalValue } from "effect/GlobalValue"
 import { tempPathFor } from "./atomic.js"
-import { errnoCode, LockTimeout, type StoreError, storeError } from "./errors.js"
+import { errnoCode, LockTimeout, type StoreError, tryFs } from "./errors.js"
 import { currentProcessIdentity, isSameProcessAlive, ProcessIdentity } from "./processIdentity.js"
 
 /** Name of the per-task lock file. */
@@ -42,9 +42,6 @@ interface Lease {
 const heldLocks = globalValue("codex-tasks/store/heldLocks", () =>
   FiberRef.unsafeMake<ReadonlyArray<Lease>>([]),
 )
-
-const tryFs = <A>(operation: string, path: string, f: () => Promise<A>) =>
-  Effect.tryPromise({ try: f, catch: storeError(operation, path) })
 
 /** Reads a file, undefined if it does not exist. */
 const readIfExists = (path: string) =>

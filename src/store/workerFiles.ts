@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import { readFile, unlink } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, Option, Schema } from "effect"
@@ -33,6 +34,15 @@ const removeIfPresent = (path: string) =>
       }),
     catch: storeError("unlink", path),
   })
+
+/** The identity recorded in a task's `worker.json`, if any (read synchronously: views need it often). */
+export const readWorkerIdentity = (dir: string): ProcessIdentity | undefined => {
+  try {
+    return Option.getOrUndefined(decodeWorker(readFileSync(join(dir, WORKER_JSON), "utf8")))
+  } catch {
+    return undefined
+  }
+}
 
 /** Records the running worker: `worker.json` (identity) and `task.pid` (bare pid, as in Rust). */
 export const writeWorker = (

@@ -7,8 +7,8 @@ import {
   processIdentity,
 } from "../store/processIdentity.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { readWorkerIdentity } from "../store/workerFiles.js"
 import { killLeftovers } from "./runRecord.js"
-import { readWorkerIdentity } from "./workerIdentity.js"
 
 /** How one task's stop went. */
 export type StopReport =

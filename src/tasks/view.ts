@@ -7,7 +7,7 @@ import {
   type TaskUsage,
 } from "../domain/task.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
-import { readWorkerIdentity } from "./workerIdentity.js"
+import { readWorkerIdentity } from "../store/workerFiles.js"
 
 /** Everything `status` and `ls` show about one task. */
 export interface TaskView {

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 import { RUN_MARKER_VAR } from "../../src/exec/processTree.js"
+import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import { readRunRecord } from "../../src/tasks/runRecord.js"
-import { readWorkerIdentity } from "../../src/tasks/workerIdentity.js"
 import {
   type ModelServer,
   type RecordedRequest,

@@ -10,8 +10,8 @@ import { type EffectiveState, effectiveState, type TaskMeta } from "../../src/do
 import { killMarked, markedProcesses, processesWithEnv } from "../../src/exec/processTree.js"
 import { isSameProcessAlive } from "../../src/store/processIdentity.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
+import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import { readRunRecord } from "../../src/tasks/runRecord.js"
-import { readWorkerIdentity } from "../../src/tasks/workerIdentity.js"
 import { codexEnv, makeCodexHome } from "../../src/testing/codexHome.js"
 import { codexBin } from "./modelServerCodex.js"
 
