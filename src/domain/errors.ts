@@ -147,3 +147,13 @@ const retryable: ReadonlySet<string> = new Set(retryableTags)
 
 /** True when running the prompt again may succeed. */
 export const isRetryable = (e: ExecError): e is RetryableExecError => retryable.has(e._tag)
+
+const execErrorTags: ReadonlySet<string> = new Set(ExecError.members.map((m) => m._tag))
+
+/** True for a failure of a `codex exec` invocation (as opposed to any other error). */
+export const isExecError = (e: unknown): e is ExecError =>
+  typeof e === "object" &&
+  e !== null &&
+  "_tag" in e &&
+  typeof e._tag === "string" &&
+  execErrorTags.has(e._tag)

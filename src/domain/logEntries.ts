@@ -35,9 +35,15 @@ export const retryEntry = (e: {
 export const invocationFailed = (errorClass: string, message: string, retryable: boolean): string =>
   line({ type: "invocation_failed", error_class: errorClass, message, retryable, at: now() })
 
-/** Queued prompts that a stop discarded (they are kept here, not lost). */
-export const promptsDropped = (prompts: ReadonlyArray<string>): string =>
-  line({ type: "prompts_dropped", count: prompts.length, prompts, at: now() })
+/** Queued prompts that were discarded (kept here, not lost); `reason` when it was not a stop. */
+export const promptsDropped = (prompts: ReadonlyArray<string>, reason?: string): string =>
+  line({
+    type: "prompts_dropped",
+    count: prompts.length,
+    prompts,
+    ...(reason === undefined ? {} : { reason }),
+    at: now(),
+  })
 
 /** Something the worker did or saw (stop requested, interrupted, worker error, ...). */
 export const workerNote = (message: string): string => line({ type: "worker", message, at: now() })

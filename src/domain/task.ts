@@ -116,6 +116,8 @@ export const TaskMeta = Schema.Struct(
     usage: Schema.optional(TaskUsage),
     turns: Schema.optional(Count),
     dropped_prompts: Schema.optional(Count),
+    /** The inbox sequence number of the last prompt whose turn ended (`send --wait` watches it). */
+    inbox_done_seq: Schema.optional(Count),
   },
   Rest,
 )

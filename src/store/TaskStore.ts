@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs"
-import { appendFile, mkdir, open, readFile, rename, rmdir } from "node:fs/promises"
-import { dirname, join, resolve as resolvePath } from "node:path"
-import { Array as Arr, Effect, Either, Layer, Option } from "effect"
-import { promptsDropped } from "../domain/logEntries.js"
+import { appendFile, mkdir, readFile, rm } from "node:fs/promises"
+import { dirname, join, resolve as resolvePath, sep } from "node:path"
+import { Array as Arr, Effect, Either, Layer } from "effect"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { validateTaskId } from "../domain/taskId.js"
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.js"
@@ -16,13 +15,11 @@ import {
   TaskNotFound,
   tryFs,
 } from "./errors.js"
-import * as Inbox from "./inbox.js"
 import {
   hasTaskJson,
   isFlat,
   scanActive,
   scanArchive,
-  TASK_RESULT,
   type TaskLocation,
   taskPaths,
 } from "./layout.js"
@@ -30,7 +27,10 @@ import { detectFormat, moveToArchive } from "./legacy.js"
 import { type LockOptions, withTaskLock } from "./lock.js"
 import { parseTaskJson, renderTaskJson } from "./metaCodec.js"
 import type { ProcessIdentity } from "./processIdentity.js"
+import * as Results from "./results.js"
 import { StoreRoot } from "./storeRoot.js"
+import { syncDirectory } from "./syncDir.js"
+import { makeTaskInbox } from "./taskInbox.js"
 import * as Worker from "./workerFiles.js"
 
 export type { TaskLocation } from "./layout.js"
@@ -136,8 +136,16 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       yield* writeFileAtomic(taskPaths(loc).json, text)
     })
 
-    /** Creates the task directory and its `task.json`; fails if the task exists. */
-    const create = Effect.fn("TaskStore.create")(function* (meta: TaskMeta) {
+    /**
+     * Creates the task directory; `prepare` fills it (the worker's records, the buffered log), and
+     * `task.json` comes last, durably: a directory without it is not a task, so no reader ever
+     * sees a task whose worker is not recorded yet. Fails if the task exists; a failure leaves
+     * nothing behind.
+     */
+    const create = Effect.fn("TaskStore.create")(function* <E = never>(
+      meta: TaskMeta,
+      prepare: (loc: TaskLocation) => Effect.Effect<void, E> = () => Effect.void,
+    ) {
       const loc = activeLoc(yield* validateTaskId(meta.id))
       yield* ensurePrivateDir(root)
       yield* Effect.tryPromise({
@@ -147,9 +155,14 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
             ? new TaskExists({ id: loc.id })
             : storeError("mkdir", loc.dir)(e),
       })
-      yield* write(loc, meta).pipe(
-        Effect.tapError(() => Effect.promise(() => rmdir(loc.dir).catch(() => undefined))),
-      )
+      // The directory is ours alone (mkdir above was exclusive): removing it on failure is safe.
+      const undo = Effect.promise(() => rm(loc.dir, { recursive: true, force: true }))
+      yield* Effect.gen(function* () {
+        yield* prepare(loc)
+        yield* write(loc, meta)
+        yield* syncDirectory(loc.dir)
+        yield* syncDirectory(root)
+      }).pipe(Effect.tapError(() => undo))
       return loc
     })
 
@@ -189,28 +202,25 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       yield* tryFs("append", path, () => appendFile(path, data, { flag: "a", mode: 0o600 }))
     })
 
-    /** Renames a finished `--output-last-message` file (in the task dir) over `task.result`. */
+    const scratchRoot = join(root, Results.START_SCRATCH_DIR)
+    const inside = (path: string, dir: string) =>
+      resolvePath(path).startsWith(resolvePath(dir) + sep)
+
+    /**
+     * After a completed turn, makes the invocation's `-o` file (in the task directory, or in the
+     * start's scratch directory) the task's `task.result`; returns its text, undefined if empty.
+     */
     const promoteResult = Effect.fn("TaskStore.promoteResult")(function* (
       loc: TaskLocation,
-      tmpPath: string,
+      scratch: string,
     ) {
-      if (dirname(resolvePath(tmpPath)) !== resolvePath(loc.dir)) {
+      if (dirname(resolvePath(scratch)) !== resolvePath(loc.dir) && !inside(scratch, scratchRoot)) {
         return yield* new StoreError({
-          message: `result file ${tmpPath} is not inside the task directory ${loc.dir}`,
-          path: tmpPath,
+          message: `result file ${scratch} is not inside the task directory ${loc.dir}`,
+          path: scratch,
         })
       }
-      const target = join(loc.dir, TASK_RESULT)
-      yield* tryFs("promote", tmpPath, async () => {
-        const handle = await open(tmpPath, "r+")
-        try {
-          await handle.chmod(0o600)
-          await handle.sync()
-        } finally {
-          await handle.close()
-        }
-        await rename(tmpPath, target)
-      })
+      return yield* Results.promoteResult(loc.dir, scratch)
     })
 
     /** The last final message, if any. */
@@ -239,37 +249,7 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       return rows
     })
 
-    const inboxPush = Effect.fn("TaskStore.inboxPush")(function* (
-      loc: TaskLocation,
-      prompt: string,
-    ) {
-      if (isFlat(loc)) return yield* noDirectory(loc, "inbox")
-      return yield* withLock(loc, Inbox.push(loc.dir, prompt))
-    })
-    const inboxDrain = Effect.fn("TaskStore.inboxDrain")(function* (loc: TaskLocation) {
-      if (isFlat(loc)) return []
-      return yield* withLock(loc, Inbox.drain(loc.dir))
-    })
-
-    /**
-     * Drops every queued prompt, visibly: they move from the inbox into a `prompts_dropped` log
-     * entry and are counted in `dropped_prompts` (a stop never loses a prompt silently).
-     */
-    const dropQueued = Effect.fn("TaskStore.dropQueued")(function* (loc: TaskLocation) {
-      return yield* withLock(
-        loc,
-        Effect.gen(function* () {
-          const dropped = yield* inboxDrain(loc)
-          if (dropped.length === 0) return 0
-          yield* appendLog(loc, promptsDropped(dropped.map((d) => d.prompt)))
-          yield* update(loc, (m) => ({
-            ...m,
-            dropped_prompts: (m.dropped_prompts ?? 0) + dropped.length,
-          }))
-          return dropped.length
-        }),
-      )
-    })
+    const inbox = makeTaskInbox({ read, update, appendLog, withLock })
 
     return {
       root,
@@ -284,27 +264,26 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       promoteResult,
       readResult,
       withLock,
-      /** Queues a prompt (takes the task lock); returns its sequence number and position. */
-      inboxPush,
-      /** The oldest queued prompt, if any. */
-      inboxPeek: (loc: TaskLocation) =>
-        (isFlat(loc) ? Effect.succeed(Option.none<Inbox.InboxEntry>()) : Inbox.peek(loc.dir)).pipe(
-          Effect.withSpan("TaskStore.inboxPeek"),
+      ...inbox,
+      /** A fresh `-o` scratch path in the task directory. */
+      scratchResult: (loc: TaskLocation) => Results.scratchResultPath(loc.dir),
+      /** `<root>/.tmp/<name>`: a start's scratch directory (its `-o` file lives there at first). */
+      startDirOf: (name: string) => Results.startDirOf(root, name),
+      /** Creates a start's scratch directory, owned by the worker `owner`. */
+      makeStartDir: Results.makeStartDir,
+      /** Removes a start's scratch directory. */
+      removeStartDir: Results.removeStartDir,
+      /** Removes an invocation's `-o` file without promoting it. */
+      discardResult: Results.discardResult,
+      /** Removes what killed workers left: stale start directories, and `-o` files of the task. */
+      sweepScratch: (loc: TaskLocation | undefined) =>
+        Effect.zipWith(
+          Results.sweepStartDirs(root),
+          loc === undefined || isFlat(loc)
+            ? Effect.succeed(0)
+            : Results.sweepResultScratch(loc.dir),
+          (a, b) => a + b,
         ),
-      /** All queued prompts in order. */
-      inboxPending: (loc: TaskLocation) =>
-        (isFlat(loc)
-          ? Effect.succeed<ReadonlyArray<Inbox.InboxEntry>>([])
-          : Inbox.pending(loc.dir)
-        ).pipe(Effect.withSpan("TaskStore.inboxPending")),
-      /** Removes a delivered (or dropped) prompt. */
-      inboxRemove: (loc: TaskLocation, seq: number) =>
-        (isFlat(loc) ? Effect.void : Inbox.remove(loc.dir, seq)).pipe(
-          Effect.withSpan("TaskStore.inboxRemove"),
-        ),
-      /** Removes and returns all queued prompts (takes the task lock). */
-      inboxDrain,
-      dropQueued,
       /** Records the worker process (`worker.json` + `task.pid`). */
       writeWorker: (loc: TaskLocation, identity: ProcessIdentity) =>
         (isFlat(loc)

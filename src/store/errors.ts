@@ -69,3 +69,13 @@ export const tryFs = <A>(operation: string, path: string, f: () => Promise<A>) =
 /** The errno code of a Node fs error, if any. */
 export const errnoCode = (cause: unknown): string | undefined =>
   (cause as NodeJS.ErrnoException | undefined)?.code
+
+/** Any failure of a store operation (what the worker records when it cannot go on). */
+export type StoreFailure =
+  | StoreError
+  | LockTimeout
+  | TaskNotFound
+  | CorruptTask
+  | TaskExists
+  | AmbiguousTaskId
+  | import("../domain/taskId.js").InvalidTaskId

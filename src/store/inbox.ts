@@ -1,15 +1,19 @@
-import { mkdir, readdir, readFile, unlink } from "node:fs/promises"
+import { mkdir, readdir, readFile, rename, unlink } from "node:fs/promises"
 import { join } from "node:path"
 import { Array as Arr, Effect, Option, Schema } from "effect"
 import { nowTimestamp, Timestamp } from "../domain/task.js"
 import { writeFileAtomic } from "./atomic.js"
 import { errnoCode, StoreError, tryFs } from "./errors.js"
+import { syncDirectory } from "./syncDir.js"
 
 /** Directory of the durable prompt queue inside a task directory. */
 export const INBOX_DIR = "inbox"
 // Highest sequence number ever handed out; numbers are never reused even when the queue empties.
 const SEQ_FILE = ".seq"
 const ENTRY = /^(\d{12})\.json$/
+// A prompt a worker has taken and not finished yet: renamed from `.json`, so it stays on disk
+// (never lost) but is no longer queued. Removed once its turn ended and was recorded.
+const IN_FLIGHT = /^(\d{12})\.inflight$/
 
 /** A prompt accepted while the task was busy (or before its worker picked it up). */
 export const InboxEntry = Schema.Struct({
@@ -30,6 +34,7 @@ export interface InboxReceipt {
 }
 
 const entryName = (seq: number) => `${String(seq).padStart(12, "0")}.json`
+const inFlightName = (seq: number) => `${String(seq).padStart(12, "0")}.inflight`
 
 const orUndefinedIfMissing = <A>(p: Promise<A>): Promise<A | undefined> =>
   p.catch((e) => {
@@ -37,14 +42,14 @@ const orUndefinedIfMissing = <A>(p: Promise<A>): Promise<A | undefined> =>
     throw e
   })
 
-/** Sequence numbers of the pending entries, ascending. */
-const pendingSeqs = (dir: string) => {
+/** Sequence numbers of the entries whose names match `pattern`, ascending. */
+const seqsMatching = (dir: string, pattern: RegExp) => {
   const inbox = join(dir, INBOX_DIR)
   return tryFs("list", inbox, () => orUndefinedIfMissing(readdir(inbox))).pipe(
     Effect.map((names) =>
       (names ?? [])
         .flatMap((name) => {
-          const m = ENTRY.exec(name)
+          const m = pattern.exec(name)
           return m === null ? [] : [Number(m[1])]
         })
         .sort((a, b) => a - b),
@@ -52,10 +57,13 @@ const pendingSeqs = (dir: string) => {
   )
 }
 
+/** Sequence numbers of the pending (queued, not taken) entries, ascending. */
+const pendingSeqs = (dir: string) => seqsMatching(dir, ENTRY)
+
 /** Reads one entry; none if it was removed meanwhile. */
-const readEntry = (dir: string, seq: number) =>
+const readEntry = (dir: string, seq: number, name: (seq: number) => string = entryName) =>
   Effect.gen(function* () {
-    const path = join(dir, INBOX_DIR, entryName(seq))
+    const path = join(dir, INBOX_DIR, name(seq))
     const text = yield* tryFs("read", path, () => orUndefinedIfMissing(readFile(path, "utf8")))
     if (text === undefined) return Option.none<InboxEntry>()
     const decoded = decodeEntry(text)
@@ -69,8 +77,16 @@ const readEntry = (dir: string, seq: number) =>
     return Option.some(decoded.right)
   })
 
-/** Appends a prompt to the task's inbox; the caller must hold the task lock. */
-export const push = (dir: string, prompt: string): Effect.Effect<InboxReceipt, StoreError> =>
+/**
+ * Appends a prompt to the task's inbox, durably (fsynced with its directory entry) before it
+ * returns; the caller must hold the task lock. `floor` is the highest sequence number known to
+ * have been used elsewhere (the task's `inbox_done_seq`): numbers never go below it.
+ */
+export const push = (
+  dir: string,
+  prompt: string,
+  floor = 0,
+): Effect.Effect<InboxReceipt, StoreError> =>
   Effect.gen(function* () {
     const inbox = join(dir, INBOX_DIR)
     // Not `mkdir -p`: a task directory that was moved away (archived) must not be recreated.
@@ -85,11 +101,21 @@ export const push = (dir: string, prompt: string): Effect.Effect<InboxReceipt, S
     )
     const counter = Number.parseInt(counterText ?? "0", 10)
     const existing = yield* pendingSeqs(dir)
-    // Entry first, counter second: after a crash in between, max(existing) still moves past it.
-    const seq = Math.max(Number.isFinite(counter) ? counter : 0, existing.at(-1) ?? 0) + 1
+    const taken = yield* seqsMatching(dir, IN_FLIGHT)
+    const seq =
+      Math.max(
+        Number.isFinite(counter) ? counter : 0,
+        existing.at(-1) ?? 0,
+        taken.at(-1) ?? 0,
+        floor,
+      ) + 1
+    // Counter first, entry second: a crash in between leaves a gap, never a number handed out
+    // twice (an entry taken and removed before the counter was written would otherwise be
+    // forgotten, and its number, whose answer is recorded, given to the next prompt).
+    yield* writeFileAtomic(seqPath, `${seq}\n`)
     const entry: InboxEntry = { seq, prompt, accepted_at: nowTimestamp() }
     yield* writeFileAtomic(join(inbox, entryName(seq)), `${encodeEntry(entry)}\n`)
-    yield* writeFileAtomic(seqPath, `${seq}\n`)
+    yield* syncDirectory(inbox)
     return { seq, position: existing.length + 1 }
   })
 
@@ -112,6 +138,30 @@ export const peek = (dir: string): Effect.Effect<Option.Option<InboxEntry>, Stor
 /** Removes an entry (delivered or dropped); a missing entry is not an error. */
 export const remove = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
   const path = join(dir, INBOX_DIR, entryName(seq))
+  return tryFs("unlink", path, () => orUndefinedIfMissing(unlink(path))).pipe(Effect.asVoid)
+}
+
+/**
+ * Takes a pending entry for delivery: it is renamed to its in-flight name (durably), so it is no
+ * longer queued but stays on disk until `finish`. The caller holds the lock.
+ */
+export const take = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
+  const inbox = join(dir, INBOX_DIR)
+  const from = join(inbox, entryName(seq))
+  return tryFs("rename", from, () => rename(from, join(inbox, inFlightName(seq)))).pipe(
+    Effect.zipRight(syncDirectory(inbox)),
+  )
+}
+
+/** Entries taken for delivery and not finished (a lost worker leaves its prompt here). */
+export const inFlight = (dir: string): Effect.Effect<ReadonlyArray<InboxEntry>, StoreError> =>
+  Effect.flatMap(seqsMatching(dir, IN_FLIGHT), (seqs) =>
+    Effect.forEach(seqs, (seq) => readEntry(dir, seq, inFlightName)),
+  ).pipe(Effect.map(Arr.getSomes))
+
+/** Removes a taken entry once its turn is over and recorded; a missing one is not an error. */
+export const finish = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
+  const path = join(dir, INBOX_DIR, inFlightName(seq))
   return tryFs("unlink", path, () => orUndefinedIfMissing(unlink(path))).pipe(Effect.asVoid)
 }
 

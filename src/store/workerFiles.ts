@@ -44,13 +44,20 @@ export const readWorkerIdentity = (dir: string): ProcessIdentity | undefined => 
   }
 }
 
+/** Writes `worker.json` alone (a start's scratch directory records its owner this way). */
+export const writeWorkerIdentity = (
+  dir: string,
+  identity: ProcessIdentity,
+): Effect.Effect<void, StoreError> =>
+  writeFileAtomic(join(dir, WORKER_JSON), `${encodeWorker(identity)}\n`)
+
 /** Records the running worker: `worker.json` (identity) and `task.pid` (bare pid, as in Rust). */
 export const writeWorker = (
   dir: string,
   identity: ProcessIdentity,
 ): Effect.Effect<void, StoreError> =>
   Effect.zipRight(
-    writeFileAtomic(join(dir, WORKER_JSON), `${encodeWorker(identity)}\n`),
+    writeWorkerIdentity(dir, identity),
     writeFileAtomic(join(dir, TASK_PID), `${identity.pid}\n`),
   )
 

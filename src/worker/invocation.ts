@@ -5,16 +5,16 @@ import { CodexExec, type ExecOutput, type ExecRequest, type ExecResult } from ".
 import { WorkerControl } from "./WorkerControl.js"
 
 /** Where an invocation's output goes, and who reacts to its events. */
-export interface InvocationSink {
+export interface InvocationSink<E> {
   /** Persists one log chunk (a raw stdout line with its `\n`, or a synthetic entry). */
-  readonly log: (chunk: Uint8Array | string) => Effect.Effect<void>
+  readonly log: (chunk: Uint8Array | string) => Effect.Effect<void, E>
   /** Called for each decoded event after its line was logged. */
-  readonly onEvent: (event: ThreadEvent) => Effect.Effect<void>
+  readonly onEvent: (event: ThreadEvent) => Effect.Effect<void, E>
 }
 
 const NEWLINE = new Uint8Array([0x0a])
 
-const persist = (sink: InvocationSink, output: ExecOutput): Effect.Effect<void> => {
+const persist = <E>(sink: InvocationSink<E>, output: ExecOutput): Effect.Effect<void, E> => {
   if (output._tag === "Stderr") return sink.log(stderrLine(output.text))
   // Byte for byte, before anything interprets it.
   const withNewline = new Uint8Array(output.bytes.length + 1)
@@ -30,7 +30,7 @@ const persist = (sink: InvocationSink, output: ExecOutput): Effect.Effect<void> 
  * Runs one `codex exec` invocation, writing every line to the sink as it arrives. A stop request
  * ("now") interrupts codex, and the rest of its output is still drained into the log.
  */
-export const runInvocation = (request: ExecRequest, sink: InvocationSink) =>
+export const runInvocation = <E>(request: ExecRequest, sink: InvocationSink<E>) =>
   Effect.scoped(
     Effect.gen(function* () {
       const exec = yield* CodexExec

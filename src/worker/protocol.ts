@@ -30,6 +30,12 @@ export const WorkerRequest = Schema.Union(
     title: Schema.optional(Schema.String),
     options: ExecOptionsJson,
     retry: RetryPolicy,
+    /**
+     * The start's scratch directory, made by the launcher: it holds the worker's stderr
+     * (`worker.stderr`, moved into the task directory once the task exists) and the first `-o`
+     * file. Without it the worker makes its own under `<root>/.tmp/`.
+     */
+    scratchDir: Schema.optional(Schema.String),
   }),
   Schema.TaggedStruct("Resume", {
     storeRoot: Schema.String,

@@ -1,7 +1,6 @@
 import type { ThreadEvent, Usage } from "../domain/events.js"
 import { nowTimestamp, type TaskMeta, type TaskOutcome, type TaskState } from "../domain/task.js"
 import type { ExecResult } from "../exec/CodexExec.js"
-import type { RetryPolicy } from "./protocol.js"
 
 // The worker's rules for a finished invocation: what it records, when it retries, how it ends.
 
@@ -26,10 +25,6 @@ export const outcomeOf = (result: ExecResult): TaskOutcome => {
 /** The state a task ends in once its worker has nothing left to do. */
 export const finalState = (outcome: TaskOutcome | undefined): TaskState =>
   outcome?.kind === "failed" || outcome?.kind === "worker_lost" ? "DIED" : "STOPPED"
-
-/** Backoff before retry `attempt` (1-based): base·2^(attempt-1), ±50 % jitter, capped. */
-export const backoffDelay = (policy: RetryPolicy, attempt: number, unit: number): number =>
-  Math.min(policy.maxDelayMs, Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + unit)))
 
 /** The usage totals as stored (codex may omit the optional counters). */
 export const storedUsage = (u: Partial<Usage> | undefined): TaskMeta["usage"] =>

@@ -1,180 +1,36 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, type Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, Random, Schedule, TestClock } from "effect"
+import { TransientFailure } from "../../src/domain/errors.js"
 import type { TaskMeta } from "../../src/domain/task.js"
-import { TaskStore } from "../../src/store/TaskStore.js"
-import { type FakeScript, FakeScripts, makeFakeCodexExec } from "../../src/testing/index.js"
-import type { Handshake, RetryPolicy, WorkerRequest } from "../../src/worker/protocol.js"
-import { backoffDelay, finalState } from "../../src/worker/rules.js"
-import { runWorker } from "../../src/worker/Worker.js"
-import { makeWorkerControl, type StopMode, WorkerControl } from "../../src/worker/WorkerControl.js"
+import type { TaskLocation } from "../../src/store/TaskStore.js"
+import { type FakeScript, FakeScripts } from "../../src/testing/index.js"
+import { AttemptFailed } from "../../src/worker/attempt.js"
+import { retrySchedule } from "../../src/worker/prompt.js"
+import { finalState } from "../../src/worker/rules.js"
+import {
+  drive,
+  filesBelow,
+  launch,
+  logOf,
+  metaOf,
+  ofType,
+  policy,
+  realTick,
+  reply,
+  resultOf,
+  resumeRequest,
+  setup,
+  startRequest,
+  startTask,
+  strayResults,
+  transient,
+  until,
+  usage,
+} from "../support/workerHarness.js"
 
-// The worker program in-process: the scripted CodexExec instead of codex, a real store in a temp
-// directory, and a WorkerControl the test uses to request stops. Fake delays run on the TestClock,
-// so a scripted "1 hour" turn lasts exactly until the test moves the clock.
-
-const tempRoot = Effect.acquireRelease(
-  Effect.promise(() => mkdtemp(join(tmpdir(), "ct-worker-run-"))),
-  (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
-)
-
-const policy: RetryPolicy = { maxRetries: 2, baseDelayMs: 1_000, maxDelayMs: 60_000 }
-
-const startRequest = (prompt: string, retry: RetryPolicy = policy): WorkerRequest => ({
-  _tag: "Start",
-  storeRoot: "unused-in-process",
-  codexBin: "unused-in-process",
-  prompt,
-  title: "worker test",
-  options: { workingDir: "/tmp", skipGitRepoCheck: true },
-  retry,
-})
-
-const resumeRequest = (taskId: string, retry: RetryPolicy = policy): WorkerRequest => ({
-  _tag: "Resume",
-  storeRoot: "unused-in-process",
-  codexBin: "unused-in-process",
-  taskId,
-  retry,
-})
-
-/** Real time passing (the TestClock does not move it): lets file I/O and fibers progress. */
-const realTick = (ms = 2) => Effect.promise(() => new Promise((r) => setTimeout(r, ms)))
-
-/** Waits in real time until `probe` holds. */
-const until = (what: string, probe: () => boolean) =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 2_500; i++) {
-      if (probe()) return
-      yield* realTick()
-    }
-    assert.fail(`timed out waiting for ${what}`)
-  })
-
-/** A store in a fresh temp root plus a fake codex playing `scripts`. */
-const setup = (scripts: ReadonlyArray<FakeScript>) =>
-  Effect.gen(function* () {
-    const root = join(yield* tempRoot, "store")
-    const fake = makeFakeCodexExec(scripts)
-    const storeLayer = TaskStore.layer(root)
-    const store = yield* Effect.provide(TaskStore, storeLayer)
-    return { root, fake, store, layer: Layer.merge(fake.layer, storeLayer) }
-  })
-
-type World = Effect.Effect.Success<ReturnType<typeof setup>>
-
-/**
- * Forks a worker on `request`; its handshake and a way to ask it to stop come back. `onAnswer`
- * runs inside the worker at the moment it answers (what a CLI would see on getting the id).
- */
-const launch = (world: World, request: WorkerRequest, onAnswer?: (h: Handshake) => void) =>
-  Effect.gen(function* () {
-    const { control, request: requestStop } = yield* makeWorkerControl
-    const answer = yield* Deferred.make<Handshake>()
-    const respond = (h: Handshake) =>
-      Effect.zipRight(
-        Effect.sync(() => onAnswer?.(h)),
-        Deferred.succeed(answer, h),
-      )
-    const fiber = yield* runWorker(request, respond).pipe(
-      Effect.provide(world.layer),
-      Effect.provideService(WorkerControl, control),
-      // scoped: a failing test interrupts the worker before its temp store is removed
-      Effect.forkScoped,
-    )
-    return {
-      fiber,
-      handshake: Deferred.await(answer),
-      stop: (mode: StopMode) => requestStop(mode),
-    }
-  })
-
-/** Moves the TestClock in `step`s until the worker is done. */
-const drive = (fiber: Fiber.RuntimeFiber<void>, step: Duration.DurationInput = "1 minute") =>
-  Effect.gen(function* () {
-    for (let i = 0; i < 2_500; i++) {
-      if (Option.isSome(yield* Fiber.poll(fiber))) return yield* Fiber.join(fiber)
-      yield* TestClock.adjust(step)
-      yield* realTick()
-    }
-    assert.fail("the worker did not finish")
-  })
-
-/** Starts a task and waits for its `Started` handshake; returns the task id and location. */
-const startTask = (world: World, prompt: string, retry?: RetryPolicy) =>
-  Effect.gen(function* () {
-    const worker = yield* launch(world, startRequest(prompt, retry))
-    const answer = yield* worker.handshake
-    assert.strictEqual(answer._tag, "Started", JSON.stringify(answer))
-    const id = (answer as { id: string }).id
-    const loc = yield* world.store.resolve(id)
-    return { ...worker, id, loc }
-  })
-
-/** `task.log` as entries (`{ raw }` for a line that is not JSON); empty while it does not exist. */
-const logOf = (world: World, id: string): ReadonlyArray<Record<string, unknown>> => {
-  const path = join(world.root, id, "task.log")
-  return (existsSync(path) ? readFileSync(path, "utf8") : "")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => {
-      try {
-        return JSON.parse(l) as Record<string, unknown>
-      } catch {
-        return { raw: l }
-      }
-    })
-}
-
-const ofType = (log: ReadonlyArray<Record<string, unknown>>, type: string) =>
-  log.filter((e) => e.type === type)
-
-const metaOf = (world: World, id: string): TaskMeta =>
-  JSON.parse(readFileSync(join(world.root, id, "task.json"), "utf8")) as TaskMeta
-
-const resultOf = (world: World, id: string): string | undefined => {
-  const path = join(world.root, id, "task.result")
-  return existsSync(path) ? readFileSync(path, "utf8") : undefined
-}
-
-/** Every regular file below `dir` (relative paths). */
-const filesBelow = (dir: string, prefix = ""): Array<string> => {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name)
-    return statSync(path).isDirectory()
-      ? filesBelow(path, `${prefix}${name}/`)
-      : [`${prefix}${name}`]
-  })
-}
-
-/** Temporary result files left anywhere in the store. */
-const strayResults = (world: World) => filesBelow(world.root).filter((f) => f.includes(".result."))
-
-// The usage codex 0.169 reports (FakeScripts.reply leaves out reasoning_output_tokens; see the
-// last test of this file).
-const usage = {
-  input_tokens: 100,
-  cached_input_tokens: 0,
-  output_tokens: 10,
-  reasoning_output_tokens: 0,
-}
-
-/** A turn answering `text`, optionally after `delay` on the TestClock. */
-const reply = (text: string, delay?: Duration.DurationInput): FakeScript => ({
-  steps: [
-    { event: { type: "thread.started" } },
-    { event: { type: "turn.started" } },
-    ...(delay === undefined ? [] : [{ delay }]),
-    { event: { type: "item.completed", item: { id: "i0", type: "agent_message", text } } },
-    { event: { type: "turn.completed", usage } },
-  ],
-})
-const transient = () =>
-  FakeScripts.turnFailed("stream disconnected before completion: error sending request")
+const noEvidence = { exitCode: 1, signal: null, stderrTail: [], lastEvents: [] }
 
 describe("worker: the first invocation", () => {
   it.scoped("writes nothing before thread.started, then replays the buffer in order", () =>
@@ -196,7 +52,12 @@ describe("worker: the first invocation", () => {
       const worker = yield* launch(world, startRequest("Say hi."))
       yield* until("codex to run", () => world.fake.requests.length === 1)
       yield* realTick(50)
-      assert.deepStrictEqual(filesBelow(world.root), [], "nothing on disk before thread.started")
+      // Only the start's own scratch directory (its owner record) may exist: no task yet.
+      assert.deepStrictEqual(
+        filesBelow(world.root).filter((f) => !f.startsWith(".tmp/")),
+        [],
+        "nothing on disk before thread.started",
+      )
 
       yield* TestClock.adjust("1 second")
       const answer = yield* worker.handshake
@@ -482,19 +343,32 @@ describe("worker: retries", () => {
     }),
   )
 
-  it("backoff doubles per attempt within ±50 % and is capped", () => {
-    const p = { maxRetries: 5, baseDelayMs: 1_000, maxDelayMs: 5_000 }
-    assert.deepStrictEqual(
-      [1, 2, 3].map((n) => [backoffDelay(p, n, 0), backoffDelay(p, n, 0.5)]),
-      [
-        [500, 1_000],
-        [1_000, 2_000],
-        [2_000, 4_000],
-      ],
-    )
-    assert.strictEqual(backoffDelay(p, 3, 0.999), 5_000)
-    assert.strictEqual(backoffDelay(p, 10, 0), 5_000)
-  })
+  it.effect("the backoff doubles per attempt within ±50 % and is capped", () =>
+    Effect.gen(function* () {
+      const schedule = Schedule.delays(
+        retrySchedule({ maxRetries: 5, baseDelayMs: 1_000, maxDelayMs: 5_000 }),
+      )
+      const failure = new AttemptFailed({
+        loc: { id: "t" as TaskLocation["id"], dir: "/nowhere", archived: false },
+        error: new TransientFailure({ message: "x", evidence: noEvidence }),
+        sideEffects: false,
+        attempt: 1,
+      })
+      for (let seed = 0; seed < 40; seed++) {
+        const delays = yield* Schedule.run(schedule, 0, Array(7).fill(failure)).pipe(
+          Effect.withRandom(Random.make(seed)),
+        )
+        // `run` also collects the output of the step that ends the schedule: 5 retries + the end.
+        const all = Chunk.toReadonlyArray(delays).map((d) => Duration.toMillis(d))
+        assert.strictEqual(all.length, 6, "at most maxRetries retries")
+        const ms = all.slice(0, 5)
+        ms.forEach((d, k) => {
+          assert.isAtLeast(d, Math.min(5_000, 500 * 2 ** k), `retry ${k + 1}`)
+          assert.isAtMost(d, Math.min(5_000, 1_500 * 2 ** k), `retry ${k + 1}`)
+        })
+      }
+    }),
+  )
 })
 
 describe("worker: results", () => {

@@ -1,0 +1,139 @@
+import { randomUUID } from "node:crypto"
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises"
+import { basename, dirname, join, resolve } from "node:path"
+import { Effect } from "effect"
+import { errnoCode, StoreError, tryFs } from "./errors.js"
+import { TASK_RESULT } from "./layout.js"
+import { isSameProcessAlive, type ProcessIdentity } from "./processIdentity.js"
+import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
+
+/**
+ * Scratch files of the worker: each invocation's `--output-last-message` file (`.result.<uuid>.tmp`
+ * in the task directory, promoted to `task.result` after a completed turn), and the private
+ * directory `<root>/.tmp/<run>/` a start writes into before its task directory exists. A worker
+ * killed outright leaves them behind; `sweepStartDirs` / `sweepResultScratch` remove those.
+ */
+
+/** Directory under the store root holding each start's scratch directory. */
+export const START_SCRATCH_DIR = ".tmp"
+const SCRATCH = /^\.result\..+\.tmp$/
+
+/** A fresh path for one invocation's `-o` file inside `dir`. */
+export const scratchResultPath = (dir: string): string => join(dir, `.result.${randomUUID()}.tmp`)
+
+/** `<root>/.tmp/<runId>`: where a start keeps its `-o` file until its task exists. */
+export const startDirOf = (root: string, runId: string): string =>
+  join(root, START_SCRATCH_DIR, runId)
+
+/**
+ * Creates (or takes over, when the launcher made it to hold the worker's stderr) a start's scratch
+ * directory, owned by `owner`, so that a sweep can tell when it is stale.
+ */
+export const makeStartDir = (dir: string, owner: ProcessIdentity | undefined) =>
+  Effect.gen(function* () {
+    yield* tryFs("mkdir", dir, () => mkdir(dir, { recursive: true, mode: 0o700 }))
+    if (owner !== undefined) yield* writeWorkerIdentity(dir, owner)
+  })
+
+const removeTree = (path: string) =>
+  tryFs("remove", path, () => rm(path, { recursive: true, force: true }))
+
+/** Removes a start's scratch directory (`<root>/.tmp` itself stays: other starts share it). */
+export const removeStartDir = (dir: string) => removeTree(dir)
+
+// A directory nobody claimed yet (its worker is still starting up) is left alone this long.
+const UNCLAIMED_GRACE_MS = 10 * 60_000
+
+const listNames = (dir: string) =>
+  tryFs("list", dir, () =>
+    readdir(dir).catch((e): Array<string> => {
+      if (errnoCode(e) === "ENOENT" || errnoCode(e) === "ENOTDIR") return []
+      throw e
+    }),
+  )
+
+/** Removes the scratch directories of starts whose worker is gone (killed before it finished). */
+export const sweepStartDirs = (root: string) =>
+  Effect.gen(function* () {
+    const base = join(root, START_SCRATCH_DIR)
+    let removed = 0
+    for (const name of yield* listNames(base)) {
+      const dir = join(base, name)
+      const owner = readWorkerIdentity(dir)
+      if (owner !== undefined && isSameProcessAlive(owner)) continue
+      if (owner === undefined) {
+        const age = yield* tryFs("stat", dir, () => stat(dir)).pipe(
+          Effect.map((s) => Date.now() - s.mtimeMs),
+          Effect.orElseSucceed(() => 0),
+        )
+        if (age < UNCLAIMED_GRACE_MS) continue
+      }
+      yield* removeTree(dir)
+      removed++
+    }
+    return removed
+  })
+
+/**
+ * Removes the `-o` scratch files in a task directory. Only the task's own worker writes them, so
+ * the worker calls this when it takes over the task: any found then belong to a lost worker.
+ */
+export const sweepResultScratch = (dir: string) =>
+  Effect.gen(function* () {
+    const stale = (yield* listNames(dir)).filter((n) => SCRATCH.test(n))
+    for (const name of stale) yield* removeTree(join(dir, name))
+    return stale.length
+  })
+
+/** Removes an invocation's `-o` file (a failed or interrupted turn keeps the previous result). */
+export const discardResult = (scratch: string) => removeTree(scratch)
+
+const readNonEmpty = (path: string) =>
+  tryFs("read", path, () =>
+    readFile(path, "utf8").then(
+      (text) => (text.length > 0 ? text : undefined),
+      (e) => {
+        if (errnoCode(e) === "ENOENT") return undefined
+        throw e
+      },
+    ),
+  )
+
+/**
+ * After a completed turn: the `-o` file, if codex wrote a non-empty one, becomes `task.result`
+ * (moved into the task directory first when it was written before the task existed, fsynced,
+ * then renamed over the old result). Returns the text, or undefined when there was none (the
+ * previous result is kept). The scratch file is gone afterwards either way.
+ */
+export const promoteResult = (taskDir: string, scratch: string) =>
+  Effect.gen(function* () {
+    const text = yield* readNonEmpty(scratch)
+    if (text === undefined) {
+      yield* discardResult(scratch)
+      return undefined
+    }
+    const inTaskDir = join(taskDir, basename(scratch))
+    if (resolve(dirname(scratch)) !== resolve(taskDir)) {
+      yield* tryFs("rename", scratch, () => rename(scratch, inTaskDir))
+    }
+    yield* tryFs("promote", inTaskDir, async () => {
+      const handle = await open(inTaskDir, "r+")
+      try {
+        await handle.chmod(0o600)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await rename(inTaskDir, join(taskDir, TASK_RESULT))
+    })
+    return text
+  }).pipe(
+    Effect.catchAll((e) =>
+      Effect.zipRight(
+        discardResult(scratch).pipe(Effect.ignore),
+        Effect.fail(
+          new StoreError({ message: `saving the result failed: ${e.message}`, path: scratch }),
+        ),
+      ),
+    ),
+  )

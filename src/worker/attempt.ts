@@ -1,0 +1,155 @@
+import { Data, Deferred, Effect, Either, Option, Ref } from "effect"
+import { type ExecError, isExecError, isRetryable } from "../domain/errors.js"
+import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
+import { invocationFailed } from "../domain/logEntries.js"
+import { nowTimestamp } from "../domain/task.js"
+import type { ExecResult } from "../exec/CodexExec.js"
+import type { ExecOptions } from "../exec/options.js"
+import type { StoreFailure } from "../store/errors.js"
+import { scratchResultPath } from "../store/results.js"
+import type { TaskLocation } from "../store/TaskStore.js"
+import type { WorkerEnv } from "./env.js"
+import { runInvocation } from "./invocation.js"
+import { hasSideEffects, outcomeOf, storedUsage } from "./rules.js"
+import type { TaskLog } from "./taskLog.js"
+
+/** One prompt of a task: its text, the thread to resume (none for a start), the options. */
+export interface PromptInput {
+  readonly prompt: string
+  readonly options: ExecOptions
+  readonly threadId?: string | undefined
+}
+
+/** How a prompt ended (after its retries). */
+export type PromptResult =
+  /** The first prompt of a start failed before codex reported a thread: there is no task. */
+  | { readonly _tag: "NoTask"; readonly error: ExecError | undefined }
+  | { readonly _tag: "Completed"; readonly loc: TaskLocation }
+  | { readonly _tag: "Interrupted"; readonly loc: TaskLocation }
+  | { readonly _tag: "Failed"; readonly loc: TaskLocation; readonly error: ExecError }
+
+/** A failed attempt: what failed and whether the turn had acted on the world. */
+export class AttemptFailed extends Data.TaggedError("AttemptFailed")<{
+  readonly loc: TaskLocation
+  readonly error: ExecError
+  readonly sideEffects: boolean
+  /** 1-based number of the attempt. */
+  readonly attempt: number
+}> {}
+
+/** Whether running the prompt again is safe and may help: a retryable class, no side effects. */
+export const worthRetrying = (f: AttemptFailed): boolean => isRetryable(f.error) && !f.sideEffects
+
+/** What an attempt needs besides its input. */
+export interface AttemptContext {
+  readonly env: WorkerEnv
+  readonly log: TaskLog
+  /** The thread once known (a start learns it from its first attempt; retries resume it). */
+  readonly thread: Ref.Ref<string | undefined>
+  /** Attempts made so far. */
+  readonly attempts: Ref.Ref<number>
+  /** Creates the task when a start's codex reports its thread (writes the log, answers the CLI). */
+  readonly onThread: (threadId: string) => Effect.Effect<TaskLocation, StoreFailure>
+}
+
+/**
+ * One `codex exec` run of the prompt, every line into the task log as it arrives. Fails with
+ * `AttemptFailed` when the run failed after the task existed; a start that failed before the
+ * thread existed ends `NoTask`.
+ */
+export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
+  Effect.gen(function* () {
+    const { env, log } = ctx
+    const { store } = env
+    const attempt = (yield* Ref.getAndUpdate(ctx.attempts, (n) => n + 1)) + 1
+    const at = yield* log.location
+    const scratch = Option.isSome(at)
+      ? store.scratchResult(at.value)
+      : scratchResultPath(env.startDir)
+    const sideEffects = yield* Ref.make(false)
+
+    const onEvent = (event: ThreadEvent) =>
+      Effect.gen(function* () {
+        if (hasSideEffects(event)) yield* Ref.set(sideEffects, true)
+        const loc = yield* log.location
+        if (isThreadStarted(event) && Option.isNone(loc)) {
+          yield* Ref.set(ctx.thread, event.thread_id)
+          yield* ctx.onThread(event.thread_id)
+        } else if (isTurnCompleted(event) && Option.isSome(loc)) {
+          const usage = storedUsage(event.usage)
+          yield* env.updateMeta(loc.value, (m) => ({
+            ...m,
+            ...(usage === undefined ? {} : { usage }),
+            turns: (m.turns ?? 0) + 1,
+          }))
+        }
+      })
+
+    const request = {
+      prompt: input.prompt,
+      options: input.options,
+      outputLastMessage: scratch,
+      resumeThreadId: yield* Ref.get(ctx.thread),
+      runId: env.runId,
+    }
+    const ran = yield* runInvocation(request, { log: log.write, onEvent }).pipe(
+      Effect.map((result) => Either.right(result)),
+      Effect.catchIf(isExecError, (e) => Effect.succeed(Either.left(e))),
+    )
+    const loc = yield* log.location
+    if (Option.isNone(loc)) {
+      yield* store.discardResult(scratch)
+      const error = ran._tag === "Left" ? ran.left : failureOf(ran.right)
+      return { _tag: "NoTask", error } satisfies PromptResult
+    }
+    if (ran._tag === "Left") {
+      // codex could not be started at all
+      yield* store.discardResult(scratch)
+      return yield* fail(ctx, loc.value, ran.left, false, attempt)
+    }
+    const result = ran.right
+    const outcome = result.outcome
+    if (outcome._tag === "Failed") {
+      yield* store.discardResult(scratch)
+      return yield* fail(ctx, loc.value, outcome.error, yield* Ref.get(sideEffects), attempt)
+    }
+    // The result file is promoted only after a completed turn with a final message.
+    const text =
+      outcome._tag === "Completed"
+        ? yield* store.promoteResult(loc.value, scratch)
+        : yield* Effect.as(store.discardResult(scratch), undefined)
+    yield* env.updateMeta(loc.value, (m) => ({
+      ...m,
+      last_outcome: outcomeOf(result),
+      ...(text === undefined ? {} : { last_result: text }),
+    }))
+    return { _tag: outcome._tag, loc: loc.value } satisfies PromptResult
+  })
+
+const failureOf = (result: ExecResult): ExecError | undefined =>
+  result.outcome._tag === "Failed" ? result.outcome.error : undefined
+
+/** Records a failed attempt (log entry, outcome) and fails with it. */
+const fail = (
+  ctx: AttemptContext,
+  loc: TaskLocation,
+  error: ExecError,
+  sideEffects: boolean,
+  attempt: number,
+) =>
+  Effect.gen(function* () {
+    const failure = new AttemptFailed({ loc, error, sideEffects, attempt })
+    const stopping = yield* Deferred.isDone(ctx.env.control.stopRequested)
+    const willRetry = worthRetrying(failure) && attempt <= ctx.env.retry.maxRetries && !stopping
+    yield* ctx.env.store.appendLog(loc, invocationFailed(error._tag, error.message, willRetry))
+    yield* ctx.env.updateMeta(loc, (m) => ({
+      ...m,
+      last_outcome: {
+        kind: "failed",
+        error_class: error._tag,
+        message: error.message,
+        at: nowTimestamp(),
+      },
+    }))
+    return yield* failure
+  })

@@ -1,0 +1,36 @@
+import { Effect, Schedule } from "effect"
+import type { TaskMeta } from "../domain/task.js"
+import type { StoreFailure } from "../store/errors.js"
+import type { ProcessIdentity } from "../store/processIdentity.js"
+import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
+import type { RetryPolicy } from "./protocol.js"
+import type { WorkerControl } from "./WorkerControl.js"
+
+/** What every part of the worker shares: the store, stop control, its identity and settings. */
+export interface WorkerEnv {
+  readonly store: TaskStore
+  readonly control: WorkerControl["Type"]
+  /** Marker every codex process of this worker carries (see `exec/processTree.ts`). */
+  readonly runId: string
+  /** This worker process. */
+  readonly self: ProcessIdentity | undefined
+  readonly retry: RetryPolicy
+  /** The start's scratch directory (its `-o` file lives there until the task exists). */
+  readonly startDir: string
+  /** `task.json` read-modify-write under the task lock, waiting out a busy lock. */
+  readonly updateMeta: (
+    loc: TaskLocation,
+    f: (meta: TaskMeta) => TaskMeta,
+  ) => Effect.Effect<TaskMeta, StoreFailure>
+}
+
+// Another command may hold the task lock longer than one acquisition waits (10 s; a slow disk, a
+// stop killing a tree): the worker keeps trying rather than dying with the task half-recorded.
+const busyLock = Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(300)))
+
+/** Retries `effect` while it fails because the task lock stayed busy (about 5 minutes at most). */
+export const waitingOutLock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(effect, {
+    schedule: busyLock,
+    while: (e) => typeof e === "object" && e !== null && "_tag" in e && e._tag === "LockTimeout",
+  })
