@@ -52,19 +52,46 @@ export const StartArgs = z.strictObject({
   workingDir: z
     .string()
     .optional()
-    .describe("Directory codex works in (relative paths: from the server's directory)."),
+    .describe(
+      "Directory codex works in (relative paths: from the server's directory); without --allow-unsafe it must lie in the server's directory or an --allow-dir one.",
+    ),
   configFile: z
     .string()
     .optional()
-    .describe("A config.toml; its directory becomes CODEX_HOME for this task."),
-  repoUrl: z.string().optional().describe("Clone this git repository into workingDir first."),
+    .describe(
+      "A config.toml; its directory becomes CODEX_HOME for this task (refused unless the server runs with --allow-unsafe).",
+    ),
+  repoUrl: z
+    .string()
+    .optional()
+    .describe(
+      "Clone this git repository into workingDir first (without --allow-unsafe a local path must lie in the allowed directories).",
+    ),
   repoRef: z.string().optional().describe("Branch, tag or commit to check out after repoUrl."),
   model: z.string().optional(),
-  sandbox: z.enum(SandboxMode.literals).optional().describe("Sandbox mode for commands."),
-  profile: z.string().optional().describe("A profile of codex's config.toml."),
-  config: z.array(z.string()).optional().describe("codex config overrides, each key=value."),
+  sandbox: z
+    .enum(SandboxMode.literals)
+    .optional()
+    .describe('Sandbox mode for commands ("danger-full-access" only with --allow-unsafe).'),
+  profile: z
+    .string()
+    .optional()
+    .describe(
+      "A profile of codex's config.toml (refused unless the server runs with --allow-unsafe).",
+    ),
+  config: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "codex config overrides, each key=value (refused unless the server runs with --allow-unsafe).",
+    ),
   skipGitRepoCheck: z.boolean().optional().describe("Allow running outside a git repository."),
-  images: z.array(z.string()).optional().describe("Image files attached to the prompt."),
+  images: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Image files attached to the prompt (without --allow-unsafe: inside the allowed directories).",
+    ),
   planTool: z.boolean().optional().describe("Offer codex its plan tool."),
   dangerouslyBypassApprovalsAndSandbox: z
     .boolean()
