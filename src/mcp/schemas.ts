@@ -1,5 +1,6 @@
 import * as z from "zod"
 import { SandboxMode } from "../exec/options.js"
+import { MAX_LOG_PAGE_BYTES } from "./logPage.js"
 
 // Input schemas are strict (a misspelt argument is reported, not silently dropped); output
 // objects that embed the task object are open, since docs/json-output.md may grow new keys.
@@ -154,6 +155,13 @@ export const LogArgs = z.strictObject({
     .optional()
     .describe("text: the transcript (default); jsonl: the raw log lines."),
   full: z.boolean().optional().describe("text format: do not shorten command output."),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(MAX_LOG_PAGE_BYTES)
+    .optional()
+    .describe("The most log bytes this call reads (default 262144 = 256 KiB, at most 4 MiB)."),
 })
 
 /** `task_log` result. */
@@ -164,6 +172,14 @@ export const LogResult = z.object({
   content: z.string(),
   events: z.number().int().describe("How many log events (JSONL lines) were read."),
   nextOffset: z.number().int().describe("Pass as `since` to read only what comes next."),
+  hasMore: z
+    .boolean()
+    .describe("The page budget was reached: more of the log is there now (call again with since)."),
+  partialEvent: z
+    .boolean()
+    .describe(
+      "jsonl: content ends inside an event larger than a page; the next page continues it.",
+    ),
   timedOut: z.boolean().describe("True when waitSeconds passed without a new event."),
 })
 

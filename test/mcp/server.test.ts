@@ -2,7 +2,9 @@ import { appendFileSync, existsSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { afterEach, assert, describe, it } from "vitest"
+import { TaskStore } from "../../src/store/TaskStore.js"
 import {
+  ARCHIVED,
   connectInProcess,
   DEAD,
   DONE,
@@ -10,6 +12,7 @@ import {
   type InProcessOptions,
   STARTED_ID,
   text,
+  writeTask,
 } from "../support/mcpInProcess.js"
 
 // The MCP server in-process (test/support/mcpInProcess.ts): a copy of a store the Rust tool
@@ -19,6 +22,14 @@ const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
+
+const until = async (what: string, probe: () => boolean, timeoutMs = 5_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
 
 const connect = async (options: InProcessOptions = {}) => {
   const session = await connectInProcess(options)
@@ -181,5 +192,45 @@ describe("MCP resources", () => {
     appendFileSync(join(storeRoot, DONE, "task.log"), '{"type":"turn.started"}\n')
     await new Promise((r) => setTimeout(r, 400))
     assert.deepStrictEqual(updated, [uri])
+  })
+})
+
+describe("MCP resource subscriptions to archived or missing tasks", () => {
+  const MISSING = "0199d7ff-0000-7000-8000-00000000abcd"
+
+  it("do not resolve them again on every re-check; a missing one after the store root changes", async () => {
+    const resolved = new Map<string, number>()
+    const { client, storeRoot } = await connect({
+      recheckMs: 25,
+      wrapStore: (store) =>
+        TaskStore.make({
+          ...store,
+          resolve: (ref, options) => {
+            resolved.set(ref, (resolved.get(ref) ?? 0) + 1)
+            return store.resolve(ref, options)
+          },
+        }),
+    })
+    const updated: Array<string> = []
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updated.push(n.params.uri)
+    })
+    for (const id of [ARCHIVED, MISSING, DONE]) {
+      await client.subscribeResource({ uri: `task://${id}/status` })
+      await client.subscribeResource({ uri: `task://${id}/log` })
+    }
+    const afterSubscribing = { archived: resolved.get(ARCHIVED), missing: resolved.get(MISSING) }
+    // The active task is re-checked on every pass: ten passes of the re-check.
+    const active = resolved.get(DONE) ?? 0
+    await until("ten re-checks", () => (resolved.get(DONE) ?? 0) >= active + 20)
+    assert.strictEqual(resolved.get(ARCHIVED), afterSubscribing.archived)
+    assert.strictEqual(resolved.get(MISSING), afterSubscribing.missing)
+    assert.deepStrictEqual(updated, [])
+
+    writeTask(storeRoot, MISSING, {})
+    await until("the update of the task that appeared", () =>
+      updated.includes(`task://${MISSING}/status`),
+    )
+    assert.strictEqual(resolved.get(ARCHIVED), afterSubscribing.archived)
   })
 })
