@@ -19,7 +19,7 @@ const message = (i: number, body: string) =>
     item: { id: `m${i}`, type: "agent_message", text: body },
   })
 
-/** A log of ~1.3 MB: many small events with multi-byte text, and one event of ~700 KiB. */
+/** A log of 1.1 MB: many small events with multi-byte text, and one event of 700 KB. */
 const bigLog = () => {
   const lines: Array<string> = []
   for (let i = 0; i < 2_000; i++) lines.push(message(i, `answer ${i}: naïve café 日本語 🦀`))
