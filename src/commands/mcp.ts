@@ -10,7 +10,13 @@ export const mcp = Command.make(
     ...globalOptions,
     allowUnsafe: Options.boolean("allow-unsafe").pipe(
       Options.withDescription(
-        "Allow all: true on task_stop / task_archive and unsandboxed task_start.",
+        'Trust the client with everything: all: true on task_stop / task_archive, and every task_start option (sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, any workingDir, images or local repoUrl).',
+      ),
+    ),
+    allowDir: Options.directory("allow-dir").pipe(
+      Options.repeated,
+      Options.withDescription(
+        "Also let clients use this directory tree for workingDir, images and a local repoUrl (repeatable; the server's working directory is always allowed).",
       ),
     ),
   },
@@ -23,10 +29,11 @@ export const mcp = Command.make(
         storeRoot: g.storeRoot,
         layer: tasksLayer(g),
         allowUnsafe: o.allowUnsafe,
+        allowDirs: o.allowDir,
       })
     }),
 ).pipe(
   Command.withDescription(
-    'Serve the task operations over MCP (stdio): tools task_start, task_send, task_status, task_list, task_log, task_stop, task_archive and task://<id>/status|log resources.\n\nExample (Codex config.toml):\n  [mcp_servers.codex-tasks]\n  command = "codex-tasks"\n  args = ["mcp"]',
+    'Serve the task operations over MCP (stdio): tools task_start, task_send, task_status, task_list, task_log, task_stop, task_archive and task://<id>/status|log resources.\n\nWithout --allow-unsafe a client cannot widen what codex may do: task_start refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile and profile, and keeps workingDir, images and a local repoUrl inside the server\'s working directory and the --allow-dir directories; task_send refuses a task recorded with such options.\n\nExample (Codex config.toml):\n  [mcp_servers.codex-tasks]\n  command = "codex-tasks"\n  args = ["mcp", "--allow-dir", "/home/me/src"]',
   ),
 )

@@ -14,8 +14,12 @@ export type McpRuntime = ManagedRuntime.ManagedRuntime<Tasks | TaskStore, never>
 /** What the MCP handlers share: the runtime and the server's flags. */
 export interface McpContext {
   readonly runtime: McpRuntime
-  /** `--allow-unsafe`: bulk stop/archive and unsandboxed starts are allowed. */
+  /** `--allow-unsafe`: bulk stop/archive and every option of task_start (see gate.ts). */
   readonly allowUnsafe: boolean
+  /** The server's working directory (a real path): relative paths are resolved from it. */
+  readonly cwd: string
+  /** The directory trees a client may point codex at (real paths): `cwd` and each --allow-dir. */
+  readonly roots: ReadonlyArray<string>
 }
 
 /** The SDK's per-request extra (abort signal, progress token, notifications). */

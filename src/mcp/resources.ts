@@ -7,14 +7,14 @@ import {
 } from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
 import { makeStyle } from "../render/style.js"
-import { makeTranscriptRenderer } from "../render/transcript.js"
+import { groupDigits, makeTranscriptRenderer } from "../render/transcript.js"
 import { TaskStore } from "../store/TaskStore.js"
-import { readLog } from "../tasks/logReader.js"
 import { viewJson, viewOf } from "../tasks/view.js"
 import { type McpContext, runRead } from "./bridge.js"
-import type { StoreWatcher } from "./watcher.js"
+import { LOG_PAGE_BYTES, lastPageStart, readPage, tailStart } from "./logPage.js"
+import type { Fingerprint, StoreWatcher } from "./watcher.js"
 
-/** Events the log resource shows (the last ones; `task_log` reads any part of the log). */
+/** Events the log resource shows at most (the last ones, within 256 KiB of log; `task_log` reads any part). */
 export const LOG_RESOURCE_EVENTS = 500
 
 /** JSON-RPC "resource not found" (MCP). */
@@ -64,17 +64,25 @@ const statusJson = (id: string) =>
     return viewJson(yield* viewOf(store, loc, yield* store.read(loc)))
   })
 
+/** The transcript of the last events that fit in one page of the log (at most 500). */
 const transcriptTail = (id: string) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     const loc = yield* locate(id)
-    const lines: Array<Buffer> = []
-    yield* readLog(store.logPath(loc), (ls) => Effect.sync(() => lines.push(...ls)), {
-      lastLines: LOG_RESOURCE_EVENTS,
-    })
+    const path = store.logPath(loc)
+    const start = Math.max(
+      tailStart(path, LOG_RESOURCE_EVENTS, false),
+      lastPageStart(path, LOG_PAGE_BYTES),
+    )
+    const page = readPage(path, start, LOG_PAGE_BYTES, { final: false, longLines: "skip" })
+    if (page.skipped !== undefined) {
+      return `[the last event, ${groupDigits(page.skipped.size)} bytes, is larger than this resource shows; task_log with format "jsonl" reads it]\n`
+    }
     const renderer = makeTranscriptRenderer({ style: makeStyle(false) })
-    return lines.map((l) => renderer.line(l.toString("utf8"))).join("")
+    return page.lines.map((l) => renderer.line(l.toString("utf8"))).join("")
   })
+
+const missing: Fingerprint = { value: "missing", holds: "until-root-changes" }
 
 const readOrNotFound = async <A>(ctx: McpContext, program: Effect.Effect<A, unknown, TaskStore>) =>
   runRead(ctx, program).catch((e: Error) => {
@@ -100,17 +108,25 @@ export const resourceProbes = (ctx: McpContext) => ({
           Effect.map(locate(parsed.id), (loc) => loc.dir),
         )
   },
-  fingerprint: (uri: string) => {
+  fingerprint: (uri: string): Promise<Fingerprint> => {
     const { id, kind } = parsedOrFail(uri)
-    const program =
-      kind === "status"
-        ? Effect.map(statusJson(id), (j) => JSON.stringify(j))
-        : Effect.gen(function* () {
-            const store = yield* TaskStore
-            const loc = yield* locate(id)
-            return `${loc.dir}:${sizeOf(store.logPath(loc))}`
-          })
-    return runRead(ctx, program).catch(() => "missing")
+    const program = Effect.gen(function* () {
+      const store = yield* TaskStore
+      const loc = yield* locate(id)
+      const value =
+        kind === "status"
+          ? JSON.stringify(viewJson(yield* viewOf(store, loc, yield* store.read(loc))))
+          : `${loc.dir}:${sizeOf(store.logPath(loc))}`
+      // An archived task no longer changes (a prefix could come to match another task).
+      return loc.archived && loc.id === id ? { value, holds: "forever" as const } : { value }
+    }).pipe(
+      // No such task: one can only appear with a new entry in the store root.
+      Effect.catchTags({
+        TaskNotFound: () => Effect.succeed(missing),
+        InvalidTaskId: () => Effect.succeed(missing),
+      }),
+    )
+    return runRead(ctx, program).catch(() => ({ value: "unreadable" }))
   },
 })
 
@@ -155,7 +171,7 @@ export const registerResources = (
     new ResourceTemplate("task://{id}/log", { list: listOf("log") }),
     {
       title: "Task transcript",
-      description: `The last ${LOG_RESOURCE_EVENTS} events of the task's transcript (task_log reads more).`,
+      description: `The last ${LOG_RESOURCE_EVENTS} events of the task's transcript, as many as fit in the last 256 KiB of the log (task_log reads more).`,
       mimeType: "text/plain",
     },
     async (uri) => {

@@ -1,5 +1,6 @@
 import * as z from "zod"
 import { SandboxMode } from "../exec/options.js"
+import { MAX_LOG_PAGE_BYTES } from "./logPage.js"
 
 // Input schemas are strict (a misspelt argument is reported, not silently dropped); output
 // objects that embed the task object are open, since docs/json-output.md may grow new keys.
@@ -52,19 +53,46 @@ export const StartArgs = z.strictObject({
   workingDir: z
     .string()
     .optional()
-    .describe("Directory codex works in (relative paths: from the server's directory)."),
+    .describe(
+      "Directory codex works in (relative paths: from the server's directory); without --allow-unsafe it must lie in the server's directory or an --allow-dir one.",
+    ),
   configFile: z
     .string()
     .optional()
-    .describe("A config.toml; its directory becomes CODEX_HOME for this task."),
-  repoUrl: z.string().optional().describe("Clone this git repository into workingDir first."),
+    .describe(
+      "A config.toml; its directory becomes CODEX_HOME for this task (refused unless the server runs with --allow-unsafe).",
+    ),
+  repoUrl: z
+    .string()
+    .optional()
+    .describe(
+      "Clone this git repository into workingDir first (without --allow-unsafe a local path must lie in the allowed directories).",
+    ),
   repoRef: z.string().optional().describe("Branch, tag or commit to check out after repoUrl."),
   model: z.string().optional(),
-  sandbox: z.enum(SandboxMode.literals).optional().describe("Sandbox mode for commands."),
-  profile: z.string().optional().describe("A profile of codex's config.toml."),
-  config: z.array(z.string()).optional().describe("codex config overrides, each key=value."),
+  sandbox: z
+    .enum(SandboxMode.literals)
+    .optional()
+    .describe('Sandbox mode for commands ("danger-full-access" only with --allow-unsafe).'),
+  profile: z
+    .string()
+    .optional()
+    .describe(
+      "A profile of codex's config.toml (refused unless the server runs with --allow-unsafe).",
+    ),
+  config: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "codex config overrides, each key=value (refused unless the server runs with --allow-unsafe).",
+    ),
   skipGitRepoCheck: z.boolean().optional().describe("Allow running outside a git repository."),
-  images: z.array(z.string()).optional().describe("Image files attached to the prompt."),
+  images: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Image files attached to the prompt (without --allow-unsafe: inside the allowed directories).",
+    ),
   planTool: z.boolean().optional().describe("Offer codex its plan tool."),
   dangerouslyBypassApprovalsAndSandbox: z
     .boolean()
@@ -127,6 +155,13 @@ export const LogArgs = z.strictObject({
     .optional()
     .describe("text: the transcript (default); jsonl: the raw log lines."),
   full: z.boolean().optional().describe("text format: do not shorten command output."),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(MAX_LOG_PAGE_BYTES)
+    .optional()
+    .describe("The most log bytes this call reads (default 262144 = 256 KiB, at most 4 MiB)."),
 })
 
 /** `task_log` result. */
@@ -137,6 +172,14 @@ export const LogResult = z.object({
   content: z.string(),
   events: z.number().int().describe("How many log events (JSONL lines) were read."),
   nextOffset: z.number().int().describe("Pass as `since` to read only what comes next."),
+  hasMore: z
+    .boolean()
+    .describe("The page budget was reached: more of the log is there now (call again with since)."),
+  partialEvent: z
+    .boolean()
+    .describe(
+      "jsonl: content ends inside an event larger than a page; the next page continues it.",
+    ),
   timedOut: z.boolean().describe("True when waitSeconds passed without a new event."),
 })
 

@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Effect, Layer, ManagedRuntime } from "effect"
@@ -6,6 +7,7 @@ import type { TaskStore } from "../store/TaskStore.js"
 import type { Tasks } from "../tasks/Tasks.js"
 import { VERSION } from "../version.js"
 import { diagnose, type McpContext } from "./bridge.js"
+import { resolveAllowDirs } from "./confine.js"
 import { registerControlTools } from "./control.js"
 import { registerResources, resourceProbes } from "./resources.js"
 import {
@@ -30,6 +32,7 @@ const SHUTDOWN_GRACE_MS = 2_000
 export const makeMcpServer = async (
   ctx: McpContext,
   storeRoot: string,
+  options: { readonly recheckMs?: number } = {},
 ): Promise<{ readonly server: McpServer; readonly watcher: StoreWatcher }> => {
   const server = new McpServer(
     { name: "codex-tasks", version: VERSION },
@@ -45,6 +48,7 @@ export const makeMcpServer = async (
     onUpdated: (uri) => {
       server.server.sendResourceUpdated({ uri }).catch(() => undefined)
     },
+    ...options,
   })
   registerTaskTools(server, ctx)
   registerLogTool(server, ctx)
@@ -59,6 +63,8 @@ export interface ServeOptions {
   /** Builds the task service (the CLI's `tasksLayer`). */
   readonly layer: Layer.Layer<Tasks | TaskStore, unknown>
   readonly allowUnsafe: boolean
+  /** `--allow-dir` values: more trees a client may point codex at (relative: from the cwd). */
+  readonly allowDirs: ReadonlyArray<string>
 }
 
 /**
@@ -67,6 +73,9 @@ export interface ServeOptions {
  */
 export const serveStdio = (options: ServeOptions) =>
   Effect.gen(function* () {
+    // A bad --allow-dir ends the command before anything is served.
+    const cwd = realpathSync.native(process.cwd())
+    const allowDirs = yield* resolveAllowDirs(cwd, options.allowDirs)
     keepStdoutForProtocol()
     // The root is watched for tasks appearing: it has to exist.
     yield* ensurePrivateDir(options.storeRoot)
@@ -74,7 +83,12 @@ export const serveStdio = (options: ServeOptions) =>
       Effect.sync(() => ManagedRuntime.make(Layer.orDie(options.layer))),
       (rt) => Effect.promise(() => rt.dispose()),
     )
-    const ctx: McpContext = { runtime, allowUnsafe: options.allowUnsafe }
+    const ctx: McpContext = {
+      runtime,
+      allowUnsafe: options.allowUnsafe,
+      cwd,
+      roots: [cwd, ...allowDirs],
+    }
     const { server } = yield* Effect.acquireRelease(
       Effect.promise(() => makeMcpServer(ctx, options.storeRoot)),
       ({ server, watcher }) =>
@@ -89,7 +103,9 @@ export const serveStdio = (options: ServeOptions) =>
     transport.onerror = answerUnreadableLines
     yield* Effect.promise(() => server.connect(transport))
     const requests = trackRequests(transport)
-    diagnose(`serving ${options.storeRoot}${options.allowUnsafe ? " (--allow-unsafe)" : ""}`)
+    diagnose(
+      `serving ${options.storeRoot}${options.allowUnsafe ? " (--allow-unsafe)" : `; tasks confined to ${ctx.roots.join(", ")}`}`,
+    )
     yield* untilClosed((done) => {
       server.server.onclose = done
     })

@@ -1,13 +1,14 @@
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs"
+import { statSync } from "node:fs"
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Deferred, Duration, Effect, Schedule } from "effect"
 import type * as z from "zod"
 import { effectiveState, type TaskState } from "../domain/task.js"
 import { makeStyle } from "../render/style.js"
-import { makeTranscriptRenderer } from "../render/transcript.js"
+import { groupDigits, makeTranscriptRenderer } from "../render/transcript.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
-import { readLog, tailOffset } from "../tasks/logReader.js"
+import { readLog } from "../tasks/logReader.js"
 import { type Extra, type McpContext, runTool, type ToolAnswer } from "./bridge.js"
+import { LOG_PAGE_BYTES, readPage, tailStart } from "./logPage.js"
 import { LogArgs, LogResult } from "./schemas.js"
 
 type LogInput = z.infer<typeof LogArgs>
@@ -17,33 +18,6 @@ const sizeOf = (path: string) => {
     return statSync(path).size
   } catch {
     return 0
-  }
-}
-
-/** Offset where the last `n` lines start (0 when the log does not exist). */
-const startOfTail = (path: string, n: number) => {
-  let fd: number | undefined
-  try {
-    fd = openSync(path, "r")
-    return tailOffset(fd, fstatSync(fd).size, n, { bytesRead: 0 })
-  } catch {
-    return 0
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
-}
-
-/** True when the byte at `pos` is a newline (a line ending there is complete). */
-const newlineAt = (path: string, pos: number) => {
-  let fd: number | undefined
-  try {
-    fd = openSync(path, "r")
-    const b = Buffer.alloc(1)
-    return readSync(fd, b, 0, 1, pos) === 1 && b[0] === 0x0a
-  } catch {
-    return false
-  } finally {
-    if (fd !== undefined) closeSync(fd)
   }
 }
 
@@ -103,7 +77,14 @@ const waitForEvents = (loc: TaskLocation, from: number, seconds: number, extra: 
     )
   }).pipe(Effect.scoped)
 
-/** `task_log`: the transcript or raw lines, optionally only new ones, optionally waiting for them. */
+/** The text standing for an event too large for one page (text format). */
+const skippedNote = (skipped: { offset: number; size: number }, budget: number) =>
+  `[event of ${groupDigits(skipped.size)} bytes at offset ${groupDigits(skipped.offset)} not shown: larger than a page (${groupDigits(budget)} bytes); read it with format: "jsonl"]\n`
+
+/**
+ * `task_log`: one page (at most `maxBytes` of log) of the transcript or the raw lines, optionally
+ * only new ones, optionally waiting for them.
+ */
 const taskLog = (a: LogInput, extra: Extra) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
@@ -114,46 +95,46 @@ const taskLog = (a: LogInput, extra: Extra) =>
     if (wait > 0 && (yield* stateOf(store, loc)) === "RUNNING") {
       timedOut = !(yield* waitForEvents(loc, a.since ?? sizeOf(path), wait, extra))
     }
-    const start = a.since ?? (a.tail === undefined ? 0 : startOfTail(path, a.tail))
-    const lines: Array<Buffer> = []
-    yield* readLog(path, (ls) => Effect.sync(() => lines.push(...ls)), { fromOffset: start })
     const state = yield* stateOf(store, loc)
-    let end = start + lines.reduce((n, l) => n + l.length + 1, 0)
-    const last = lines.at(-1)
     // An unterminated last line is still being written while the task runs: leave it for later.
-    if (last !== undefined && !newlineAt(path, end - 1)) {
-      if (state === "RUNNING") {
-        lines.pop()
-        end -= last.length + 1
-      } else end -= 1
-    }
-    // With `since`, `tail` applies to what came after it (without, the read started at the tail).
-    const kept =
-      a.since === undefined || a.tail === undefined
-        ? lines
-        : a.tail === 0
-          ? []
-          : lines.slice(-a.tail)
+    const final = state !== "RUNNING"
     const format = a.format ?? "text"
+    const budget = a.maxBytes ?? LOG_PAGE_BYTES
+    // With `since`, `tail` applies to what came after it (without, the read starts at the tail).
+    const fromTail = a.tail === undefined ? 0 : tailStart(path, a.tail, final)
+    const start = a.since === undefined ? fromTail : Math.max(a.since, fromTail)
+    const page = readPage(path, start, budget, {
+      final,
+      longLines: format === "jsonl" ? "split" : "skip",
+    })
     let content = ""
-    if (format === "jsonl") content = kept.map((l) => `${l.toString("utf8")}\n`).join("")
+    if (format === "jsonl") {
+      content = page.lines.map((l) => `${l.toString("utf8")}\n`).join("")
+      if (page.piece !== undefined) content += page.piece.toString("utf8")
+    } else if (page.skipped !== undefined) content = skippedNote(page.skipped, budget)
     else {
       const renderer = makeTranscriptRenderer({ style: makeStyle(false), full: a.full === true })
-      for (const l of kept) content += renderer.line(l.toString("utf8"))
-      content += renderer.pending(state !== "RUNNING")
+      for (const l of page.lines) content += renderer.line(l.toString("utf8"))
+      // Items still open at a page's end may complete on the next page.
+      if (!page.hasMore) content += renderer.pending(final)
     }
     const structured = {
       id: loc.id,
       state,
       format,
       content,
-      events: kept.length,
-      nextOffset: end,
+      events: page.lines.length + (page.skipped === undefined ? 0 : 1),
+      nextOffset: page.end,
+      hasMore: page.hasMore,
+      partialEvent: page.piece !== undefined,
       timedOut,
     }
-    const note = timedOut ? `(no new events within ${wait} s; task ${state})` : ""
+    const notes = [
+      ...(page.hasMore ? [`(more of the log: call again with since: ${page.end})`] : []),
+      ...(timedOut ? [`(no new events within ${wait} s; task ${state})`] : []),
+    ].join("\n")
     return {
-      text: content === "" ? note || `(no events; task ${state})` : `${content}${note}`,
+      text: content === "" ? notes || `(no events; task ${state})` : `${content}${notes}`,
       structured,
     } satisfies ToolAnswer
   })
@@ -165,7 +146,7 @@ export const registerLogTool = (server: McpServer, ctx: McpContext): void => {
     {
       title: "Task transcript",
       description:
-        "A task's transcript (text) or raw JSONL log. `tail` keeps the last N events; `since` (a previous nextOffset) returns only newer events; `waitSeconds` waits for new events while the task runs, with progress notifications.",
+        "A task's transcript (text) or raw JSONL log, one page per call: at most `maxBytes` of log (default 256 KiB). `hasMore: true` means more is there now: call again with `since: nextOffset`. `tail` starts N events before the end; `since` (a previous nextOffset) returns only newer events; `waitSeconds` waits for new events while the task runs, with progress notifications. An event larger than a page comes in pieces in jsonl (`partialEvent: true`, content ends mid-line) and is replaced by a note in text.",
       inputSchema: LogArgs,
       outputSchema: LogResult,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },

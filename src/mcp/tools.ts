@@ -2,12 +2,15 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect } from "effect"
 import type * as z from "zod"
 import { UsageError } from "../domain/exit.js"
+import { fromStoredExecOptions } from "../exec/options.js"
 import { renderStatus, renderTaskTable } from "../render/status.js"
 import { makeStyle } from "../render/style.js"
+import { TaskStore } from "../store/TaskStore.js"
 import { listTasks, selectTasks } from "../tasks/queries.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
 import { type McpContext, runTool, type ToolAnswer } from "./bridge.js"
+import { gateResume, gateStart } from "./gate.js"
 import {
   ListArgs,
   ListResult,
@@ -22,14 +25,9 @@ import {
 const plain = makeStyle(false)
 
 /** `task_start`: the CLI's `start` (returns once codex reported the thread id). */
-const start = (ctx: McpContext, a: z.infer<typeof StartArgs>) =>
+const start = (ctx: McpContext, args: z.infer<typeof StartArgs>) =>
   Effect.gen(function* () {
-    if (a.dangerouslyBypassApprovalsAndSandbox === true && !ctx.allowUnsafe) {
-      return yield* new UsageError({
-        message:
-          "dangerouslyBypassApprovalsAndSandbox is refused: the server was not started with --allow-unsafe.",
-      })
-    }
+    const a = yield* gateStart(ctx, args)
     if (a.repoRef !== undefined && a.repoUrl === undefined) {
       return yield* new UsageError({ message: "repoRef needs repoUrl." })
     }
@@ -53,9 +51,16 @@ const start = (ctx: McpContext, a: z.infer<typeof StartArgs>) =>
     return { text: `Task ${id} started.`, structured: { id } } satisfies ToolAnswer
   })
 
-/** `task_send`: the CLI's `send`. */
-const send = (a: z.infer<typeof SendArgs>) =>
+/** `task_send`: the CLI's `send` (refused for a task recorded with options the gate refuses). */
+const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
   Effect.gen(function* () {
+    const store = yield* TaskStore
+    const loc = yield* store.resolve(a.taskId, { includeArchived: true })
+    // An archived task gets the service's own refusal.
+    if (!loc.archived) {
+      const meta = yield* store.read(loc)
+      yield* gateResume(ctx, loc.id, fromStoredExecOptions(meta.exec, meta))
+    }
     const receipt = yield* (yield* Tasks).send(a.taskId, a.prompt)
     const { logOffset: _, ...shown } = receipt
     return {
@@ -103,8 +108,7 @@ export const registerTaskTools = (server: McpServer, ctx: McpContext): void => {
     "task_start",
     {
       title: "Start a Codex task",
-      description:
-        "Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.",
+      description: `Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.${ctx.allowUnsafe ? "" : ` This server refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile and profile, and accepts workingDir, images and a local repoUrl only inside ${ctx.roots.join(", ")}.`}`,
       inputSchema: StartArgs,
       outputSchema: StartResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
@@ -115,13 +119,12 @@ export const registerTaskTools = (server: McpServer, ctx: McpContext): void => {
     "task_send",
     {
       title: "Send a prompt to a task",
-      description:
-        "Send a follow-up prompt to a task: it runs now if the task is idle, otherwise after the prompts already queued.",
+      description: `Send a follow-up prompt to a task: it runs now if the task is idle, otherwise after the prompts already queued.${ctx.allowUnsafe ? "" : " Refused for a task recorded with options task_start would refuse here."}`,
       inputSchema: SendArgs,
       outputSchema: SendResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
-    (args, extra) => runTool(ctx, extra, send(args)),
+    (args, extra) => runTool(ctx, extra, send(ctx, args)),
   )
   server.registerTool(
     "task_status",

@@ -1,5 +1,16 @@
 import { type FSWatcher, watch } from "node:fs"
 
+/**
+ * What reading a resource returns now (a digest), and how long that holds without asking again:
+ * by default it may change any time (re-checked periodically); `until-root-changes` (a task that
+ * does not exist) is re-checked only after the store root changed; `forever` (an archived task)
+ * only when its own directory reports a change.
+ */
+export interface Fingerprint {
+  readonly value: string
+  readonly holds?: "forever" | "until-root-changes" | undefined
+}
+
 /** What the watcher needs to know about the store, and whom it tells about changes. */
 export interface StoreWatcherOptions {
   /** The store root (watched for tasks appearing and disappearing). */
@@ -9,7 +20,7 @@ export interface StoreWatcherOptions {
   /** The directory whose changes may change `uri` (undefined: none to watch). */
   readonly dirOf: (uri: string) => Promise<string | undefined>
   /** A digest of what reading `uri` returns now; a different one means it was updated. */
-  readonly fingerprint: (uri: string) => Promise<string>
+  readonly fingerprint: (uri: string) => Promise<string | Fingerprint>
   readonly onListChanged: () => void
   readonly onUpdated: (uri: string) => void
   /** Quiet time before a burst of file events is acted on (default 100 ms). */
@@ -29,6 +40,14 @@ export interface StoreWatcher {
 
 const quietly = <A>(p: Promise<A>): Promise<A | undefined> => p.catch(() => undefined)
 
+interface Entry {
+  fingerprint: string | undefined
+  holds: Fingerprint["holds"]
+  /** The root generation the last check started in. */
+  rootSeen: number
+  dir?: string | undefined
+}
+
 const watchDir = (dir: string, onEvent: () => void): FSWatcher | undefined => {
   try {
     const w = watch(dir, onEvent)
@@ -47,10 +66,18 @@ const watchDir = (dir: string, onEvent: () => void): FSWatcher | undefined => {
  */
 export const makeStoreWatcher = async (options: StoreWatcherOptions): Promise<StoreWatcher> => {
   const debounceMs = options.debounceMs ?? 100
-  const subscribed = new Map<string, { fingerprint: string | undefined; dir?: string }>()
+  const subscribed = new Map<string, Entry>()
   const dirWatchers = new Map<string, { watcher: FSWatcher | undefined; uris: Set<string> }>()
   const timers = new Map<string, NodeJS.Timeout>()
   let closed = false
+  // Counts the root's file events: a check of a missing task is due once this moved on.
+  let rootGeneration = 0
+  const probe = async (uri: string, entry: Entry) => {
+    entry.rootSeen = rootGeneration
+    const now = await quietly(options.fingerprint(uri))
+    if (now === undefined) return undefined
+    return typeof now === "string" ? { value: now } : now
+  }
   let listed = JSON.stringify(await options.listIds().catch(() => []))
 
   const debounce = (key: string, action: () => Promise<void>) => {
@@ -71,16 +98,24 @@ export const makeStoreWatcher = async (options: StoreWatcherOptions): Promise<St
     const next = previous.then(async () => {
       const entry = subscribed.get(uri)
       if (entry === undefined || closed) return
-      const now = await quietly(options.fingerprint(uri))
-      if (now === undefined || now === entry.fingerprint || !subscribed.has(uri)) return
-      entry.fingerprint = now
+      const now = await probe(uri, entry)
+      if (now === undefined || !subscribed.has(uri)) return
+      entry.holds = now.holds
+      if (now.value === entry.fingerprint) return
+      entry.fingerprint = now.value
       options.onUpdated(uri)
+      // The task may have moved (archived), appeared or gone: watch where it is now.
+      await attach(uri, entry)
     })
     checking.set(uri, next)
     return next.finally(() => {
       if (checking.get(uri) === next) checking.delete(uri)
     })
   }
+  /** The re-checks due without an event of the uri's own directory. */
+  const due = (entry: Entry) =>
+    entry.holds === undefined ||
+    (entry.holds === "until-root-changes" && entry.rootSeen !== rootGeneration)
 
   const checkList = async () => {
     const ids = JSON.stringify(await options.listIds())
@@ -90,10 +125,14 @@ export const makeStoreWatcher = async (options: StoreWatcherOptions): Promise<St
     }
   }
   const checkAll = async () => {
-    await Promise.all([quietly(checkList()), ...[...subscribed.keys()].map(check)])
+    const uris = [...subscribed].filter(([, e]) => due(e)).map(([uri]) => uri)
+    await Promise.all([quietly(checkList()), ...uris.map(check)])
   }
 
-  const rootWatcher = watchDir(options.root, () => debounce("root", checkAll))
+  const rootWatcher = watchDir(options.root, () => {
+    rootGeneration++
+    debounce("root", checkAll)
+  })
   const recheck = setInterval(() => void quietly(checkAll()), options.recheckMs ?? 2_000)
   recheck.unref()
 
@@ -107,24 +146,33 @@ export const makeStoreWatcher = async (options: StoreWatcherOptions): Promise<St
     dirWatchers.delete(dir)
   }
 
+  /** Watches the directory `uri` lives in now (none when it is gone), instead of the last one. */
+  const attach = async (uri: string, entry: Entry) => {
+    const dir = await quietly(options.dirOf(uri))
+    if (dir === entry.dir || subscribed.get(uri) !== entry || closed) return
+    release(uri, entry.dir)
+    entry.dir = dir
+    if (dir === undefined) return
+    const existing = dirWatchers.get(dir)
+    if (existing !== undefined) existing.uris.add(uri)
+    else {
+      const uris = new Set([uri])
+      const watcher = watchDir(dir, () => {
+        for (const u of uris) debounce(`uri:${u}`, () => check(u))
+      })
+      dirWatchers.set(dir, { watcher, uris })
+    }
+  }
+
   return {
     subscribe: async (uri) => {
       if (closed || subscribed.has(uri)) return
-      const entry: { fingerprint: string | undefined; dir?: string } = { fingerprint: undefined }
+      const entry: Entry = { fingerprint: undefined, holds: undefined, rootSeen: rootGeneration }
       subscribed.set(uri, entry)
-      entry.fingerprint = await quietly(options.fingerprint(uri))
-      const dir = await quietly(options.dirOf(uri))
-      if (dir === undefined || subscribed.get(uri) !== entry || closed) return
-      entry.dir = dir
-      const existing = dirWatchers.get(dir)
-      if (existing !== undefined) existing.uris.add(uri)
-      else {
-        const uris = new Set([uri])
-        const watcher = watchDir(dir, () => {
-          for (const u of uris) debounce(`uri:${u}`, () => check(u))
-        })
-        dirWatchers.set(dir, { watcher, uris })
-      }
+      const now = await probe(uri, entry)
+      entry.fingerprint = now?.value
+      entry.holds = now?.holds
+      await attach(uri, entry)
     },
     unsubscribe: (uri) => {
       const entry = subscribed.get(uri)

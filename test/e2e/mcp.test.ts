@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import {
   type ClientRequest,
@@ -10,7 +12,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js"
 import { afterEach, assert, describe, it } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
-import { makeCliSandbox, storeEntries, taskProcesses, waitFor } from "../support/cli.js"
+import { makeCliSandbox, runCli, storeEntries, taskProcesses, waitFor } from "../support/cli.js"
 import { callTool, connectMcp, type McpSession, structured, textOf } from "../support/mcpClient.js"
 
 // `codex-tasks mcp` as a child process, driven by the official SDK client, starting the real
@@ -207,6 +209,37 @@ describe("codex-tasks mcp", () => {
       assert.isTrue(r.isError, tool)
       assert.include(textOf(r), "--allow-unsafe", tool)
     }
+  })
+
+  it("confines tasks to its directory and the --allow-dir trees; a missing --allow-dir is exit 2", async () => {
+    const model = await startModelServer()
+    cleanups.push(() => model.close())
+    const sandbox = await makeCliSandbox(model)
+    cleanups.push(sandbox.dispose)
+    const extra = realpathSync(mkdtempSync(join(tmpdir(), "ct-e2e-allowed-")))
+    cleanups.push(async () => rmSync(extra, { recursive: true, force: true }))
+    const bad = await runCli(sandbox, ["mcp", "--allow-dir", join(extra, "missing")])
+    assert.strictEqual(bad.code, 2, bad.stderr)
+    assert.include(bad.stderr, `--allow-dir ${join(extra, "missing")} is not a directory.`)
+
+    const session = await connectMcp(sandbox, ["--allow-dir", extra])
+    cleanups.push(async () => {
+      session.transport.child.kill("SIGKILL")
+      await session.transport.ended
+    })
+    const { client } = session
+    for (const args of [{ workingDir: tmpdir() }, { sandbox: "danger-full-access" }]) {
+      const r = await callTool(client, "task_start", { prompt: "REPLY:no", ...args })
+      assert.isTrue(r.isError, JSON.stringify(args))
+      assert.include(textOf(r), "the server was not started with --allow-unsafe")
+    }
+    const id = await startTask(client, "REPLY:in the allowed tree", { workingDir: extra })
+    const done = await waitForState(client, id, "STOPPED")
+    assert.strictEqual(done.last_result, "in the allowed tree")
+    assert.strictEqual((done as unknown as { working_dir: string }).working_dir, extra)
+    const sent = await callTool(client, "task_send", { taskId: id, prompt: "REPLY:again" })
+    assert.notStrictEqual(sent.isError, true, textOf(sent))
+    assert.strictEqual((await waitForState(client, id, "STOPPED")).last_result, "again")
   })
 
   it("answers while a start or a log wait is in flight; cancellation ends the wait; all: true with --allow-unsafe", async () => {

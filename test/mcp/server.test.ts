@@ -1,91 +1,41 @@
-import {
-  appendFileSync,
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from "node:fs"
-import { tmpdir } from "node:os"
+import { appendFileSync, existsSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
-import {
-  type CallToolResult,
-  ResourceUpdatedNotificationSchema,
-} from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { afterEach, assert, describe, it } from "vitest"
-import { makeMcpServer } from "../../src/mcp/server.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
-import { StartFailed } from "../../src/tasks/errors.js"
-import { type StartInput, type StopReport, Tasks } from "../../src/tasks/Tasks.js"
+import {
+  ARCHIVED,
+  connectInProcess,
+  DEAD,
+  DONE,
+  FAILED,
+  type InProcessOptions,
+  STARTED_ID,
+  text,
+  writeTask,
+} from "../support/mcpInProcess.js"
 
-// The MCP server in-process over the SDK's in-memory transport, on a copy of a store the Rust
-// tool wrote, with a stand-in for the task service (start/send/stop spawn no process here).
-
-const FIXTURE = new URL("../../fixtures/legacy-stores/exec-era/", import.meta.url).pathname
-const DONE = "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c6d"
-const DEAD = "0199d7c3-0a11-7b22-8c33-4d4e5f607182"
-const FAILED = "0199d7c4-1b2c-7d3e-9f40-5162738495a6"
+// The MCP server in-process (test/support/mcpInProcess.ts): a copy of a store the Rust tool
+// wrote, a stand-in task service.
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-interface Calls {
-  starts: Array<StartInput>
-  stops: Array<ReadonlyArray<string> | "all">
+const until = async (what: string, probe: () => boolean, timeoutMs = 5_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
 }
 
-const connect = async (options: { readonly allowUnsafe?: boolean } = {}) => {
-  const storeRoot = join(mkdtempSync(join(tmpdir(), "ct-mcp-")), "store")
-  cpSync(FIXTURE, storeRoot, { recursive: true })
-  const calls: Calls = { starts: [], stops: [] }
-  const tasks = Tasks.make({
-    start: (input: StartInput) =>
-      input.prompt === "fail"
-        ? Effect.fail(new StartFailed({ message: "codex refused: not trusted", errorTag: "X" }))
-        : Effect.sync(() => {
-            calls.starts.push(input)
-            return { id: "0199eeee-0000-7000-8000-000000000001" }
-          }),
-    send: () => Effect.die("send is not used here"),
-    stop: (refs: ReadonlyArray<string> | "all") =>
-      Effect.sync(() => {
-        calls.stops.push(refs)
-        const ids = refs === "all" ? [DONE, DEAD] : refs
-        return ids.map(
-          (id): StopReport => ({ id, status: id === DEAD ? "stopped" : "not-running" }),
-        )
-      }),
-  } as unknown as Parameters<typeof Tasks.make>[0])
-  const runtime = ManagedRuntime.make(
-    Layer.orDie(Layer.merge(Layer.succeed(Tasks, tasks), TaskStore.layer(storeRoot))),
-  )
-  const { server, watcher } = await makeMcpServer(
-    { runtime, allowUnsafe: options.allowUnsafe === true },
-    storeRoot,
-  )
-  const [serverSide, clientSide] = InMemoryTransport.createLinkedPair()
-  await server.connect(serverSide)
-  const client = new Client({ name: "unit", version: "1.0.0" })
-  await client.connect(clientSide)
-  cleanups.push(async () => {
-    await client.close()
-    watcher.close()
-    await server.close()
-    await runtime.dispose()
-    rmSync(join(storeRoot, ".."), { recursive: true, force: true })
-  })
-  const call = async (name: string, args: Record<string, unknown>) =>
-    (await client.callTool({ name, arguments: args })) as CallToolResult
-  return { client, call, calls, storeRoot }
+const connect = async (options: InProcessOptions = {}) => {
+  const session = await connectInProcess(options)
+  cleanups.push(session.close)
+  return session
 }
-
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("")
 
 describe("MCP tools on a store", () => {
   it("task_list lists the tasks newest first with their effective states", async () => {
@@ -164,7 +114,7 @@ describe("MCP tools on a store", () => {
   })
 
   it("task_start passes the exec options on; failures are tool errors with the service's message", async () => {
-    const { call, calls } = await connect()
+    const { call, calls } = await connect({ allowUnsafe: true })
     const r = await call("task_start", {
       prompt: "hello",
       title: "T",
@@ -175,7 +125,7 @@ describe("MCP tools on a store", () => {
       repoUrl: "https://example.com/r.git",
       repoRef: "main",
     })
-    assert.deepStrictEqual(r.structuredContent, { id: "0199eeee-0000-7000-8000-000000000001" })
+    assert.deepStrictEqual(r.structuredContent, { id: STARTED_ID })
     const input = calls.starts[0]
     assert.strictEqual(input?.title, "T")
     assert.deepStrictEqual(input?.options.configOverrides, ["model_reasoning_effort=high"])
@@ -186,12 +136,6 @@ describe("MCP tools on a store", () => {
     const failed = await call("task_start", { prompt: "fail" })
     assert.isTrue(failed.isError)
     assert.strictEqual(text(failed), "codex refused: not trusted")
-    const unsafe = await call("task_start", {
-      prompt: "x",
-      dangerouslyBypassApprovalsAndSandbox: true,
-    })
-    assert.isTrue(unsafe.isError)
-    assert.include(text(unsafe), "--allow-unsafe")
     assert.strictEqual(calls.starts.length, 1)
   })
 
@@ -248,5 +192,45 @@ describe("MCP resources", () => {
     appendFileSync(join(storeRoot, DONE, "task.log"), '{"type":"turn.started"}\n')
     await new Promise((r) => setTimeout(r, 400))
     assert.deepStrictEqual(updated, [uri])
+  })
+})
+
+describe("MCP resource subscriptions to archived or missing tasks", () => {
+  const MISSING = "0199d7ff-0000-7000-8000-00000000abcd"
+
+  it("do not resolve them again on every re-check; a missing one after the store root changes", async () => {
+    const resolved = new Map<string, number>()
+    const { client, storeRoot } = await connect({
+      recheckMs: 25,
+      wrapStore: (store) =>
+        TaskStore.make({
+          ...store,
+          resolve: (ref, options) => {
+            resolved.set(ref, (resolved.get(ref) ?? 0) + 1)
+            return store.resolve(ref, options)
+          },
+        }),
+    })
+    const updated: Array<string> = []
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updated.push(n.params.uri)
+    })
+    for (const id of [ARCHIVED, MISSING, DONE]) {
+      await client.subscribeResource({ uri: `task://${id}/status` })
+      await client.subscribeResource({ uri: `task://${id}/log` })
+    }
+    const afterSubscribing = { archived: resolved.get(ARCHIVED), missing: resolved.get(MISSING) }
+    // The active task is re-checked on every pass: ten passes of the re-check.
+    const active = resolved.get(DONE) ?? 0
+    await until("ten re-checks", () => (resolved.get(DONE) ?? 0) >= active + 20)
+    assert.strictEqual(resolved.get(ARCHIVED), afterSubscribing.archived)
+    assert.strictEqual(resolved.get(MISSING), afterSubscribing.missing)
+    assert.deepStrictEqual(updated, [])
+
+    writeTask(storeRoot, MISSING, {})
+    await until("the update of the task that appeared", () =>
+      updated.includes(`task://${MISSING}/status`),
+    )
+    assert.strictEqual(resolved.get(ARCHIVED), afterSubscribing.archived)
   })
 })

@@ -116,3 +116,43 @@ describe("makeStoreWatcher", () => {
     assert.deepStrictEqual(listChanges, [])
   })
 })
+
+describe("makeStoreWatcher re-checks", () => {
+  it("skip a final resource, and one that holds until the root changes until it does", async () => {
+    const root = mkdtempSync(join(tmpdir(), "ct-watch-"))
+    const asked = new Map<string, number>()
+    const updates: Array<string> = []
+    const watcher = await makeStoreWatcher({
+      root,
+      listIds: async () => readdirSync(root).sort(),
+      dirOf: async () => undefined,
+      fingerprint: async (uri) => {
+        asked.set(uri, (asked.get(uri) ?? 0) + 1)
+        if (uri === "res://archived") return { value: "a", holds: "forever" }
+        if (uri === "res://missing") {
+          return readdirSync(root).includes("missing")
+            ? { value: "here" }
+            : { value: "missing", holds: "until-root-changes" }
+        }
+        return { value: "live" }
+      },
+      onListChanged: () => {},
+      onUpdated: (uri) => updates.push(uri),
+      recheckMs: 20,
+    })
+    cleanups.push(() => {
+      watcher.close()
+      rmSync(root, { recursive: true, force: true })
+    })
+    for (const uri of ["res://archived", "res://missing", "res://live"])
+      await watcher.subscribe(uri)
+    await until("ten re-checks", () => (asked.get("res://live") ?? 0) > 10)
+    assert.strictEqual(asked.get("res://archived"), 1)
+    assert.strictEqual(asked.get("res://missing"), 1)
+    assert.deepStrictEqual(updates, [])
+    mkdirSync(join(root, "missing"))
+    await until("the update of res://missing", () => updates.includes("res://missing"))
+    assert.deepStrictEqual(updates, ["res://missing"])
+    assert.strictEqual(asked.get("res://archived"), 1)
+  })
+})
