@@ -1,8 +1,9 @@
 import { existsSync, statSync } from "node:fs"
-import { basename, resolve as resolvePath } from "node:path"
+import { basename, join, resolve as resolvePath } from "node:path"
 import { Context, Effect, Either, Layer } from "effect"
 import { UsageError } from "../domain/exit.js"
 import type { ExecOptions } from "../exec/options.js"
+import { WORKER_STDERR } from "../store/layout.js"
 import { processIdentity } from "../store/processIdentity.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
@@ -168,42 +169,47 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
           message: `Task ${loc.id} is being archived (run \`codex-tasks archive ${loc.id}\` to finish).`,
         })
       }
-      const decision = yield* store.withLock(
-        loc,
-        Effect.gen(function* () {
-          // Again under the lock: an `archive` may have marked the task since the read above.
-          if ((yield* store.read(loc)).state === "ARCHIVED") {
-            return yield* new InvalidTaskState({ message: `Task ${loc.id} is archived.` })
-          }
-          const alive = yield* store.workerAlive(loc)
-          if (alive === "unknown") {
-            return yield* new InvalidTaskState({
-              message: `Task ${loc.id} has a process (task.pid) this tool cannot verify; stop it first.`,
-            })
-          }
-          const logOffset = logSize(store.logPath(loc))
-          const receipt = yield* store.inboxPush(loc, prompt)
-          const base = { id: loc.id, seq: receipt.seq, logOffset }
-          if (alive) return { ...base, status: "queued", position: receipt.position } as const
-          yield* killLeftovers(loc.dir)
-          const worker = yield* launcher.launch(
-            {
-              _tag: "Resume",
-              storeRoot: store.root,
-              codexBin: config.codexBin,
-              taskId: loc.id,
-              retry: config.retry,
-            },
-            meta.working_dir !== undefined && isDirectory(meta.working_dir)
-              ? meta.working_dir
-              : process.cwd(),
-          )
-          const identity = processIdentity(worker.pid)
-          if (identity !== undefined) yield* store.writeWorker(loc, identity)
-          yield* store.update(loc, (m) => ({ ...m, state: "RUNNING" }))
-          return { ...base, status: "started", worker } as const
-        }),
-      )
+      const decision = yield* store
+        .withLock(
+          loc,
+          Effect.gen(function* () {
+            // Again under the lock: an `archive` may have marked the task since the read above.
+            if ((yield* store.read(loc)).state === "ARCHIVED") {
+              return yield* new InvalidTaskState({ message: `Task ${loc.id} is archived.` })
+            }
+            const alive = yield* store.workerAlive(loc)
+            if (alive === "unknown") {
+              return yield* new InvalidTaskState({
+                message: `Task ${loc.id} has a process (task.pid) this tool cannot verify; stop it first.`,
+              })
+            }
+            const logOffset = logSize(store.logPath(loc))
+            const receipt = yield* store.inboxPush(loc, prompt)
+            const base = { id: loc.id, seq: receipt.seq, logOffset }
+            if (alive) return { ...base, status: "queued", position: receipt.position } as const
+            yield* killLeftovers(loc.dir)
+            const worker = yield* launcher.launch(
+              {
+                _tag: "Resume",
+                storeRoot: store.root,
+                codexBin: config.codexBin,
+                taskId: loc.id,
+                retry: config.retry,
+              },
+              meta.working_dir !== undefined && isDirectory(meta.working_dir)
+                ? meta.working_dir
+                : process.cwd(),
+              join(loc.dir, WORKER_STDERR),
+            )
+            const identity = processIdentity(worker.pid)
+            if (identity !== undefined) yield* store.writeWorker(loc, identity)
+            yield* store.update(loc, (m) => ({ ...m, state: "RUNNING" }))
+            return { ...base, status: "started", worker } as const
+          }),
+          // Queued prompt and launched worker go together: a Ctrl-C or an MCP cancel in between
+          // would leave the prompt in the inbox with no worker to run it.
+        )
+        .pipe(Effect.uninterruptible)
       if (decision.status === "queued") return decision as SendReceipt
       // A worker that could not take over must not leave the prompt to surprise a later send.
       const unqueue = store.withLock(loc, store.inboxRemove(loc, decision.seq)).pipe(Effect.ignore)

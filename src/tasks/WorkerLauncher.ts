@@ -1,6 +1,11 @@
 import { spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs"
+import { join } from "node:path"
 import { Context, Data, Deferred, Effect, Layer, Schema } from "effect"
 import { RUN_MARKER_VAR } from "../exec/processTree.js"
+import { WORKER_STDERR } from "../store/layout.js"
+import { START_SCRATCH_DIR } from "../store/results.js"
 import { Handshake, type WorkerRequest } from "../worker/protocol.js"
 
 /** The worker process could not be started or ended without answering. */
@@ -23,6 +28,8 @@ export class WorkerLauncher extends Context.Tag("codex-tasks/WorkerLauncher")<
     readonly launch: (
       request: WorkerRequest,
       cwd: string,
+      /** Where the worker's own stderr goes (appended); a start's goes to its scratch dir. */
+      stderrFile?: string,
     ) => Effect.Effect<LaunchedWorker, WorkerLaunchFailed>
   }
 >() {}
@@ -34,6 +41,28 @@ const withoutRunMarker = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
 
 const decodeHandshake = Schema.decodeUnknownEither(Schema.parseJson(Handshake))
 
+/** Opens the worker's stderr file for appending (private); undefined when there is none. */
+const openStderr = (path: string | undefined, dir: string | undefined): number | undefined => {
+  if (path === undefined) return undefined
+  try {
+    if (dir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 })
+    return openSync(path, "a", 0o600)
+  } catch {
+    return undefined
+  }
+}
+
+/** The last lines the worker wrote on stderr, for the message of a worker that died early. */
+const stderrTail = (path: string | undefined): string => {
+  if (path === undefined) return ""
+  try {
+    const text = readFileSync(path, "utf8").trim()
+    return text === "" ? "" : `; it said: ${text.split("\n").slice(-5).join(" | ")}`
+  } catch {
+    return ""
+  }
+}
+
 /**
  * Launches `command` (e.g. `[process.execPath, "/path/to/codex-tasks", "__worker"]`) detached:
  * a new session, so neither a closing terminal nor Ctrl-C in the calling shell reaches it; stdio
@@ -41,9 +70,19 @@ const decodeHandshake = Schema.decodeUnknownEither(Schema.parseJson(Handshake))
  */
 export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLauncher> =>
   Layer.succeed(WorkerLauncher, {
-    launch: (request, cwd) =>
+    launch: (given, cwd, stderrFile) =>
       Effect.gen(function* () {
         const [bin, ...args] = command
+        // A start's worker writes its stderr into the start's scratch directory, which moves
+        // into the task directory once the task exists (a crash of the worker leaves a trace).
+        const scratchDir =
+          given._tag === "Start"
+            ? join(given.storeRoot, START_SCRATCH_DIR, `start-${randomUUID()}`)
+            : undefined
+        const request: WorkerRequest =
+          given._tag === "Start" && scratchDir !== undefined ? { ...given, scratchDir } : given
+        const errPath = stderrFile ?? (scratchDir && join(scratchDir, WORKER_STDERR))
+        const errFd = openStderr(errPath, scratchDir)
         const child = yield* Effect.try({
           try: () =>
             spawn(bin!, args, {
@@ -52,11 +91,11 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
               // own task: it must not carry the parent run's cleanup marker.
               env: withoutRunMarker(process.env),
               detached: true,
-              stdio: ["pipe", "pipe", "ignore"],
+              stdio: ["pipe", "pipe", errFd ?? "ignore"],
             }),
           catch: (e) =>
             new WorkerLaunchFailed({ message: `cannot start the worker: ${String(e)}` }),
-        })
+        }).pipe(Effect.ensuring(Effect.sync(() => errFd !== undefined && closeSync(errFd))))
         const pid = yield* Effect.async<number, WorkerLaunchFailed>((resume) => {
           child.once("error", (e) =>
             resume(
@@ -93,11 +132,24 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
           done(
             Effect.fail(
               new WorkerLaunchFailed({
-                message: `the worker exited (${signal ?? `code ${code}`}) before reporting back`,
+                message: `the worker exited (${signal ?? `code ${code}`}) before reporting back${stderrTail(errPath)}`,
               }),
             ),
           ),
         )
-        return { pid, handshake: Deferred.await(answer) }
+        // A start that failed leaves no task: its scratch directory (and stderr) goes too.
+        const cleanUp = (h: Handshake) =>
+          Effect.sync(() => {
+            if (scratchDir !== undefined && h._tag === "Failed") {
+              rmSync(scratchDir, { recursive: true, force: true })
+            }
+          })
+        const handshake = Deferred.await(answer).pipe(
+          Effect.tap(cleanUp),
+          Effect.tapError(() =>
+            Effect.sync(() => scratchDir && rmSync(scratchDir, { recursive: true, force: true })),
+          ),
+        )
+        return { pid, handshake }
       }),
   })

@@ -43,15 +43,13 @@ export const viewOf = (
     }
     const { state, outcome } = effectiveState(meta, alive)
     const pid = state === "RUNNING" ? readWorkerIdentity(loc.dir)?.pid : undefined
-    // A task that stopped cleanly has an empty inbox (a stop drains it, a worker ends only on an
-    // empty one); a lost worker may leave prompts behind.
-    const queued =
-      loc.archived || meta.state === "STOPPED" || meta.state === "ARCHIVED"
-        ? 0
-        : yield* store.inboxPending(loc).pipe(
-            Effect.map((p) => p.length),
-            Effect.orElseSucceed(() => 0),
-          )
+    // Always counted from the inbox: whatever the state says, a prompt waiting there is shown.
+    const queued = loc.archived
+      ? 0
+      : yield* store.inboxPending(loc).pipe(
+          Effect.map((p) => p.length),
+          Effect.orElseSucceed(() => 0),
+        )
     const result = options.withResult
       ? yield* store.readResult(loc).pipe(Effect.orElseSucceed(() => undefined))
       : undefined
