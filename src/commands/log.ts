@@ -2,6 +2,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
 import { effectiveState } from "../domain/task.js"
+import { renderLogLine } from "../render/longLine.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { readLog } from "../tasks/logReader.js"
@@ -58,7 +59,7 @@ export const log = Command.make(
           if (o.json) return writeOut(Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")])))
           let text = ""
           for (const l of lines) {
-            const rendered = renderer.line(l.toString("utf8"))
+            const rendered = renderLogLine(renderer, l, loc.id)
             if (rendered !== "") text += rendered.endsWith("\n") ? rendered : `${rendered}\n`
           }
           return text === "" ? Effect.void : writeOut(text)

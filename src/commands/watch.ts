@@ -2,6 +2,8 @@ import { Options } from "@effect/cli"
 import { Effect } from "effect"
 import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
 import { effectiveState } from "../domain/task.js"
+import { isOverCap } from "../exec/lines.js"
+import { renderLogLine } from "../render/longLine.js"
 import { describeOutcome } from "../render/status.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import { TaskStore } from "../store/TaskStore.js"
@@ -92,12 +94,12 @@ export const followTranscript = (id: string, offset: number, prompt?: string) =>
       (lines) =>
         Effect.sync(() => {
           for (const l of lines) {
-            const raw = l.toString("utf8")
             if (waitingFor !== undefined) {
-              if (!isPromptEntry(raw, waitingFor)) continue
+              // A line over the decoding cap is never read as the prompt's entry.
+              if (isOverCap(l.length) || !isPromptEntry(l.toString("utf8"), waitingFor)) continue
               waitingFor = undefined
             }
-            const text = renderer.line(raw)
+            const text = renderLogLine(renderer, l, loc.id)
             if (text !== "") process.stdout.write(text.endsWith("\n") ? text : `${text}\n`)
           }
         }),

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { rmSync, statSync } from "node:fs"
 import { dirname } from "node:path"
-import { Deferred, Effect, Exit, Layer, Mailbox } from "effect"
+import { Deferred, Effect, Exit, Layer, Mailbox, Stream } from "effect"
 import { ConfigRejected, type ExecError } from "../domain/errors.js"
 import { newThreadArgv, resumeArgv } from "./argv.js"
 import {
@@ -14,7 +14,8 @@ import {
   eventsOf,
 } from "./CodexExec.js"
 import { classify, type ExecEvidence } from "./classify.js"
-import { decodeLine, type ExecLine } from "./decode.js"
+import { decodeLineBytes, type ExecLine } from "./decode.js"
+import { DECODE_CAP_BYTES, makeLineSplitter } from "./lines.js"
 import {
   descendants,
   isGone,
@@ -23,6 +24,7 @@ import {
   RUN_MARKER_VAR,
   signalQuietly,
 } from "./processTree.js"
+import { reconnectStalls } from "./stall.js"
 
 /** Settings of the real `codex exec` client. */
 export interface CodexExecConfig {
@@ -38,30 +40,8 @@ export interface CodexExecConfig {
 
 const STDERR_TAIL = 40
 const LINES_KEPT = 200
-const RECONNECT_WAIT = "Reconnecting... waiting for network"
 
 const noEvidence = { exitCode: null, signal: null, stderrTail: [], lastEvents: [] }
-
-/** Splits a byte stream into lines (without the `\n`), keeping the exact bytes. */
-const lineSplitter = (onLine: (bytes: Buffer) => void) => {
-  let rest: Buffer = Buffer.alloc(0)
-  return {
-    push: (chunk: Buffer) => {
-      let data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
-      let nl = data.indexOf(0x0a)
-      while (nl !== -1) {
-        onLine(data.subarray(0, nl))
-        data = data.subarray(nl + 1)
-        nl = data.indexOf(0x0a)
-      }
-      rest = Buffer.from(data)
-    },
-    flush: () => {
-      if (rest.length > 0) onLine(rest)
-      rest = Buffer.alloc(0)
-    },
-  }
-}
 
 const checkWorkingDir = (dir: string | undefined): Effect.Effect<void, ExecError> => {
   if (dir === undefined) return Effect.void
@@ -102,27 +82,20 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
     const stderrTail: Array<string> = []
     let interruptedByUs = false
     let reconnectStall = false
-    let stallSince: number | undefined
     let triggerInterrupt: () => void = () => {}
+    // What the stall detector reads (the output itself is for the caller, who may not read it).
+    const stallInput = yield* Mailbox.make<ExecLine>()
 
-    const onStdoutLine = (bytes: Buffer) => {
-      const copy = new Uint8Array(bytes)
-      const line = decodeLine(bytes.toString("utf8"))
+    // `bytes` is the line's own buffer (the splitter's copy); `size` > its length when cut short.
+    const onStdoutLine = (bytes: Buffer, size: number) => {
+      const line = decodeLineBytes(bytes, size)
       if (firstLine === undefined) firstLine = line
       lines.push(line)
       if (lines.length > LINES_KEPT) lines.shift()
-      mailbox.unsafeOffer({ _tag: "Stdout", line, bytes: copy })
+      mailbox.unsafeOffer({ _tag: "Stdout", line, bytes })
+      stallInput.unsafeOffer(line)
       if (line._tag !== "Event") return
-      const event = line.event as { type: string; message?: unknown; thread_id?: unknown }
-      if (event.type === "error" && String(event.message).startsWith(RECONNECT_WAIT)) {
-        stallSince ??= Date.now()
-        if (Date.now() - stallSince >= (config.reconnectTimeoutMs ?? 120_000)) {
-          reconnectStall = true
-          triggerInterrupt()
-        }
-      } else {
-        stallSince = undefined
-      }
+      const event = line.event as { type: string; thread_id?: unknown }
       if (
         event.type === "thread.started" &&
         request.resumeThreadId !== undefined &&
@@ -131,8 +104,10 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
         triggerInterrupt() // codex started a new thread instead of resuming: stop it at once
       }
     }
-    const onStderrLine = (bytes: Buffer) => {
-      const text = bytes.toString("utf8")
+    // stderr is text in the log: a line is decoded only up to the cap.
+    const onStderrLine = (bytes: Buffer, size: number) => {
+      const cut = size - bytes.length
+      const text = bytes.toString("utf8") + (cut > 0 ? ` [${cut} more bytes not kept]` : "")
       stderrTail.push(text)
       if (stderrTail.length > STDERR_TAIL) stderrTail.shift()
       mailbox.unsafeOffer({ _tag: "Stderr", text })
@@ -160,8 +135,8 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
       proc.once("spawn", () => resume(Effect.succeed(proc)))
     })
 
-    const out = lineSplitter(onStdoutLine)
-    const err = lineSplitter(onStderrLine)
+    const out = makeLineSplitter(onStdoutLine)
+    const err = makeLineSplitter(onStderrLine, DECODE_CAP_BYTES)
     child.stdout!.on("data", (chunk: Buffer) => out.push(chunk))
     child.stderr!.on("data", (chunk: Buffer) => err.push(chunk))
     child.stdin!.on("error", () => {}) // codex may exit before reading its prompt
@@ -169,6 +144,7 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
       out.flush()
       err.flush()
       mailbox.unsafeDone(Exit.void)
+      stallInput.unsafeDone(Exit.void)
       Deferred.unsafeDone(closed, Effect.succeed({ code, signal }))
     })
     child.stdin!.end(request.prompt)
@@ -208,6 +184,17 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
     }
 
     yield* Effect.addFinalizer(() => interrupt)
+    yield* Mailbox.toStream(stallInput).pipe(
+      reconnectStalls(config.reconnectTimeoutMs ?? 120_000),
+      Stream.take(1),
+      Stream.runForEach(() =>
+        Effect.sync(() => {
+          reconnectStall = true
+          triggerInterrupt()
+        }),
+      ),
+      Effect.forkScoped,
+    )
 
     const result: Effect.Effect<ExecResult> = yield* Effect.cached(
       Effect.gen(function* () {

@@ -9,8 +9,13 @@
  */
 import { Either, ParseResult, Schema } from "effect"
 import { ThreadEvent } from "../domain/events.js"
+import { isOverCap, overCapReason } from "./lines.js"
 
-/** A decoded stdout line: an event, or a line kept verbatim with the reason it is not one. */
+/**
+ * A decoded stdout line: an event, or a line kept verbatim with the reason it is not one. A line
+ * over the decoding cap (`lines.ts`) is a `RawLine` with an empty `raw` (its bytes are elsewhere,
+ * e.g. `ExecOutput.bytes`) and a reason giving its size.
+ */
 export type ExecLine =
   | { readonly _tag: "Event"; readonly raw: string; readonly event: ThreadEvent }
   | { readonly _tag: "RawLine"; readonly raw: string; readonly reason: string }
@@ -120,6 +125,15 @@ export const decodeLine = (raw: string): ExecLine => {
   }
   return rawLine(raw, `malformed "${type}" event: ${explain(value)}`)
 }
+
+/**
+ * Decodes one stdout line given as bytes (UTF-8, without its `\n`); `size` is its full length
+ * when only its start was kept. A line over the decoding cap is not decoded at all.
+ */
+export const decodeLineBytes = (bytes: Uint8Array, size: number = bytes.length): ExecLine =>
+  isOverCap(size)
+    ? rawLine("", overCapReason(size, bytes.length))
+    : decodeLine(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8"))
 
 /** The JSON line of an event (no trailing newline), with every field it was decoded with. */
 export const encodeEvent = (event: ThreadEvent): string => JSON.stringify(event)

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, watch } from "node:fs"
 import { dirname } from "node:path"
 import { Deferred, Effect } from "effect"
+import { makeLineSplitter } from "../exec/lines.js"
 
 const CHUNK = 1 << 16
 
@@ -59,9 +60,10 @@ export const tailOffset = (fd: number, size: number, n: number, stats: ReadLogSt
 }
 
 /**
- * Reads `task.log` line by line (each line without its "\n"), in bounded memory; a final partial
- * line is held back while following and delivered at the end. With `follow`, waits for the file
- * to grow using file watching (plus a slow fallback for changes a watcher misses).
+ * Reads `task.log` line by line (each line without its "\n"), in linear time and in memory bounded
+ * by the longest line; a final partial line is held back while following and delivered at the
+ * end. With `follow`, waits for the file to grow using file watching (plus a slow fallback for
+ * changes a watcher misses).
  */
 export const readLog = (
   path: string,
@@ -80,7 +82,16 @@ export const readLog = (
     if (fd !== undefined && options.lastLines !== undefined) {
       offset = tailOffset(fd, fstatSync(fd).size, options.lastLines, stats)
     }
-    let rest: Buffer = Buffer.alloc(0)
+    // Lines found by the splitter, handed on after each read. Whole, however long (offsets are
+    // computed from their lengths; the worker writes no line over MAX_LINE_BYTES).
+    let found: Array<Buffer> = []
+    const splitter = makeLineSplitter((line) => void found.push(line), Number.POSITIVE_INFINITY)
+    const handOn = Effect.suspend(() => {
+      if (found.length === 0) return Effect.void
+      const lines = found
+      found = []
+      return onLines(lines)
+    })
     const buf = Buffer.alloc(CHUNK)
     const drain = Effect.gen(function* () {
       if (fd === undefined) fd = openOrUndefined(path)
@@ -90,23 +101,13 @@ export const readLog = (
         if (n === 0) return
         offset += n
         stats.bytesRead += n
-        const data =
-          rest.length > 0 ? Buffer.concat([rest, buf.subarray(0, n)]) : buf.subarray(0, n)
-        const lines: Array<Buffer> = []
-        let start = 0
-        for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
-          lines.push(Buffer.from(data.subarray(start, nl)))
-          start = nl + 1
-        }
-        rest = Buffer.from(data.subarray(start))
-        if (lines.length > 0) yield* onLines(lines)
+        splitter.push(buf.subarray(0, n))
+        yield* handOn
       }
     })
     const flushRest = Effect.suspend(() => {
-      if (rest.length === 0) return Effect.void
-      const last = rest
-      rest = Buffer.alloc(0)
-      return onLines([last])
+      splitter.flush()
+      return handOn
     })
     const follow = options.follow
     if (follow === undefined) {

@@ -11,6 +11,7 @@ import { descendants } from "../../src/exec/processTree.js"
 import {
   assertNoMarkedProcesses,
   cmdlineOf,
+  deadUrl,
   type ExecWorld,
   eventsIn,
   isAlive,
@@ -187,6 +188,23 @@ describe("CodexExecLive with the real codex", () => {
       }),
     )
   }
+
+  it.scopedLive(
+    "no network: a run that only reconnects is stopped → ReconnectLoop (retryable)",
+    () =>
+      Effect.gen(function* () {
+        // codex retries `Reconnecting... waiting for network` forever (BEHAVIOR.md); the stall
+        // detector stops it once it printed nothing else for the timeout.
+        const world = yield* makeWorld({ modelUrl: yield* deadUrl(), reconnectTimeoutMs: 1_000 })
+        const done = yield* runIn(world, "Hello.")
+
+        const error = failureOf(done.result.outcome)
+        assert.strictEqual(error._tag, "ReconnectLoop", error.message)
+        assert.isTrue(isRetryable(error))
+        assert.include(JSON.stringify(done.events), "Reconnecting... waiting for network")
+        assert.strictEqual(world.server.requests.length, 0)
+      }),
+  )
 
   it.scopedLive("resume of an unknown thread id → UnknownThread (fatal)", () =>
     Effect.gen(function* () {

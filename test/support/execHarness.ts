@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert } from "@effect/vitest"
@@ -37,9 +38,25 @@ const tempDir = (prefix: string) =>
     (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true })),
   )
 
+/** A local URL nothing listens on (a port that was free a moment ago). */
+export const deadUrl = (): Effect.Effect<string> =>
+  Effect.async<string>((resume) => {
+    const probe = createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resume(Effect.succeed(`http://127.0.0.1:${port}/v1`)))
+    })
+  })
+
 /** Starts a model server and a fresh CODEX_HOME + working directory, all released with the scope. */
 export const makeWorld = (
-  options: { readonly codexBin?: string; readonly graceMs?: number } = {},
+  options: {
+    readonly codexBin?: string
+    readonly graceMs?: number
+    readonly reconnectTimeoutMs?: number
+    /** Point codex at this URL instead of the model server (e.g. one nothing listens on). */
+    readonly modelUrl?: string
+  } = {},
 ): Effect.Effect<ExecWorld, never, Scope.Scope> =>
   Effect.gen(function* () {
     const server = yield* Effect.acquireRelease(
@@ -47,7 +64,11 @@ export const makeWorld = (
       (s) => Effect.promise(() => s.close()),
     )
     const home = yield* tempDir("codex-home-")
-    yield* Effect.promise(() => makeCodexHome(server, { dir: home }))
+    yield* Effect.promise(() =>
+      makeCodexHome(options.modelUrl === undefined ? server : { url: options.modelUrl }, {
+        dir: home,
+      }),
+    )
     const cwd = yield* tempDir("codex-wd-")
     // codex runs commands in a login shell (`bash -lc`); an empty HOME keeps the machine's
     // ~/.profile out (a pyenv `rehash` there takes a lock file that a killed shell leaves behind,
@@ -57,6 +78,7 @@ export const makeWorld = (
       codexBin: options.codexBin ?? codexBin,
       env: { ...codexEnv(home), HOME: userHome },
       graceMs: options.graceMs,
+      reconnectTimeoutMs: options.reconnectTimeoutMs,
     })
     return { server, home, cwd, lastMessage: join(home, "last-message.txt"), layer }
   })

@@ -160,6 +160,23 @@ describe("readLog", () => {
     }),
   )
 
+  it.scopedLive("a line spanning many reads arrives whole and byte for byte, CR kept", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "task.log")
+      // Over the 8 MiB decoding cap: the reader still hands it on whole (`log --json` prints it).
+      const long = Buffer.alloc(9 * 1024 * 1024 + 7, "é✓ab")
+      const file = Buffer.concat([Buffer.from("a\r\n"), long, Buffer.from("\r\nend")])
+      yield* Effect.promise(() => writeFile(path, file))
+      const lines: Array<Buffer> = []
+      yield* readLog(path, (batch) => Effect.sync(() => lines.push(...batch)))
+      assert.strictEqual(lines.length, 3)
+      assert.strictEqual(lines[0]?.toString("latin1"), "a\r")
+      assert.isTrue(lines[1]?.equals(Buffer.concat([long, Buffer.from("\r")])))
+      assert.strictEqual(lines[2]?.toString("latin1"), "end")
+    }),
+  )
+
   it.scopedLive("fromOffset starts mid-file at a line boundary", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
