@@ -1,0 +1,79 @@
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber, Layer, Schema, TestClock } from "effect"
+import { TaskMeta } from "../../src/domain/task.js"
+import { TaskStore } from "../../src/store/TaskStore.js"
+import { readWorkerIdentity } from "../../src/store/workerFiles.js"
+import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
+import { WorkerLauncher } from "../../src/tasks/WorkerLauncher.js"
+import type { WorkerRequest } from "../../src/worker/protocol.js"
+
+// `Tasks.send` in-process: a real store, and a launcher that takes a while to start its worker
+// (on the TestClock) and records what it launched.
+
+const tempRoot = Effect.acquireRelease(
+  Effect.promise(() => mkdtemp(join(tmpdir(), "ct-send-"))),
+  (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
+)
+
+describe("Tasks.send", () => {
+  it.scoped("an interrupted send never strands its prompt without a worker", () =>
+    Effect.gen(function* () {
+      const root = join(yield* tempRoot, "store")
+      const launched: Array<WorkerRequest> = []
+      const entered = yield* Deferred.make<void>()
+      const launcher = Layer.succeed(WorkerLauncher, {
+        launch: (request) =>
+          Effect.gen(function* () {
+            yield* Deferred.succeed(entered, undefined)
+            yield* Effect.sleep("2 seconds") // spawning the worker process
+            launched.push(request)
+            return {
+              pid: process.pid,
+              handshake: Effect.succeed({ _tag: "Accepted", id: "t" } as const),
+            }
+          }),
+      })
+      const storeLayer = TaskStore.layer(root)
+      const layer = Tasks.Default.pipe(
+        Layer.provideMerge(storeLayer),
+        Layer.provide(launcher),
+        Layer.provide(TasksConfig.layer("codex")),
+      )
+      const store = yield* Effect.provide(TaskStore, storeLayer)
+      const loc = yield* store.create(
+        Schema.decodeUnknownSync(TaskMeta)({
+          id: "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c6d",
+          state: "STOPPED",
+          created_at: "2026-11-26T20:01:47.000Z",
+          updated_at: "2026-11-26T20:01:47.000Z",
+          schema_version: 1,
+        }),
+      )
+
+      const send = yield* Effect.fork(
+        Effect.provide(
+          Effect.flatMap(Tasks, (t) => t.send(loc.id, "do not lose me")),
+          layer,
+        ),
+      )
+      yield* Deferred.await(entered)
+      // Ctrl-C (or an MCP cancel) while the worker is being launched.
+      const interrupting = yield* Effect.fork(Fiber.interrupt(send))
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(interrupting)
+
+      const queued = yield* store.inboxPending(loc)
+      const worker = readWorkerIdentity(loc.dir)
+      assert.deepStrictEqual(
+        queued.map((e) => e.prompt),
+        ["do not lose me"],
+      )
+      assert.strictEqual(launched.length, 1, "the queued prompt has its worker")
+      assert.strictEqual(worker?.pid, process.pid, "and the worker is recorded")
+      assert.strictEqual((yield* store.read(loc)).state, "RUNNING")
+    }),
+  )
+})
