@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process"
+import { isAbsolute } from "node:path"
 import { Context, Data, Deferred, Effect, Layer, Schema } from "effect"
 import { RUN_MARKER_VAR } from "../exec/processTree.js"
 import { Handshake, type WorkerRequest } from "../worker/protocol.js"
@@ -43,6 +44,13 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
   Layer.succeed(WorkerLauncher, {
     launch: (request, cwd) =>
       Effect.gen(function* () {
+        // A relative codex would be looked up from the task's directory (`--codex-bin` is made
+        // absolute by the CLI; a bare name it found nowhere on PATH never reaches a worker).
+        if (!isAbsolute(request.codexBin)) {
+          return yield* new WorkerLaunchFailed({
+            message: `The codex executable was not found (${request.codexBin} is not on PATH); install codex or pass --codex-bin.`,
+          })
+        }
         const [bin, ...args] = command
         const child = yield* Effect.try({
           try: () =>
