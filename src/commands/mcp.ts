@@ -1,5 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
+import { guardStoreRoot } from "../store/rootGuard.js"
 import { globalOptions } from "./root.js"
 import { globalsWith, tasksLayer } from "./runtime.js"
 
@@ -23,6 +24,10 @@ export const mcp = Command.make(
   (o) =>
     Effect.gen(function* () {
       const g = yield* globalsWith(o)
+      // Refused before serving: the task service is built lazily, on the first tool call.
+      yield* guardStoreRoot(g.storeRoot, {
+        notify: (line) => process.stderr.write(`codex-tasks: ${line}\n`),
+      })
       // Loaded on demand: the other commands do not pay for the MCP SDK.
       const { serveStdio } = yield* Effect.promise(() => import("../mcp/server.js"))
       yield* serveStdio({

@@ -1,5 +1,8 @@
 import { homedir } from "node:os"
 import { Effect, Layer, Option } from "effect"
+import { CodexNotFound } from "../domain/errors.js"
+import { resolveCodexBin } from "../exec/codexBin.js"
+import { guardedStoreRoot } from "../store/rootGuard.js"
 import { resolveStoreRoot } from "../store/storeRoot.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
@@ -15,25 +18,36 @@ export interface LocalGlobals {
 
 const none: LocalGlobals = { storeRoot: Option.none(), codexBin: Option.none() }
 
+const given = (local: Option.Option<string>, before: Option.Option<string>) =>
+  Option.getOrElse(
+    Option.orElse(local, () => before),
+    () =>
+      process.env.CODEX_TASKS_CODEX_BIN !== undefined && process.env.CODEX_TASKS_CODEX_BIN !== ""
+        ? process.env.CODEX_TASKS_CODEX_BIN
+        : "codex",
+  )
+
 /**
  * The global options, resolved: store root and codex binary. A value given after the command
- * (`local`) wins over one given before it, which wins over the environment.
+ * (`local`) wins over one given before it, which wins over the environment. The codex binary is
+ * made absolute here, from the CLI's directory and `PATH` (`resolveCodexBin`), so the directory a
+ * task runs in never chooses it; `codexMissing` says why when no such file exists (`codexBin` is
+ * then the absolute path meant, or the bare name, which no worker is launched with).
  */
 export const globalsWith = (local: LocalGlobals = none) =>
-  Effect.map(root, (g) => ({
-    storeRoot: resolveStoreRoot({
-      flag: Option.getOrUndefined(Option.orElse(local.storeRoot, () => g.storeRoot)),
-      env: process.env,
-      home: homedir(),
-    }),
-    codexBin: Option.getOrElse(
-      Option.orElse(local.codexBin, () => g.codexBin),
-      () =>
-        process.env.CODEX_TASKS_CODEX_BIN !== undefined && process.env.CODEX_TASKS_CODEX_BIN !== ""
-          ? process.env.CODEX_TASKS_CODEX_BIN
-          : "codex",
-    ),
-  }))
+  Effect.map(root, (g) => {
+    const bin = given(local.codexBin, g.codexBin)
+    const codex = resolveCodexBin(bin)
+    return {
+      storeRoot: resolveStoreRoot({
+        flag: Option.getOrUndefined(Option.orElse(local.storeRoot, () => g.storeRoot)),
+        env: process.env,
+        home: homedir(),
+      }),
+      codexBin: codex.path ?? bin,
+      codexMissing: codex.found ? undefined : codex.detail,
+    }
+  })
 
 /** The global options given before the command (see `globalsWith`). */
 export const globals = globalsWith()
@@ -63,8 +77,25 @@ const workerCommand = (): ReadonlyArray<string> => [
   "__worker",
 ]
 
-/** The store alone (read-only commands need nothing else). */
-export const storeLayer = (storeRoot: string) => TaskStore.layer(storeRoot)
+const notice = (line: string) => process.stderr.write(`codex-tasks: ${line}\n`)
+
+/**
+ * The store alone (read-only commands need nothing else), once its root passed the ownership and
+ * permission check (`store/rootGuard.ts`; a root that others can read is tightened, with a notice).
+ */
+export const storeLayer = (storeRoot: string) =>
+  TaskStore.Default.pipe(Layer.provide(guardedStoreRoot(storeRoot, { notify: notice })))
+
+/** Fails like a run of a missing codex would, before anything is launched. */
+export const requireCodex = (g: { readonly codexMissing: string | undefined }) =>
+  g.codexMissing === undefined
+    ? Effect.void
+    : Effect.fail(
+        new CodexNotFound({
+          message: `The codex executable was not found (${g.codexMissing}); install codex or pass --codex-bin.`,
+          evidence: { exitCode: null, signal: null, stderrTail: [], lastEvents: [] },
+        }),
+      )
 
 /** Everything the task operations need, built from the global options. */
 export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
@@ -74,11 +105,21 @@ export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
     Layer.provide(TasksConfig.layer(g.codexBin, retryPolicyFromEnv(process.env))),
   )
 
-/** Runs `effect` with the task service (and the store) built from the global options. */
+/**
+ * Runs `effect` with the task service (and the store) built from the global options. With
+ * `launches` (start, send) a codex binary that cannot be found fails the command first.
+ */
 export const withTasks = <A, E>(
   effect: Effect.Effect<A, E, Tasks | TaskStore>,
   local: LocalGlobals = none,
-) => Effect.flatMap(globalsWith(local), (g) => Effect.provide(effect, tasksLayer(g)))
+  options: { readonly launches?: boolean } = {},
+) =>
+  Effect.flatMap(globalsWith(local), (g) =>
+    Effect.zipRight(
+      options.launches === true ? requireCodex(g) : Effect.void,
+      Effect.provide(effect, tasksLayer(g)),
+    ),
+  )
 
 /** Runs `effect` with the store alone (read-only commands load nothing else). */
 export const storeOf = <A, E>(effect: Effect.Effect<A, E, TaskStore>, local: LocalGlobals = none) =>

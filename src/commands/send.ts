@@ -42,6 +42,7 @@ export const send = Command.make(
         )
       }),
       o,
+      { launches: true },
     ),
 ).pipe(
   Command.withDescription(

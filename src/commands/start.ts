@@ -97,6 +97,7 @@ export const start = Command.make("start", options, (o) =>
       yield* o.json ? printJson({ id }) : printLine(id)
     }),
     o,
+    { launches: true },
   ),
 ).pipe(
   Command.withDescription(

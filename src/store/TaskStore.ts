@@ -4,7 +4,7 @@ import { dirname, join, resolve as resolvePath, sep } from "node:path"
 import { Array as Arr, Effect, Either, Layer } from "effect"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { validateTaskId } from "../domain/taskId.js"
-import { ensurePrivateDir, writeFileAtomic } from "./atomic.js"
+import { ensurePrivateDir, syncDir as syncDirectory, writeFileAtomic } from "./atomic.js"
 import {
   AmbiguousTaskId,
   CorruptTask,
@@ -29,7 +29,6 @@ import { parseTaskJson, renderTaskJson } from "./metaCodec.js"
 import type { ProcessIdentity } from "./processIdentity.js"
 import * as Results from "./results.js"
 import { StoreRoot } from "./storeRoot.js"
-import { syncDirectory } from "./syncDir.js"
 import { makeTaskInbox } from "./taskInbox.js"
 import * as Worker from "./workerFiles.js"
 

@@ -2,16 +2,54 @@ import { randomBytes } from "node:crypto"
 import { mkdir, open, rename, unlink } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
 import { Effect } from "effect"
-import { StoreError, storeError } from "./errors.js"
+import { errnoCode, StoreError, storeError } from "./errors.js"
 
 /** The name of a temporary sibling of `path`: `.<name>.<random>.tmp` in the same directory. */
 export const tempPathFor = (path: string): string =>
   join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`)
 
-const writeThenRename = async (path: string, data: string | Uint8Array, mode: number) => {
+// Directories cannot be fsynced everywhere (Windows refuses to open them, some filesystems
+// refuse the fsync): there is nothing more to be done for durability then.
+const unsupported = (e: unknown) => errnoCode(e) === "EISDIR" || errnoCode(e) === "EINVAL"
+
+/** fsyncs the directory `path` (a promise; `syncDir` is the effect). */
+export const syncDirNow = async (path: string): Promise<void> => {
+  const handle = await open(path, "r").catch((e) => {
+    if (unsupported(e)) return undefined
+    throw e
+  })
+  if (handle === undefined) return
+  try {
+    await handle.sync()
+  } catch (e) {
+    if (!unsupported(e)) throw e
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * fsyncs a directory, so that a rename, create or unlink in it survives a crash: open read-only,
+ * fsync, close (nothing is done where the platform refuses to fsync a directory).
+ */
+export const syncDir = (path: string): Effect.Effect<void, StoreError> =>
+  Effect.tryPromise({ try: () => syncDirNow(path), catch: storeError("fsync", path) })
+
+/** Options of `writeFileAtomic`. */
+export interface WriteOptions {
+  /** File mode of a new file (default 0600). */
+  readonly mode?: number
+  /**
+   * Also fsync the directory after the rename, so the new content survives a crash (use it when
+   * the write acknowledges something to the user: an inbox push, a task creation).
+   */
+  readonly durable?: boolean
+}
+
+const writeThenRename = async (path: string, data: string | Uint8Array, options: WriteOptions) => {
   const tmp = tempPathFor(path)
   try {
-    const handle = await open(tmp, "wx", mode)
+    const handle = await open(tmp, "wx", options.mode ?? 0o600)
     try {
       await handle.writeFile(data)
       await handle.sync()
@@ -23,19 +61,21 @@ const writeThenRename = async (path: string, data: string | Uint8Array, mode: nu
     await unlink(tmp).catch(() => undefined)
     throw e
   }
+  if (options.durable === true) await syncDirNow(dirname(path))
 }
 
 /**
  * Replaces `path` atomically: writes a temporary file in the same directory, fsyncs it and renames
- * it over the target, so readers see the old or the new content, never a partial file.
+ * it over the target, so readers see the old or the new content, never a partial file. With
+ * `durable` the directory is fsynced too.
  */
 export const writeFileAtomic = (
   path: string,
   data: string | Uint8Array,
-  mode = 0o600,
+  options: WriteOptions = {},
 ): Effect.Effect<void, StoreError> =>
   Effect.tryPromise({
-    try: () => writeThenRename(path, data, mode),
+    try: () => writeThenRename(path, data, options),
     catch: storeError("write", path),
   }).pipe(Effect.uninterruptible)
 

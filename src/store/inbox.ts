@@ -2,9 +2,8 @@ import { mkdir, readdir, readFile, rename, unlink } from "node:fs/promises"
 import { join } from "node:path"
 import { Array as Arr, Effect, Option, Schema } from "effect"
 import { nowTimestamp, Timestamp } from "../domain/task.js"
-import { writeFileAtomic } from "./atomic.js"
+import { syncDir as syncDirectory, writeFileAtomic } from "./atomic.js"
 import { errnoCode, StoreError, tryFs } from "./errors.js"
-import { syncDirectory } from "./syncDir.js"
 
 /** Directory of the durable prompt queue inside a task directory. */
 export const INBOX_DIR = "inbox"

@@ -1,4 +1,4 @@
-import { lstat, open, readFile, rename, unlink } from "node:fs/promises"
+import { lstat, open, readFile, unlink } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { Effect } from "effect"
 import { ensurePrivateDir } from "./atomic.js"
@@ -13,6 +13,7 @@ import {
   type TaskLocation,
   taskPaths,
 } from "./layout.js"
+import { type MoveFs, moveDir, moveFile, nodeMoveFs } from "./move.js"
 
 /**
  * Which tool and era wrote a task: `current` (this tool), `exec` (the Rust tool after its move to
@@ -97,14 +98,13 @@ export const detectFormat = (loc: TaskLocation): Effect.Effect<TaskFormat> =>
     return UUID_V7.test(loc.id) ? "exec" : "proto"
   })
 
-const renameIfPresent = (from: string, to: string) =>
-  Effect.tryPromise({
-    try: () =>
-      rename(from, to).catch((e) => {
-        if (errnoCode(e) !== "ENOENT") throw e
-      }),
-    catch: storeError("rename", from),
-  })
+const moveIfPresent = (
+  move: typeof moveDir,
+  from: string,
+  to: string,
+  fs: MoveFs,
+): Effect.Effect<void, StoreError> =>
+  Effect.tryPromise({ try: () => move(from, to, fs), catch: storeError("rename", from) })
 
 const unlinkIfPresent = (path: string) =>
   Effect.tryPromise({
@@ -123,20 +123,26 @@ const removeFifo = (path: string) =>
  * Moves a task's files into the archive directory `target` under the current names (`task.json`,
  * `task.log`, …) and removes its FIFO. A task directory moves with one rename. A flat-era task's
  * files move one by one, `<id>.json` last: until that last rename the task is still found in the
- * root (already marked ARCHIVED by the caller), and repeating the move completes it.
+ * root (already marked ARCHIVED by the caller), and repeating the move completes it. An archive on
+ * another filesystem (EXDEV) is filled by copy + fsync + remove instead (`move.ts`), just as
+ * repeatable. `fs` is for tests.
  */
-export const moveToArchive = (loc: TaskLocation, target: string): Effect.Effect<void, StoreError> =>
+export const moveToArchive = (
+  loc: TaskLocation,
+  target: string,
+  fs: MoveFs = nodeMoveFs,
+): Effect.Effect<void, StoreError> =>
   Effect.gen(function* () {
     const paths = taskPaths(loc)
     yield* removeFifo(paths.pipe)
     if (!isFlat(loc)) {
       yield* ensurePrivateDir(dirname(target))
-      return yield* renameIfPresent(loc.dir, target)
+      return yield* moveIfPresent(moveDir, loc.dir, target, fs)
     }
     yield* ensurePrivateDir(target)
-    yield* renameIfPresent(paths.log, join(target, TASK_LOG))
-    yield* renameIfPresent(paths.result, join(target, TASK_RESULT))
-    yield* renameIfPresent(paths.pid, join(target, TASK_PID))
-    yield* renameIfPresent(paths.pipe, join(target, TASK_PIPE))
-    yield* renameIfPresent(paths.json, join(target, TASK_JSON))
+    yield* moveIfPresent(moveFile, paths.log, join(target, TASK_LOG), fs)
+    yield* moveIfPresent(moveFile, paths.result, join(target, TASK_RESULT), fs)
+    yield* moveIfPresent(moveFile, paths.pid, join(target, TASK_PID), fs)
+    yield* moveIfPresent(moveFile, paths.pipe, join(target, TASK_PIPE), fs)
+    yield* moveIfPresent(moveFile, paths.json, join(target, TASK_JSON), fs)
   }).pipe(Effect.uninterruptible)

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs"
-import { join } from "node:path"
+import { isAbsolute, join } from "node:path"
 import { Context, Data, Deferred, Effect, Layer, Schema } from "effect"
 import { RUN_MARKER_VAR } from "../exec/processTree.js"
 import { WORKER_STDERR } from "../store/layout.js"
@@ -72,6 +72,13 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
   Layer.succeed(WorkerLauncher, {
     launch: (given, cwd, stderrFile) =>
       Effect.gen(function* () {
+        // A relative codex would be looked up from the task's directory (`--codex-bin` is made
+        // absolute by the CLI; a bare name it found nowhere on PATH never reaches a worker).
+        if (!isAbsolute(given.codexBin)) {
+          return yield* new WorkerLaunchFailed({
+            message: `The codex executable was not found (${given.codexBin} is not on PATH); install codex or pass --codex-bin.`,
+          })
+        }
         const [bin, ...args] = command
         // A start's worker writes its stderr into the start's scratch directory, which moves
         // into the task directory once the task exists (a crash of the worker leaves a trace).

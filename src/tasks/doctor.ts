@@ -1,16 +1,21 @@
 import { spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import {
-  accessSync,
+  closeSync,
   constants,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
-  rmSync,
   statSync,
-  writeFileSync,
+  unlinkSync,
+  writeSync,
 } from "node:fs"
 import { homedir } from "node:os"
-import { delimiter, isAbsolute, join } from "node:path"
+import { join } from "node:path"
+import { Either } from "effect"
+import { resolveCodexBin } from "../exec/codexBin.js"
+import { checkStoreRoot } from "../store/rootGuard.js"
 
 /** One `doctor` check. */
 export interface Check {
@@ -32,26 +37,6 @@ const run = (bin: string, args: ReadonlyArray<string>) => {
   return { ok: r.status === 0, out: `${r.stdout ?? ""}${r.stderr ?? ""}`.trim(), error: r.error }
 }
 
-/** The absolute path `bin` resolves to on PATH (or itself when it has a slash). */
-export const whichBinary = (
-  bin: string,
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined => {
-  const isFile = (p: string) => {
-    try {
-      accessSync(p, constants.X_OK)
-      return statSync(p).isFile()
-    } catch {
-      return false
-    }
-  }
-  if (bin.includes("/")) return isFile(bin) ? bin : undefined
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (dir !== "" && isAbsolute(dir) && isFile(join(dir, bin))) return join(dir, bin)
-  }
-  return undefined
-}
-
 const isNodeShim = (path: string) => {
   try {
     return readFileSync(path, { encoding: "utf8", flag: "r" }).slice(0, 64).includes("node")
@@ -62,8 +47,8 @@ const isNodeShim = (path: string) => {
 
 /** Checks codex: found, its version, native binary or npm shim, and the flags we rely on. */
 export const checkCodex = (codexBin: string): Array<Check> => {
-  const path = whichBinary(codexBin)
-  if (path === undefined) {
+  const resolved = resolveCodexBin(codexBin)
+  if (!resolved.found) {
     return [
       {
         name: "codex",
@@ -74,6 +59,7 @@ export const checkCodex = (codexBin: string): Array<Check> => {
       },
     ]
   }
+  const path = resolved.path
   const version = run(path, ["--version"])
   const kind = isNodeShim(path)
     ? "npm shim (Node script starting the native binary)"
@@ -138,21 +124,53 @@ export const checkAuth = (env: NodeJS.ProcessEnv = process.env): Array<Check> =>
   ]
 }
 
-/** Checks that the store root can be created and written, privately. */
-export const checkStore = (root: string): Check => {
+const octal = (mode: number) => mode.toString(8).padStart(3, "0")
+
+/** Creates, writes and removes a probe file: never through a planted symlink or an existing file. */
+const probeWrite = (root: string, name: string) => {
+  const probe = join(root, name)
+  const fd = openSync(
+    probe,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  )
   try {
-    mkdirSync(root, { recursive: true, mode: 0o700 })
-    const probe = join(root, `.doctor-${process.pid}`)
-    writeFileSync(probe, "ok", { mode: 0o600 })
-    rmSync(probe)
-    const mode = statSync(root).mode & 0o777
-    const shared = (mode & 0o077) !== 0
+    writeSync(fd, "ok")
+  } finally {
+    closeSync(fd)
+  }
+  unlinkSync(probe)
+}
+
+/**
+ * Checks that the store root is safe (`store/rootGuard.ts`: ours, not writable by others; a root
+ * others can read is tightened, and the check says so) and can be created and written.
+ */
+export const checkStore = (
+  root: string,
+  probeName = `.doctor-${randomBytes(8).toString("hex")}`,
+): Check => {
+  const guard = checkStoreRoot(root)
+  if (Either.isLeft(guard)) {
     return {
       name: "store",
-      ok: !shared,
+      ok: false,
       required: true,
-      detail: `${root} is writable (mode ${mode.toString(8).padStart(3, "0")})`,
-      fix: shared ? `chmod 700 ${root}` : undefined,
+      detail: `${root} ${guard.left.reason}`,
+      fix: guard.left.fix,
+    }
+  }
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 })
+    probeWrite(root, probeName)
+    const mode = statSync(root).mode & 0o777
+    const tightened =
+      guard.right._tag === "Tightened" ? `; tightened from ${octal(guard.right.from)}` : ""
+    return {
+      name: "store",
+      ok: true,
+      required: true,
+      detail: `${root} is writable (mode ${octal(mode)}${tightened})`,
     }
   } catch (e) {
     return {

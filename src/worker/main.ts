@@ -1,6 +1,7 @@
 import { Cause, Effect, Layer, Schema } from "effect"
 import * as CodexExecLive from "../exec/CodexExecLive.js"
-import { StoreRoot, TaskStore } from "../store/TaskStore.js"
+import { guardedStoreRoot } from "../store/rootGuard.js"
+import { TaskStore } from "../store/TaskStore.js"
 import { type Handshake, WorkerRequest } from "./protocol.js"
 import { runWorker } from "./Worker.js"
 import { makeWorkerControl, type StopMode, WorkerControl } from "./WorkerControl.js"
@@ -50,7 +51,8 @@ export const workerMain = async (): Promise<void> => {
     yield* runWorker(request, handshake).pipe(Effect.provideService(WorkerControl, made.control))
   })
   const layers = Layer.mergeAll(
-    TaskStore.Default.pipe(Layer.provide(Layer.succeed(StoreRoot, request.storeRoot))),
+    // The same check as the CLI's, quietly: a root that became unsafe is not trusted here either.
+    TaskStore.Default.pipe(Layer.provide(guardedStoreRoot(request.storeRoot))),
     CodexExecLive.layer({ codexBin: request.codexBin }),
   )
   await Effect.runPromise(

@@ -87,6 +87,9 @@ const setup = async (eras: ReadonlyArray<Era>) => {
   await mkdir(sandbox.storeRoot, { recursive: true })
   for (const era of eras) await cp(join(FIXTURES, era), sandbox.storeRoot, { recursive: true })
   execFileSync("chmod", ["-R", "u+w", sandbox.storeRoot])
+  // The Rust tool left its roots 0755; the first command tightens that with a notice on stderr
+  // (test/e2e/storeRoot.test.ts). These tests start from a root that is already private.
+  execFileSync("chmod", ["700", sandbox.storeRoot])
   if (eras.includes("proto-era")) mkfifo(join(sandbox.storeRoot, PROTO.idle, "task.pipe"))
   if (eras.includes("flat-era")) mkfifo(join(sandbox.storeRoot, `${FLAT.stopped}.pipe`))
   return { server, sandbox }

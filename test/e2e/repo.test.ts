@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
-import { makeCliSandbox, runCli, storeEntries, waitForState } from "../support/cli.js"
+import { makeCliSandbox, runCli, storeEntries, waitFor, waitForState } from "../support/cli.js"
 
 // `start --repo URL [--repo-ref REF] --working-dir DIR`: git clone (argv only), checkout, then the
 // task runs in the clone; a failed clone leaves nothing behind and starts no task.
@@ -84,6 +84,50 @@ describe("start --repo", () => {
     assert.match(run.stderr, /git clone failed/)
     assert.isFalse(existsSync(target))
     assert.deepStrictEqual(storeEntries(sandbox), [], "no task was created")
+  })
+
+  it("a second start on the same --working-dir fails and leaves the first one's checkout alone", async () => {
+    const { sandbox, source } = await setup()
+    const target = join(sandbox.cwd, "clone")
+    // The second start's git waits (after the emptiness check) until the first clone is in place:
+    // the race of two starts given the same directory, made deterministic.
+    const shims = join(sandbox.cwd, "shims")
+    mkdirSync(shims)
+    const realGit = spawnSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).stdout.trim()
+    const waiting = join(sandbox.cwd, "second-is-cloning")
+    writeFileSync(
+      join(shims, "git"),
+      `#!/bin/sh
+if [ "$1" = clone ]; then
+  : > ${waiting}
+  i=0
+  while [ ! -e ${target}/.git ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+fi
+exec ${realGit} "$@"
+`,
+    )
+    chmodSync(join(shims, "git"), 0o755)
+    const args = ["start", "--repo", source, "--working-dir", target]
+    const second = runCli(sandbox, [...args, "REPLY:second"], {
+      env: { PATH: `${shims}:${process.env.PATH ?? ""}` },
+    })
+    await waitFor("the second start to reach git clone", () => existsSync(waiting) || undefined)
+    const first = await runCli(sandbox, [...args, "DELAY:1500\nREPLY:first"])
+    assert.strictEqual(first.code, 0, first.stderr)
+    const lost = await second
+    assert.strictEqual(lost.code, 1, lost.stdout)
+    assert.match(lost.stderr, /--working-dir .*clone exists and is not empty/)
+    assert.strictEqual(readFileSync(join(target, "version.txt"), "utf8"), "two\n")
+    assert.strictEqual(git(target, "status", "--porcelain"), "", "the first checkout is intact")
+    const id = first.stdout.trim()
+    const state = await waitForState(sandbox, id, "STOPPED")
+    assert.strictEqual(state.meta.last_result, "first")
+    assert.deepStrictEqual(storeEntries(sandbox), [id], "the second start created no task")
+    assert.deepStrictEqual(
+      readdirSync(sandbox.cwd).filter((n) => n.includes("clone") && n !== "clone"),
+      [],
+      "no temporary clone is left beside it",
+    )
   })
 
   it("--repo without --working-dir is a usage error", async () => {

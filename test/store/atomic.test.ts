@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { ensurePrivateDir, writeFileAtomic } from "../../src/store/atomic.js"
+import { ensurePrivateDir, syncDir, writeFileAtomic } from "../../src/store/atomic.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.promise(() => mkdtemp(join(tmpdir(), "ct-atomic-"))),
@@ -75,6 +75,31 @@ describe("writeFileAtomic", () => {
       const error = yield* Effect.flip(writeFileAtomic(path, "x"))
       assert.strictEqual(error._tag, "StoreError")
       assert.include(error.message, path)
+    }),
+  )
+})
+
+describe("durable writes", () => {
+  it.scoped("writeFileAtomic with durable (and a mode) writes like without it", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "0000000001.json")
+      yield* writeFileAtomic(path, "one", { durable: true })
+      assert.strictEqual((yield* Effect.promise(() => stat(path))).mode & 0o777, 0o600)
+      yield* writeFileAtomic(path, "two", { durable: true, mode: 0o640 })
+      assert.strictEqual(yield* Effect.promise(() => readFile(path, "utf8")), "two")
+      assert.strictEqual((yield* Effect.promise(() => stat(path))).mode & 0o777, 0o640)
+      assert.deepStrictEqual(yield* Effect.promise(() => readdir(dir)), ["0000000001.json"])
+    }),
+  )
+
+  it.scoped("syncDir fsyncs a directory and fails with a StoreError on a missing one", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* syncDir(dir)
+      const error = yield* Effect.flip(syncDir(join(dir, "missing")))
+      assert.strictEqual(error._tag, "StoreError")
+      assert.include(error.message, `fsync ${join(dir, "missing")} failed`)
     }),
   )
 })

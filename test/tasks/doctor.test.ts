@@ -1,4 +1,15 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -54,13 +65,44 @@ describe("doctor", () => {
     }
   })
 
-  it("flags a store that others can read", () => {
+  it("tightens a store of ours that others can read, and says so", () => {
     const root = join(scratch(), "store")
-    mkdirSync(root, { mode: 0o755 })
+    mkdirSync(root)
     chmodSync(root, 0o755)
     const check = checkStore(root)
+    expect(check.ok).toBe(true)
+    expect(check.detail).toBe(`${root} is writable (mode 700; tightened from 755)`)
+    expect(statSync(root).mode & 0o777).toBe(0o700)
+  })
+
+  it("fails a store that others can write, with a fix, and leaves it as it is", () => {
+    const root = join(scratch(), "store")
+    mkdirSync(root)
+    chmodSync(root, 0o777)
+    const check = checkStore(root)
     expect(check.ok).toBe(false)
-    expect(check.fix).toBe(`chmod 700 ${root}`)
+    expect(check.detail).toMatch(/is writable by the group and others \(mode 777\)/)
+    expect(check.fix).toBe(`check what is in it, then chmod 700 ${root}`)
+    expect(statSync(root).mode & 0o777).toBe(0o777)
+  })
+
+  it("the write probe never writes through a symlink planted in the store", () => {
+    const base = scratch()
+    const root = join(base, "store")
+    mkdirSync(root, { mode: 0o700 })
+    const outside = join(base, "outside")
+    writeFileSync(outside, "precious\n")
+    // The old probe's predictable name, and a name the test hands the probe.
+    symlinkSync(outside, join(root, `.doctor-${process.pid}`))
+    expect(checkStore(root).ok).toBe(true)
+    expect(readFileSync(outside, "utf8")).toBe("precious\n")
+    symlinkSync(outside, join(root, ".probe"))
+    const planted = checkStore(root, ".probe")
+    expect(planted.ok).toBe(false)
+    expect(planted.detail).toContain("EEXIST")
+    expect(readFileSync(outside, "utf8")).toBe("precious\n")
+    expect(lstatSync(join(root, ".probe")).isSymbolicLink()).toBe(true)
+    expect(readdirSync(root).sort()).toEqual([`.doctor-${process.pid}`, ".probe"])
   })
 
   it("reports credentials without printing them", () => {
