@@ -84,7 +84,10 @@ const encode = Schema.encodeSync(LogEntry)
 const decode = Schema.decodeUnknownOption(LogEntry)
 
 /** A parsed log line as a synthetic entry, or `undefined` when it is not one (or malformed). */
-export const decodeLogEntry = (u: { readonly type: string }): LogEntry | undefined =>
+export const decodeLogEntry = (u: {
+  readonly type: string
+  readonly [field: string]: unknown
+}): LogEntry | undefined =>
   logEntryTypes.has(u.type) ? Option.getOrUndefined(decode(u)) : undefined
 
 /** The JSONL line of an entry, `\n` included. */
