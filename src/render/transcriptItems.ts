@@ -40,9 +40,11 @@ export const head = (d: Draw, name: string, color: (t: string) => string = d.s.m
 /** Command or tool output, dimmed, its middle cut out beyond `maxLines` unless `full`. */
 const truncated = (d: Draw, text: string): Array<string> => {
   const { s, maxLines } = d
-  const lines = clean(text).replace(/\n$/, "").split("\n")
+  const cleaned = clean(text)
+  const lines = (cleaned.endsWith("\n") ? cleaned.slice(0, -1) : cleaned).split("\n")
   if (lines.length === 1 && lines[0] === "") return []
-  if (d.full || lines.length <= maxLines) return lines.map(s.dim)
+  // Hot path: without colour `dim` changes nothing, so the lines are returned as they are.
+  if (d.full || lines.length <= maxLines) return s.enabled ? lines.map(s.dim) : lines
   const top = Math.ceil(maxLines / 2)
   const marker = `… +${lines.length - maxLines} lines (codex-tasks log --full to see all)`
   return [
