@@ -1,29 +1,19 @@
 /**
  * The outcome of one `codex exec` run, decided from everything it left behind (exit status,
  * stdout events, stderr). A pure function: the exit code alone never decides (BEHAVIOR.md §6);
- * the text of `turn.failed` and of stderr does (BEHAVIOR.md §7).
+ * the text of `turn.failed` and of stderr does (BEHAVIOR.md §7), by the tables in
+ * `classifyRules.ts`; this file scans the events and decides which evidence counts, in order.
  */
 
 import {
-  AuthenticationFailed,
-  CodexNotFound,
-  ConfigRejected,
-  ContextWindowExceeded,
   type ExecError,
   type ExecErrorEvidence,
   KilledBySignal,
   MissingThreadStarted,
-  QuotaExceeded,
-  RateLimited,
   ReconnectLoop,
-  SpawnFailed,
   StdoutClosed,
   ThreadMismatch,
-  TransientFailure,
-  TurnFailed,
   UnknownExecError,
-  UnknownThread,
-  UntrustedDirectory,
 } from "../domain/errors.js"
 import {
   isErrorEvent,
@@ -34,6 +24,14 @@ import {
   isUnknownItem,
   type Usage,
 } from "../domain/events.js"
+import {
+  bySpawnError,
+  byStderr,
+  byTurnMessage,
+  isInformational,
+  isNoise,
+  stderrBlock,
+} from "./classifyRules.js"
 import type { ExecLine } from "./decode.js"
 
 /** Everything observed about one finished `codex exec` run. */
@@ -66,20 +64,6 @@ export type ExecOutcome =
 
 const STDERR_TAIL = 20
 const LAST_EVENTS = 10
-
-// Stderr noise that says nothing: the empty frames of a Rust backtrace.
-const isNoise = (line: string): boolean =>
-  line.trim() === "" || /^\s*\d+: <unknown>$/.test(line) || line.trim() === "Stack backtrace:"
-
-// Stderr lines codex also prints in runs that succeed (BEHAVIOR.md §3, §7): never the reason.
-const informational: ReadonlyArray<RegExp> = [
-  /^Reading (?:additional input|prompt) from stdin\.\.\.$/,
-  /^WARNING: proceeding, even though we could not create PATH aliases/,
-  / ERROR codex_core::session: failed to record rollout items/,
-  / ERROR codex_core::tools::router: /,
-  /^Warning: no last agent message/,
-]
-const isInformational = (line: string): boolean => informational.some((p) => p.test(line))
 
 interface Scan {
   threadId: string | undefined
@@ -121,128 +105,6 @@ const scan = (lines: ReadonlyArray<ExecLine>): Scan => {
   return s
 }
 
-/** The block of stderr starting at the first line matching `start`, up to a blank line. */
-const stderrBlock = (lines: ReadonlyArray<string>, start: RegExp): string | undefined => {
-  const i = lines.findIndex((l) => start.test(l))
-  if (i < 0) return undefined
-  const block: Array<string> = []
-  for (const line of lines.slice(i, i + 8)) {
-    if (block.length > 0 && (line.trim() === "" || line.trim() === "Stack backtrace:")) break
-    block.push(line)
-  }
-  return block.join("\n").replace(/^Error: /, "")
-}
-
-type Make = (said: string, evidence: ExecErrorEvidence) => ExecError
-
-// `turn.failed` texts (BEHAVIOR.md §7), first match wins. The ’ in "We’re currently experiencing
-// high demand" is typographic, so the pattern avoids it.
-const turnRules: ReadonlyArray<readonly [RegExp, Make]> = [
-  [
-    /context window|context_length_exceeded/i,
-    (said, evidence) =>
-      new ContextWindowExceeded({
-        message: `The conversation no longer fits in the model's context window; continue in a new task. ${said}`,
-        evidence,
-      }),
-  ],
-  [
-    /^Quota exceeded|insufficient_quota/,
-    (said, evidence) =>
-      new QuotaExceeded({
-        message: `The model provider reports that the account is out of quota. ${said}`,
-        evidence,
-      }),
-  ],
-  [
-    /last status: 429|429 Too Many Requests|rate_limit_exceeded/,
-    (said, evidence) =>
-      new RateLimited({
-        message: `The model provider kept rate-limiting the request (HTTP 429) until codex gave up; a later retry may work. ${said}`,
-        evidence,
-      }),
-  ],
-  [
-    /unexpected status 401|401 Unauthorized|invalid_api_key/,
-    (said, evidence) =>
-      new AuthenticationFailed({
-        message: `The model provider rejected the credentials (HTTP 401); check the API key or log in again. ${said}`,
-        evidence,
-      }),
-  ],
-  [
-    /currently experiencing high demand|^Connection failed|^stream disconnected before completion|Reconnecting\.\.\. waiting for network|(?:unexpected status|last status:) 5\d\d\b/,
-    (said, evidence) =>
-      new TransientFailure({
-        message: `The model provider or the network failed temporarily; a retry may work. ${said}`,
-        evidence,
-      }),
-  ],
-]
-
-/** Failures codex printed as `turn.failed` (or a final `error` event), by their text. */
-const byTurnMessage = (text: string, evidence: ExecErrorEvidence): ExecError => {
-  const said = `codex said: ${text}`
-  const rule = turnRules.find(([pattern]) => pattern.test(text))
-  return rule !== undefined
-    ? rule[1](said, evidence)
-    : new TurnFailed({ message: `The turn failed. ${said}`, evidence })
-}
-
-/** Failures codex reported only on stderr, usually before `thread.started`. */
-const byStderr = (
-  stderr: ReadonlyArray<string>,
-  exitCode: number | null,
-  evidence: ExecErrorEvidence,
-  requestedThreadId: string | undefined,
-): ExecError | undefined => {
-  const rollout = stderrBlock(stderr, /no rollout found for thread id/)
-  if (rollout !== undefined) {
-    const threadId = /no rollout found for thread id (\S+)/.exec(rollout)?.[1] ?? requestedThreadId
-    return new UnknownThread({
-      message: `codex has no stored thread${threadId === undefined ? "" : ` ${threadId}`} to resume (it may belong to another CODEX_HOME or have been run with --ephemeral). codex said: ${rollout}`,
-      evidence,
-      ...(threadId === undefined ? {} : { threadId }),
-    })
-  }
-  const untrusted = stderr.find((l) => l.includes("Not inside a trusted directory"))
-  if (untrusted !== undefined) {
-    return new UntrustedDirectory({
-      message: `codex refused to run here: ${untrusted.trim()}`,
-      evidence,
-    })
-  }
-  const config =
-    stderrBlock(stderr, /^Error loading config\.toml/) ??
-    stderrBlock(stderr, /^Error: Model provider .* not found/)
-  if (config !== undefined) {
-    return new ConfigRejected({ message: `codex rejected its configuration: ${config}`, evidence })
-  }
-  const output = stderrBlock(stderr, /^Error: Failed to open last message file/)
-  if (output !== undefined) {
-    return new ConfigRejected({ message: `codex could not start: ${output}`, evidence })
-  }
-  const cd = stderrBlock(stderr, /^Error: No such file or directory \(os error 2\)/)
-  if (cd !== undefined) {
-    return new ConfigRejected({
-      message: `codex could not start: ${cd} (codex names no path; usually the working directory does not exist)`,
-      evidence,
-    })
-  }
-  const emptyPrompt = stderr.find((l) => l.startsWith("No prompt provided"))
-  if (emptyPrompt !== undefined) {
-    return new ConfigRejected({ message: `codex got no prompt: ${emptyPrompt}`, evidence })
-  }
-  if (exitCode === 2) {
-    const usage = stderr.filter((l) => /^(error|Usage):/.test(l)).join(" — ")
-    return new ConfigRejected({
-      message: `codex rejected its command line: ${usage || "usage error (exit code 2)"}`,
-      evidence,
-    })
-  }
-  return undefined
-}
-
 const failed = (threadId: string | undefined, error: ExecError): ExecOutcome => ({
   _tag: "Failed",
   threadId,
@@ -263,27 +125,8 @@ export const classify = (evidence: ExecEvidence): ExecOutcome => {
     stderrTail: meaningful.slice(-STDERR_TAIL),
     lastEvents: evidence.lines.slice(-LAST_EVENTS).map((l) => l.raw),
   }
-  const spawn = evidence.spawnError
-  if (spawn !== undefined) {
-    return spawn.code === "ENOENT"
-      ? failed(
-          undefined,
-          new CodexNotFound({
-            message: `The codex executable was not found (${spawn.message}); install codex or pass --codex-bin.`,
-            evidence: errorEvidence,
-          }),
-        )
-      : failed(
-          undefined,
-          new SpawnFailed({
-            message:
-              spawn.code === "E2BIG"
-                ? `codex could not be started: its command line is too long (${spawn.message}).`
-                : `codex could not be started: ${spawn.message}`,
-            evidence: errorEvidence,
-            code: spawn.code,
-          }),
-        )
+  if (evidence.spawnError !== undefined) {
+    return failed(undefined, bySpawnError(evidence.spawnError, errorEvidence))
   }
 
   const s = scan(evidence.lines)

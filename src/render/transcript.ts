@@ -2,18 +2,26 @@
  * The human transcript of a `task.log`, section by section like `codex exec` prints it (`user`,
  * `thinking`, `exec`, `file update`, `codex`, `tokens used`), plus our synthetic entries. It is
  * a streaming renderer: `log` feeds it the lines as they are read, `log -f` as they are written.
+ * This file holds the state of one pass; items are drawn by `transcriptItems.ts`, synthetic
+ * entries by `transcriptEntries.ts`.
  */
-import type {
-  CommandExecutionItem,
-  McpToolCallItem,
-  ThreadEvent,
-  ThreadItem,
-  TodoListItem,
-  Usage,
-} from "../domain/events.js"
+import type { ThreadEvent, ThreadItem, Usage } from "../domain/events.js"
 import { isUnknownEvent, isUnknownItem, usageDelta } from "../domain/events.js"
+import { decodeLogEntry } from "../domain/logEntries.js"
 import { decodeLine } from "../exec/decode.js"
 import type { Style } from "./style.js"
+import { drawEntry, flushesBefore } from "./transcriptEntries.js"
+import { drawItem, execHeader, head, makeDraw, plan } from "./transcriptItems.js"
+import {
+  clean,
+  groupDigits,
+  type Rec,
+  str,
+  type Unfinished,
+  withoutType,
+} from "./transcriptText.js"
+
+export { groupDigits }
 
 /** How the transcript is drawn. */
 export interface TranscriptOptions {
@@ -38,32 +46,13 @@ export interface TranscriptRenderer {
   readonly pending: (ended?: boolean) => string
 }
 
-type Rec = Readonly<Record<string, unknown>>
-type Unfinished = "running" | "ended"
-
-const str = (u: unknown): u is string => typeof u === "string"
-const num = (u: unknown): u is number => typeof u === "number" && Number.isFinite(u)
-
-// Terminal escapes would repaint the user's screen; other controls become visible gaps.
-const escapes = /\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b\[[0-?]*[ -/]*[@-~]?|\u001b./g
-const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
-const clean = (s: string): string =>
-  s.replace(/\r\n/g, "\n").replace(escapes, "").replace(/\r/g, "\n").replace(controls, " ")
-
-/** `10478` → `10,478`, whatever the locale. */
-export const groupDigits = (n: number): string =>
-  String(Math.trunc(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
-
-const withoutType = (o: Rec): string => {
-  const { type: _, ...rest } = o
-  return Object.keys(rest).length === 0 ? "" : ` ${JSON.stringify(rest)}`
-}
+/** An event or entry nobody draws precisely: its type and its other fields. */
+const generic = (o: Rec): string => `[${clean(String(o.type))}]${clean(withoutType(o))}`
 
 /** A fresh renderer: one per pass over a log (it keeps the previous usage total, open items…). */
 export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRenderer => {
   const s = options.style
-  const maxLines = Math.max(0, options.maxOutputLines ?? 20)
-  const head = (name: string, color: (t: string) => string = s.magenta) => s.bold(color(name))
+  const d = makeDraw(s, Math.max(0, options.maxOutputLines ?? 20), options.full === true)
 
   let threadId: string | undefined
   let previousUsage: Usage | undefined
@@ -74,124 +63,6 @@ export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRe
   let headerShown: string | undefined
   const plans = new Map<string, string>()
 
-  const truncated = (text: string): Array<string> => {
-    const lines = clean(text).replace(/\n$/, "").split("\n")
-    if (lines.length === 1 && lines[0] === "") return []
-    if (options.full === true || lines.length <= maxLines) return lines.map(s.dim)
-    const top = Math.ceil(maxLines / 2)
-    const marker = `… +${lines.length - maxLines} lines (codex-tasks log --full to see all)`
-    return [
-      ...lines.slice(0, top).map(s.dim),
-      s.yellow(marker),
-      ...lines.slice(lines.length - (maxLines - top)).map(s.dim),
-    ]
-  }
-
-  const execHeader = (c: CommandExecutionItem): Array<string> => {
-    const cwd = (c as Rec).cwd
-    return [head("exec"), s.bold(clean(c.command)) + (str(cwd) ? ` in ${clean(cwd)}` : "")]
-  }
-
-  const exitLine = (c: CommandExecutionItem, unfinished?: Unfinished): string => {
-    const output = c.aggregated_output === "" ? "" : ":"
-    if (unfinished === "running") return s.yellow(" running…")
-    if (unfinished === "ended") return s.yellow(" did not finish (no exit code)")
-    if (c.exit_code === 0 && c.status !== "failed") return s.green(` succeeded${output}`)
-    if (num(c.exit_code)) return s.red(` failed with exit code ${c.exit_code}${output}`)
-    if (c.status === "declined") return s.yellow(" declined (not run)")
-    return s.yellow(` ${clean(c.status)} without an exit code${output}`)
-  }
-
-  const command = (c: CommandExecutionItem, unfinished?: Unfinished): Array<string> => [
-    ...(headerShown === c.id ? [] : execHeader(c)),
-    exitLine(c, unfinished),
-    ...truncated(c.aggregated_output),
-  ]
-
-  const mcpCall = (m: McpToolCallItem, unfinished?: Unfinished): Array<string> => {
-    const args = m.arguments === undefined ? "" : clean(JSON.stringify(m.arguments) ?? "")
-    const call = `${clean(m.server ?? "?")}.${clean(m.tool ?? "?")}(${args})`
-    const failed = m.error !== undefined && m.error !== null
-    const status =
-      unfinished === "running"
-        ? s.yellow(" running…")
-        : unfinished === "ended"
-          ? s.yellow(" did not finish")
-          : failed || m.status === "failed"
-            ? s.red(` ${clean(m.status ?? "failed")}`)
-            : s.green(` ${clean(m.status ?? "completed")}`)
-    if (failed) {
-      const message = str(m.error) ? m.error : (m.error as Rec).message
-      return [
-        head("tool"),
-        s.bold(call),
-        status,
-        s.red(clean(str(message) ? message : JSON.stringify(m.error))),
-      ]
-    }
-    // MCP results carry text parts in `content`; anything else is shown as JSON.
-    const content = (m.result as Rec | undefined)?.content
-    const texts = Array.isArray(content)
-      ? content.flatMap((c: unknown) =>
-          str((c as Rec | null)?.text) ? [(c as Rec).text as string] : [],
-        )
-      : []
-    const result =
-      texts.length > 0 ? texts.join("\n") : m.result === undefined ? "" : JSON.stringify(m.result)
-    return [head("tool"), s.bold(call), status, ...truncated(result)]
-  }
-
-  const plan = (t: TodoListItem): Array<string> => [
-    head("plan"),
-    ...t.items.map((e) =>
-      e.completed ? `  ${s.green("✓")} ${clean(e.text)}` : `  • ${clean(e.text)}`,
-    ),
-  ]
-
-  const kinds: Record<string, (p: string) => string> = {
-    add: (p) => s.green(`A ${p}`),
-    delete: (p) => s.red(`D ${p}`),
-    update: (p) => s.yellow(`M ${p}`),
-  }
-
-  /** An item in its final form, or `unfinished` (still running / never completed). */
-  const item = (i: ThreadItem, unfinished?: Unfinished): Array<string> => {
-    const note =
-      unfinished === "running"
-        ? " (in progress)"
-        : unfinished === "ended"
-          ? " (did not finish)"
-          : ""
-    if (isUnknownItem(i)) return [`[${clean(i.type)}]${clean(withoutType(i))}${note}`]
-    switch (i.type) {
-      case "agent_message":
-        return [head("codex"), clean(i.text)]
-      case "reasoning":
-        return [head("thinking"), s.dim(clean(i.text))]
-      case "command_execution":
-        return command(i, unfinished)
-      case "file_change": {
-        const failed =
-          unfinished === undefined && i.status !== "completed" ? ` (${clean(i.status)})` : ""
-        const changes = i.changes.map((c) =>
-          (kinds[c.kind] ?? ((p: string) => `? ${p}`))(clean(c.path)),
-        )
-        return [head("file update") + s.yellow(failed + note), ...changes]
-      }
-      case "todo_list":
-        return plan(i)
-      case "web_search": {
-        const query = clean(i.action?.query ?? i.query)
-        if (unfinished === undefined) return [`🌐 Searched: ${query}`]
-        return [s.yellow(`🌐 Searching: ${query}${note}`)]
-      }
-      case "error":
-        return [s.yellow(`warning: ${clean(i.message)}`)]
-      case "mcp_tool_call":
-        return mcpCall(i, unfinished)
-    }
-  }
-
   // The shown item's status can continue its header, so it goes first.
   const unfinishedItems = (how: Unfinished): Array<string> => {
     const items = [...open.values()].sort(
@@ -199,7 +70,7 @@ export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRe
     )
     return items.flatMap((i, n) => {
       if (n > 0) headerShown = undefined
-      return item(i, how)
+      return drawItem(d, i, how, headerShown)
     })
   }
 
@@ -217,20 +88,18 @@ export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRe
       const key = JSON.stringify(i.items)
       if (plans.get(i.id) === key) return []
       plans.set(i.id, key)
-      return plan(i)
+      return plan(d, i)
     }
     if (type === "item.completed") {
-      const lines = item(i)
+      const lines = drawItem(d, i, undefined, headerShown)
       open.delete(id)
       return lines
     }
     const started = type === "item.started" && !open.has(id)
     open.set(id, i)
     if (started && !isUnknownItem(i) && i.type === "command_execution") {
-      headerShown = undefined
-      const lines = execHeader(i)
       headerShown = id
-      return lines
+      return execHeader(d, i)
     }
     return []
   }
@@ -242,44 +111,20 @@ export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRe
       (usage.input_tokens < prev.input_tokens || usage.output_tokens < prev.output_tokens)
     const turn = reset ? usage : usageDelta(prev, usage)
     previousUsage = usage
-    return [head("tokens used"), groupDigits(turn.input_tokens + turn.output_tokens)]
+    return [head(d, "tokens used"), groupDigits(turn.input_tokens + turn.output_tokens)]
   }
 
-  const synthetic = (e: Rec): Array<string> | undefined => {
-    switch (e.type) {
-      case "user_message":
-        if (!str(e.message)) return undefined
-        lastError = undefined
-        return [...flush(), head("user", s.cyan), clean(e.message)]
-      case "stderr":
-        return str(e.message) ? [s.dim(`stderr: ${clean(e.message)}`)] : undefined
-      case "worker":
-        return str(e.message) ? [s.dim(`worker: ${clean(e.message)}`)] : undefined
-      case "retry": {
-        if (!num(e.attempt) || !num(e.max_retries) || !num(e.delay_ms)) return undefined
-        const why = `${clean(String(e.error_class ?? "error"))}: ${clean(String(e.message ?? ""))}`
-        const delay = (e.delay_ms / 1000).toFixed(1)
-        return [...flush(), s.yellow(`retry ${e.attempt}/${e.max_retries} in ${delay} s: ${why}`)]
-      }
-      case "invocation_failed": {
-        if (!str(e.message)) return undefined
-        const cls = str(e.error_class) ? ` (${clean(e.error_class)})` : ""
-        const retry = e.retryable === true ? s.dim(" (will retry)") : ""
-        return [...flush(), s.red(`ERROR: codex failed${cls}: ${clean(e.message)}`) + retry]
-      }
-      case "prompts_dropped": {
-        if (!Array.isArray(e.prompts)) return undefined
-        const prompts = e.prompts.map((p) => `  - ${clean(String(p)).replace(/\n/g, "\n    ")}`)
-        const count = num(e.count) ? e.count : prompts.length
-        return [s.yellow(`${count} queued prompt${count === 1 ? "" : "s"} dropped:`), ...prompts]
-      }
-      default:
-        return undefined
-    }
+  // Our synthetic entries are unknown events to the codex schemas; one that does not match its
+  // own schema is shown like any other unknown event.
+  const unknownEvent = (e: Rec & { readonly type: string }): Array<string> => {
+    const entry = decodeLogEntry(e)
+    if (entry === undefined) return [generic(e)]
+    if (entry.type === "user_message") lastError = undefined
+    return flushesBefore(entry) ? [...flush(), ...drawEntry(d, entry)] : drawEntry(d, entry)
   }
 
   const event = (e: ThreadEvent): Array<string> => {
-    if (isUnknownEvent(e)) return synthetic(e) ?? [`[${clean(e.type)}]${clean(withoutType(e))}`]
+    if (isUnknownEvent(e)) return unknownEvent(e)
     switch (e.type) {
       case "thread.started": {
         const lines = flush()
@@ -318,9 +163,7 @@ export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRe
     if (decoded._tag === "Event") return event(decoded.event)
     const parsed = decoded.reason.startsWith("malformed") ? (JSON.parse(raw) as Rec) : undefined
     if (parsed === undefined) return [clean(raw)]
-    return [
-      `[${clean(String(parsed.type))}]${clean(withoutType(parsed))} ${s.dim(`(${decoded.reason})`)}`,
-    ]
+    return [`${generic(parsed)} ${s.dim(`(${decoded.reason})`)}`]
   }
 
   const text = (lines: Array<string>): string => (lines.length === 0 ? "" : `${lines.join("\n")}\n`)

@@ -246,6 +246,44 @@ describe("other lines", () => {
     )
   })
 
+  it("says why queued prompts were dropped when the entry records it", () => {
+    const reason = "stopped by UnknownThread: \u001b[31mno stored thread\u001b[0m"
+    expect(render([entry(promptsDropped(["second prompt", "third"], reason))])).toBe(
+      [
+        "2 queued prompts dropped (stopped by UnknownThread: no stored thread):",
+        "  - second prompt",
+        "  - third",
+        "",
+      ].join("\n"),
+    )
+    expect(render([entry(promptsDropped(["only"], "the worker was lost"))])).toBe(
+      "1 queued prompt dropped (the worker was lost):\n  - only\n",
+    )
+  })
+
+  it("shows a synthetic entry that does not match its schema like an unknown event", () => {
+    expect(
+      render([
+        '{"type":"user_message"}',
+        '{"type":"stderr","message":7}',
+        '{"type":"retry","attempt":"one","max_retries":2,"delay_ms":10}',
+        '{"type":"invocation_failed","error_class":"X"}',
+        '{"type":"prompts_dropped","prompts":"x","at":"2026-01-01T00:00:00.000Z"}',
+        '{"type":"worker","text":"w"}',
+      ]),
+    ).toBe(
+      [
+        "[user_message]",
+        '[stderr] {"message":7}',
+        '[retry] {"attempt":"one","max_retries":2,"delay_ms":10}',
+        '[invocation_failed] {"error_class":"X"}',
+        '[prompts_dropped] {"prompts":"x","at":"2026-01-01T00:00:00.000Z"}',
+        '[worker] {"text":"w"}',
+        "",
+      ].join("\n"),
+    )
+  })
+
   it("prints every torn prefix of a fixture line as text", () => {
     const renderer = makeTranscriptRenderer(plain)
     const lines = ["plan-enabled", "command-failing", "web-search", "http-500"].flatMap(fixture)
