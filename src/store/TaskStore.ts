@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs"
 import { appendFile, mkdir, readFile, rm } from "node:fs/promises"
-import { dirname, join, resolve as resolvePath, sep } from "node:path"
+import { join, resolve as resolvePath } from "node:path"
 import { Array as Arr, Effect, Either, Layer } from "effect"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { validateTaskId } from "../domain/taskId.js"
@@ -201,27 +201,6 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       yield* tryFs("append", path, () => appendFile(path, data, { flag: "a", mode: 0o600 }))
     })
 
-    const scratchRoot = join(root, Results.START_SCRATCH_DIR)
-    const inside = (path: string, dir: string) =>
-      resolvePath(path).startsWith(resolvePath(dir) + sep)
-
-    /**
-     * After a completed turn, makes the invocation's `-o` file (in the task directory, or in the
-     * start's scratch directory) the task's `task.result`; returns its text, undefined if empty.
-     */
-    const promoteResult = Effect.fn("TaskStore.promoteResult")(function* (
-      loc: TaskLocation,
-      scratch: string,
-    ) {
-      if (dirname(resolvePath(scratch)) !== resolvePath(loc.dir) && !inside(scratch, scratchRoot)) {
-        return yield* new StoreError({
-          message: `result file ${scratch} is not inside the task directory ${loc.dir}`,
-          path: scratch,
-        })
-      }
-      return yield* Results.promoteResult(loc.dir, scratch)
-    })
-
     /** The last final message, if any. */
     const readResult = Effect.fn("TaskStore.readResult")(function* (loc: TaskLocation) {
       const path = taskPaths(loc).result
@@ -260,29 +239,10 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       appendLog,
       /** Path of the task's transcript (JSONL; the text log of a proto/flat-era task). */
       logPath: (loc: TaskLocation): string => taskPaths(loc).log,
-      promoteResult,
       readResult,
       withLock,
       ...inbox,
-      /** A fresh `-o` scratch path in the task directory. */
-      scratchResult: (loc: TaskLocation) => Results.scratchResultPath(loc.dir),
-      /** `<root>/.tmp/<name>`: a start's scratch directory (its `-o` file lives there at first). */
-      startDirOf: (name: string) => Results.startDirOf(root, name),
-      /** Creates a start's scratch directory, owned by the worker `owner`. */
-      makeStartDir: Results.makeStartDir,
-      /** Removes a start's scratch directory. */
-      removeStartDir: Results.removeStartDir,
-      /** Removes an invocation's `-o` file without promoting it. */
-      discardResult: Results.discardResult,
-      /** Removes what killed workers left: stale start directories, and `-o` files of the task. */
-      sweepScratch: (loc: TaskLocation | undefined) =>
-        Effect.zipWith(
-          Results.sweepStartDirs(root),
-          loc === undefined || isFlat(loc)
-            ? Effect.succeed(0)
-            : Results.sweepResultScratch(loc.dir),
-          (a, b) => a + b,
-        ),
+      ...Results.scratchOps(root),
       /** Records the worker process (`worker.json` + `task.pid`). */
       writeWorker: (loc: TaskLocation, identity: ProcessIdentity) =>
         (isFlat(loc)

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto"
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises"
-import { basename, dirname, join, resolve } from "node:path"
+import { basename, dirname, join, resolve, sep } from "node:path"
 import { Effect } from "effect"
 import { errnoCode, StoreError, tryFs } from "./errors.js"
-import { TASK_RESULT } from "./layout.js"
+import { TASK_RESULT, type TaskLocation } from "./layout.js"
 import { isSameProcessAlive, type ProcessIdentity } from "./processIdentity.js"
 import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
 
@@ -137,3 +137,43 @@ export const promoteResult = (taskDir: string, scratch: string) =>
       ),
     ),
   )
+
+/** The scratch operations the task store offers, for the store rooted at `root`. */
+export const scratchOps = (root: string) => {
+  const scratchRoot = join(root, START_SCRATCH_DIR)
+  const inside = (path: string, dir: string) => resolve(path).startsWith(resolve(dir) + sep)
+  return {
+    /** A fresh `-o` scratch path in the task directory. */
+    scratchResult: (loc: TaskLocation) => scratchResultPath(loc.dir),
+    /** `<root>/.tmp/<name>`: a start's scratch directory (its `-o` file lives there at first). */
+    startDirOf: (name: string) => startDirOf(root, name),
+    /** Creates a start's scratch directory, owned by the worker `owner`. */
+    makeStartDir,
+    /** Removes a start's scratch directory. */
+    removeStartDir,
+    /** Removes an invocation's `-o` file without promoting it. */
+    discardResult,
+    /**
+     * After a completed turn, makes the invocation's `-o` file (in the task directory, or in the
+     * start's scratch directory) the task's `task.result`; returns its text, undefined if empty.
+     */
+    promoteResult: (loc: TaskLocation, scratch: string) =>
+      dirname(resolve(scratch)) !== resolve(loc.dir) && !inside(scratch, scratchRoot)
+        ? Effect.fail(
+            new StoreError({
+              message: `result file ${scratch} is not inside the task directory ${loc.dir}`,
+              path: scratch,
+            }),
+          )
+        : promoteResult(loc.dir, scratch),
+    /** Removes what killed workers left: stale start directories, and `-o` files of the task. */
+    sweepScratch: (loc: TaskLocation | undefined) =>
+      Effect.zipWith(
+        sweepStartDirs(root),
+        loc === undefined || loc.layout === "flat"
+          ? Effect.succeed(0)
+          : sweepResultScratch(loc.dir),
+        (a, b) => a + b,
+      ),
+  } as const
+}
