@@ -45,6 +45,7 @@ export const renderStatus = (v: TaskView, timeFormat: TimeFormat, style: Style):
   lines.push(`Last Prompt: ${v.meta.last_prompt ?? dash}`)
   lines.push(`Last Result: ${v.lastResult ?? dash}`)
   lines.push(`Outcome: ${describeOutcome(v.outcome)}`)
+  if (v.workerStderr !== undefined) lines.push(`Worker Stderr: ${v.workerStderr}`)
   if (v.queued > 0) lines.push(`Queued Prompts: ${v.queued}`)
   if ((v.meta.dropped_prompts ?? 0) > 0) lines.push(`Dropped Prompts: ${v.meta.dropped_prompts}`)
   lines.push(`Turns: ${v.meta.turns ?? 0}`)

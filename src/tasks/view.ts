@@ -1,3 +1,5 @@
+import { statSync } from "node:fs"
+import { join } from "node:path"
 import { Effect } from "effect"
 import {
   effectiveState,
@@ -6,6 +8,7 @@ import {
   type TaskState,
   type TaskUsage,
 } from "../domain/task.js"
+import { WORKER_STDERR } from "../store/layout.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
 
@@ -22,6 +25,20 @@ export interface TaskView {
   readonly queued: number
   /** The last final message (`task.result`, else `last_result`). */
   readonly lastResult: string | undefined
+  /** When the worker was lost or failed: its stderr file, if it wrote anything there. */
+  readonly workerStderr?: string | undefined
+}
+
+/** The worker's stderr file of a task whose worker ended badly, when it is not empty. */
+const stderrOf = (loc: TaskLocation, outcome: TaskOutcome | undefined): string | undefined => {
+  const ended = outcome?.kind === "worker_lost" || outcome?.error_class === "WorkerFailed"
+  if (!ended || loc.layout === "flat") return undefined
+  try {
+    const path = join(loc.dir, WORKER_STDERR)
+    return statSync(path).size > 0 ? path : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Builds the view of a task from its metadata and the live state of its worker. */
@@ -61,6 +78,7 @@ export const viewOf = (
       pid,
       queued,
       lastResult: result ?? meta.last_result,
+      workerStderr: stderrOf(loc, outcome),
     } satisfies TaskView
   })
 
@@ -89,4 +107,5 @@ export const viewJson = (v: TaskView) => ({
   usage: usageJson(v.meta.usage),
   archived: v.loc.archived,
   path: v.loc.dir,
+  worker_stderr: v.workerStderr ?? null,
 })
