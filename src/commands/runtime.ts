@@ -1,5 +1,6 @@
 import { homedir } from "node:os"
 import { Effect, Layer, Option } from "effect"
+import * as ProcessesLive from "../processes/live.js"
 import { resolveStoreRoot } from "../store/storeRoot.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
@@ -72,6 +73,7 @@ export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
     Layer.provideMerge(storeLayer(g.storeRoot)),
     Layer.provide(WorkerLauncher.layer(workerCommand())),
     Layer.provide(TasksConfig.layer(g.codexBin, retryPolicyFromEnv(process.env))),
+    Layer.provide(ProcessesLive.layer),
   )
 
 /** Runs `effect` with the task service (and the store) built from the global options. */

@@ -4,6 +4,10 @@ import { rmSync, statSync } from "node:fs"
 import { dirname } from "node:path"
 import { Deferred, Effect, Exit, Layer, Mailbox } from "effect"
 import { ConfigRejected, type ExecError } from "../domain/errors.js"
+import { killRun, makeSeen } from "../processes/control.js"
+import type { ProcessIdentity } from "../processes/identity.js"
+import { liveProcesses } from "../processes/live.js"
+import { Processes, RUN_MARKER_VAR } from "../processes/Processes.js"
 import { newThreadArgv, resumeArgv } from "./argv.js"
 import {
   CodexExec,
@@ -15,14 +19,6 @@ import {
 } from "./CodexExec.js"
 import { classify, type ExecEvidence } from "./classify.js"
 import { decodeLine, type ExecLine } from "./decode.js"
-import {
-  descendants,
-  isGone,
-  killMarked,
-  markedProcesses,
-  RUN_MARKER_VAR,
-  signalQuietly,
-} from "./processTree.js"
 
 /** Settings of the real `codex exec` client. */
 export interface CodexExecConfig {
@@ -180,27 +176,26 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
         Effect.map((o) => o._tag === "Some"),
       )
 
+    const processes = yield* Processes
+    const seen = yield* makeSeen(pid)
+    // Kills every process of the run and returns once they are all gone (SIGKILL is not instant).
+    const sweep = (identities: ReadonlyArray<ProcessIdentity>) =>
+      killRun({ marker: runId, identities }).pipe(Effect.provideService(Processes, processes))
+
     const stop = Effect.gen(function* () {
       if (yield* Deferred.isDone(closed)) {
-        killMarked(runId)
+        yield* sweep([])
         return
       }
       interruptedByUs = true
-      const tree = descendants(pid)
-      signalQuietly(pid, "SIGINT")
+      yield* seen.snapshot
+      const tree = yield* seen.current
+      yield* processes.signal(pid, "SIGINT")
       const exited = yield* waitClosed(config.graceMs ?? 3_000)
-      if (!exited) {
-        signalQuietly(-pid, "SIGKILL")
-        for (const p of tree) signalQuietly(p, "SIGKILL")
-      }
-      killMarked(runId)
+      // codex is our child and not reaped yet: its pid (and group id) cannot have been reused.
+      if (!exited) yield* processes.signal(-pid, "SIGKILL")
+      yield* sweep(exited ? [] : tree)
       if (!exited) yield* waitClosed(5_000)
-      // SIGKILL is not instant: return only once every process of the run is really gone.
-      for (let i = 0; i < 300; i++) {
-        if (tree.every(isGone) && markedProcesses(runId).length === 0) break
-        killMarked(runId)
-        yield* Effect.sleep("10 millis")
-      }
     })
     const interrupt = yield* Effect.cached(stop)
     triggerInterrupt = () => {
@@ -212,7 +207,7 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
     const result: Effect.Effect<ExecResult> = yield* Effect.cached(
       Effect.gen(function* () {
         const { code, signal } = yield* Deferred.await(closed)
-        killMarked(runId) // a command that daemonised itself is still part of this run
+        yield* sweep([]) // a command that daemonised itself is still part of this run
         const evidence: ExecEvidence = {
           exitCode: code,
           signal,
@@ -233,4 +228,7 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
 
 /** The real `codex exec` client, spawning `config.codexBin`. */
 export const layer = (config: CodexExecConfig): Layer.Layer<CodexExec> =>
-  Layer.succeed(CodexExec, { run: (request) => startRun(config, request) })
+  Layer.succeed(CodexExec, {
+    run: (request) =>
+      startRun(config, request).pipe(Effect.provideService(Processes, liveProcesses)),
+  })

@@ -5,6 +5,10 @@ import { Array as Arr, Effect, Either, Layer, Option } from "effect"
 import { promptsDropped } from "../domain/logEntries.js"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { validateTaskId } from "../domain/taskId.js"
+import { isAlive } from "../processes/control.js"
+import type { ProcessIdentity } from "../processes/identity.js"
+import * as ProcessesLive from "../processes/live.js"
+import { Processes } from "../processes/Processes.js"
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.js"
 import {
   AmbiguousTaskId,
@@ -29,7 +33,7 @@ import {
 import { detectFormat, moveToArchive } from "./legacy.js"
 import { type LockOptions, withTaskLock } from "./lock.js"
 import { parseTaskJson, renderTaskJson } from "./metaCodec.js"
-import type { ProcessIdentity } from "./processIdentity.js"
+import * as Run from "./runRecord.js"
 import { StoreRoot } from "./storeRoot.js"
 import * as Worker from "./workerFiles.js"
 
@@ -58,8 +62,11 @@ const noDirectory = (loc: TaskLocation, what: string) =>
 
 /** The task store: layout, metadata, logs, results, locks, inbox and worker records on disk. */
 export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStore", {
+  dependencies: [ProcessesLive.layer],
   effect: Effect.gen(function* () {
     const root = resolvePath(yield* StoreRoot)
+    // Liveness of workers and of recorded processes (the fake in tests: DefaultWithoutDependencies).
+    const processes = yield* Processes
     const activeLoc = (id: TaskLocation["id"]): TaskLocation => ({
       id,
       dir: join(root, id),
@@ -321,13 +328,40 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
         (isFlat(loc)
           ? Worker.legacyPidAlive(taskPaths(loc).pid)
           : Worker.workerAlive(loc.dir)
-        ).pipe(Effect.withSpan("TaskStore.workerAlive")),
+        ).pipe(
+          Effect.provideService(Processes, processes),
+          Effect.withSpan("TaskStore.workerAlive"),
+        ),
       list,
       /** Which tool and era wrote the task (decides whether it can be resumed). */
       format: (loc: TaskLocation) => detectFormat(loc).pipe(Effect.withSpan("TaskStore.format")),
       /** Moves the task's files into `target` (an `archive/YYYY/MM/DD/<id>` path), removing its FIFO. */
       moveToArchive: (loc: TaskLocation, target: string) =>
         moveToArchive(loc, target).pipe(Effect.withSpan("TaskStore.moveToArchive")),
+      /** `run.json` of the task's last worker (its marker and the processes its runs started). */
+      readRunRecord: (loc: TaskLocation) =>
+        (isFlat(loc)
+          ? Effect.succeed(Option.none<Run.RunRecord>())
+          : Run.readRunRecord(loc.dir)
+        ).pipe(Effect.withSpan("TaskStore.readRunRecord")),
+      /** Records a new worker's marker in `run.json` (forgetting the previous worker's processes). */
+      writeRunRecord: (loc: TaskLocation, runId: string) =>
+        (isFlat(loc)
+          ? Effect.fail(noDirectory(loc, "run record"))
+          : Run.writeRunRecord(loc.dir, runId)
+        ).pipe(Effect.withSpan("TaskStore.writeRunRecord")),
+      /** Adds processes seen in a run of worker `runId` to `run.json` (the dead ones are dropped). */
+      recordRunProcesses: (
+        loc: TaskLocation,
+        runId: string,
+        seen: ReadonlyArray<ProcessIdentity>,
+      ) =>
+        (isFlat(loc)
+          ? Effect.void
+          : Run.recordRunProcesses(loc.dir, runId, seen, (p) =>
+              isAlive(p).pipe(Effect.provideService(Processes, processes)),
+            )
+        ).pipe(Effect.withSpan("TaskStore.recordRunProcesses")),
     } as const
   }),
 }) {

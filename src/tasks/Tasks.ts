@@ -1,14 +1,14 @@
 import { existsSync, statSync } from "node:fs"
 import { basename, resolve as resolvePath } from "node:path"
-import { Context, Effect, Either, Layer } from "effect"
+import { Context, Effect, Either, Layer, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
 import type { ExecOptions } from "../exec/options.js"
-import { processIdentity } from "../store/processIdentity.js"
+import { Processes } from "../processes/Processes.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
 import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
+import { endLeftovers } from "./leftovers.js"
 import { cloneRepo } from "./repo.js"
-import { killLeftovers } from "./runRecord.js"
 import { type StopReport, stopTask } from "./stop.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
 
@@ -72,6 +72,7 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
     const store = yield* TaskStore
     const launcher = yield* WorkerLauncher
     const config = yield* TasksConfig
+    const processes = yield* Processes
 
     const validateOptions = (options: ExecOptions, cwd: string) =>
       Effect.gen(function* () {
@@ -185,7 +186,7 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
           const receipt = yield* store.inboxPush(loc, prompt)
           const base = { id: loc.id, seq: receipt.seq, logOffset }
           if (alive) return { ...base, status: "queued", position: receipt.position } as const
-          yield* killLeftovers(loc.dir)
+          yield* endLeftovers(loc).pipe(Effect.provideService(Processes, processes))
           const worker = yield* launcher.launch(
             {
               _tag: "Resume",
@@ -198,8 +199,8 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
               ? meta.working_dir
               : process.cwd(),
           )
-          const identity = processIdentity(worker.pid)
-          if (identity !== undefined) yield* store.writeWorker(loc, identity)
+          const identity = yield* processes.identify(worker.pid)
+          if (Option.isSome(identity)) yield* store.writeWorker(loc, identity.value)
           yield* store.update(loc, (m) => ({ ...m, state: "RUNNING" }))
           return { ...base, status: "started", worker } as const
         }),
@@ -242,6 +243,7 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
             ? Effect.succeed<StopReport>(r.left)
             : stopTask(r.right, options.afterTurn, options.timeoutMs).pipe(
                 Effect.provideService(TaskStore, store),
+                Effect.provideService(Processes, processes),
               ),
         { concurrency: "unbounded" },
       )

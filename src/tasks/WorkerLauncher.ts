@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process"
 import { Context, Data, Deferred, Effect, Layer, Schema } from "effect"
-import { RUN_MARKER_VAR } from "../exec/processTree.js"
+import { RUN_MARKER_VAR } from "../processes/Processes.js"
 import { Handshake, type WorkerRequest } from "../worker/protocol.js"
 
 /** The worker process could not be started or ended without answering. */

@@ -1,14 +1,11 @@
 import { readFileSync, rmSync } from "node:fs"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { isAlive, waitGone } from "../processes/control.js"
+import { Processes } from "../processes/Processes.js"
 import { taskPaths } from "../store/layout.js"
-import {
-  isSameProcessAlive,
-  processCommandLine,
-  processIdentity,
-} from "../store/processIdentity.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
-import { killLeftovers } from "./runRecord.js"
+import { endLeftovers } from "./leftovers.js"
 
 /** How one task's stop went. */
 export type StopReport =
@@ -16,16 +13,6 @@ export type StopReport =
   | { readonly id: string; readonly status: "not-running" }
   | { readonly id: string; readonly status: "killed"; readonly message: string }
   | { readonly id: string; readonly status: "unknown"; readonly message: string }
-
-const waitGone = (identity: { pid: number; startTime: string }, ms: number) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + ms
-    while (isSameProcessAlive(identity)) {
-      if (Date.now() > deadline) return false
-      yield* Effect.sleep("50 millis")
-    }
-    return true
-  })
 
 /**
  * A task the Rust tool left running: its `task.pid` names the codex process itself (no worker
@@ -36,17 +23,18 @@ const waitGone = (identity: { pid: number; startTime: string }, ms: number) =>
 const stopLegacy = (loc: TaskLocation, timeoutMs: number) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
+    const processes = yield* Processes
     const notRunning = { id: loc.id, status: "not-running" } satisfies StopReport
     if ((yield* store.read(loc)).state !== "RUNNING") return notRunning
     const pid = Number(readFileSync(taskPaths(loc).pid, "utf8").trim())
-    const identity = processIdentity(pid)
-    const command = processCommandLine(pid) ?? ""
-    if (identity === undefined || !/codex\S*\s+(.*\s)?(exec|proto)\b/.test(command))
+    const identity = yield* processes.identify(pid)
+    const command = Option.getOrElse(yield* processes.commandLine(pid), () => "")
+    if (Option.isNone(identity) || !/codex\S*\s+(.*\s)?(exec|proto)\b/.test(command))
       return notRunning
-    process.kill(pid, "SIGINT")
-    if (!(yield* waitGone(identity, Math.min(timeoutMs, 5_000)))) {
-      process.kill(pid, "SIGTERM")
-      yield* waitGone(identity, 5_000)
+    yield* processes.signal(pid, "SIGINT")
+    if (!(yield* waitGone(identity.value, Math.min(timeoutMs, 5_000)))) {
+      yield* processes.signal(pid, "SIGTERM")
+      yield* waitGone(identity.value, 5_000)
     }
     yield* store.update(loc, (m) => ({
       ...m,
@@ -69,14 +57,15 @@ const stopLegacy = (loc: TaskLocation, timeoutMs: number) =>
 export const stopTask = (loc: TaskLocation, afterTurn: boolean, timeoutMs: number) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
+    const processes = yield* Processes
     const identity = readWorkerIdentity(loc.dir)
-    if (identity === undefined || !isSameProcessAlive(identity)) {
+    if (identity === undefined || !(yield* isAlive(identity))) {
       if ((yield* store.workerAlive(loc)) === "unknown") return yield* stopLegacy(loc, timeoutMs)
       // A worker killed outright (its task still stored RUNNING) leaves codex and its commands
       // running: end them too.
       const stored = yield* store.read(loc).pipe(Effect.option)
       const lost = stored._tag === "Some" && stored.value.state === "RUNNING"
-      const killed = lost ? yield* killLeftovers(loc.dir) : 0
+      const killed = lost ? yield* endLeftovers(loc) : 0
       if (killed > 0) {
         return {
           id: loc.id,
@@ -86,14 +75,12 @@ export const stopTask = (loc: TaskLocation, afterTurn: boolean, timeoutMs: numbe
       }
       return { id: loc.id, status: "not-running" } satisfies StopReport
     }
-    process.kill(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")
+    yield* processes.signal(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")
     if (yield* waitGone(identity, timeoutMs))
       return { id: loc.id, status: "stopped" } satisfies StopReport
     // The worker did not finish in time: kill it and every process of its runs.
-    try {
-      process.kill(identity.pid, "SIGKILL")
-    } catch {}
-    yield* killLeftovers(loc.dir)
+    yield* processes.signal(identity.pid, "SIGKILL")
+    yield* endLeftovers(loc)
     yield* waitGone(identity, 5_000)
     // What the worker would have done: queued prompts are dropped, visibly.
     yield* store.dropQueued(loc)

@@ -7,7 +7,6 @@ import { isTurnCompleted, type ThreadEvent } from "../../src/domain/events.js"
 import type { ExecOutput, ExecRun } from "../../src/exec/CodexExec.js"
 import type { ExecOutcome } from "../../src/exec/classify.js"
 import type { ExecOptions } from "../../src/exec/options.js"
-import { descendants } from "../../src/exec/processTree.js"
 import {
   assertNoMarkedProcesses,
   cmdlineOf,
@@ -19,6 +18,7 @@ import {
   start,
   waitFor,
 } from "../support/execHarness.js"
+import { descendants } from "../support/processes.js"
 
 const trusted: ExecOptions = { skipGitRepoCheck: true }
 const bypass: ExecOptions = { skipGitRepoCheck: true, bypassApprovalsAndSandbox: true }

@@ -7,13 +7,17 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { type EffectiveState, effectiveState, type TaskMeta } from "../../src/domain/task.js"
-import { killMarked, markedProcesses, processesWithEnv } from "../../src/exec/processTree.js"
-import { isSameProcessAlive } from "../../src/store/processIdentity.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
-import { readRunRecord } from "../../src/tasks/runRecord.js"
 import { codexEnv, makeCodexHome } from "../../src/testing/codexHome.js"
 import { codexBin } from "./modelServerCodex.js"
+import {
+  isSameProcessAlive,
+  killUntilNone,
+  markedProcesses,
+  processesWithEnv,
+  readRunRecord,
+} from "./processes.js"
 
 /** The built CLI (`npm run build`); `CODEX_TASKS_TEST_CLI` points the tests at another build. */
 export const cliPath =
@@ -233,26 +237,12 @@ const killTaskProcesses = (dir: string) => {
     }
   }
   const runId = readRunRecord(dir)
-  if (runId !== undefined) killMarked(runId)
+  if (runId !== undefined) killUntilNone(() => markedProcesses(runId))
 }
 
 /** SIGKILLs every process started under the sandbox's mark (repeatedly, until none is left). */
-export const killSandboxProcesses = (mark: string): number => {
-  let killed = 0
-  for (let round = 0; round < 20; round++) {
-    const pids = processesWithEnv(SANDBOX_MARK_VAR, mark)
-    if (pids.length === 0) break
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL")
-        killed++
-      } catch {
-        // already gone
-      }
-    }
-  }
-  return killed
-}
+export const killSandboxProcesses = (mark: string): number =>
+  killUntilNone(() => processesWithEnv(SANDBOX_MARK_VAR, mark))
 
-/** Pids of live processes whose environment has `name=value` (Linux /proc). */
-export { processesWithEnv }
+/** Pids of live processes whose environment has `name=value` (Linux /proc); `run.json`'s marker. */
+export { processesWithEnv, readRunRecord }
