@@ -2,6 +2,8 @@ import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { timestampMillis } from "../domain/task.js"
+import { liveProcesses } from "../processes/live.js"
+import { Processes } from "../processes/Processes.js"
 import { ARCHIVE_DIR } from "../store/layout.js"
 import { LEGACY_FORMAT_KEY, predatesThreads } from "../store/legacy.js"
 import { LOCK_FILE } from "../store/lock.js"
@@ -42,7 +44,7 @@ const archivedOn = (updatedAt: string) => {
  * meanwhile. Proto- and flat-era tasks are marked with their era (`legacy_format`) and lose their
  * FIFO; their files take the current names in the dated archive.
  */
-export const archiveTask = (loc: TaskLocation) =>
+export const archiveTaskWith = (loc: TaskLocation) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     if (loc.archived)
@@ -59,6 +61,9 @@ export const archiveTask = (loc: TaskLocation) =>
       loc,
       Effect.gen(function* () {
         const meta = yield* store.read(loc)
+        // A live worker owns the directory, whatever task.json says (a stop that killed a worker
+        // and a send that started the next one may leave it STOPPED for a moment).
+        if ((yield* store.workerAlive(loc)) === true) return { refused: "RUNNING" }
         const view = yield* viewOf(store, loc, meta, { withResult: false })
         let archivedAt = meta.updated_at
         if (meta.state !== "ARCHIVED") {
@@ -82,3 +87,7 @@ export const archiveTask = (loc: TaskLocation) =>
     rmSync(join(target, LOCK_FILE), { force: true })
     return { id: loc.id, status: "archived", dir: target } satisfies ArchiveReport
   })
+
+/** `archiveTaskWith` with the live process table (for callers without a `Processes` service). */
+export const archiveTask = (loc: TaskLocation) =>
+  Effect.provideService(archiveTaskWith(loc), Processes, liveProcesses)

@@ -1,16 +1,21 @@
 import { Effect, Option } from "effect"
 import { killRun, liveOf, type RunProcesses } from "../processes/control.js"
+import type { RunRecord } from "../store/runRecord.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 
-/** What `run.json` says belongs to the task's last worker (nothing without a record). */
-export const runProcessesOf = (loc: TaskLocation) =>
-  Effect.gen(function* () {
-    const record = yield* (yield* TaskStore).readRunRecord(loc)
-    return Option.match(record, {
-      onNone: (): RunProcesses => ({ identities: [] }),
-      onSome: (r): RunProcesses => ({ marker: r.runId, identities: r.processes }),
-    })
+/** What a `run.json` says belongs to its worker (nothing without a record). */
+export const runProcesses = (record: Option.Option<RunRecord>): RunProcesses =>
+  Option.match(record, {
+    onNone: () => ({ identities: [] }),
+    onSome: (r) => ({ marker: r.runId, identities: r.processes }),
   })
+
+/** What `run.json` says belongs to the task's last worker. */
+export const runProcessesOf = (loc: TaskLocation) =>
+  Effect.map(
+    Effect.flatMap(TaskStore, (store) => store.readRunRecord(loc)),
+    runProcesses,
+  )
 
 /** The processes of the task's last worker that still run (its codex and their commands). */
 export const leftoversOf = (loc: TaskLocation) => Effect.flatMap(runProcessesOf(loc), liveOf)

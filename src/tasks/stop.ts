@@ -1,11 +1,12 @@
 import { readFileSync, rmSync } from "node:fs"
 import { Effect, Option } from "effect"
-import { isAlive, waitGone } from "../processes/control.js"
+import { isAlive, killRun, signalIfSame, waitGone } from "../processes/control.js"
+import { sameProcess } from "../processes/identity.js"
 import { Processes } from "../processes/Processes.js"
 import { taskPaths } from "../store/layout.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
-import { endLeftovers } from "./leftovers.js"
+import { endLeftovers, runProcesses } from "./leftovers.js"
 
 /** How one task's stop went. */
 export type StopReport =
@@ -75,28 +76,41 @@ export const stopTask = (loc: TaskLocation, afterTurn: boolean, timeoutMs: numbe
       }
       return { id: loc.id, status: "not-running" } satisfies StopReport
     }
+    // Which run is this worker's: a `send` may start a newer worker (and run) once it is killed.
+    const run = yield* store.readRunRecord(loc)
     yield* processes.signal(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")
     if (yield* waitGone(identity, timeoutMs))
       return { id: loc.id, status: "stopped" } satisfies StopReport
     // The worker did not finish in time: kill it and every process of its runs.
-    yield* processes.signal(identity.pid, "SIGKILL")
-    yield* endLeftovers(loc)
+    yield* signalIfSame(identity, "SIGKILL")
+    const now = yield* store.readRunRecord(loc)
+    const sameRun = Option.isSome(now) && Option.isSome(run) && now.value.runId === run.value.runId
+    yield* killRun(runProcesses(sameRun ? now : run))
     yield* waitGone(identity, 5_000)
-    // What the worker would have done: queued prompts are dropped, visibly.
-    yield* store.dropQueued(loc)
-    yield* store.update(loc, (m) => ({
-      ...m,
-      state: "STOPPED",
-      last_outcome: {
-        kind: "interrupted",
-        message: `killed after the stop timeout (${Math.round(timeoutMs / 1000)} s)`,
-        at: new Date().toISOString(),
-      },
-    }))
-    yield* store.clearWorker(loc, identity)
+    // What the worker would have done (queued prompts dropped, visibly; STOPPED), under the lock
+    // and only if worker.json still names the killed worker: else a newer worker owns the task.
+    const taken = yield* store.withLock(
+      loc,
+      Effect.gen(function* () {
+        const current = readWorkerIdentity(loc.dir)
+        if (current === undefined || !sameProcess(identity, current)) return true
+        yield* store.dropQueued(loc)
+        yield* store.update(loc, (m) => ({
+          ...m,
+          state: "STOPPED",
+          last_outcome: {
+            kind: "interrupted",
+            message: `killed after the stop timeout (${Math.round(timeoutMs / 1000)} s)`,
+            at: new Date().toISOString(),
+          },
+        }))
+        yield* store.clearWorker(loc, identity)
+        return false
+      }),
+    )
     return {
       id: loc.id,
       status: "killed",
-      message: `Task ${loc.id} did not stop within ${Math.round(timeoutMs / 1000)} s; killed.`,
+      message: `Task ${loc.id} did not stop within ${Math.round(timeoutMs / 1000)} s; killed.${taken ? " A newer worker has taken the task over since." : ""}`,
     } satisfies StopReport
   })
