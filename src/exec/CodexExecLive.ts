@@ -5,7 +5,6 @@ import { dirname } from "node:path"
 import { Deferred, Effect, Exit, Layer, Mailbox } from "effect"
 import { ConfigRejected, type ExecError } from "../domain/errors.js"
 import { killRun, makeSeen } from "../processes/control.js"
-import type { ProcessIdentity } from "../processes/identity.js"
 import { liveProcesses } from "../processes/live.js"
 import { Processes, RUN_MARKER_VAR } from "../processes/Processes.js"
 import { newThreadArgv, resumeArgv } from "./argv.js"
@@ -28,6 +27,8 @@ export interface CodexExecConfig {
   readonly graceMs?: number | undefined
   /** A run that only prints `Reconnecting... waiting for network` this long is stopped. */
   readonly reconnectTimeoutMs?: number | undefined
+  /** How often the run's process tree is snapshotted (default 500 ms). */
+  readonly snapshotIntervalMs?: number | undefined
   /** Base environment of the child (default: this process's). */
   readonly env?: NodeJS.ProcessEnv | undefined
 }
@@ -177,24 +178,36 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
       )
 
     const processes = yield* Processes
+    // Every process of the run, seen before it could leave: commands may scrub the marker from
+    // their environment and leave codex's session, and codex dies within milliseconds of SIGINT.
     const seen = yield* makeSeen(pid)
+    const snapshot = Effect.gen(function* () {
+      if (!(yield* seen.snapshot) || request.onProcessesSeen === undefined) return
+      yield* request
+        .onProcessesSeen(yield* seen.current)
+        .pipe(Effect.catchAllCause(() => Effect.void))
+    })
     // Kills every process of the run and returns once they are all gone (SIGKILL is not instant).
-    const sweep = (identities: ReadonlyArray<ProcessIdentity>) =>
-      killRun({ marker: runId, identities }).pipe(Effect.provideService(Processes, processes))
+    // Seen pids are checked against their start time first: a recycled pid is never hit.
+    const sweep = Effect.gen(function* () {
+      const identities = yield* seen.current
+      yield* killRun({ marker: runId, identities }).pipe(
+        Effect.provideService(Processes, processes),
+      )
+    })
 
     const stop = Effect.gen(function* () {
       if (yield* Deferred.isDone(closed)) {
-        yield* sweep([])
+        yield* sweep
         return
       }
       interruptedByUs = true
-      yield* seen.snapshot
-      const tree = yield* seen.current
+      yield* snapshot
       yield* processes.signal(pid, "SIGINT")
       const exited = yield* waitClosed(config.graceMs ?? 3_000)
       // codex is our child and not reaped yet: its pid (and group id) cannot have been reused.
       if (!exited) yield* processes.signal(-pid, "SIGKILL")
-      yield* sweep(exited ? [] : tree)
+      yield* sweep
       if (!exited) yield* waitClosed(5_000)
     })
     const interrupt = yield* Effect.cached(stop)
@@ -203,11 +216,20 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
     }
 
     yield* Effect.addFinalizer(() => interrupt)
+    const every = config.snapshotIntervalMs ?? 500
+    yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        while (!(yield* Deferred.isDone(closed))) {
+          yield* snapshot
+          yield* Effect.sleep(every)
+        }
+      }),
+    )
 
     const result: Effect.Effect<ExecResult> = yield* Effect.cached(
       Effect.gen(function* () {
         const { code, signal } = yield* Deferred.await(closed)
-        yield* sweep([]) // a command that daemonised itself is still part of this run
+        yield* sweep // a command that daemonised itself is still part of this run
         const evidence: ExecEvidence = {
           exitCode: code,
           signal,
@@ -223,7 +245,8 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
 
     const output = Mailbox.toStream(mailbox)
     const events = eventsOf(output, result)
-    return { pid, runId, output, events, interrupt, result } satisfies ExecRun
+    const processesSeen = seen.current
+    return { pid, runId, output, events, interrupt, result, processesSeen } satisfies ExecRun
   })
 
 /** The real `codex exec` client, spawning `config.codexBin`. */
