@@ -1,6 +1,7 @@
 import { homedir } from "node:os"
 import { Effect, Layer, Option } from "effect"
 import * as ProcessesLive from "../processes/live.js"
+import type { Processes } from "../processes/Processes.js"
 import { resolveStoreRoot } from "../store/storeRoot.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
@@ -82,6 +83,11 @@ export const withTasks = <A, E>(
   local: LocalGlobals = none,
 ) => Effect.flatMap(globalsWith(local), (g) => Effect.provide(effect, tasksLayer(g)))
 
-/** Runs `effect` with the store alone (read-only commands load nothing else). */
-export const storeOf = <A, E>(effect: Effect.Effect<A, E, TaskStore>, local: LocalGlobals = none) =>
-  Effect.flatMap(globalsWith(local), (g) => Effect.provide(effect, storeLayer(g.storeRoot)))
+/** Runs `effect` with the store and the process table (read-only commands load nothing else). */
+export const storeOf = <A, E>(
+  effect: Effect.Effect<A, E, TaskStore | Processes>,
+  local: LocalGlobals = none,
+) =>
+  Effect.flatMap(globalsWith(local), (g) =>
+    Effect.provide(effect, Layer.merge(storeLayer(g.storeRoot), ProcessesLive.layer)),
+  )

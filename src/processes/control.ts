@@ -35,16 +35,26 @@ export const waitGone = (identity: ProcessIdentity, ms: number) =>
     return true
   })
 
-/** The processes of a run that are still alive (verified identities, then the marker's bearers). */
-export const liveOf = (run: RunProcesses) =>
+/** Live processes by run marker (one pass over the table, for checking many runs at once). */
+export const markedNow = Effect.flatMap(Processes, (p) => p.withEnv(RUN_MARKER_VAR))
+
+/**
+ * The processes of a run that are still alive (verified identities, then the marker's bearers;
+ * `marked` is a `markedNow` taken just before, when several runs are checked).
+ */
+export const liveOf = (
+  run: RunProcesses,
+  marked?: ReadonlyMap<string, ReadonlyArray<ProcessIdentity>>,
+) =>
   Effect.gen(function* () {
     const found = new Map<string, ProcessIdentity>()
     for (const identity of run.identities) {
       if (yield* isAlive(identity)) found.set(identityKey(identity), identity)
     }
     if (run.marker !== undefined) {
-      const marked = (yield* (yield* Processes).withEnv(RUN_MARKER_VAR)).get(run.marker) ?? []
-      for (const identity of marked) found.set(identityKey(identity), identity)
+      const byMarker = marked ?? (yield* markedNow)
+      for (const identity of byMarker.get(run.marker) ?? [])
+        found.set(identityKey(identity), identity)
     }
     return [...found.values()]
   })

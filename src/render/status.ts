@@ -6,6 +6,7 @@ import { dash, renderTable, sanitizeCell } from "./table.js"
 import { formatTime, type TimeFormat } from "./time.js"
 
 const grouped = (n: number) => n.toLocaleString("en-US")
+const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s)
 
 /** One line saying why a task is in its state. */
 export const describeOutcome = (o: TaskOutcome | undefined): string => {
@@ -51,6 +52,13 @@ export const renderStatus = (v: TaskView, timeFormat: TimeFormat, style: Style):
   lines.push(`Outcome: ${describeOutcome(v.outcome)}`)
   if (v.queued > 0) lines.push(`Queued Prompts: ${v.queued}`)
   if ((v.meta.dropped_prompts ?? 0) > 0) lines.push(`Dropped Prompts: ${v.meta.dropped_prompts}`)
+  const left = v.leftovers ?? []
+  if (left.length > 0) {
+    lines.push(
+      `Leftover Processes: ${left.length} still running from its last worker (\`codex-tasks stop ${v.loc.id}\` ends them)`,
+    )
+    for (const p of left) lines.push(`  ${p.pid} ${clip(oneLine(p.command) || "?", 100)}`)
+  }
   lines.push(`Turns: ${v.meta.turns ?? 0}`)
   const u = v.meta.usage
   if (u !== undefined) {

@@ -3,10 +3,14 @@ import { Effect, Option } from "effect"
 import { isAlive, killRun, signalIfSame, waitGone } from "../processes/control.js"
 import { sameProcess } from "../processes/identity.js"
 import { Processes } from "../processes/Processes.js"
+import type { CorruptTask, LockTimeout, StoreError, TaskNotFound } from "../store/errors.js"
 import { taskPaths } from "../store/layout.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
 import { endLeftovers, runProcesses } from "./leftovers.js"
+
+/** Why a stop could not even look at the task (its files). */
+type StopFailure = StoreError | LockTimeout | TaskNotFound | CorruptTask
 
 /** How one task's stop went. */
 export type StopReport =
@@ -55,23 +59,40 @@ const stopLegacy = (loc: TaskLocation, timeoutMs: number) =>
   )
 
 /** Stops one task's worker and waits until it is gone (escalating to SIGKILL after `timeoutMs`). */
-export const stopTask = (loc: TaskLocation, afterTurn: boolean, timeoutMs: number) =>
+export const stopTask = (
+  loc: TaskLocation,
+  afterTurn: boolean,
+  timeoutMs: number,
+): Effect.Effect<StopReport, StopFailure, TaskStore | Processes> =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     const processes = yield* Processes
     const identity = readWorkerIdentity(loc.dir)
     if (identity === undefined || !(yield* isAlive(identity))) {
       if ((yield* store.workerAlive(loc)) === "unknown") return yield* stopLegacy(loc, timeoutMs)
-      // A worker killed outright (its task still stored RUNNING) leaves codex and its commands
-      // running: end them too.
+      // A worker killed outright leaves codex and its commands running (whatever the task's state
+      // says; its runs' processes are in run.json): end them.
+      // Under the lock: a `send` records the worker it starts before releasing it, so the run.json
+      // read here cannot be a newer worker's.
+      const leftovers = yield* store.withLock(
+        loc,
+        Effect.gen(function* () {
+          const now = readWorkerIdentity(loc.dir)
+          if (now !== undefined && (yield* isAlive(now))) return "new-worker" as const
+          return yield* endLeftovers(loc)
+        }),
+      )
+      if (leftovers === "new-worker") return yield* stopTask(loc, afterTurn, timeoutMs)
       const stored = yield* store.read(loc).pipe(Effect.option)
       const lost = stored._tag === "Some" && stored.value.state === "RUNNING"
-      const killed = lost ? yield* endLeftovers(loc) : 0
+      const killed = leftovers
       if (killed > 0) {
         return {
           id: loc.id,
           status: "killed",
-          message: `Task ${loc.id} had lost its worker; killed ${killed} leftover process(es).`,
+          message: lost
+            ? `Task ${loc.id} had lost its worker; killed ${killed} leftover process(es).`
+            : `Task ${loc.id} was not running; killed ${killed} leftover process(es) of its last worker.`,
         } satisfies StopReport
       }
       return { id: loc.id, status: "not-running" } satisfies StopReport

@@ -8,6 +8,7 @@ import {
 } from "../domain/task.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
+import type { LeftoverProcess } from "./leftovers.js"
 
 /** Everything `status` and `ls` show about one task. */
 export interface TaskView {
@@ -22,6 +23,8 @@ export interface TaskView {
   readonly queued: number
   /** The last final message (`task.result`, else `last_result`). */
   readonly lastResult: string | undefined
+  /** Processes its last worker left running (only when looked up: `status`; see `withLeftovers`). */
+  readonly leftovers?: ReadonlyArray<LeftoverProcess> | undefined
 }
 
 /** Builds the view of a task from its metadata and the live state of its worker. */
@@ -91,4 +94,5 @@ export const viewJson = (v: TaskView) => ({
   usage: usageJson(v.meta.usage),
   archived: v.loc.archived,
   path: v.loc.dir,
+  ...(v.leftovers === undefined ? {} : { leftover_processes: v.leftovers }),
 })

@@ -1,11 +1,17 @@
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
+import { renderStatus } from "../../src/render/status.js"
+import { makeStyle } from "../../src/render/style.js"
 import type { TaskLocation } from "../../src/store/TaskStore.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import { archiveTaskWith } from "../../src/tasks/archive.js"
+import { withLeftovers } from "../../src/tasks/leftovers.js"
+import { selectTasks } from "../../src/tasks/queries.js"
 import { stopTask } from "../../src/tasks/stop.js"
+import { viewJson } from "../../src/tasks/view.js"
 import {
+  type FakeWorld,
   fakeRunProcess,
   joinAdvancing,
   makeFakeWorld,
@@ -125,6 +131,76 @@ describe("archive", () => {
       assert.strictEqual(report.status, "skipped")
       assert.isTrue(Option.isSome(yield* world.store.readRunRecord(loc)), "still in place")
       assert.strictEqual((yield* world.store.read(loc)).state, "STOPPED")
+    }),
+  )
+})
+
+describe("leftovers of a worker that was killed outright", () => {
+  // The worker is gone; run.json names its marker and the processes its runs started. Pid 6001
+  // dropped the marker, 6002 carries it, 6003 is a recycled pid (same number, another process).
+  const lostTask = (n: number, state: "DIED" | "STOPPED" | "RUNNING") =>
+    Effect.gen(function* () {
+      const world = yield* makeFakeWorld
+      const { loc, worker } = yield* taskWithWorker(world, {
+        id: taskId(n),
+        state,
+        workerPid: 5000,
+        runId: "lost-run",
+      })
+      const unmarked = yield* fakeRunProcess(world, 6001, undefined, "sleep 300")
+      yield* fakeRunProcess(world, 6002, "lost-run", "codex exec --json")
+      const recycled = yield* world.fake.spawn({ pid: 6003, command: "someone else's" })
+      yield* world.store.recordRunProcesses(loc, "lost-run", [unmarked, recycled])
+      yield* world.fake.exit(worker.pid)
+      yield* world.fake.exit(recycled.pid)
+      yield* world.fake.spawn({ pid: 6003, command: "someone else's", startTime: "99999" })
+      return { world, loc }
+    })
+
+  const killedPids = (world: FakeWorld) =>
+    Effect.map(world.fake.signals, (signals) =>
+      signals.filter((s) => s.signal === "SIGKILL").map((s) => s.pid),
+    )
+
+  it.scoped("stop on a DIED task ends them (unmarked ones too), never a recycled pid", () =>
+    Effect.gen(function* () {
+      const { world, loc } = yield* lostTask(4, "DIED")
+      const report = yield* world.provide(stopTask(loc, false, 1_000))
+      assert.strictEqual(report.status, "killed")
+      assert.include((report as { message: string }).message, "killed 2 leftover process(es)")
+      assert.sameMembers(yield* killedPids(world), [6001, 6002])
+      assert.deepStrictEqual(yield* world.fake.alive, [6003])
+    }),
+  )
+
+  it.scoped("archive ends them before the move", () =>
+    Effect.gen(function* () {
+      const { world, loc } = yield* lostTask(5, "STOPPED")
+      const report = yield* world.provide(archiveTaskWith(loc))
+      assert.strictEqual(report.status, "archived")
+      assert.strictEqual((report as { leftoversKilled?: number }).leftoversKilled, 2)
+      assert.sameMembers(yield* killedPids(world), [6001, 6002])
+    }),
+  )
+
+  it.scoped("status lists them (human and JSON) for a task whose worker is gone", () =>
+    Effect.gen(function* () {
+      const { world, loc } = yield* lostTask(6, "RUNNING")
+      const { views } = yield* world.provide(selectTasks({ _tag: "Ids", refs: [loc.id] }))
+      const [view] = yield* world.provide(withLeftovers(views))
+      assert.strictEqual(view?.state, "DIED")
+      assert.sameDeepMembers(
+        [...(view?.leftovers ?? [])],
+        [
+          { pid: 6001, command: "sleep 300" },
+          { pid: 6002, command: "codex exec --json" },
+        ],
+      )
+      assert.lengthOf(viewJson(view!).leftover_processes ?? [], 2)
+      const text = renderStatus(view!, "iso", makeStyle(false))
+      assert.include(text, `Leftover Processes: 2 still running from its last worker`)
+      assert.include(text, "  6001 sleep 300")
+      assert.deepStrictEqual(yield* world.fake.signals, [], "status only looks")
     }),
   )
 })
