@@ -2,7 +2,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
 import { TaskStore } from "../store/TaskStore.js"
-import { archiveTask } from "../tasks/archive.js"
+import { archiveTaskWith } from "../tasks/archive.js"
 import { printLine } from "./input.js"
 import { globalOptions } from "./root.js"
 import { storeOf } from "./runtime.js"
@@ -33,10 +33,13 @@ export const archive = Command.make(
         let archived = 0
         let skipped = 0
         for (const loc of locs) {
-          const r = yield* archiveTask(loc)
+          const r = yield* archiveTaskWith(loc)
           if (r.status === "archived") {
             archived++
-            yield* printLine(`Task ${r.id} archived to ${r.dir}.`)
+            const killed = r.leftoversKilled ?? 0
+            yield* printLine(
+              `Task ${r.id} archived to ${r.dir}${killed > 0 ? ` (killed ${killed} leftover process(es) of its last worker first)` : ""}.`,
+            )
           } else if (r.status === "skipped") {
             skipped++
             yield* printLine(`Skipping task ${r.id} (${r.state}).`)

@@ -2,6 +2,8 @@ import { homedir } from "node:os"
 import { Effect, Layer, Option } from "effect"
 import { CodexNotFound } from "../domain/errors.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
+import * as ProcessesLive from "../processes/live.js"
+import type { Processes } from "../processes/Processes.js"
 import { guardedStoreRoot } from "../store/rootGuard.js"
 import { resolveStoreRoot } from "../store/storeRoot.js"
 import { TaskStore } from "../store/TaskStore.js"
@@ -103,6 +105,7 @@ export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
     Layer.provideMerge(storeLayer(g.storeRoot)),
     Layer.provide(WorkerLauncher.layer(workerCommand())),
     Layer.provide(TasksConfig.layer(g.codexBin, retryPolicyFromEnv(process.env))),
+    Layer.provide(ProcessesLive.layer),
   )
 
 /**
@@ -121,6 +124,11 @@ export const withTasks = <A, E>(
     ),
   )
 
-/** Runs `effect` with the store alone (read-only commands load nothing else). */
-export const storeOf = <A, E>(effect: Effect.Effect<A, E, TaskStore>, local: LocalGlobals = none) =>
-  Effect.flatMap(globalsWith(local), (g) => Effect.provide(effect, storeLayer(g.storeRoot)))
+/** Runs `effect` with the store and the process table (read-only commands load nothing else). */
+export const storeOf = <A, E>(
+  effect: Effect.Effect<A, E, TaskStore | Processes>,
+  local: LocalGlobals = none,
+) =>
+  Effect.flatMap(globalsWith(local), (g) =>
+    Effect.provide(effect, Layer.merge(storeLayer(g.storeRoot), ProcessesLive.layer)),
+  )

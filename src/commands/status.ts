@@ -2,6 +2,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Duration, Effect, Option } from "effect"
 import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
 import { renderStatus } from "../render/status.js"
+import { withLeftovers } from "../tasks/leftovers.js"
 import { endedBadly, type Selector, selectTasks, waitForTasks } from "../tasks/queries.js"
 import { type TaskView, viewJson } from "../tasks/view.js"
 import { printJson, printLine } from "./input.js"
@@ -55,7 +56,9 @@ export const status = Command.make(
           : o.allRunning
             ? { _tag: "AllRunning" }
             : { _tag: "Ids", refs: o.tasks }
-        const { views, broken } = yield* selectTasks(selector)
+        const selected = yield* selectTasks(selector)
+        const broken = selected.broken
+        const views = yield* withLeftovers(selected.views)
         yield* reportUnreadable(broken)
         const single = selector._tag === "Ids" && o.tasks.length === 1
         const print = (shown: ReadonlyArray<TaskView>) =>
@@ -90,7 +93,7 @@ export const status = Command.make(
             message: `timed out after ${Option.getOrElse(o.timeout, () => 0)} s waiting for ${views.length === 1 ? "the task" : "the tasks"}`,
           })
         }
-        const finished = waited.value
+        const finished = yield* withLeftovers(waited.value)
         for (const v of finished) {
           process.stderr.write(`Task ${v.loc.id} finished: ${v.state}\n`)
         }

@@ -1,6 +1,7 @@
 import { Context, type Effect, Option, type Scope, Stream } from "effect"
 import type { ExecError } from "../domain/errors.js"
 import type { ThreadEvent } from "../domain/events.js"
+import type { ProcessIdentity } from "../processes/identity.js"
 import type { ExecOutcome } from "./classify.js"
 import type { ExecLine } from "./decode.js"
 import type { ExecOptions } from "./options.js"
@@ -15,6 +16,14 @@ export interface ExecRequest {
   readonly resumeThreadId?: string | undefined
   /** Marker for every process of the run (default: a fresh UUID); a worker uses one per task. */
   readonly runId?: string | undefined
+  /**
+   * Called with every process of the run seen so far (still alive) whenever a snapshot finds a
+   * new one, so the caller can persist them (`TaskStore.recordRunProcesses`) for a later clean-up
+   * after it was killed itself. Its failures are ignored.
+   */
+  readonly onProcessesSeen?:
+    | ((seen: ReadonlyArray<ProcessIdentity>) => Effect.Effect<void>)
+    | undefined
 }
 
 /** What a run prints, in arrival order: each stdout line (decoded, bytes kept) or stderr line. */
@@ -45,12 +54,14 @@ export interface ExecRun {
   readonly events: Stream.Stream<ThreadEvent, ExecError>
   /**
    * Stops the run: SIGINT first (codex closes the turn and kills its command), then after the grace
-   * period SIGKILL to the process group and to every process of the run. Idempotent; returns when
-   * the process has exited.
+   * period SIGKILL to the process group; then SIGKILL to every process of the run (seen in a
+   * snapshot, start time checked, or carrying the marker). Idempotent; returns when they are gone.
    */
   readonly interrupt: Effect.Effect<void>
   /** Waits for the end of the run (the output need not be consumed) and classifies it. */
   readonly result: Effect.Effect<ExecResult>
+  /** The processes of the run seen so far that are still alive (codex, its commands). */
+  readonly processesSeen: Effect.Effect<ReadonlyArray<ProcessIdentity>>
 }
 
 /** The `codex exec` client. */

@@ -4,6 +4,9 @@ import { rmSync, statSync } from "node:fs"
 import { dirname } from "node:path"
 import { Deferred, Effect, Exit, Layer, Mailbox, Stream } from "effect"
 import { ConfigRejected, type ExecError } from "../domain/errors.js"
+import { killRun, makeSeen } from "../processes/control.js"
+import { liveProcesses } from "../processes/live.js"
+import { Processes, RUN_MARKER_VAR } from "../processes/Processes.js"
 import { newThreadArgv, resumeArgv } from "./argv.js"
 import {
   CodexExec,
@@ -16,14 +19,6 @@ import {
 import { classify, type ExecEvidence } from "./classify.js"
 import { decodeLineBytes, type ExecLine } from "./decode.js"
 import { DECODE_CAP_BYTES, makeLineSplitter } from "./lines.js"
-import {
-  descendants,
-  isGone,
-  killMarked,
-  markedProcesses,
-  RUN_MARKER_VAR,
-  signalQuietly,
-} from "./processTree.js"
 import { reconnectStalls } from "./stall.js"
 
 /** Settings of the real `codex exec` client. */
@@ -34,6 +29,8 @@ export interface CodexExecConfig {
   readonly graceMs?: number | undefined
   /** A run that only prints `Reconnecting... waiting for network` this long is stopped. */
   readonly reconnectTimeoutMs?: number | undefined
+  /** How often the run's process tree is snapshotted (default 500 ms). */
+  readonly snapshotIntervalMs?: number | undefined
   /** Base environment of the child (default: this process's). */
   readonly env?: NodeJS.ProcessEnv | undefined
 }
@@ -156,27 +153,38 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
         Effect.map((o) => o._tag === "Some"),
       )
 
+    const processes = yield* Processes
+    // Every process of the run, seen before it could leave: commands may scrub the marker from
+    // their environment and leave codex's session, and codex dies within milliseconds of SIGINT.
+    const seen = yield* makeSeen(pid)
+    const snapshot = Effect.gen(function* () {
+      if (!(yield* seen.snapshot) || request.onProcessesSeen === undefined) return
+      yield* request
+        .onProcessesSeen(yield* seen.current)
+        .pipe(Effect.catchAllCause(() => Effect.void))
+    })
+    // Kills every process of the run and returns once they are all gone (SIGKILL is not instant).
+    // Seen pids are checked against their start time first: a recycled pid is never hit.
+    const sweep = Effect.gen(function* () {
+      const identities = yield* seen.current
+      yield* killRun({ marker: runId, identities }).pipe(
+        Effect.provideService(Processes, processes),
+      )
+    })
+
     const stop = Effect.gen(function* () {
       if (yield* Deferred.isDone(closed)) {
-        killMarked(runId)
+        yield* sweep
         return
       }
       interruptedByUs = true
-      const tree = descendants(pid)
-      signalQuietly(pid, "SIGINT")
+      yield* snapshot
+      yield* processes.signal(pid, "SIGINT")
       const exited = yield* waitClosed(config.graceMs ?? 3_000)
-      if (!exited) {
-        signalQuietly(-pid, "SIGKILL")
-        for (const p of tree) signalQuietly(p, "SIGKILL")
-      }
-      killMarked(runId)
+      // codex is our child and not reaped yet: its pid (and group id) cannot have been reused.
+      if (!exited) yield* processes.signal(-pid, "SIGKILL")
+      yield* sweep
       if (!exited) yield* waitClosed(5_000)
-      // SIGKILL is not instant: return only once every process of the run is really gone.
-      for (let i = 0; i < 300; i++) {
-        if (tree.every(isGone) && markedProcesses(runId).length === 0) break
-        killMarked(runId)
-        yield* Effect.sleep("10 millis")
-      }
     })
     const interrupt = yield* Effect.cached(stop)
     triggerInterrupt = () => {
@@ -195,11 +203,20 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
       ),
       Effect.forkScoped,
     )
+    const every = config.snapshotIntervalMs ?? 500
+    yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        while (!(yield* Deferred.isDone(closed))) {
+          yield* snapshot
+          yield* Effect.sleep(every)
+        }
+      }),
+    )
 
     const result: Effect.Effect<ExecResult> = yield* Effect.cached(
       Effect.gen(function* () {
         const { code, signal } = yield* Deferred.await(closed)
-        killMarked(runId) // a command that daemonised itself is still part of this run
+        yield* sweep // a command that daemonised itself is still part of this run
         const evidence: ExecEvidence = {
           exitCode: code,
           signal,
@@ -215,9 +232,13 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
 
     const output = Mailbox.toStream(mailbox)
     const events = eventsOf(output, result)
-    return { pid, runId, output, events, interrupt, result } satisfies ExecRun
+    const processesSeen = seen.current
+    return { pid, runId, output, events, interrupt, result, processesSeen } satisfies ExecRun
   })
 
 /** The real `codex exec` client, spawning `config.codexBin`. */
 export const layer = (config: CodexExecConfig): Layer.Layer<CodexExec> =>
-  Layer.succeed(CodexExec, { run: (request) => startRun(config, request) })
+  Layer.succeed(CodexExec, {
+    run: (request) =>
+      startRun(config, request).pipe(Effect.provideService(Processes, liveProcesses)),
+  })

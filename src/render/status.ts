@@ -1,10 +1,12 @@
 import type { TaskOutcome } from "../domain/task.js"
 import type { TaskView } from "../tasks/view.js"
+import { oneLine, stripControls } from "./sanitize.js"
 import type { Style } from "./style.js"
 import { dash, renderTable, sanitizeCell } from "./table.js"
 import { formatTime, type TimeFormat } from "./time.js"
 
 const grouped = (n: number) => n.toLocaleString("en-US")
+const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s)
 
 /** One line saying why a task is in its state. */
 export const describeOutcome = (o: TaskOutcome | undefined): string => {
@@ -13,9 +15,9 @@ export const describeOutcome = (o: TaskOutcome | undefined): string => {
     case "completed":
       return "completed"
     case "interrupted":
-      return `interrupted${o.message === undefined ? "" : ` (${o.message})`}`
+      return `interrupted${o.message === undefined ? "" : ` (${oneLine(o.message)})`}`
     case "failed":
-      return `failed: ${o.error_class ?? "error"}: ${o.message ?? ""}`.trimEnd()
+      return `failed: ${oneLine(o.error_class ?? "error")}: ${oneLine(o.message ?? "")}`.trimEnd()
     case "worker_lost":
       return "worker lost (the worker process ended without finishing the task)"
   }
@@ -36,18 +38,28 @@ const stateText = (state: string, style: Style) =>
  */
 export const renderStatus = (v: TaskView, timeFormat: TimeFormat, style: Style): string => {
   const lines: Array<string> = [`${style.bold("Task ID:")} ${v.loc.id}`]
-  if (v.meta.title !== undefined) lines.push(`Title: ${v.meta.title}`)
+  const text = (s: string | undefined) => (s === undefined ? dash : stripControls(s))
+  if (v.meta.title !== undefined) lines.push(`Title: ${oneLine(v.meta.title)}`)
   lines.push(`State: ${stateText(v.state, style)}`)
   lines.push(`Created At: ${formatTime(v.meta.created_at, timeFormat)}`)
   lines.push(`Updated At: ${formatTime(v.meta.updated_at, timeFormat)}`)
-  lines.push(`Working Dir: ${v.meta.working_dir ?? dash}`)
+  lines.push(
+    `Working Dir: ${v.meta.working_dir === undefined ? dash : oneLine(v.meta.working_dir)}`,
+  )
   if (v.pid !== undefined) lines.push(`PID: ${v.pid}`)
-  lines.push(`Last Prompt: ${v.meta.last_prompt ?? dash}`)
-  lines.push(`Last Result: ${v.lastResult ?? dash}`)
+  lines.push(`Last Prompt: ${text(v.meta.last_prompt)}`)
+  lines.push(`Last Result: ${text(v.lastResult)}`)
   lines.push(`Outcome: ${describeOutcome(v.outcome)}`)
   if (v.workerStderr !== undefined) lines.push(`Worker Stderr: ${v.workerStderr}`)
   if (v.queued > 0) lines.push(`Queued Prompts: ${v.queued}`)
   if ((v.meta.dropped_prompts ?? 0) > 0) lines.push(`Dropped Prompts: ${v.meta.dropped_prompts}`)
+  const left = v.leftovers ?? []
+  if (left.length > 0) {
+    lines.push(
+      `Leftover Processes: ${left.length} still running from its last worker (\`codex-tasks stop ${v.loc.id}\` ends them)`,
+    )
+    for (const p of left) lines.push(`  ${p.pid} ${clip(oneLine(p.command) || "?", 100)}`)
+  }
   lines.push(`Turns: ${v.meta.turns ?? 0}`)
   const u = v.meta.usage
   if (u !== undefined) {
@@ -55,7 +67,7 @@ export const renderStatus = (v: TaskView, timeFormat: TimeFormat, style: Style):
       `Tokens: ${grouped(u.input_tokens)} input (${grouped(u.cached_input_tokens)} cached), ${grouped(u.output_tokens)} output (${grouped(u.reasoning_output_tokens)} reasoning)`,
     )
   }
-  if (v.loc.archived) lines.push(`Archived In: ${v.loc.dir}`)
+  if (v.loc.archived) lines.push(`Archived In: ${oneLine(v.loc.dir)}`)
   return lines.join("\n")
 }
 

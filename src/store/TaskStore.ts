@@ -4,6 +4,10 @@ import { join, resolve as resolvePath } from "node:path"
 import { Array as Arr, Effect, Either, Layer } from "effect"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { validateTaskId } from "../domain/taskId.js"
+import { isAlive } from "../processes/control.js"
+import type { ProcessIdentity } from "../processes/identity.js"
+import * as ProcessesLive from "../processes/live.js"
+import { Processes } from "../processes/Processes.js"
 import { ensurePrivateDir, syncDir as syncDirectory, writeFileAtomic } from "./atomic.js"
 import {
   AmbiguousTaskId,
@@ -26,8 +30,8 @@ import {
 import { detectFormat, moveToArchive } from "./legacy.js"
 import { type LockOptions, withTaskLock } from "./lock.js"
 import { parseTaskJson, renderTaskJson } from "./metaCodec.js"
-import type { ProcessIdentity } from "./processIdentity.js"
 import * as Results from "./results.js"
+import * as Run from "./runRecord.js"
 import { StoreRoot } from "./storeRoot.js"
 import { makeTaskInbox } from "./taskInbox.js"
 import * as Worker from "./workerFiles.js"
@@ -57,8 +61,11 @@ const noDirectory = (loc: TaskLocation, what: string) =>
 
 /** The task store: layout, metadata, logs, results, locks, inbox and worker records on disk. */
 export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStore", {
+  dependencies: [ProcessesLive.layer],
   effect: Effect.gen(function* () {
     const root = resolvePath(yield* StoreRoot)
+    // Liveness of workers and of recorded processes (the fake in tests: DefaultWithoutDependencies).
+    const processes = yield* Processes
     const activeLoc = (id: TaskLocation["id"]): TaskLocation => ({
       id,
       dir: join(root, id),
@@ -259,13 +266,17 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
         (isFlat(loc)
           ? Worker.legacyPidAlive(taskPaths(loc).pid)
           : Worker.workerAlive(loc.dir)
-        ).pipe(Effect.withSpan("TaskStore.workerAlive")),
+        ).pipe(
+          Effect.provideService(Processes, processes),
+          Effect.withSpan("TaskStore.workerAlive"),
+        ),
       list,
       /** Which tool and era wrote the task (decides whether it can be resumed). */
       format: (loc: TaskLocation) => detectFormat(loc).pipe(Effect.withSpan("TaskStore.format")),
       /** Moves the task's files into `target` (an `archive/YYYY/MM/DD/<id>` path), removing its FIFO. */
       moveToArchive: (loc: TaskLocation, target: string) =>
         moveToArchive(loc, target).pipe(Effect.withSpan("TaskStore.moveToArchive")),
+      ...Run.runRecordOps((p) => isAlive(p).pipe(Effect.provideService(Processes, processes))),
     } as const
   }),
 }) {

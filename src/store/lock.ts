@@ -3,9 +3,11 @@ import { link, readFile, stat, unlink, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { Data, Duration, Effect, FiberRef, Schedule, Schema, type Scope } from "effect"
 import { globalValue } from "effect/GlobalValue"
+import { ProcessIdentity } from "../processes/identity.js"
+// Lock owners are always real processes of this machine: the lock reads /proc directly.
+import { currentIdentity, isSameProcessAlive } from "../processes/procfs.js"
 import { tempPathFor } from "./atomic.js"
 import { errnoCode, LockTimeout, type StoreError, tryFs } from "./errors.js"
-import { currentProcessIdentity, isSameProcessAlive, ProcessIdentity } from "./processIdentity.js"
 
 /** Name of the per-task lock file. */
 export const LOCK_FILE = "task.lock"
@@ -153,7 +155,7 @@ export const acquireTaskLock = (
     const path = join(resolve(dir), options.file ?? LOCK_FILE)
     const held = yield* FiberRef.get(heldLocks)
     if (held.some((lease) => lease.active && lease.path === path)) return
-    const identity = currentProcessIdentity()
+    const identity = currentIdentity()
     const me = encodeOwner({
       ...identity,
       nonce: randomBytes(8).toString("hex"),

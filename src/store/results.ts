@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto"
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises"
 import { basename, dirname, join, resolve, sep } from "node:path"
 import { Effect } from "effect"
+import type { ProcessIdentity } from "../processes/identity.js"
+import { isSameProcessAlive } from "../processes/procfs.js"
 import { errnoCode, StoreError, tryFs } from "./errors.js"
 import { TASK_RESULT, type TaskLocation } from "./layout.js"
-import { isSameProcessAlive, type ProcessIdentity } from "./processIdentity.js"
 import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
 
 /**

@@ -2,15 +2,12 @@ import { readFileSync } from "node:fs"
 import { readFile, unlink } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, Option, Schema } from "effect"
+import { isAlive } from "../processes/control.js"
+import { ProcessIdentity, sameProcess } from "../processes/identity.js"
+import { Processes } from "../processes/Processes.js"
 import { writeFileAtomic } from "./atomic.js"
 import { errnoCode, type StoreError, storeError } from "./errors.js"
 import { TASK_PID, WORKER_JSON } from "./layout.js"
-import {
-  isSameProcessAlive,
-  ProcessIdentity,
-  pidIsAlive,
-  processCommandLine,
-} from "./processIdentity.js"
 
 const WorkerJson = Schema.parseJson(ProcessIdentity)
 const decodeWorker = Schema.decodeUnknownOption(WorkerJson)
@@ -70,11 +67,7 @@ export const clearWorker = (
     if (expected !== undefined) {
       const text = yield* readText(join(dir, WORKER_JSON))
       const current = typeof text === "string" ? decodeWorker(text) : Option.none()
-      const same =
-        Option.isSome(current) &&
-        current.value.pid === expected.pid &&
-        current.value.startTime === expected.startTime
-      if (!same) return
+      if (!(Option.isSome(current) && sameProcess(expected, current.value))) return
     }
     yield* removeIfPresent(join(dir, WORKER_JSON))
     yield* removeIfPresent(join(dir, TASK_PID))
@@ -85,15 +78,18 @@ export const clearWorker = (
  * era the `codex proto` process): it cannot be verified, so it is `false` when the pid does not
  * exist or is visibly not a codex process, else `"unknown"`.
  */
-export const legacyPidAlive = (pidPath: string): Effect.Effect<boolean | "unknown"> =>
+export const legacyPidAlive = (
+  pidPath: string,
+): Effect.Effect<boolean | "unknown", never, Processes> =>
   Effect.gen(function* () {
+    const processes = yield* Processes
     const pidText = yield* readText(pidPath)
     if (pidText instanceof Unreadable) return "unknown"
     if (pidText === undefined || !/^\s*\d+\s*$/.test(pidText)) return false
     const pid = Number(pidText.trim())
-    if (!pidIsAlive(pid)) return false
-    const command = processCommandLine(pid)
-    if (command !== undefined && !/codex/i.test(command)) return false
+    if (Option.isNone(yield* processes.identify(pid))) return false
+    const command = yield* processes.commandLine(pid)
+    if (Option.isSome(command) && !/codex/i.test(command.value)) return false
     return "unknown"
   })
 
@@ -101,13 +97,13 @@ export const legacyPidAlive = (pidPath: string): Effect.Effect<boolean | "unknow
  * Is the task's worker alive? `worker.json` is verified by process identity; without it, a bare
  * `task.pid` (the Rust tool's) is judged by `legacyPidAlive`.
  */
-export const workerAlive = (dir: string): Effect.Effect<boolean | "unknown"> =>
+export const workerAlive = (dir: string): Effect.Effect<boolean | "unknown", never, Processes> =>
   Effect.gen(function* () {
     const workerText = yield* readText(join(dir, WORKER_JSON))
     if (workerText instanceof Unreadable) return "unknown"
     if (workerText !== undefined) {
       const identity = decodeWorker(workerText)
-      if (Option.isSome(identity)) return isSameProcessAlive(identity.value)
+      if (Option.isSome(identity)) return yield* isAlive(identity.value)
     }
     return yield* legacyPidAlive(join(dir, TASK_PID))
   })

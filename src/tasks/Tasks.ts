@@ -1,15 +1,15 @@
 import { existsSync, statSync } from "node:fs"
 import { basename, join, resolve as resolvePath } from "node:path"
-import { Context, Effect, Either, Layer } from "effect"
+import { Context, Effect, Either, Layer, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
 import type { ExecOptions } from "../exec/options.js"
+import { Processes } from "../processes/Processes.js"
 import { WORKER_STDERR } from "../store/layout.js"
-import { processIdentity } from "../store/processIdentity.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
 import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
+import { endLeftovers } from "./leftovers.js"
 import { cloneRepo } from "./repo.js"
-import { killLeftovers } from "./runRecord.js"
 import { type StopReport, stopTask } from "./stop.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
 
@@ -73,6 +73,7 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
     const store = yield* TaskStore
     const launcher = yield* WorkerLauncher
     const config = yield* TasksConfig
+    const processes = yield* Processes
 
     const validateOptions = (options: ExecOptions, cwd: string) =>
       Effect.gen(function* () {
@@ -187,22 +188,27 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
             const receipt = yield* store.inboxPush(loc, prompt)
             const base = { id: loc.id, seq: receipt.seq, logOffset }
             if (alive) return { ...base, status: "queued", position: receipt.position } as const
-            yield* killLeftovers(loc.dir)
-            const worker = yield* launcher.launch(
-              {
-                _tag: "Resume",
-                storeRoot: store.root,
-                codexBin: config.codexBin,
-                taskId: loc.id,
-                retry: config.retry,
-              },
-              meta.working_dir !== undefined && isDirectory(meta.working_dir)
-                ? meta.working_dir
-                : process.cwd(),
-              join(loc.dir, WORKER_STDERR),
-            )
-            const identity = processIdentity(worker.pid)
-            if (identity !== undefined) yield* store.writeWorker(loc, identity)
+            yield* endLeftovers(loc).pipe(Effect.provideService(Processes, processes))
+            const worker = yield* launcher
+              .launch(
+                {
+                  _tag: "Resume",
+                  storeRoot: store.root,
+                  codexBin: config.codexBin,
+                  taskId: loc.id,
+                  retry: config.retry,
+                },
+                meta.working_dir !== undefined && isDirectory(meta.working_dir)
+                  ? meta.working_dir
+                  : process.cwd(),
+                join(loc.dir, WORKER_STDERR),
+              )
+              .pipe(
+                // No worker, no queued prompt: the caller is told, nothing waits for a later send.
+                Effect.tapError(() => store.inboxRemove(loc, receipt.seq).pipe(Effect.ignore)),
+              )
+            const identity = yield* processes.identify(worker.pid)
+            if (Option.isSome(identity)) yield* store.writeWorker(loc, identity.value)
             yield* store.update(loc, (m) => ({ ...m, state: "RUNNING" }))
             return { ...base, status: "started", worker } as const
           }),
@@ -248,6 +254,7 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
             ? Effect.succeed<StopReport>(r.left)
             : stopTask(r.right, options.afterTurn, options.timeoutMs).pipe(
                 Effect.provideService(TaskStore, store),
+                Effect.provideService(Processes, processes),
               ),
         { concurrency: "unbounded" },
       )

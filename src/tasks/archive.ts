@@ -2,15 +2,24 @@ import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { timestampMillis } from "../domain/task.js"
+import { liveProcesses } from "../processes/live.js"
+import { Processes } from "../processes/Processes.js"
 import { ARCHIVE_DIR } from "../store/layout.js"
 import { LEGACY_FORMAT_KEY, predatesThreads } from "../store/legacy.js"
 import { LOCK_FILE } from "../store/lock.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { endLeftovers } from "./leftovers.js"
 import { viewOf } from "./view.js"
 
 /** How archiving one task went. */
 export type ArchiveReport =
-  | { readonly id: string; readonly status: "archived"; readonly dir: string }
+  | {
+      readonly id: string
+      readonly status: "archived"
+      readonly dir: string
+      /** Processes its last worker had left running, killed before the move (when there were any). */
+      readonly leftoversKilled?: number
+    }
   | { readonly id: string; readonly status: "skipped"; readonly state: string }
   | { readonly id: string; readonly status: "already-archived"; readonly dir: string }
 
@@ -42,7 +51,7 @@ const archivedOn = (updatedAt: string) => {
  * meanwhile. Proto- and flat-era tasks are marked with their era (`legacy_format`) and lose their
  * FIFO; their files take the current names in the dated archive.
  */
-export const archiveTask = (loc: TaskLocation) =>
+export const archiveTaskWith = (loc: TaskLocation) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     if (loc.archived)
@@ -59,10 +68,15 @@ export const archiveTask = (loc: TaskLocation) =>
       loc,
       Effect.gen(function* () {
         const meta = yield* store.read(loc)
+        // A live worker owns the directory, whatever task.json says (a stop that killed a worker
+        // and a send that started the next one may leave it STOPPED for a moment).
+        if ((yield* store.workerAlive(loc)) === true) return { refused: "RUNNING" }
         const view = yield* viewOf(store, loc, meta, { withResult: false })
+        if (meta.state !== "ARCHIVED" && view.state === "RUNNING") return { refused: view.state }
+        // Once moved, no command finds the task's leftovers again: end them first.
+        const leftoversKilled = yield* endLeftovers(loc)
         let archivedAt = meta.updated_at
         if (meta.state !== "ARCHIVED") {
-          if (view.state === "RUNNING") return { refused: view.state }
           const next = yield* store.update(loc, (m) => ({
             ...m,
             state: "ARCHIVED",
@@ -72,7 +86,7 @@ export const archiveTask = (loc: TaskLocation) =>
         }
         const target = archiveDirFor(store.root, loc.id, archivedOn(archivedAt))
         yield* store.moveToArchive(loc, target)
-        return { target }
+        return { target, leftoversKilled }
       }),
     )
     if ("refused" in outcome)
@@ -80,5 +94,14 @@ export const archiveTask = (loc: TaskLocation) =>
     const target = outcome.target
     // Our own lock file travelled with the directory; it means nothing there.
     rmSync(join(target, LOCK_FILE), { force: true })
-    return { id: loc.id, status: "archived", dir: target } satisfies ArchiveReport
+    return {
+      id: loc.id,
+      status: "archived",
+      dir: target,
+      ...(outcome.leftoversKilled > 0 ? { leftoversKilled: outcome.leftoversKilled } : {}),
+    } satisfies ArchiveReport
   })
+
+/** `archiveTaskWith` with the live process table (for callers without a `Processes` service). */
+export const archiveTask = (loc: TaskLocation) =>
+  Effect.provideService(archiveTaskWith(loc), Processes, liveProcesses)

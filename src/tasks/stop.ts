@@ -1,14 +1,16 @@
 import { readFileSync, rmSync } from "node:fs"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { isAlive, killRun, signalIfSame, waitGone } from "../processes/control.js"
+import { sameProcess } from "../processes/identity.js"
+import { Processes } from "../processes/Processes.js"
+import type { CorruptTask, LockTimeout, StoreError, TaskNotFound } from "../store/errors.js"
 import { taskPaths } from "../store/layout.js"
-import {
-  isSameProcessAlive,
-  processCommandLine,
-  processIdentity,
-} from "../store/processIdentity.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
-import { killLeftovers } from "./runRecord.js"
+import { endLeftovers, runProcesses } from "./leftovers.js"
+
+/** Why a stop could not even look at the task (its files). */
+type StopFailure = StoreError | LockTimeout | TaskNotFound | CorruptTask
 
 /** How one task's stop went. */
 export type StopReport =
@@ -16,16 +18,6 @@ export type StopReport =
   | { readonly id: string; readonly status: "not-running" }
   | { readonly id: string; readonly status: "killed"; readonly message: string }
   | { readonly id: string; readonly status: "unknown"; readonly message: string }
-
-const waitGone = (identity: { pid: number; startTime: string }, ms: number) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + ms
-    while (isSameProcessAlive(identity)) {
-      if (Date.now() > deadline) return false
-      yield* Effect.sleep("50 millis")
-    }
-    return true
-  })
 
 /**
  * A task the Rust tool left running: its `task.pid` names the codex process itself (no worker
@@ -36,17 +28,18 @@ const waitGone = (identity: { pid: number; startTime: string }, ms: number) =>
 const stopLegacy = (loc: TaskLocation, timeoutMs: number) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
+    const processes = yield* Processes
     const notRunning = { id: loc.id, status: "not-running" } satisfies StopReport
     if ((yield* store.read(loc)).state !== "RUNNING") return notRunning
     const pid = Number(readFileSync(taskPaths(loc).pid, "utf8").trim())
-    const identity = processIdentity(pid)
-    const command = processCommandLine(pid) ?? ""
-    if (identity === undefined || !/codex\S*\s+(.*\s)?(exec|proto)\b/.test(command))
+    const identity = yield* processes.identify(pid)
+    const command = Option.getOrElse(yield* processes.commandLine(pid), () => "")
+    if (Option.isNone(identity) || !/codex\S*\s+(.*\s)?(exec|proto)\b/.test(command))
       return notRunning
-    process.kill(pid, "SIGINT")
-    if (!(yield* waitGone(identity, Math.min(timeoutMs, 5_000)))) {
-      process.kill(pid, "SIGTERM")
-      yield* waitGone(identity, 5_000)
+    yield* processes.signal(pid, "SIGINT")
+    if (!(yield* waitGone(identity.value, Math.min(timeoutMs, 5_000)))) {
+      yield* processes.signal(pid, "SIGTERM")
+      yield* waitGone(identity.value, 5_000)
     }
     yield* store.update(loc, (m) => ({
       ...m,
@@ -66,50 +59,79 @@ const stopLegacy = (loc: TaskLocation, timeoutMs: number) =>
   )
 
 /** Stops one task's worker and waits until it is gone (escalating to SIGKILL after `timeoutMs`). */
-export const stopTask = (loc: TaskLocation, afterTurn: boolean, timeoutMs: number) =>
+export const stopTask = (
+  loc: TaskLocation,
+  afterTurn: boolean,
+  timeoutMs: number,
+): Effect.Effect<StopReport, StopFailure, TaskStore | Processes> =>
   Effect.gen(function* () {
     const store = yield* TaskStore
+    const processes = yield* Processes
     const identity = readWorkerIdentity(loc.dir)
-    if (identity === undefined || !isSameProcessAlive(identity)) {
+    if (identity === undefined || !(yield* isAlive(identity))) {
       if ((yield* store.workerAlive(loc)) === "unknown") return yield* stopLegacy(loc, timeoutMs)
-      // A worker killed outright (its task still stored RUNNING) leaves codex and its commands
-      // running: end them too.
+      // A worker killed outright leaves codex and its commands running (whatever the task's state
+      // says; its runs' processes are in run.json): end them.
+      // Under the lock: a `send` records the worker it starts before releasing it, so the run.json
+      // read here cannot be a newer worker's.
+      const leftovers = yield* store.withLock(
+        loc,
+        Effect.gen(function* () {
+          const now = readWorkerIdentity(loc.dir)
+          if (now !== undefined && (yield* isAlive(now))) return "new-worker" as const
+          return yield* endLeftovers(loc)
+        }),
+      )
+      if (leftovers === "new-worker") return yield* stopTask(loc, afterTurn, timeoutMs)
       const stored = yield* store.read(loc).pipe(Effect.option)
       const lost = stored._tag === "Some" && stored.value.state === "RUNNING"
-      const killed = lost ? yield* killLeftovers(loc.dir) : 0
+      const killed = leftovers
       if (killed > 0) {
         return {
           id: loc.id,
           status: "killed",
-          message: `Task ${loc.id} had lost its worker; killed ${killed} leftover process(es).`,
+          message: lost
+            ? `Task ${loc.id} had lost its worker; killed ${killed} leftover process(es).`
+            : `Task ${loc.id} was not running; killed ${killed} leftover process(es) of its last worker.`,
         } satisfies StopReport
       }
       return { id: loc.id, status: "not-running" } satisfies StopReport
     }
-    process.kill(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")
+    // Which run is this worker's: a `send` may start a newer worker (and run) once it is killed.
+    const run = yield* store.readRunRecord(loc)
+    yield* processes.signal(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")
     if (yield* waitGone(identity, timeoutMs))
       return { id: loc.id, status: "stopped" } satisfies StopReport
     // The worker did not finish in time: kill it and every process of its runs.
-    try {
-      process.kill(identity.pid, "SIGKILL")
-    } catch {}
-    yield* killLeftovers(loc.dir)
+    yield* signalIfSame(identity, "SIGKILL")
+    const now = yield* store.readRunRecord(loc)
+    const sameRun = Option.isSome(now) && Option.isSome(run) && now.value.runId === run.value.runId
+    yield* killRun(runProcesses(sameRun ? now : run))
     yield* waitGone(identity, 5_000)
-    // What the worker would have done: queued prompts are dropped, visibly.
-    yield* store.dropQueued(loc)
-    yield* store.update(loc, (m) => ({
-      ...m,
-      state: "STOPPED",
-      last_outcome: {
-        kind: "interrupted",
-        message: `killed after the stop timeout (${Math.round(timeoutMs / 1000)} s)`,
-        at: new Date().toISOString(),
-      },
-    }))
-    yield* store.clearWorker(loc, identity)
+    // What the worker would have done (queued prompts dropped, visibly; STOPPED), under the lock
+    // and only if worker.json still names the killed worker: else a newer worker owns the task.
+    const taken = yield* store.withLock(
+      loc,
+      Effect.gen(function* () {
+        const current = readWorkerIdentity(loc.dir)
+        if (current === undefined || !sameProcess(identity, current)) return true
+        yield* store.dropQueued(loc)
+        yield* store.update(loc, (m) => ({
+          ...m,
+          state: "STOPPED",
+          last_outcome: {
+            kind: "interrupted",
+            message: `killed after the stop timeout (${Math.round(timeoutMs / 1000)} s)`,
+            at: new Date().toISOString(),
+          },
+        }))
+        yield* store.clearWorker(loc, identity)
+        return false
+      }),
+    )
     return {
       id: loc.id,
       status: "killed",
-      message: `Task ${loc.id} did not stop within ${Math.round(timeoutMs / 1000)} s; killed.`,
+      message: `Task ${loc.id} did not stop within ${Math.round(timeoutMs / 1000)} s; killed.${taken ? " A newer worker has taken the task over since." : ""}`,
     } satisfies StopReport
   })

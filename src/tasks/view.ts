@@ -11,6 +11,7 @@ import {
 import { WORKER_STDERR } from "../store/layout.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
+import type { LeftoverProcess } from "./leftovers.js"
 
 /** Everything `status` and `ls` show about one task. */
 export interface TaskView {
@@ -25,6 +26,8 @@ export interface TaskView {
   readonly queued: number
   /** The last final message (`task.result`, else `last_result`). */
   readonly lastResult: string | undefined
+  /** Processes its last worker left running (only when looked up: `status`; see `withLeftovers`). */
+  readonly leftovers?: ReadonlyArray<LeftoverProcess> | undefined
   /** When the worker was lost or failed: its stderr file, if it wrote anything there. */
   readonly workerStderr?: string | undefined
 }
@@ -108,4 +111,5 @@ export const viewJson = (v: TaskView) => ({
   archived: v.loc.archived,
   path: v.loc.dir,
   worker_stderr: v.workerStderr ?? null,
+  ...(v.leftovers === undefined ? {} : { leftover_processes: v.leftovers }),
 })

@@ -184,7 +184,16 @@ export const makeFakeCodexExec = (
       })
       const output = Mailbox.toStream(mailbox)
       const events = eventsOf(output, result)
-      return { pid: 0, runId: `fake-${n}`, output, events, interrupt, result } satisfies ExecRun
+      const processesSeen = Effect.succeed([])
+      return {
+        pid: 0,
+        runId: `fake-${n}`,
+        output,
+        events,
+        interrupt,
+        result,
+        processesSeen,
+      } satisfies ExecRun
     })
   return { layer: Layer.succeed(CodexExec, { run }), requests }
 }

@@ -1,6 +1,7 @@
 /**
  * `codex-tasks/testing`: run codex-tasks without a real codex or a real model.
  * - `makeFakeCodexExec`: a scripted `CodexExec` layer (events, delays, stderr, exit codes).
+ * - `makeFakeProcesses`: a scripted process table (`Processes` layer) for stop/archive logic.
  * - `startModelServer` + `makeCodexHome`: a scripted OpenAI-Responses-compatible server on
  *   127.0.0.1 for end-to-end tests against the real `codex` binary.
  */
@@ -19,3 +20,9 @@ export {
   type ScriptStep,
   startModelServer,
 } from "./modelServer.js"
+export {
+  type FakeProcesses,
+  type FakeProcessSpec,
+  type FakeSignal,
+  makeFakeProcesses,
+} from "./ProcessesFake.js"

@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto"
 import { rename } from "node:fs/promises"
 import { join } from "node:path"
-import { Cause, Effect, Option } from "effect"
+import { Cause, Effect, Option, Ref } from "effect"
 import { userMessage, workerNote } from "../domain/logEntries.js"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { type ExecOptions, fromStoredExecOptions, toStoredExecOptions } from "../exec/options.js"
+import type { ProcessIdentity } from "../processes/identity.js"
+import { currentIdentity } from "../processes/procfs.js"
 import { errnoCode, tryFs } from "../store/errors.js"
 import { WORKER_STDERR } from "../store/layout.js"
-import { processIdentity } from "../store/processIdentity.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
-import { writeRunRecord } from "../tasks/runRecord.js"
 import type { PromptResult } from "./attempt.js"
 import { type WorkerEnv, waitingOutLock } from "./env.js"
 import { runPrompt } from "./prompt.js"
@@ -121,7 +121,10 @@ const start = (env: WorkerEnv, request: StartRequest, handshake: HandshakeFn) =>
           Effect.all(
             [
               env.self === undefined ? Effect.void : store.writeWorker(loc, env.self),
-              writeRunRecord(loc.dir, env.runId),
+              store.writeRunRecord(loc, env.runId),
+              Effect.flatMap(Ref.get(env.seen), (seen) =>
+                store.recordRunProcesses(loc, env.runId, seen),
+              ),
               adoptStderr(env.startDir, loc),
               log.attach(loc),
             ],
@@ -158,7 +161,7 @@ const resume = (env: WorkerEnv, request: ResumeRequest, handshake: HandshakeFn) 
     const { store } = env
     const loc = yield* store.resolve(request.taskId)
     yield* store.sweepScratch(loc).pipe(Effect.ignore)
-    yield* writeRunRecord(loc.dir, env.runId)
+    yield* store.writeRunRecord(loc, env.runId)
     if (env.self !== undefined) yield* store.writeWorker(loc, env.self)
     yield* handshake({ _tag: "Accepted", id: loc.id })
     const log = yield* makeTaskLog(store, loc)
@@ -189,7 +192,8 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
       // Every codex process this worker starts carries this marker, so a stop or a later worker
       // can find and kill whatever is left of them.
       runId,
-      self: processIdentity(process.pid),
+      self: currentIdentity(),
+      seen: yield* Ref.make<ReadonlyArray<ProcessIdentity>>([]),
       retry: request.retry,
       startDir:
         request._tag === "Start" && request.scratchDir !== undefined

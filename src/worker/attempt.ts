@@ -5,6 +5,7 @@ import { invocationFailed } from "../domain/logEntries.js"
 import { nowTimestamp } from "../domain/task.js"
 import type { ExecResult } from "../exec/CodexExec.js"
 import type { ExecOptions } from "../exec/options.js"
+import type { ProcessIdentity } from "../processes/identity.js"
 import type { StoreFailure } from "../store/errors.js"
 import { scratchResultPath } from "../store/results.js"
 import type { TaskLocation } from "../store/TaskStore.js"
@@ -85,12 +86,23 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
         }
       })
 
+    // What the run starts is remembered in run.json, so a later stop or send can end it even
+    // when this worker is killed outright (before the task exists: kept until `create`).
+    const onProcessesSeen = (seen: ReadonlyArray<ProcessIdentity>) =>
+      Effect.flatMap(Ref.set(env.seen, seen), () =>
+        Effect.flatMap(log.location, (at) =>
+          Option.isNone(at)
+            ? Effect.void
+            : store.recordRunProcesses(at.value, env.runId, seen).pipe(Effect.ignore),
+        ),
+      )
     const request = {
       prompt: input.prompt,
       options: input.options,
       outputLastMessage: scratch,
       resumeThreadId: yield* Ref.get(ctx.thread),
       runId: env.runId,
+      onProcessesSeen,
     }
     const ran = yield* runInvocation(request, { log: log.write, onEvent }).pipe(
       Effect.map((result) => Either.right(result)),

@@ -1,7 +1,7 @@
-import { Effect, Schedule } from "effect"
+import { Effect, type Ref, Schedule } from "effect"
 import type { TaskMeta } from "../domain/task.js"
+import type { ProcessIdentity } from "../processes/identity.js"
 import type { StoreFailure } from "../store/errors.js"
-import type { ProcessIdentity } from "../store/processIdentity.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { RetryPolicy } from "./protocol.js"
 import type { WorkerControl } from "./WorkerControl.js"
@@ -17,6 +17,8 @@ export interface WorkerEnv {
   readonly retry: RetryPolicy
   /** The start's scratch directory (its `-o` file lives there until the task exists). */
   readonly startDir: string
+  /** The processes the runs started, as last seen (persisted to run.json once the task exists). */
+  readonly seen: Ref.Ref<ReadonlyArray<ProcessIdentity>>
   /** `task.json` read-modify-write under the task lock, waiting out a busy lock. */
   readonly updateMeta: (
     loc: TaskLocation,

@@ -4,10 +4,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
 import { type ExecError, isRetryable } from "../../src/domain/errors.js"
 import { isTurnCompleted, type ThreadEvent } from "../../src/domain/events.js"
-import type { ExecOutput, ExecRun } from "../../src/exec/CodexExec.js"
+import type { ExecOutput, ExecRequest, ExecRun } from "../../src/exec/CodexExec.js"
 import type { ExecOutcome } from "../../src/exec/classify.js"
 import type { ExecOptions } from "../../src/exec/options.js"
-import { descendants } from "../../src/exec/processTree.js"
+import type { ProcessIdentity } from "../../src/processes/identity.js"
 import {
   assertNoMarkedProcesses,
   cmdlineOf,
@@ -20,6 +20,7 @@ import {
   start,
   waitFor,
 } from "../support/execHarness.js"
+import { descendants, markedProcesses, processesMatching } from "../support/processes.js"
 
 const trusted: ExecOptions = { skipGitRepoCheck: true }
 const bypass: ExecOptions = { skipGitRepoCheck: true, bypassApprovalsAndSandbox: true }
@@ -65,15 +66,23 @@ const failureOf = (outcome: ExecOutcome): ExecError => {
 }
 
 /**
- * Starts `RUN:sleep 300` and waits until the command runs; returns the run, the fiber reading its
- * output, and a snapshot of every process of the run (the codex processes and the `sleep`).
+ * Starts a command running `sleep 300.<token>` (`wrap` builds the command around it) and waits
+ * until the sleep runs; returns the run, the fiber reading its output, a snapshot of every
+ * process of the run (the codex processes and the command's), the token and the sleep's pid.
  */
-const startSleeper = (world: ExecWorld) =>
+const startSleeper = (
+  world: ExecWorld,
+  wrap: (sleep: string) => string = (sleep) => sleep,
+  extra: Pick<ExecRequest, "onProcessesSeen"> = {},
+) =>
   Effect.gen(function* () {
+    const token = String(Math.floor(Math.random() * 1e9)).padStart(9, "0")
+    const sleep = `sleep 300.${token}`
     const run = yield* start({
-      prompt: "Sleep for a long time.\nRUN:sleep 300",
+      prompt: `Sleep for a long time.\nRUN:${wrap(sleep)}`,
       options: { workingDir: world.cwd, ...bypass },
       outputLastMessage: world.lastMessage,
+      ...extra,
     })
     const commandStarted = yield* Deferred.make<void>()
     const output: Array<ExecOutput> = []
@@ -88,19 +97,26 @@ const startSleeper = (world: ExecWorld) =>
       Effect.fork,
     )
     yield* Deferred.await(commandStarted).pipe(Effect.timeout("15 seconds"), Effect.orDie)
-    const tree = yield* waitFor("the sleep process", () => {
+    const { tree, sleepPid } = yield* waitFor("the sleep process", () => {
       const pids = descendants(run.pid)
-      return pids.some((p) => cmdlineOf(p)?.includes("300") === true) ? pids : undefined
+      const found = pids.find((p) => cmdlineOf(p)?.join(" ") === sleep)
+      return found === undefined ? undefined : { tree: pids, sleepPid: found }
     })
-    return { run, reader, output, pids: [run.pid, ...tree] }
+    return { run, reader, output, pids: [run.pid, ...tree], token, sleepPid }
   })
 
-const assertAllGone = (pids: ReadonlyArray<number>, run: Pick<ExecRun, "runId">) =>
+/** None of `pids`, no process of the run's marker, no process carrying `token` is left. */
+const assertAllGone = (pids: ReadonlyArray<number>, run: Pick<ExecRun, "runId">, token: string) =>
   Effect.gen(function* () {
     assert.deepStrictEqual(
       pids.filter(isAlive),
       [],
       `survivors among ${pids.map((p) => `${p}:${cmdlineOf(p)?.join(" ")}`).join(", ")}`,
+    )
+    assert.deepStrictEqual(
+      processesMatching(token).map((p) => `${p}: ${cmdlineOf(p)?.join(" ")}`),
+      [],
+      "processes of the command, found by its command line",
     )
     yield* assertNoMarkedProcesses(run.runId)
   })
@@ -307,7 +323,7 @@ describe("CodexExecLive with the real codex", () => {
   it.scopedLive("interrupt during a long command: stream ends, Interrupted, no process left", () =>
     Effect.gen(function* () {
       const world = yield* makeWorld()
-      const { run, reader, output, pids } = yield* startSleeper(world).pipe(
+      const { run, reader, output, pids, token } = yield* startSleeper(world).pipe(
         Effect.provide(world.layer),
       )
       assert.isAtLeast(pids.length, 3, "shim, native codex and the sleep")
@@ -321,28 +337,60 @@ describe("CodexExecLive with the real codex", () => {
         threadId: threadIdOf(eventsIn(output)),
       })
       assert.isTrue(result.exitCode !== null || result.signal !== null, "exit reported")
-      yield* assertAllGone(pids, run)
+      yield* assertAllGone(pids, run, token)
     }),
+  )
+
+  it.scopedLive(
+    "interrupt during a command that dropped the marker and left codex's session: none left",
+    () =>
+      Effect.gen(function* () {
+        const world = yield* makeWorld()
+        const reported: Array<ReadonlyArray<ProcessIdentity>> = []
+        const { run, reader, pids, token, sleepPid } = yield* startSleeper(
+          world,
+          (sleep) => `env -i setsid -w sh -c 'exec ${sleep}'`,
+          { onProcessesSeen: (seen) => Effect.sync(() => void reported.push(seen)) },
+        ).pipe(Effect.provide(world.layer))
+        assert.notInclude(markedProcesses(run.runId), sleepPid, "the sleep is not marked")
+        // What a worker persists for a later clean-up: the run reports the sleep's identity.
+        yield* waitFor("a snapshot that saw the sleep", () =>
+          reported.some((seen) => seen.some((p) => p.pid === sleepPid)) ? true : undefined,
+        )
+        assert.isTrue((yield* run.processesSeen).some((p) => p.pid === sleepPid))
+
+        yield* run.interrupt
+        yield* Fiber.join(reader).pipe(Effect.timeout("10 seconds"))
+        assert.strictEqual((yield* run.result).outcome._tag, "Interrupted")
+        yield* assertAllGone(pids, run, token)
+      }),
   )
 
   it.scopedLive("interrupting the fiber that owns the run leaves no process", () =>
     Effect.gen(function* () {
       const world = yield* makeWorld()
-      const ready = yield* Deferred.make<{ pids: ReadonlyArray<number>; runId: string }>()
+      const ready = yield* Deferred.make<{
+        pids: ReadonlyArray<number>
+        runId: string
+        token: string
+      }>()
       const owner = yield* Effect.fork(
         Effect.gen(function* () {
-          const { run, pids } = yield* startSleeper(world)
-          yield* Deferred.succeed(ready, { pids, runId: run.runId })
+          const { run, pids, token } = yield* startSleeper(world)
+          yield* Deferred.succeed(ready, { pids, runId: run.runId, token })
           return yield* Effect.never
         }).pipe(Effect.scoped, Effect.provide(world.layer)),
       )
       // the owner ending first (e.g. it died setting up) must fail the test, not hang it
-      const { pids, runId } = yield* Effect.raceFirst(Deferred.await(ready), Fiber.join(owner))
+      const { pids, runId, token } = yield* Effect.raceFirst(
+        Deferred.await(ready),
+        Fiber.join(owner),
+      )
       assert.isTrue(pids.every(isAlive))
 
       yield* Fiber.interrupt(owner)
 
-      yield* assertAllGone(pids, { runId })
+      yield* assertAllGone(pids, { runId }, token)
     }),
   )
 

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
-import { RUN_MARKER_VAR } from "../../src/exec/processTree.js"
+import { RUN_MARKER_VAR } from "../../src/processes/Processes.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
-import { readRunRecord } from "../../src/tasks/runRecord.js"
 import {
   type ModelServer,
   type RecordedRequest,
@@ -15,6 +14,7 @@ import {
   makeCliSandbox,
   processesWithEnv,
   readLog,
+  readRunRecord,
   runCli,
   storeEntries,
   taskDir,

@@ -2,9 +2,12 @@ import { afterEach, assert, describe, it } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
 import {
   type CliSandbox,
+  commandLine,
   makeCliSandbox,
   runCli,
   taskProcesses,
+  tokenProcesses,
+  tokenSleep,
   waitFor,
   waitForState,
 } from "../support/cli.js"
@@ -27,16 +30,21 @@ const setup = async () => {
 
 const FLAGS = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
 
-const startLong = async (sandbox: CliSandbox, command = "sleep 300") => {
+/** Starts a task running `command` (default: a sleep with the sandbox's token); waits for the sleep. */
+const startLong = async (sandbox: CliSandbox, command = tokenSleep(sandbox)) => {
   const run = await runCli(sandbox, ["start", ...FLAGS, `Long.\nRUN:${command}\nREPLY:never`])
   assert.strictEqual(run.code, 0, run.stderr)
   const id = run.stdout.trim()
-  // wait until the command runs (a marked `sleep` exists)
   await waitFor("the command to run", async () =>
-    taskProcesses(sandbox, id).marked.length >= 3 ? true : undefined,
+    tokenProcesses(sandbox).some((pid) => commandLine(pid) === tokenSleep(sandbox))
+      ? true
+      : undefined,
   )
   return id
 }
+
+const describeLeft = (sandbox: CliSandbox) =>
+  tokenProcesses(sandbox).map((pid) => `${pid}: ${commandLine(pid)}`)
 
 describe("stop", () => {
   it("stops the tasks it can resolve and reports an unknown id (exit 1)", async () => {
@@ -46,13 +54,31 @@ describe("stop", () => {
     assert.strictEqual(run.code, 1)
     assert.include(run.stdout, `Task ${id} stopped.`)
     assert.match(run.stderr, /no-such-task/)
-    assert.deepStrictEqual(taskProcesses(sandbox, id), { worker: undefined, marked: [] })
+    assert.deepStrictEqual(taskProcesses(sandbox, id), {
+      worker: undefined,
+      marked: [],
+      tokened: [],
+    })
+  })
+
+  it("ends a command that dropped the run marker and left codex's session", async () => {
+    const sandbox = await setup()
+    // No environment (so no CODEX_TASKS_RUN_ID) and a session of its own: neither the marker
+    // sweep nor a process-group kill reaches it, and codex's SIGINT clean-up misses it.
+    const id = await startLong(sandbox, `env -i setsid -w sh -c 'exec ${tokenSleep(sandbox)}'`)
+    const sleeper = tokenProcesses(sandbox).find((pid) => commandLine(pid) === tokenSleep(sandbox))
+    assert.isDefined(sleeper)
+    assert.notInclude(taskProcesses(sandbox, id).marked, sleeper, "the sleep is not marked")
+    const run = await runCli(sandbox, ["stop", id])
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.include(run.stdout, `Task ${id} stopped.`)
+    assert.deepStrictEqual(describeLeft(sandbox), [], "processes left by the stop")
   })
 
   it("kills what a worker killed outright left behind", async () => {
     const sandbox = await setup()
     // A command that detaches part of itself survives its parents, as real builds and servers do.
-    const id = await startLong(sandbox, "setsid sleep 300 & sleep 300")
+    const id = await startLong(sandbox, `setsid ${tokenSleep(sandbox)} & ${tokenSleep(sandbox)}`)
     const { worker } = taskProcesses(sandbox, id)
     assert.isDefined(worker)
     process.kill(worker as number, "SIGKILL")
@@ -68,6 +94,7 @@ describe("stop", () => {
     assert.strictEqual(run.code, 0, run.stderr)
     assert.match(run.stdout, /had lost its worker; killed \d+ leftover process/)
     assert.deepStrictEqual(taskProcesses(sandbox, id).marked, [])
+    assert.deepStrictEqual(describeLeft(sandbox), [])
   })
 
   it("send --wait exits 3 when a stop drops its prompt", async () => {

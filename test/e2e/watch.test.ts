@@ -3,7 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { assert, describe, it } from "vitest"
-import { currentProcessIdentity } from "../../src/store/processIdentity.js"
+import { currentIdentity } from "../../src/processes/procfs.js"
 import { type TaskLocation, TaskStore } from "../../src/store/TaskStore.js"
 import { endedBadly, waitForTasks } from "../../src/tasks/queries.js"
 import { readTaskJson, runCli, taskDir, waitForState } from "../support/cli.js"
@@ -143,7 +143,7 @@ describe("status --wait / --wait-any / --timeout", () => {
         const real = yield* TaskStore
         const loc = yield* real.resolve(id)
         // The test process stands in for the live worker.
-        yield* real.writeWorker(loc, currentProcessIdentity())
+        yield* real.writeWorker(loc, currentIdentity())
         let finished = false
         const finish = Effect.gen(function* () {
           finished = true

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
+import { identityOf as processIdentity } from "../../src/processes/procfs.js"
 import { acquireTaskLock, breakStale, LOCK_FILE, withTaskLock } from "../../src/store/lock.js"
-import { processIdentity } from "../../src/store/processIdentity.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.promise(() => mkdtemp(join(tmpdir(), "ct-lock-"))),

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { processIdentity } from "../../src/store/processIdentity.js"
+import * as ProcessesLive from "../../src/processes/live.js"
+import { identityOf as processIdentity } from "../../src/processes/procfs.js"
 import { clearWorker, workerAlive, writeWorker } from "../../src/store/workerFiles.js"
 
 const tempDir = Effect.acquireRelease(
@@ -47,7 +48,7 @@ describe("worker records", () => {
       // Same pid, different start time: a recycled pid is not our worker.
       yield* writeWorker(dir, { ...me, startTime: "1" })
       assert.strictEqual(yield* workerAlive(dir), false)
-    }),
+    }).pipe(Effect.provide(ProcessesLive.layer)),
   )
 
   it.scoped("clearWorker removes the record, only if it names the expected worker", () =>
@@ -61,7 +62,7 @@ describe("worker records", () => {
       assert.deepStrictEqual(yield* Effect.promise(() => readdir(dir)), [])
       assert.strictEqual(yield* workerAlive(dir), false)
       yield* clearWorker(dir)
-    }),
+    }).pipe(Effect.provide(ProcessesLive.layer)),
   )
 
   it.scopedLive(
@@ -81,6 +82,6 @@ describe("worker records", () => {
         assert.strictEqual(yield* workerAlive(dir), false)
         yield* writePid(dir, "not a pid")
         assert.strictEqual(yield* workerAlive(dir), false)
-      }),
+      }).pipe(Effect.provide(ProcessesLive.layer)),
   )
 })

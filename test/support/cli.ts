@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { randomUUID } from "node:crypto"
+import { randomInt, randomUUID } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -7,13 +7,18 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { type EffectiveState, effectiveState, type TaskMeta } from "../../src/domain/task.js"
-import { killMarked, markedProcesses, processesWithEnv } from "../../src/exec/processTree.js"
-import { isSameProcessAlive } from "../../src/store/processIdentity.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
-import { readRunRecord } from "../../src/tasks/runRecord.js"
 import { codexEnv, makeCodexHome } from "../../src/testing/codexHome.js"
 import { codexBin } from "./modelServerCodex.js"
+import {
+  isSameProcessAlive,
+  killUntilNone,
+  markedProcesses,
+  processesMatching,
+  processesWithEnv,
+  readRunRecord,
+} from "./processes.js"
 
 /** The built CLI (`npm run build`); `CODEX_TASKS_TEST_CLI` points the tests at another build. */
 export const cliPath =
@@ -29,6 +34,11 @@ export interface CliSandbox {
   readonly storeRoot: string
   readonly cwd: string
   readonly mark: string
+  /**
+   * Digits unique to this sandbox, for command lines a test can find its processes by even when
+   * they dropped every environment variable (see `tokenSleep`, `tokenProcesses`).
+   */
+  readonly token: string
   readonly env: Readonly<Record<string, string>>
   /** Kills every process of the sandbox, then removes its directories. */
   readonly dispose: () => Promise<void>
@@ -44,6 +54,7 @@ export const makeCliSandbox = async (
   const storeRoot = join(base, "store")
   const cwd = await mkdtemp(join(tmpdir(), "ct-e2e-wd-"))
   const mark = randomUUID()
+  const token = String(randomInt(1, 1_000_000_000)).padStart(9, "0")
   const env = {
     ...codexEnv(home),
     // codex runs commands in a login shell: keep the developer's dotfiles out of the tests.
@@ -57,10 +68,12 @@ export const makeCliSandbox = async (
     storeRoot,
     cwd,
     mark,
+    token,
     env,
     dispose: async () => {
       for (const id of storeEntries({ storeRoot })) killTaskProcesses(join(storeRoot, id))
       killSandboxProcesses(mark)
+      killUntilNone(() => processesMatching(token))
       await rm(base, { recursive: true, force: true })
       await rm(cwd, { recursive: true, force: true })
     },
@@ -199,19 +212,36 @@ export const waitForState = (
     options.timeoutMs,
   )
 
-/** Live processes of a task: its recorded worker (identity-checked) and its run marker's bearers. */
+/**
+ * Live processes of a task: its recorded worker (identity-checked), its run marker's bearers, and
+ * every process of the sandbox whose command line carries the sandbox's token (found even when
+ * it dropped the marker).
+ */
 export const taskProcesses = (
   sandbox: CliSandbox,
   id: string,
-): { readonly worker: number | undefined; readonly marked: ReadonlyArray<number> } => {
+): {
+  readonly worker: number | undefined
+  readonly marked: ReadonlyArray<number>
+  readonly tokened: ReadonlyArray<number>
+} => {
   const dir = taskDir(sandbox, id)
   const identity = readWorkerIdentity(dir)
   const runId = readRunRecord(dir)
   return {
     worker: identity !== undefined && isSameProcessAlive(identity) ? identity.pid : undefined,
     marked: runId === undefined ? [] : markedProcesses(runId),
+    tokened: tokenProcesses(sandbox),
   }
 }
+
+/** `sleep <seconds>.<token>`: a sleep a test finds by its command line (`tokenProcesses`). */
+export const tokenSleep = (sandbox: Pick<CliSandbox, "token">, seconds = 300): string =>
+  `sleep ${seconds}.${sandbox.token}`
+
+/** Live processes whose command line carries the sandbox's token, with their command lines. */
+export const tokenProcesses = (sandbox: Pick<CliSandbox, "token">): ReadonlyArray<number> =>
+  processesMatching(sandbox.token)
 
 /** The command line of a live process, if readable. */
 export const commandLine = (pid: number): string | undefined => {
@@ -233,26 +263,12 @@ const killTaskProcesses = (dir: string) => {
     }
   }
   const runId = readRunRecord(dir)
-  if (runId !== undefined) killMarked(runId)
+  if (runId !== undefined) killUntilNone(() => markedProcesses(runId))
 }
 
 /** SIGKILLs every process started under the sandbox's mark (repeatedly, until none is left). */
-export const killSandboxProcesses = (mark: string): number => {
-  let killed = 0
-  for (let round = 0; round < 20; round++) {
-    const pids = processesWithEnv(SANDBOX_MARK_VAR, mark)
-    if (pids.length === 0) break
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL")
-        killed++
-      } catch {
-        // already gone
-      }
-    }
-  }
-  return killed
-}
+export const killSandboxProcesses = (mark: string): number =>
+  killUntilNone(() => processesWithEnv(SANDBOX_MARK_VAR, mark))
 
-/** Pids of live processes whose environment has `name=value` (Linux /proc). */
-export { processesWithEnv }
+/** Pids of live processes whose environment has `name=value` (Linux /proc); `run.json`'s marker. */
+export { processesWithEnv, readRunRecord }

@@ -15,10 +15,10 @@ import {
   type ExecRun,
 } from "../../src/exec/CodexExec.js"
 import * as CodexExecLive from "../../src/exec/CodexExecLive.js"
-import { markedProcesses } from "../../src/exec/processTree.js"
 import { codexEnv, makeCodexHome } from "../../src/testing/codexHome.js"
 import { type ModelServer, startModelServer } from "../../src/testing/modelServer.js"
 import { codexBin } from "./modelServerCodex.js"
+import { markedProcesses } from "./processes.js"
 
 /** One test's world: a model server, its own CODEX_HOME, a working directory, the live layer. */
 export interface ExecWorld {

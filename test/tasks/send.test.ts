@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Schema, TestClock } from "effect"
 import { TaskMeta } from "../../src/domain/task.js"
+import * as ProcessesLive from "../../src/processes/live.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
@@ -41,6 +42,7 @@ describe("Tasks.send", () => {
         Layer.provideMerge(storeLayer),
         Layer.provide(launcher),
         Layer.provide(TasksConfig.layer("codex")),
+        Layer.provide(ProcessesLive.layer),
       )
       const store = yield* Effect.provide(TaskStore, storeLayer)
       const loc = yield* store.create(

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, type Duration, Effect, Fiber, Option, TestClock } from "effect"
+import { currentIdentity as currentProcessIdentity } from "../../src/processes/procfs.js"
 import { acquireTaskLock } from "../../src/store/lock.js"
-import { currentProcessIdentity } from "../../src/store/processIdentity.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import type { FakeScript } from "../../src/testing/index.js"
 import {

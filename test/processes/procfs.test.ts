@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest"
 import {
   isSameProcessAlive,
   parseStatStartTime,
-  processIdentity,
-} from "../../src/store/processIdentity.js"
+  identityOf as processIdentity,
+} from "../../src/processes/procfs.js"
 
 const runToExit = async (command: string, args: ReadonlyArray<string>) => {
   const child = spawn(command, args, { stdio: "ignore" })

@@ -1,0 +1,27 @@
+import { Context, type Effect, type Option } from "effect"
+import type { ProcessIdentity } from "./identity.js"
+
+/**
+ * Name of the environment variable that marks every process of one worker's codex runs (codex
+ * and the commands it starts inherit it), so a sweep finds them even once reparented to init.
+ */
+export const RUN_MARKER_VAR = "CODEX_TASKS_RUN_ID"
+
+/** The process table: what runs, who it is, and signals. Live: Linux /proc; fake: `testing/`. */
+export interface ProcessesShape {
+  /** The identity of a live process (none when it is gone or a zombie). */
+  readonly identify: (pid: number) => Effect.Effect<Option.Option<ProcessIdentity>>
+  /** The command line of a live process, arguments joined by spaces. */
+  readonly commandLine: (pid: number) => Effect.Effect<Option.Option<string>>
+  /** Every live descendant of `root` right now. */
+  readonly descendants: (root: number) => Effect.Effect<ReadonlyArray<ProcessIdentity>>
+  /** Every live process (but the caller) whose environment holds `name`, grouped by its value. */
+  readonly withEnv: (
+    name: string,
+  ) => Effect.Effect<ReadonlyMap<string, ReadonlyArray<ProcessIdentity>>>
+  /** Sends a signal to a pid, or to a process group when negative; false if there is none. */
+  readonly signal: (target: number, signal: NodeJS.Signals) => Effect.Effect<boolean>
+}
+
+/** The process table port (see `ProcessesShape`). */
+export class Processes extends Context.Tag("codex-tasks/Processes")<Processes, ProcessesShape>() {}
