@@ -166,7 +166,12 @@ export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRe
     return [`${generic(parsed)} ${s.dim(`(${decoded.reason})`)}`]
   }
 
-  const text = (lines: Array<string>): string => (lines.length === 0 ? "" : `${lines.join("\n")}\n`)
+  // Concatenation, not join: the pieces stay a rope until the caller writes them out, once.
+  const text = (lines: Array<string>): string => {
+    let out = ""
+    for (const l of lines) out += `${l}\n`
+    return out
+  }
 
   return {
     line: (raw) => {
