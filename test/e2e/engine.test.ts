@@ -23,6 +23,7 @@ import {
   waitFor,
   waitForState,
 } from "../support/cli.js"
+import { isLive } from "../support/processes.js"
 
 // The real CLI (dist/, built by `npm run build`) driving the real codex against the scripted
 // model server. Each test has its own server, CODEX_HOME, store and working directory.
@@ -67,16 +68,6 @@ const userMessages = (log: ReadonlyArray<Record<string, unknown>>) =>
 
 const readResult = (sandbox: CliSandbox, id: string) =>
   readFileSync(join(taskDir(sandbox, id), "task.result"), "utf8")
-
-/** True while `pid` runs (a zombie does not count). */
-const isLive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 1).trim())
-  } catch {
-    return false
-  }
-}
 
 const describeProcesses = (sandbox: CliSandbox, id: string) => {
   const left = taskProcesses(sandbox, id)

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
 import {
@@ -95,6 +97,31 @@ describe("stop", () => {
     assert.match(run.stdout, /had lost its worker; killed \d+ leftover process/)
     assert.deepStrictEqual(taskProcesses(sandbox, id).marked, [])
     assert.deepStrictEqual(describeLeft(sandbox), [])
+  })
+
+  it("ends an unmarked, setsid'd command of a worker that was killed outright", async () => {
+    const sandbox = await setup()
+    // Neither the marker nor codex's session reaches it, and its worker cannot clean up: only
+    // what the worker recorded in run.json (the processes its run started) leads to it.
+    const id = await startLong(sandbox, `env -i setsid -w sh -c 'exec ${tokenSleep(sandbox)}'`)
+    const sleeper = tokenProcesses(sandbox).find((pid) => commandLine(pid) === tokenSleep(sandbox))
+    assert.isDefined(sleeper)
+    // Snapshots run every 500 ms; give the worker time to record the sleep.
+    await waitFor("the sleep to be recorded in run.json", async () => {
+      const run = readFileSync(join(sandbox.storeRoot, id, "run.json"), "utf8")
+      return run.includes(`"pid": ${sleeper}`) || run.includes(`"pid":${sleeper}`)
+        ? true
+        : undefined
+    })
+    const { worker } = taskProcesses(sandbox, id)
+    assert.isDefined(worker)
+    process.kill(worker as number, "SIGKILL")
+    await waitFor("the worker to be gone", async () =>
+      taskProcesses(sandbox, id).worker === undefined ? true : undefined,
+    )
+    const run = await runCli(sandbox, ["stop", id])
+    assert.strictEqual(run.code, 0, run.stderr)
+    assert.deepStrictEqual(describeLeft(sandbox), [], "processes left by the stop")
   })
 
   it("send --wait exits 3 when a stop drops its prompt", async () => {

@@ -4,6 +4,7 @@ import { afterEach, assert, describe, it } from "vitest"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import { startModelServer } from "../../src/testing/index.js"
 import { makeCliSandbox, runCli, taskDir, waitFor } from "../support/cli.js"
+import { isLive } from "../support/processes.js"
 
 // A worker that dies leaves a trace: its own stderr is kept in the task directory, and `status`
 // points at it. NODE_DEBUG makes the (real) worker write to its stderr while it runs.
@@ -12,15 +13,6 @@ const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
-
-const isLive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 1).trim())
-  } catch {
-    return false
-  }
-}
 
 describe("the worker's own stderr", () => {
   it("is kept in worker.stderr, and status points at it when the worker was lost", async () => {

@@ -35,7 +35,8 @@ export const processesMatching = (text: string): Array<number> => {
     .filter((pid) => commandLineOf(pid)?.includes(text) === true && isLive(pid))
 }
 
-const isLive = (pid: number) => {
+/** True while `pid` runs (a zombie does not count). */
+export const isLive = (pid: number) => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1")
     return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 1).trim())
