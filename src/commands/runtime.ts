@@ -1,5 +1,6 @@
 import { homedir } from "node:os"
 import { Effect, Layer, Option } from "effect"
+import { nativeCodex } from "../exec/nativeCodex.js"
 import { resolveStoreRoot } from "../store/storeRoot.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
@@ -66,12 +67,15 @@ const workerCommand = (): ReadonlyArray<string> => [
 /** The store alone (read-only commands need nothing else). */
 export const storeLayer = (storeRoot: string) => TaskStore.layer(storeRoot)
 
-/** Everything the task operations need, built from the global options. */
+/**
+ * Everything the task operations need, built from the global options. codex is run as its
+ * native binary when the one given is the npm launcher (see `exec/nativeCodex.ts`).
+ */
 export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
   Tasks.Default.pipe(
     Layer.provideMerge(storeLayer(g.storeRoot)),
     Layer.provide(WorkerLauncher.layer(workerCommand())),
-    Layer.provide(TasksConfig.layer(g.codexBin, retryPolicyFromEnv(process.env))),
+    Layer.provide(TasksConfig.layer(nativeCodex(g.codexBin).bin, retryPolicyFromEnv(process.env))),
   )
 
 /** Runs `effect` with the task service (and the store) built from the global options. */

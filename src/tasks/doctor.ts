@@ -11,6 +11,7 @@ import {
 } from "node:fs"
 import { homedir } from "node:os"
 import { delimiter, isAbsolute, join } from "node:path"
+import { nativeCodex } from "../exec/nativeCodex.js"
 
 /** One `doctor` check. */
 export interface Check {
@@ -75,9 +76,14 @@ export const checkCodex = (codexBin: string): Array<Check> => {
     ]
   }
   const version = run(path, ["--version"])
-  const kind = isNodeShim(path)
-    ? "npm shim (Node script starting the native binary)"
-    : "native binary"
+  const launch = nativeCodex(codexBin)
+  const native = launch.launcher === undefined ? undefined : launch.bin
+  const kind =
+    native !== undefined
+      ? `npm shim; codex-tasks runs its native binary ${native}`
+      : isNodeShim(path)
+        ? "npm shim (Node script starting the native binary): it runs as given, its binary not found"
+        : "native binary"
   const checks: Array<Check> = [
     {
       name: "codex",

@@ -1,5 +1,6 @@
 import { Cause, Effect, Layer, Schema } from "effect"
 import * as CodexExecLive from "../exec/CodexExecLive.js"
+import { envForCodex } from "../exec/nativeCodex.js"
 import { StoreRoot, TaskStore } from "../store/TaskStore.js"
 import { type Handshake, WorkerRequest } from "./protocol.js"
 import { runWorker } from "./Worker.js"
@@ -51,7 +52,8 @@ export const workerMain = async (): Promise<void> => {
   })
   const layers = Layer.mergeAll(
     TaskStore.Default.pipe(Layer.provide(Layer.succeed(StoreRoot, request.storeRoot))),
-    CodexExecLive.layer({ codexBin: request.codexBin }),
+    // A native codex gets the variables its npm launcher would have set (see exec/nativeCodex.ts).
+    CodexExecLive.layer({ codexBin: request.codexBin, env: envForCodex(request.codexBin) }),
   )
   await Effect.runPromise(
     program.pipe(

@@ -2,6 +2,7 @@ import { afterEach, assert, describe, it } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
 import {
   type CliSandbox,
+  commandLine,
   makeCliSandbox,
   runCli,
   taskProcesses,
@@ -33,7 +34,9 @@ const startLong = async (sandbox: CliSandbox, command = "sleep 300") => {
   const id = run.stdout.trim()
   // wait until the command runs (a marked `sleep` exists)
   await waitFor("the command to run", async () =>
-    taskProcesses(sandbox, id).marked.length >= 3 ? true : undefined,
+    taskProcesses(sandbox, id).marked.some((pid) => commandLine(pid)?.startsWith("sleep 300"))
+      ? true
+      : undefined,
   )
   return id
 }

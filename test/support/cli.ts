@@ -13,7 +13,7 @@ import { TaskStore } from "../../src/store/TaskStore.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import { readRunRecord } from "../../src/tasks/runRecord.js"
 import { codexEnv, makeCodexHome } from "../../src/testing/codexHome.js"
-import { codexBin } from "./modelServerCodex.js"
+import { codexBin, testCodex } from "./modelServerCodex.js"
 
 /** The built CLI (`npm run build`); `CODEX_TASKS_TEST_CLI` points the tests at another build. */
 export const cliPath =
@@ -50,6 +50,7 @@ export const makeCliSandbox = async (
     HOME: base,
     CODEX_TASKS_HOME: storeRoot,
     CODEX_TASKS_CODEX_BIN: options.codexBin ?? codexBin,
+    ...(testCodex === "shim" ? { CODEX_TASKS_NATIVE_CODEX: "0" } : {}),
     [SANDBOX_MARK_VAR]: mark,
   }
   return {
