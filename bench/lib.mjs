@@ -1,16 +1,25 @@
-// Shared helpers of the benchmark scripts (run them with `node bench/<name>.mjs`).
+// Shared helpers of the benchmark scripts (run them with `node bench/<name>.mjs [--node PATH]`;
+// `--node 22` / `--node 24` use the pinned releases of scripts/node-dist.mjs).
 import { spawn, spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { nodeFromArgs } from "../scripts/node-dist.mjs"
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), "..")
 export const cli = join(repo, "dist/cli/codex-tasks.js")
 export const codex = join(repo, "node_modules/.bin/codex")
+/** The Node that runs the CLI (`--node PATH`, default this one); removed from process.argv. */
+export const node = nodeFromArgs(process.argv)
+/** This environment with `node`'s directory first on PATH (the codex shim runs `env node`). */
+export const nodeEnv = (env = process.env) => ({
+  ...env,
+  PATH: `${dirname(node)}:${env.PATH ?? ""}`,
+})
 
 /** Median wall time (ms) of `runs` runs of a command, and its max RSS (KiB). */
-export const timeCommand = (argv, runs = 11, env = process.env) => {
+export const timeCommand = (argv, runs = 11, env = nodeEnv()) => {
   const times = []
   let maxRss = 0
   for (let i = 0; i < runs; i++) {

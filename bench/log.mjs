@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process"
 import { appendFileSync, closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs"
 import { join } from "node:path"
-import { cli, makeStore, timeCommand } from "./lib.mjs"
+import { cli, makeStore, node, timeCommand } from "./lib.mjs"
 
 const root = makeStore(1)
 const id = "01a20000-0000-7000-8000-000000000000"
@@ -20,7 +20,7 @@ let written = 0
 while (written < sizeMb * 1e6) written += writeSync(fd, chunk)
 closeSync(fd)
 for (const mode of [[], ["--json"]]) {
-  const r = timeCommand([process.execPath, cli, "log", ...mode, "--store-root", root, id], 3)
+  const r = timeCommand([node, cli, "log", ...mode, "--store-root", root, id], 3)
   const rate = written / 1e6 / (r.medianMs / 1000)
   console.log(
     `log ${mode.join(" ") || "(human)"} of ${(written / 1e6).toFixed(0)} MB: ${r.medianMs.toFixed(0)} ms, ${rate.toFixed(0)} MB/s, max RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB`,
@@ -29,7 +29,7 @@ for (const mode of [[], ["--json"]]) {
 
 // Follow latency: append one event while `log -f -F` runs, time until it is printed.
 mkdirSync(join(root, id), { recursive: true })
-const child = spawn(process.execPath, [cli, "log", "-F", "-n", "0", "--store-root", root, id], {
+const child = spawn(node, [cli, "log", "-F", "-n", "0", "--store-root", root, id], {
   stdio: ["ignore", "pipe", "inherit"],
 })
 await new Promise((r) => setTimeout(r, 1500))

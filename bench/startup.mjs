@@ -1,21 +1,21 @@
 // SPEC §7: read-only commands (`ls`, `status`) on a store of 100 tasks, against `node -e 0`.
 // Target: within 1.5× the wall time of `node -e 0`.
 import { rmSync } from "node:fs"
-import { cli, makeStore, timeCommand } from "./lib.mjs"
+import { cli, makeStore, node, timeCommand } from "./lib.mjs"
 
 const root = makeStore(100)
-const base = timeCommand([process.execPath, "-e", "0"])
+const base = timeCommand([node, "-e", "0"])
 const rows = [
   ["node -e 0", base],
-  ["codex-tasks --help", timeCommand([process.execPath, cli, "--help"])],
-  ["codex-tasks ls (100 tasks)", timeCommand([process.execPath, cli, "ls", "--store-root", root])],
+  ["codex-tasks --help", timeCommand([node, cli, "--help"])],
+  ["codex-tasks ls (100 tasks)", timeCommand([node, cli, "ls", "--store-root", root])],
   [
     "codex-tasks ls --json (100 tasks)",
-    timeCommand([process.execPath, cli, "ls", "--json", "--store-root", root]),
+    timeCommand([node, cli, "ls", "--json", "--store-root", root]),
   ],
   [
     "codex-tasks status -a (100 tasks)",
-    timeCommand([process.execPath, cli, "status", "-a", "--store-root", root]),
+    timeCommand([node, cli, "status", "-a", "--store-root", root]),
   ],
 ]
 for (const [name, r] of rows) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Build: the library (tsc → dist/, with declarations) and the CLI (esbuild → dist/cli/): one CJS
-// bundle started by a small launcher that uses V8's code cache (see scripts/cli-loader.cjs). The
-// cache is primed here by running one read-only command.
+// Build: the library (tsc → dist/, with declarations) and the CLI (esbuild → dist/cli/): minified
+// CJS bundles started by a small launcher that picks one by argv and runs it through V8's code
+// cache (see scripts/cli-loader.cjs). The caches are primed here by running each bundle once.
 import { spawnSync } from "node:child_process"
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -30,23 +30,56 @@ const tsc = spawnSync(process.execPath, [tscPath, "-p", "tsconfig.build.json"], 
 })
 if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 
-await build({
-  entryPoints: ["src/bin.ts"],
-  outfile: "dist/cli/bundle.cjs",
+// Three bundles, so that each process loads only what it runs (scripts/cli-loader.cjs picks one):
+// the worker; the CLI without the MCP server (every command but `mcp`, each built only when
+// invoked); the full CLI (`mcp`, and --help, completions, unknown commands: the whole tree).
+const entry = (code) => ({ contents: code, resolveDir: ".", loader: "ts", sourcefile: "entry.ts" })
+const noMcp = {
+  name: "no-mcp-server",
+  setup(b) {
+    b.onResolve({ filter: /\/mcp\/server\.js$/ }, () => ({ path: "mcp-server", namespace: "stub" }))
+    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
+      contents: 'throw new Error("the MCP server runs from full.cjs (scripts/cli-loader.cjs)")',
+      loader: "js",
+    }))
+  },
+}
+const common = {
   bundle: true,
   format: "cjs",
   platform: "node",
   target: "node20",
+  minify: true,
+  keepNames: true,
   sourcemap: "linked",
   logLevel: "warning",
-})
+}
+const cliMain = 'import { runCli } from "./src/Cli.ts"\nrunCli(process.argv)\n'
+await Promise.all([
+  build({
+    ...common,
+    stdin: entry('import { workerMain } from "./src/worker/main.ts"\nvoid workerMain()\n'),
+    outfile: "dist/cli/worker.cjs",
+  }),
+  build({ ...common, stdin: entry(cliMain), outfile: "dist/cli/cli.cjs", plugins: [noMcp] }),
+  build({ ...common, stdin: entry(cliMain), outfile: "dist/cli/full.cjs" }),
+  // The launcher: plain, small, with the argv routing of src/route.ts.
+  build({
+    ...common,
+    minify: false,
+    sourcemap: false,
+    entryPoints: ["scripts/cli-loader.cjs"],
+    outfile: "dist/cli/codex-tasks.js",
+  }),
+])
 // dist/cli is CommonJS (the package is ESM): the launcher keeps the `codex-tasks.js` name.
 writeFileSync("dist/cli/package.json", '{ "type": "commonjs" }\n')
-copyFileSync("scripts/cli-loader.cjs", "dist/cli/codex-tasks.js")
 chmodSync("dist/cli/codex-tasks.js", 0o755)
 
+// Prime each bundle's code cache with a run that loads it: ls (cli), --help (full), and a worker
+// without a request (it only starts up).
 const store = mkdtempSync(join(tmpdir(), "codex-tasks-build-"))
-spawnSync(process.execPath, ["dist/cli/codex-tasks.js", "ls", "--store-root", store], {
-  stdio: "ignore",
-})
+for (const args of [["ls", "--store-root", store], ["--help"], ["__worker"]]) {
+  spawnSync(process.execPath, ["dist/cli/codex-tasks.js", ...args], { stdio: "ignore" })
+}
 rmSync(store, { recursive: true, force: true })

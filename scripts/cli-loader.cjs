@@ -1,20 +1,27 @@
 #!/usr/bin/env node
-// codex-tasks launcher: runs the bundled CLI (bundle.cjs) through V8's code cache, so start-up
-// skips most of the parsing and compiling (start-up is most of a read-only command's time).
-// The cache lives next to the bundle, or in the temp dir when that is not writable; a cache that
-// V8 rejects (other Node version, other bundle) is simply rebuilt.
+// codex-tasks launcher (bundled by scripts/build.mjs into dist/cli/codex-tasks.js): picks the
+// bundle argv needs (src/route.ts) and runs it through V8's code cache, so start-up skips most
+// parsing and compiling (start-up is most of a read-only command's time):
+//   worker.cjs  `__worker`: the detached worker (no CLI, no MCP)
+//   cli.cjs     any one command but `mcp` (no MCP SDK, no zod; only that command is built)
+//   full.cjs    `mcp`, and the whole command tree (--help, completions, unknown commands)
+// Each cache lives next to the bundles, or in the temp dir when that is not writable; a cache
+// that V8 rejects (other Node version, other bundle) is simply rebuilt.
 "use strict"
 const fs = require("node:fs")
 const os = require("node:os")
 const path = require("node:path")
 const vm = require("node:vm")
 const Module = require("node:module")
+const { routeOf } = require("../src/route.ts")
 
-const bundle = path.join(__dirname, "bundle.cjs")
-const name = `bundle-${process.version}-${process.arch}.v8cache`
+const route = routeOf(process.argv.slice(2))
+const name = route === "worker" ? "worker" : route === "mcp" || route === "tree" ? "full" : "cli"
+const bundle = path.join(__dirname, `${name}.cjs`)
+const cacheName = `${name}-${process.version}-${process.arch}.v8cache`
 const candidates = [
-  path.join(__dirname, ".cache", name),
-  path.join(os.tmpdir(), `codex-tasks-${process.getuid ? process.getuid() : "user"}`, name),
+  path.join(__dirname, ".cache", cacheName),
+  path.join(os.tmpdir(), `codex-tasks-${process.getuid ? process.getuid() : "user"}`, cacheName),
 ]
 // A code cache is trusted input: only use one from a real directory that belongs to us (or to
 // root, for a global install) and that nobody else can write to.

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// The whole check, as `npm test` runs it: typecheck, lint, build, unit and end-to-end tests.
-// Ends with one plain line `N passed, M failed` (tests, plus any failed check step).
+// The whole check, as `npm test` runs it: typecheck, lint, build, unit and end-to-end tests on
+// this Node, then the end-to-end tests again on Node 22 LTS (a pinned release from the npm
+// registry, scripts/node-dist.mjs; skipped where there is none for the platform, or with
+// CODEX_TASKS_TEST_NODE22=0). Ends with one plain line `N passed, M failed` counting both runs
+// (plus any failed check step).
 import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync, rmSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { nodeBinary, PINNED } from "./node-dist.mjs"
 
 const report = ".vitest-report.json"
 const steps = [
@@ -24,34 +29,56 @@ for (const [name, cmd, args] of steps) {
 
 let passed = 0
 let failed = 0
-// Tests still run after a typecheck or lint failure (their results matter too), not without a build.
-if (!buildFailed) {
-  process.stdout.write("\n== tests (unit + e2e)\n")
+/** Runs vitest with `node` (PATH led by its directory, for the codex shim's `env node`). */
+const vitest = (label, node, args) => {
+  process.stdout.write(`\n== ${label}\n`)
   rmSync(report, { force: true })
-  const extra = process.argv.slice(2)
+  const env = { ...process.env, PATH: `${dirname(node)}:${process.env.PATH ?? ""}` }
   const r = spawnSync(
-    "npx",
+    node,
     [
-      "vitest",
+      join("node_modules", "vitest", "vitest.mjs"),
       "run",
       "--reporter=default",
       "--reporter=json",
       `--outputFile.json=${report}`,
-      ...extra,
+      ...args,
     ],
-    { stdio: "inherit" },
+    { stdio: "inherit", env },
   )
+  let p = 0
+  let f = 0
   if (existsSync(report)) {
     const json = JSON.parse(readFileSync(report, "utf8"))
-    passed = json.numPassedTests ?? 0
-    failed = (json.numFailedTests ?? 0) + (json.numRuntimeErrorTestSuites ?? 0)
+    p = json.numPassedTests ?? 0
+    f = (json.numFailedTests ?? 0) + (json.numRuntimeErrorTestSuites ?? 0)
     // A suite that failed to load reports no tests: count it.
     for (const suite of json.testResults ?? []) {
-      if (suite.status === "failed" && (suite.assertionResults ?? []).length === 0) failed++
+      if (suite.status === "failed" && (suite.assertionResults ?? []).length === 0) f++
     }
   }
-  if (r.status !== 0 && failed === 0) failed = 1
-  if (passed === 0 && failed === 0) failed = 1 // ran no test: that is a failure
+  if (r.status !== 0 && f === 0) f = 1
+  if (p === 0 && f === 0) f = 1 // ran no test: that is a failure
+  process.stdout.write(`== ${label}: ${p} passed, ${f} failed\n`)
+  passed += p
+  failed += f
+}
+// Tests still run after a typecheck or lint failure (their results matter too), not without a build.
+if (!buildFailed) {
+  const extra = process.argv.slice(2)
+  vitest(`tests (unit + e2e), Node ${process.version}`, process.execPath, extra)
+  if (process.env.CODEX_TASKS_TEST_NODE22 !== "0") {
+    let node22
+    let why = "no pinned build for this platform"
+    try {
+      node22 = nodeBinary(PINNED[22])
+    } catch (e) {
+      why = e.message
+      failed++
+    }
+    if (node22 === undefined) process.stdout.write(`\n== e2e on Node 22 not run: ${why}\n`)
+    else vitest(`e2e tests, Node ${PINNED[22]}`, node22, ["--project", "e2e", ...extra])
+  }
 }
 failed += failedSteps
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`)

@@ -4,26 +4,47 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Cause, Console, Effect, Layer, Option } from "effect"
-import { archive } from "./commands/archive.js"
-import { doctor } from "./commands/doctor.js"
-import { log } from "./commands/log.js"
-import { ls } from "./commands/ls.js"
-import { mcp } from "./commands/mcp.js"
 import { root } from "./commands/root.js"
-import { send } from "./commands/send.js"
-import { start } from "./commands/start.js"
-import { status } from "./commands/status.js"
-import { stop } from "./commands/stop.js"
 import { ExitCode, ExitWith } from "./domain/exit.js"
 import { colorEnabled } from "./render/style.js"
+import { COMMANDS, type CommandName, routeOf } from "./route.js"
 import { VERSION } from "./version.js"
 
-/** The command tree. */
-export const command = root.pipe(
-  Command.withSubcommands([start, send, status, log, stop, ls, archive, mcp, doctor]),
-)
+// Each subcommand's module is loaded only when it is needed (its handler's dependencies with it).
+// The type is the widest subcommand: what `Command.withSubcommands` accepts.
+type Sub = Command.Command<string, never, unknown, unknown>
+const subcommands: Record<CommandName, () => Promise<Sub>> = {
+  start: () => import("./commands/start.js").then((m) => m.start as Sub),
+  send: () => import("./commands/send.js").then((m) => m.send as Sub),
+  status: () => import("./commands/status.js").then((m) => m.status as Sub),
+  log: () => import("./commands/log.js").then((m) => m.log as Sub),
+  stop: () => import("./commands/stop.js").then((m) => m.stop as Sub),
+  ls: () => import("./commands/ls.js").then((m) => m.ls as Sub),
+  archive: () => import("./commands/archive.js").then((m) => m.archive as Sub),
+  mcp: () => import("./commands/mcp.js").then((m) => m.mcp as Sub),
+  doctor: () => import("./commands/doctor.js").then((m) => m.doctor as Sub),
+}
 
-const cli = Command.run(command, { name: "codex-tasks", version: VERSION })
+/** The command tree with `names` as subcommands (all of them: the full tree). */
+export const commandWith = async (names: ReadonlyArray<CommandName> = COMMANDS) => {
+  const [first, ...rest] = await Promise.all(names.map((n) => subcommands[n]()))
+  return root.pipe(Command.withSubcommands([first as Sub, ...rest]))
+}
+
+/**
+ * The tree `argv` (as `process.argv`) needs: only the invoked subcommand, or the full tree for
+ * help, completions, an unknown command and the like (`route.ts`); `full` forces the full tree.
+ */
+const treeFor = (argv: ReadonlyArray<string>, full: boolean) => {
+  const route = routeOf(argv.slice(2))
+  return commandWith(full || route === "tree" || route === "worker" ? COMMANDS : [route])
+}
+
+const cli = (argv: ReadonlyArray<string>, full: boolean) =>
+  Effect.flatMap(
+    Effect.promise(() => treeFor(argv, full)),
+    (command) => Command.run(command, { name: "codex-tasks", version: VERSION })(argv),
+  )
 
 const say = (text: string) => Effect.sync(() => process.stderr.write(`codex-tasks: ${text}\n`))
 
@@ -80,20 +101,26 @@ const withPlainConsole = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     })
   })
 
-/** Runs the CLI on `argv` (as `process.argv`) and resolves to the process exit code. */
-export const main = (argv: ReadonlyArray<string>) =>
-  withPlainConsole(cli(argv)).pipe(
+/**
+ * Runs the CLI on `argv` (as `process.argv`) and resolves to the process exit code; `fullTree`
+ * builds every subcommand even where one is enough (same output, slower).
+ */
+export const main = (argv: ReadonlyArray<string>, options: { readonly fullTree?: boolean } = {}) =>
+  withPlainConsole(cli(argv, options.fullTree === true)).pipe(
     Effect.as(ExitCode.Ok as number),
     Effect.catchAllCause(exitCodeOf),
   )
 
 /** Runs the CLI as the process: exit code per `main`, SIGINT interrupts the command. */
-export const runCli = (argv: ReadonlyArray<string>): void => {
+export const runCli = (
+  argv: ReadonlyArray<string>,
+  options: { readonly fullTree?: boolean } = {},
+): void => {
   // A reader that went away (`| head`) ends the command quietly, as for any Unix tool.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(0)
   })
-  main(argv).pipe(
+  main(argv, options).pipe(
     Effect.flatMap((code) =>
       Effect.sync(() => {
         process.exitCode = code

@@ -2,6 +2,7 @@ import { homedir } from "node:os"
 import { Effect, Layer, Option } from "effect"
 import { CodexNotFound } from "../domain/errors.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
+import { nativeCodex } from "../exec/nativeCodex.js"
 import * as ProcessesLive from "../processes/live.js"
 import type { Processes } from "../processes/Processes.js"
 import { guardedStoreRoot } from "../store/rootGuard.js"
@@ -99,12 +100,15 @@ export const requireCodex = (g: { readonly codexMissing: string | undefined }) =
         }),
       )
 
-/** Everything the task operations need, built from the global options. */
+/**
+ * Everything the task operations need, built from the global options. codex is run as its
+ * native binary when the one given is the npm launcher (see `exec/nativeCodex.ts`).
+ */
 export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
   Tasks.Default.pipe(
     Layer.provideMerge(storeLayer(g.storeRoot)),
     Layer.provide(WorkerLauncher.layer(workerCommand())),
-    Layer.provide(TasksConfig.layer(g.codexBin, retryPolicyFromEnv(process.env))),
+    Layer.provide(TasksConfig.layer(nativeCodex(g.codexBin).bin, retryPolicyFromEnv(process.env))),
     Layer.provide(ProcessesLive.layer),
   )
 

@@ -12,9 +12,10 @@ import {
   writeSync,
 } from "node:fs"
 import { homedir } from "node:os"
-import { join } from "node:path"
+import { delimiter, isAbsolute, join } from "node:path"
 import { Either } from "effect"
 import { resolveCodexBin } from "../exec/codexBin.js"
+import { nativeCodex } from "../exec/nativeCodex.js"
 import { checkStoreRoot } from "../store/rootGuard.js"
 
 /** One `doctor` check. */
@@ -61,9 +62,14 @@ export const checkCodex = (codexBin: string): Array<Check> => {
   }
   const path = resolved.path
   const version = run(path, ["--version"])
-  const kind = isNodeShim(path)
-    ? "npm shim (Node script starting the native binary)"
-    : "native binary"
+  const launch = nativeCodex(codexBin)
+  const native = launch.launcher === undefined ? undefined : launch.bin
+  const kind =
+    native !== undefined
+      ? `npm shim; codex-tasks runs its native binary ${native}`
+      : isNodeShim(path)
+        ? "npm shim (Node script starting the native binary): it runs as given, its binary not found"
+        : "native binary"
   const checks: Array<Check> = [
     {
       name: "codex",

@@ -10,7 +10,7 @@ import type { WorkerControl } from "./WorkerControl.js"
 export interface WorkerEnv {
   readonly store: TaskStore
   readonly control: WorkerControl["Type"]
-  /** Marker every codex process of this worker carries (see `exec/processTree.ts`). */
+  /** Marker every codex process of this worker carries (see `processes/Processes.ts`). */
   readonly runId: string
   /** This worker process. */
   readonly self: ProcessIdentity | undefined

@@ -1,5 +1,6 @@
 import { Cause, Effect, Layer, Schema } from "effect"
 import * as CodexExecLive from "../exec/CodexExecLive.js"
+import { envForCodex } from "../exec/nativeCodex.js"
 import { guardedStoreRoot } from "../store/rootGuard.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { type Handshake, WorkerRequest } from "./protocol.js"
@@ -53,7 +54,8 @@ export const workerMain = async (): Promise<void> => {
   const layers = Layer.mergeAll(
     // The same check as the CLI's, quietly: a root that became unsafe is not trusted here either.
     TaskStore.Default.pipe(Layer.provide(guardedStoreRoot(request.storeRoot))),
-    CodexExecLive.layer({ codexBin: request.codexBin }),
+    // A native codex gets the variables its npm launcher would have set (see exec/nativeCodex.ts).
+    CodexExecLive.layer({ codexBin: request.codexBin, env: envForCodex(request.codexBin) }),
   )
   await Effect.runPromise(
     program.pipe(

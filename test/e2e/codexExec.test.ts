@@ -326,7 +326,8 @@ describe("CodexExecLive with the real codex", () => {
       const { run, reader, output, pids, token } = yield* startSleeper(world).pipe(
         Effect.provide(world.layer),
       )
-      assert.isAtLeast(pids.length, 3, "shim, native codex and the sleep")
+      // codex and the sleep; an npm shim on Node < 22.15 adds itself (later ones exec codex)
+      assert.isAtLeast(pids.length, 2, "codex and the sleep")
 
       yield* run.interrupt
       yield* Fiber.join(reader).pipe(Effect.timeout("10 seconds"))

@@ -10,7 +10,7 @@ import { type EffectiveState, effectiveState, type TaskMeta } from "../../src/do
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import { codexEnv, makeCodexHome } from "../../src/testing/codexHome.js"
-import { codexBin } from "./modelServerCodex.js"
+import { codexBin, testCodex } from "./modelServerCodex.js"
 import {
   isSameProcessAlive,
   killUntilNone,
@@ -61,6 +61,7 @@ export const makeCliSandbox = async (
     HOME: base,
     CODEX_TASKS_HOME: storeRoot,
     CODEX_TASKS_CODEX_BIN: options.codexBin ?? codexBin,
+    ...(testCodex === "shim" ? { CODEX_TASKS_NATIVE_CODEX: "0" } : {}),
     [SANDBOX_MARK_VAR]: mark,
   }
   return {

@@ -15,6 +15,7 @@ import {
   type ExecRun,
 } from "../../src/exec/CodexExec.js"
 import * as CodexExecLive from "../../src/exec/CodexExecLive.js"
+import { envForCodex } from "../../src/exec/nativeCodex.js"
 import { codexEnv, makeCodexHome } from "../../src/testing/codexHome.js"
 import { type ModelServer, startModelServer } from "../../src/testing/modelServer.js"
 import { codexBin } from "./modelServerCodex.js"
@@ -74,9 +75,11 @@ export const makeWorld = (
     // ~/.profile out (a pyenv `rehash` there takes a lock file that a killed shell leaves behind,
     // after which every login shell waits 60 s for it).
     const userHome = yield* tempDir("codex-user-home-")
+    const bin = options.codexBin ?? codexBin
     const layer = CodexExecLive.layer({
-      codexBin: options.codexBin ?? codexBin,
-      env: { ...codexEnv(home), HOME: userHome },
+      codexBin: bin,
+      // as the worker runs it: a native codex gets its npm launcher's variables
+      env: envForCodex(bin, { ...codexEnv(home), HOME: userHome }),
       graceMs: options.graceMs,
       reconnectTimeoutMs: options.reconnectTimeoutMs,
     })

@@ -2,11 +2,23 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { nativeCodex } from "../../src/exec/nativeCodex.js"
 import { codexEnv, makeCodexHome } from "../../src/testing/codexHome.js"
 import type { ModelServer } from "../../src/testing/modelServer.js"
 
-/** The real codex binary of the project (npm shim). */
-export const codexBin = new URL("../../node_modules/.bin/codex", import.meta.url).pathname
+/** The project's codex npm shim (`node_modules/.bin/codex`). */
+export const codexShim = new URL("../../node_modules/.bin/codex", import.meta.url).pathname
+
+/**
+ * Which codex the e2e tests run, by `CODEX_TASKS_TEST_CODEX`: `shim` (the npm shim, also for the
+ * CLI: it gets `CODEX_TASKS_NATIVE_CODEX=0`) or, by default, the native binary behind it (what
+ * the CLI runs anyway).
+ */
+export const testCodex: "shim" | "native" =
+  process.env.CODEX_TASKS_TEST_CODEX === "shim" ? "shim" : "native"
+
+/** The real codex binary the tests run (see `testCodex`). */
+export const codexBin = testCodex === "shim" ? codexShim : nativeCodex(codexShim).bin
 
 /** One `--json` event line of codex's stdout. */
 export type CodexEvent = { readonly type: string } & Record<string, unknown>

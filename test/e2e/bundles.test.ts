@@ -1,0 +1,31 @@
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "vitest"
+
+// What each process loads (scripts/build.mjs, scripts/cli-loader.cjs): the worker and the
+// everyday commands never read the MCP SDK, zod or the command tree they do not run.
+const bundle = (name: string) => readFileSync(`dist/cli/${name}.cjs`, "utf8")
+const MCP = ["modelcontextprotocol", "McpServer", "ZodError"]
+
+describe("the built bundles", () => {
+  it("the worker has neither the CLI nor the MCP server", () => {
+    const worker = bundle("worker")
+    for (const s of [...MCP, "Invalid subcommand", "withSubcommands"]) {
+      expect(`worker has ${s}: ${worker.includes(s)}`).toBe(`worker has ${s}: false`)
+    }
+  })
+
+  it("the CLI bundle of the everyday commands has no MCP SDK or zod; the full one has them", () => {
+    const cli = bundle("cli")
+    const full = bundle("full")
+    for (const s of MCP) {
+      expect(`cli has ${s}: ${cli.includes(s)}`).toBe(`cli has ${s}: false`)
+      expect(`full has ${s}: ${full.includes(s)}`).toBe(`full has ${s}: true`)
+    }
+  })
+
+  it("the launcher loads one bundle, chosen by argv", () => {
+    const loader = readFileSync("dist/cli/codex-tasks.js", "utf8")
+    expect(loader).toContain('"worker"')
+    expect(loader.length).toBeLessThan(20_000)
+  })
+})
