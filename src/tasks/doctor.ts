@@ -12,7 +12,7 @@ import {
   writeSync,
 } from "node:fs"
 import { homedir } from "node:os"
-import { delimiter, isAbsolute, join } from "node:path"
+import { join } from "node:path"
 import { Either } from "effect"
 import { resolveCodexBin } from "../exec/codexBin.js"
 import { nativeCodex } from "../exec/nativeCodex.js"
