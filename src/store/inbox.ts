@@ -41,20 +41,26 @@ const orUndefinedIfMissing = <A>(p: Promise<A>): Promise<A | undefined> =>
     throw e
   })
 
-/** Sequence numbers of the entries whose names match `pattern`, ascending. */
-const seqsMatching = (dir: string, pattern: RegExp) => {
+/** The names in the task's inbox directory (none when it does not exist). */
+const listNames = (dir: string) => {
   const inbox = join(dir, INBOX_DIR)
   return tryFs("list", inbox, () => orUndefinedIfMissing(readdir(inbox))).pipe(
-    Effect.map((names) =>
-      (names ?? [])
-        .flatMap((name) => {
-          const m = pattern.exec(name)
-          return m === null ? [] : [Number(m[1])]
-        })
-        .sort((a, b) => a - b),
-    ),
+    Effect.map((names) => names ?? []),
   )
 }
+
+/** Sequence numbers of the names matching `pattern`, ascending. */
+const seqsIn = (names: ReadonlyArray<string>, pattern: RegExp): Array<number> =>
+  names
+    .flatMap((name) => {
+      const m = pattern.exec(name)
+      return m === null ? [] : [Number(m[1])]
+    })
+    .sort((a, b) => a - b)
+
+/** Sequence numbers of the entries whose names match `pattern`, ascending. */
+const seqsMatching = (dir: string, pattern: RegExp) =>
+  Effect.map(listNames(dir), (names) => seqsIn(names, pattern))
 
 /** Sequence numbers of the pending (queued, not taken) entries, ascending. */
 const pendingSeqs = (dir: string) => seqsMatching(dir, ENTRY)
@@ -99,8 +105,11 @@ export const push = (
       orUndefinedIfMissing(readFile(seqPath, "utf8")),
     )
     const counter = Number.parseInt(counterText ?? "0", 10)
-    const existing = yield* pendingSeqs(dir)
-    const taken = yield* seqsMatching(dir, IN_FLIGHT)
+    // One listing for both: the queued entries and the ones in flight.
+    const { existing, taken } = yield* Effect.map(listNames(dir), (names) => ({
+      existing: seqsIn(names, ENTRY),
+      taken: seqsIn(names, IN_FLIGHT),
+    }))
     const seq =
       Math.max(
         Number.isFinite(counter) ? counter : 0,

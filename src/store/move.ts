@@ -57,6 +57,22 @@ const copyTree = async (from: string, to: string, fs: MoveFs): Promise<void> => 
 /** A temporary name beside `path` (same directory, so the same filesystem). */
 const beside = (path: string, suffix: string) => join(dirname(path), `.${basename(path)}.${suffix}`)
 
+/** Tries the plain rename: moved, `from` missing, or across filesystems (a copy is needed). */
+const renameOrCrossDevice = async (
+  from: string,
+  to: string,
+  fs: MoveFs,
+): Promise<"moved" | "missing" | "cross-device"> => {
+  try {
+    await fs.rename(from, to)
+    return "moved"
+  } catch (e) {
+    if (errnoCode(e) === "ENOENT") return "missing"
+    if (errnoCode(e) !== "EXDEV") throw e
+  }
+  return (await present(from)) ? "cross-device" : "missing"
+}
+
 /**
  * Renames `from` to `to` (false if `from` does not exist). Across filesystems (EXDEV) the
  * directory is copied instead, crash-safe and repeatable: the copy is made under a temporary name,
@@ -65,14 +81,8 @@ const beside = (path: string, suffix: string) => join(dirname(path), `.${basenam
  * source whole (or already gone) and at most a temporary copy that the next move replaces.
  */
 export const moveDir = async (from: string, to: string, fs: MoveFs): Promise<boolean> => {
-  try {
-    await fs.rename(from, to)
-    return true
-  } catch (e) {
-    if (errnoCode(e) === "ENOENT") return false
-    if (errnoCode(e) !== "EXDEV") throw e
-  }
-  if (!(await present(from))) return false
+  const how = await renameOrCrossDevice(from, to, fs)
+  if (how !== "cross-device") return how === "moved"
   if (!(await present(to))) {
     const partial = beside(to, "partial")
     await rm(partial, { recursive: true, force: true })
@@ -94,14 +104,8 @@ export const moveDir = async (from: string, to: string, fs: MoveFs): Promise<boo
  * repeating the move after a crash copies it again.
  */
 export const moveFile = async (from: string, to: string, fs: MoveFs): Promise<boolean> => {
-  try {
-    await fs.rename(from, to)
-    return true
-  } catch (e) {
-    if (errnoCode(e) === "ENOENT") return false
-    if (errnoCode(e) !== "EXDEV") throw e
-  }
-  if (!(await present(from))) return false
+  const how = await renameOrCrossDevice(from, to, fs)
+  if (how !== "cross-device") return how === "moved"
   const partial = beside(to, "partial")
   await fs.copyFile(from, partial)
   await fsyncFile(partial)
