@@ -68,18 +68,44 @@ export const StoredExecOptions = Schema.Struct(
 /** Stored exec options. */
 export type StoredExecOptions = typeof StoredExecOptions.Type
 
-/** Why the task is in its state: how its last invocation ended. */
-export const TaskOutcome = Schema.Struct(
-  {
-    kind: Schema.Literal("completed", "interrupted", "failed", "worker_lost"),
-    error_class: Schema.optional(Schema.String),
-    message: Schema.optional(Schema.String),
-    at: Timestamp,
-  },
-  Rest,
+const outcomeCase = <K extends string, F extends Schema.Struct.Fields>(kind: K, fields: F) =>
+  Schema.Struct({ kind: Schema.Literal(kind), ...fields, at: Timestamp }, Rest)
+
+/**
+ * Why the task is in its state: how its last invocation ended, one case per `kind` (the fields a
+ * case carries are the ones its writers always set).
+ */
+export const TaskOutcome = Schema.Union(
+  outcomeCase("completed", {}),
+  outcomeCase("interrupted", { message: Schema.optional(Schema.String) }),
+  // Every writer sets both; a hand-edited file without them still reads.
+  outcomeCase("failed", {
+    error_class: Schema.optionalWith(Schema.String, { default: () => "Unknown" }),
+    message: Schema.optionalWith(Schema.String, { default: () => "" }),
+  }),
+  outcomeCase("worker_lost", { message: Schema.optional(Schema.String) }),
+  /** The turn ran past `--turn-timeout`. */
+  outcomeCase("timed_out", { message: Schema.optional(Schema.String) }),
+  /** The thread's tokens reached `--max-tokens`: no more turns run. */
+  outcomeCase("budget_exhausted", { message: Schema.optional(Schema.String) }),
 )
 /** The outcome of a task's last invocation. */
 export type TaskOutcome = typeof TaskOutcome.Type
+/** An outcome's kind. */
+export type OutcomeKind = TaskOutcome["kind"]
+
+/** What a running task's worker is waiting for before its next codex invocation. */
+export const TaskWaiting = Schema.Struct(
+  {
+    for: Schema.Literal("slot", "usage_limit"),
+    /** When the wait ends (usage limits: the reset time plus jitter). */
+    until: Schema.optional(Timestamp),
+    since: Schema.optional(Timestamp),
+  },
+  Rest,
+)
+/** What a running task waits for. */
+export type TaskWaiting = typeof TaskWaiting.Type
 
 /** Token usage totals of the thread (as reported by the last `turn.completed`). */
 export const TaskUsage = Schema.Struct(
@@ -118,6 +144,8 @@ export const TaskMeta = Schema.Struct(
     dropped_prompts: Schema.optional(Count),
     /** The inbox sequence number of the last prompt whose turn ended (`send --wait` watches it). */
     inbox_done_seq: Schema.optional(Count),
+    /** Set while the worker waits (for a run slot, for a usage limit to reset); absent otherwise. */
+    waiting: Schema.optional(TaskWaiting),
   },
   Rest,
 )

@@ -1,4 +1,4 @@
-import type { TaskOutcome } from "../domain/task.js"
+import type { TaskOutcome, TaskWaiting } from "../domain/task.js"
 import type { TaskView } from "../tasks/view.js"
 import { oneLine, stripControls } from "./sanitize.js"
 import type { Style } from "./style.js"
@@ -17,10 +17,20 @@ export const describeOutcome = (o: TaskOutcome | undefined): string => {
     case "interrupted":
       return `interrupted${o.message === undefined ? "" : ` (${oneLine(o.message)})`}`
     case "failed":
-      return `failed: ${oneLine(o.error_class ?? "error")}: ${oneLine(o.message ?? "")}`.trimEnd()
+      return `failed: ${oneLine(o.error_class)}: ${oneLine(o.message)}`.trimEnd()
     case "worker_lost":
       return "worker lost (the worker process ended without finishing the task)"
+    case "timed_out":
+      return `timed out${o.message === undefined ? "" : ` (${oneLine(o.message)})`}`
+    case "budget_exhausted":
+      return `token budget spent${o.message === undefined ? "" : ` (${oneLine(o.message)})`}`
   }
+}
+
+/** What a running task waits for, e.g. "for a usage limit to reset (until …)". */
+export const describeWaiting = (w: TaskWaiting, timeFormat: TimeFormat): string => {
+  const what = w.for === "slot" ? "for a run slot (--max-running)" : "for the usage limit to reset"
+  return w.until === undefined ? what : `${what}, until ${formatTime(w.until, timeFormat)}`
 }
 
 const stateText = (state: string, style: Style) =>
@@ -50,6 +60,8 @@ export const renderStatus = (v: TaskView, timeFormat: TimeFormat, style: Style):
   lines.push(`Last Prompt: ${text(v.meta.last_prompt)}`)
   lines.push(`Last Result: ${text(v.lastResult)}`)
   lines.push(`Outcome: ${describeOutcome(v.outcome)}`)
+  const waiting = v.state === "RUNNING" ? v.meta.waiting : undefined
+  if (waiting !== undefined) lines.push(`Waiting: ${describeWaiting(waiting, timeFormat)}`)
   if (v.workerStderr !== undefined) lines.push(`Worker Stderr: ${v.workerStderr}`)
   if (v.queued > 0) lines.push(`Queued Prompts: ${v.queued}`)
   if ((v.meta.dropped_prompts ?? 0) > 0) lines.push(`Dropped Prompts: ${v.meta.dropped_prompts}`)

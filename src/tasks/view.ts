@@ -111,5 +111,7 @@ export const viewJson = (v: TaskView) => ({
   archived: v.loc.archived,
   path: v.loc.dir,
   worker_stderr: v.workerStderr ?? null,
+  // Only a running task waits; a stale field left by a lost worker is not shown.
+  waiting: v.state === "RUNNING" ? (v.meta.waiting ?? null) : null,
   ...(v.leftovers === undefined ? {} : { leftover_processes: v.leftovers }),
 })

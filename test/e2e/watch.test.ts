@@ -166,7 +166,7 @@ describe("status --wait / --wait-any / --timeout", () => {
       }).pipe(Effect.provide(TaskStore.layer(sandbox.storeRoot))),
     )
 
-    assert.strictEqual(view?.state, "STOPPED", view?.outcome?.message)
+    assert.strictEqual(view?.state, "STOPPED", JSON.stringify(view?.outcome))
     assert.isFalse(endedBadly(view!))
   })
 

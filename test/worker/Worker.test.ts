@@ -513,7 +513,12 @@ describe("finalState", () => {
     ["failed", "DIED"],
     ["worker_lost", "DIED"],
   ] as const)("outcome %s ends %s", (kind, state) => {
-    const outcome = kind === undefined ? undefined : { kind, at: "2025-10-12T09:15:02Z" }
+    const outcome =
+      kind === undefined
+        ? undefined
+        : kind === "failed"
+          ? { kind, error_class: "TurnFailed", message: "boom", at: "2025-10-12T09:15:02Z" }
+          : { kind, at: "2025-10-12T09:15:02Z" }
     assert.strictEqual(finalState(outcome), state)
   })
 })
