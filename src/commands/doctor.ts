@@ -2,7 +2,7 @@ import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 import { runChecks } from "../tasks/doctor.js"
-import { printJson, printLine } from "./input.js"
+import { Printer, printJson, printLine } from "./Printer.js"
 import { globalOptions } from "./root.js"
 import { globalsWith } from "./runtime.js"
 import { jsonOption, stdoutStyle } from "./shared.js"
@@ -23,7 +23,7 @@ export const doctor = Command.make("doctor", { ...globalOptions, json: jsonOptio
       }
     }
     if (failed) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
-  }),
+  }).pipe(Effect.provide(Printer.layer)),
 ).pipe(
   Command.withDescription(
     "Check codex (found, version, flags), credentials, the store, git and Node.js.\n\nExample: codex-tasks doctor\nExample: codex-tasks doctor --json",

@@ -1,21 +1,13 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
-import { effectiveState } from "../domain/task.js"
 import { renderLogLine } from "../render/longLine.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
-import { TaskStore } from "../store/TaskStore.js"
-import { readLog } from "../tasks/logReader.js"
+import { Tasks } from "../tasks/Tasks.js"
+import { Printer } from "./Printer.js"
 import { globalOptions } from "./root.js"
-import { storeOf } from "./runtime.js"
+import { withTasks } from "./runtime.js"
 import { stdoutStyle } from "./shared.js"
-
-/** Writes to stdout, waiting for the pipe to drain (bounded memory on huge logs). */
-const writeOut = (data: string | Uint8Array) =>
-  Effect.async<void>((resume) => {
-    if (process.stdout.write(data)) resume(Effect.void)
-    else process.stdout.once("drain", () => resume(Effect.void))
-  })
 
 /** `codex-tasks log`: a task's transcript, as text or raw JSONL, optionally following it. */
 export const log = Command.make(
@@ -40,40 +32,36 @@ export const log = Command.make(
     task: Args.text({ name: "TASK" }),
   },
   (o) =>
-    storeOf(
+    withTasks(
       Effect.gen(function* () {
         const lastLines = Option.getOrUndefined(o.lines)
         if (lastLines !== undefined && lastLines < 0) {
           return yield* new UsageError({ message: "--lines must be zero or more." })
         }
-        const store = yield* TaskStore
-        const loc = yield* store.resolve(o.task, { includeArchived: true })
+        const tasks = yield* Tasks
+        const printer = yield* Printer
+        const loc = yield* tasks.resolve(o.task, { includeArchived: true })
         const renderer = makeTranscriptRenderer({ style: stdoutStyle(), full: o.full })
-        const running = Effect.gen(function* () {
-          if (loc.archived) return false
-          const meta = yield* store.read(loc).pipe(Effect.option)
-          if (Option.isNone(meta)) return false
-          return effectiveState(meta.value, yield* store.workerAlive(loc)).state === "RUNNING"
-        })
         const onLines = (lines: ReadonlyArray<Buffer>) => {
-          if (o.json) return writeOut(Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")])))
+          if (o.json) {
+            return printer.write(Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")])))
+          }
           let text = ""
           for (const l of lines) {
             const rendered = renderLogLine(renderer, l, loc.id)
             if (rendered !== "") text += rendered.endsWith("\n") ? rendered : `${rendered}\n`
           }
-          return text === "" ? Effect.void : writeOut(text)
+          return text === "" ? Effect.void : printer.write(text)
         }
-        const follow = o.follow || o.forever
-        yield* readLog(store.logPath(loc), onLines, {
+        yield* tasks.readLog(loc, onLines, {
           lastLines,
-          follow: follow
-            ? { done: o.forever ? Effect.succeed(false) : Effect.map(running, (r) => !r) }
-            : undefined,
+          follow: o.forever ? "forever" : o.follow ? "while-running" : "none",
         })
         if (!o.json) {
-          const pending = renderer.pending(!(yield* running))
-          if (pending !== "") yield* writeOut(pending.endsWith("\n") ? pending : `${pending}\n`)
+          const running = (yield* tasks.currentState(loc)) === "RUNNING"
+          const pending = renderer.pending(!running)
+          if (pending !== "")
+            yield* printer.write(pending.endsWith("\n") ? pending : `${pending}\n`)
         }
       }),
       o,

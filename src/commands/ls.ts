@@ -3,11 +3,11 @@ import { Effect } from "effect"
 import { UsageError } from "../domain/exit.js"
 import { TaskState } from "../domain/task.js"
 import { renderTaskTable } from "../render/status.js"
-import { listTasks } from "../tasks/queries.js"
+import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
-import { printJson, printLine } from "./input.js"
+import { printJson, printLine } from "./Printer.js"
 import { globalOptions } from "./root.js"
-import { storeOf } from "./runtime.js"
+import { withTasks } from "./runtime.js"
 import { jsonOption, reportUnreadable, timeFormatOption } from "./shared.js"
 
 const parseStates = (values: ReadonlyArray<string>) =>
@@ -45,11 +45,11 @@ export const ls = Command.make(
     timeFormat: timeFormatOption,
   },
   (o) =>
-    storeOf(
+    withTasks(
       Effect.gen(function* () {
         const states = yield* parseStates(o.state)
         const includeArchived = o.all || states.includes("ARCHIVED")
-        const { views, broken } = yield* listTasks({ includeArchived, states })
+        const { views, broken } = yield* (yield* Tasks).list({ includeArchived, states })
         yield* reportUnreadable(broken)
         if (o.json) return yield* printJson(views.map(viewJson))
         yield* printLine(

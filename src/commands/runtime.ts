@@ -4,13 +4,13 @@ import { CodexNotFound } from "../domain/errors.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
 import { nativeCodex } from "../exec/nativeCodex.js"
 import * as ProcessesLive from "../processes/live.js"
-import type { Processes } from "../processes/Processes.js"
 import { guardedStoreRoot } from "../store/rootGuard.js"
 import { resolveStoreRoot } from "../store/storeRoot.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
 import * as WorkerLauncher from "../tasks/WorkerLauncher.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
+import { Printer } from "./Printer.js"
 import { root } from "./root.js"
 
 /** The global options as a subcommand parsed them (see `globalOptions`). */
@@ -101,38 +101,42 @@ export const requireCodex = (g: { readonly codexMissing: string | undefined }) =
       )
 
 /**
- * Everything the task operations need, built from the global options. codex is run as its
- * native binary when the one given is the npm launcher (see `exec/nativeCodex.ts`).
+ * Everything the task operations need, built from the global options. With `launches`, codex is
+ * run as its native binary when the one given is the npm launcher (see `exec/nativeCodex.ts`);
+ * commands that launch nothing skip that lookup.
  */
-export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
+export const tasksLayer = (
+  g: { storeRoot: string; codexBin: string },
+  options: { readonly launches?: boolean } = { launches: true },
+) =>
   Tasks.Default.pipe(
     Layer.provideMerge(storeLayer(g.storeRoot)),
     Layer.provide(WorkerLauncher.layer(workerCommand())),
-    Layer.provide(TasksConfig.layer(nativeCodex(g.codexBin).bin, retryPolicyFromEnv(process.env))),
+    Layer.provide(
+      TasksConfig.layer(
+        options.launches === false ? g.codexBin : nativeCodex(g.codexBin).bin,
+        retryPolicyFromEnv(process.env),
+      ),
+    ),
     Layer.provide(ProcessesLive.layer),
   )
 
 /**
- * Runs `effect` with the task service (and the store) built from the global options. With
- * `launches` (start, send) a codex binary that cannot be found fails the command first.
+ * Runs a command's `effect` with the task service, the store and the printer, built from the
+ * global options. With `launches` (start, send) a codex binary that cannot be found fails the
+ * command first.
  */
 export const withTasks = <A, E>(
-  effect: Effect.Effect<A, E, Tasks | TaskStore>,
+  effect: Effect.Effect<A, E, Tasks | TaskStore | Printer>,
   local: LocalGlobals = none,
   options: { readonly launches?: boolean } = {},
 ) =>
   Effect.flatMap(globalsWith(local), (g) =>
     Effect.zipRight(
       options.launches === true ? requireCodex(g) : Effect.void,
-      Effect.provide(effect, tasksLayer(g)),
+      Effect.provide(
+        effect,
+        Layer.merge(tasksLayer(g, { launches: options.launches === true }), Printer.layer),
+      ),
     ),
-  )
-
-/** Runs `effect` with the store and the process table (read-only commands load nothing else). */
-export const storeOf = <A, E>(
-  effect: Effect.Effect<A, E, TaskStore | Processes>,
-  local: LocalGlobals = none,
-) =>
-  Effect.flatMap(globalsWith(local), (g) =>
-    Effect.provide(effect, Layer.merge(storeLayer(g.storeRoot), ProcessesLive.layer)),
   )

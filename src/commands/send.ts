@@ -1,11 +1,11 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { Tasks } from "../tasks/Tasks.js"
-import type { TaskView } from "../tasks/view.js"
-import { printJson, printLine, promptFrom } from "./input.js"
+import { printJson, printLine } from "./Printer.js"
+import { promptFrom } from "./promptArg.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
-import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
+import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
 
 /** `codex-tasks send`: give a task its next prompt (queued while it is busy). */
 export const send = Command.make(
@@ -23,13 +23,7 @@ export const send = Command.make(
         yield* checkWatchOptions(o)
         const prompt = yield* promptFrom(o.prompt)
         const receipt = yield* (yield* Tasks).send(o.task, prompt)
-        if (o.wait) {
-          const answered = (v: TaskView) =>
-            v.state !== "RUNNING" || Number(v.meta.inbox_done_seq ?? 0) >= receipt.seq
-          const dropped = (v: TaskView) =>
-            v.state !== "RUNNING" && Number(v.meta.inbox_done_seq ?? 0) < receipt.seq
-          return yield* waitAndReport(receipt.id, o.json, answered, dropped)
-        }
+        if (o.wait) return yield* waitAndReport(receipt.id, o.json, receipt.seq)
         if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
         if (o.json) {
           const { logOffset: _, ...shown } = receipt

@@ -2,6 +2,7 @@ import { Options } from "@effect/cli"
 import { Effect } from "effect"
 import { colorEnabled, makeStyle } from "../render/style.js"
 import type { Unreadable } from "../tasks/queries.js"
+import { printNote } from "./Printer.js"
 
 /** `--time-format human|iso`. */
 export const timeFormatOption = Options.choice("time-format", ["human", "iso"] as const).pipe(
@@ -25,6 +26,4 @@ export const stdoutStyle = () => makeStyle(colorEnabled(process.stdout, process.
 
 /** Reports tasks that could not be read, on stderr. */
 export const reportUnreadable = (broken: ReadonlyArray<Unreadable>) =>
-  Effect.sync(() => {
-    for (const b of broken) process.stderr.write(`codex-tasks: ${b.message}\n`)
-  })
+  Effect.forEach(broken, (b) => printNote(`codex-tasks: ${b.message}`), { discard: true })

@@ -2,10 +2,11 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { SandboxMode } from "../exec/options.js"
 import { Tasks } from "../tasks/Tasks.js"
-import { printJson, printLine, promptFrom } from "./input.js"
+import { printJson, printLine, printNote } from "./Printer.js"
+import { promptFrom } from "./promptArg.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
-import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
+import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
 
 const optional = Option.getOrUndefined
 
@@ -91,7 +92,7 @@ export const start = Command.make("start", options, (o) =>
       })
       if (o.wait) return yield* waitAndReport(id, o.json)
       if (o.follow) {
-        process.stderr.write(`Task ${id} started.\n`)
+        yield* printNote(`Task ${id} started.`)
         return yield* followTranscript(id, 0)
       }
       yield* o.json ? printJson({ id }) : printLine(id)

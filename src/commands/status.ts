@@ -2,12 +2,11 @@ import { Args, Command, Options } from "@effect/cli"
 import { Duration, Effect, Option } from "effect"
 import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
 import { renderStatus } from "../render/status.js"
-import { withLeftovers } from "../tasks/leftovers.js"
-import { endedBadly, type Selector, selectTasks, waitForTasks } from "../tasks/queries.js"
+import { type Selector, type StatusVerdict, Tasks } from "../tasks/Tasks.js"
 import { type TaskView, viewJson } from "../tasks/view.js"
-import { printJson, printLine } from "./input.js"
+import { Printer, printJson, printLine, printNote } from "./Printer.js"
 import { globalOptions } from "./root.js"
-import { storeOf } from "./runtime.js"
+import { withTasks } from "./runtime.js"
 import {
   jsonOption,
   reportUnreadable,
@@ -15,6 +14,13 @@ import {
   timeFormatOption,
   timeoutOption,
 } from "./shared.js"
+
+const exitCodes: Record<StatusVerdict, number> = {
+  ok: ExitCode.Ok,
+  unreadable: ExitCode.Error,
+  task_failed: ExitCode.TaskFailed,
+  timed_out: ExitCode.Timeout,
+}
 
 /** `codex-tasks status`: show tasks, or wait for them to finish. */
 export const status = Command.make(
@@ -41,10 +47,9 @@ export const status = Command.make(
     tasks: Args.text({ name: "TASK" }).pipe(Args.repeated),
   },
   (o) =>
-    storeOf(
+    withTasks(
       Effect.gen(function* () {
-        const selectors = [o.all, o.allRunning, o.tasks.length > 0].filter(Boolean).length
-        if (selectors !== 1) {
+        if ([o.all, o.allRunning, o.tasks.length > 0].filter(Boolean).length !== 1) {
           return yield* new UsageError({
             message: "Name tasks, or use --all or --all-running (one of them).",
           })
@@ -56,53 +61,33 @@ export const status = Command.make(
           : o.allRunning
             ? { _tag: "AllRunning" }
             : { _tag: "Ids", refs: o.tasks }
-        const selected = yield* selectTasks(selector)
-        const broken = selected.broken
-        const views = yield* withLeftovers(selected.views)
-        yield* reportUnreadable(broken)
-        const single = selector._tag === "Ids" && o.tasks.length === 1
-        const print = (shown: ReadonlyArray<TaskView>) =>
-          o.json
-            ? printJson(single && shown[0] !== undefined ? viewJson(shown[0]) : shown.map(viewJson))
-            : printLine(shown.map((v) => renderStatus(v, o.timeFormat, stdoutStyle())).join("\n\n"))
-
-        if (!o.wait && !o.waitAny) {
-          if (views.length > 0 || (o.json && !single)) yield* print(views)
-          else if (broken.length === 0) yield* printLine("No tasks found.")
-          if (broken.length > 0) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
-          return
-        }
-        if (views.length === 0) {
-          // Nothing to wait for: unknown ids were reported above, or no task is running.
-          if (broken.length > 0) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
-          if (o.json && !single) yield* print([])
-          return
-        }
-        const waited = yield* waitForTasks(
-          views.map((v) => v.loc),
-          o.wait ? "all" : "any",
-        ).pipe(
-          Option.match(o.timeout, {
-            onNone: () => Effect.map((x) => Option.some(x)),
-            onSome: (s) => Effect.timeoutOption(Duration.seconds(s)),
-          }),
-        )
-        if (Option.isNone(waited)) {
+        const printer = yield* Printer
+        const report = yield* (yield* Tasks).status({
+          selector,
+          wait: o.wait ? "all" : o.waitAny ? "any" : undefined,
+          timeout: Option.getOrUndefined(Option.map(o.timeout, Duration.seconds)),
+          onUnreadable: (broken) =>
+            Effect.provideService(reportUnreadable(broken), Printer, printer),
+        })
+        const single = o.tasks.length === 1
+        const shown = report.views
+        for (const v of report.finished) yield* printNote(`Task ${v.loc.id} finished: ${v.state}`)
+        if (report.verdict === "timed_out") {
+          const seconds = Option.getOrElse(o.timeout, () => 0)
           return yield* new ExitWith({
             code: ExitCode.Timeout,
-            message: `timed out after ${Option.getOrElse(o.timeout, () => 0)} s waiting for ${views.length === 1 ? "the task" : "the tasks"}`,
+            message: `timed out after ${seconds} s waiting for ${shown.length === 1 ? "the task" : "the tasks"}`,
           })
         }
-        const finished = yield* withLeftovers(waited.value)
-        for (const v of finished) {
-          process.stderr.write(`Task ${v.loc.id} finished: ${v.state}\n`)
-        }
-        yield* print(finished)
-        if (finished.some(endedBadly) || broken.length > 0) {
-          return yield* new ExitWith({
-            code: finished.some(endedBadly) ? ExitCode.TaskFailed : ExitCode.Error,
-            message: "",
-          })
+        if (o.json) {
+          // One named task prints as an object; a selection as an array (even an empty one).
+          if (single && shown[0] !== undefined) yield* printJson(viewJson(shown[0]))
+          else if (!single) yield* printJson(shown.map(viewJson))
+        } else if (shown.length > 0) yield* printLine(renderAll(shown, o.timeFormat))
+        else if (!o.wait && !o.waitAny && report.broken.length === 0)
+          yield* printLine("No tasks found.")
+        if (report.verdict !== "ok") {
+          return yield* new ExitWith({ code: exitCodes[report.verdict], message: "" })
         }
       }),
       o,
@@ -112,3 +97,6 @@ export const status = Command.make(
     "Show tasks (state, outcome, last prompt and result), or wait for them to finish.\n\nExample: codex-tasks status 0199d7c2\nExample: codex-tasks status --json -A\nExample: codex-tasks status --wait-any --timeout 600 TASK1 TASK2 TASK3",
   ),
 )
+
+const renderAll = (views: ReadonlyArray<TaskView>, timeFormat: "human" | "iso") =>
+  views.map((v) => renderStatus(v, timeFormat, stdoutStyle())).join("\n\n")

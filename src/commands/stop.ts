@@ -1,8 +1,9 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
-import { ExitWith, UsageError } from "../domain/exit.js"
+import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
+import { stopLines, stopMissedSome } from "../render/reports.js"
 import { Tasks } from "../tasks/Tasks.js"
-import { printLine } from "./input.js"
+import { printLine, printNote } from "./Printer.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 
@@ -39,23 +40,13 @@ export const stop = Command.make(
           afterTurn: o.afterTurn,
           timeoutMs: o.timeout * 1000,
         })
-        let stopped = 0
-        for (const r of reports) {
-          if (r.status === "stopped") {
-            stopped++
-            yield* printLine(`Task ${r.id} stopped.`)
-          } else if (r.status === "killed") {
-            stopped++
-            yield* printLine(r.message)
-          } else if (r.status === "unknown") {
-            process.stderr.write(`codex-tasks: ${r.message}\n`)
-          } else if (!o.all) {
-            yield* printLine(`Task ${r.id} is not running.`)
-          }
+        for (const line of stopLines(reports, o.all)) {
+          yield* line.diagnostic === true
+            ? printNote(`codex-tasks: ${line.text}`)
+            : printLine(line.text)
         }
-        if (o.all) yield* printLine(`Stopped ${stopped} task(s).`)
-        else if (reports.some((r) => r.status === "not-running" || r.status === "unknown")) {
-          return yield* new ExitWith({ code: 1, message: "" })
+        if (!o.all && stopMissedSome(reports)) {
+          return yield* new ExitWith({ code: ExitCode.Error, message: "" })
         }
       }),
       o,

@@ -9,9 +9,9 @@ import { Effect } from "effect"
 import { makeStyle } from "../render/style.js"
 import { groupDigits, makeTranscriptRenderer } from "../render/transcript.js"
 import { TaskStore } from "../store/TaskStore.js"
+import { LOG_PAGE_BYTES, lastPageStart, readPage, tailStart } from "../tasks/logPage.js"
 import { viewJson, viewOf } from "../tasks/view.js"
 import { type McpContext, runRead } from "./bridge.js"
-import { LOG_PAGE_BYTES, lastPageStart, readPage, tailStart } from "./logPage.js"
 import type { Fingerprint, StoreWatcher } from "./watcher.js"
 
 /** Events the log resource shows at most (the last ones, within 256 KiB of log; `task_log` reads any part). */

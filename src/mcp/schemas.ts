@@ -1,6 +1,6 @@
 import * as z from "zod"
 import { SandboxMode } from "../exec/options.js"
-import { MAX_LOG_PAGE_BYTES } from "./logPage.js"
+import { MAX_LOG_PAGE_BYTES } from "../tasks/logPage.js"
 
 // Input schemas are strict (a misspelt argument is reported, not silently dropped); output
 // objects that embed the task object are open, since docs/json-output.md may grow new keys.
@@ -204,7 +204,7 @@ export const StopResult = z.object({
   reports: z.array(
     z.object({
       id: z.string(),
-      status: z.enum(["stopped", "not-running", "killed"]),
+      status: z.enum(["stopped", "not-running", "killed", "unknown"]),
       message: z.string().optional(),
     }),
   ),
@@ -222,6 +222,7 @@ export const ArchiveResult = z.object({
       status: z.enum(["archived", "skipped", "already-archived"]),
       dir: z.string().optional(),
       state: z.string().optional(),
+      leftoversKilled: z.number().int().optional(),
     }),
   ),
   archived: z.number().int(),

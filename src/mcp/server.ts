@@ -8,7 +8,6 @@ import type { Tasks } from "../tasks/Tasks.js"
 import { VERSION } from "../version.js"
 import { diagnose, type McpContext } from "./bridge.js"
 import { resolveAllowDirs } from "./confine.js"
-import { registerControlTools } from "./control.js"
 import { registerResources, resourceProbes } from "./resources.js"
 import {
   answerUnreadableLines,
@@ -16,6 +15,7 @@ import {
   trackRequests,
   untilClosed,
 } from "./stdio.js"
+import { registerControlTools } from "./stopArchiveTools.js"
 import { registerLogTool } from "./taskLog.js"
 import { registerTaskTools } from "./tools.js"
 import { makeStoreWatcher, type StoreWatcher } from "./watcher.js"

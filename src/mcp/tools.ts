@@ -6,7 +6,6 @@ import { fromStoredExecOptions } from "../exec/options.js"
 import { renderStatus, renderTaskTable } from "../render/status.js"
 import { makeStyle } from "../render/style.js"
 import { TaskStore } from "../store/TaskStore.js"
-import { listTasks, selectTasks } from "../tasks/queries.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
 import { type McpContext, runTool, type ToolAnswer } from "./bridge.js"
@@ -55,13 +54,14 @@ const start = (ctx: McpContext, args: z.infer<typeof StartArgs>) =>
 const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
-    const loc = yield* store.resolve(a.taskId, { includeArchived: true })
+    const tasks = yield* Tasks
+    const loc = yield* tasks.resolve(a.taskId, { includeArchived: true })
     // An archived task gets the service's own refusal.
     if (!loc.archived) {
       const meta = yield* store.read(loc)
       yield* gateResume(ctx, loc.id, fromStoredExecOptions(meta.exec, meta))
     }
-    const receipt = yield* (yield* Tasks).send(a.taskId, a.prompt)
+    const receipt = yield* tasks.send(a.taskId, a.prompt)
     const { logOffset: _, ...shown } = receipt
     return {
       text:
@@ -75,7 +75,7 @@ const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
 /** `task_status`: one task's view (`status --json TASK`). */
 const status = (a: z.infer<typeof StatusArgs>) =>
   Effect.gen(function* () {
-    const { views, broken } = yield* selectTasks({ _tag: "Ids", refs: [a.taskId] })
+    const { views, broken } = yield* (yield* Tasks).select({ _tag: "Ids", refs: [a.taskId] })
     const view = views[0]
     if (view === undefined) {
       return yield* new UsageError({ message: broken[0]?.message ?? `No task ${a.taskId}.` })
@@ -90,7 +90,7 @@ const status = (a: z.infer<typeof StatusArgs>) =>
 const list = (a: z.infer<typeof ListArgs>) =>
   Effect.gen(function* () {
     const states = a.states ?? []
-    const { views, broken } = yield* listTasks({
+    const { views, broken } = yield* (yield* Tasks).list({
       includeArchived: a.includeArchived === true || states.includes("ARCHIVED"),
       states,
     })

@@ -1,232 +1,46 @@
-import { existsSync, statSync } from "node:fs"
-import { basename, join, resolve as resolvePath } from "node:path"
-import { Context, Effect, Either, Layer, Option } from "effect"
-import { UsageError } from "../domain/exit.js"
-import type { ExecOptions } from "../exec/options.js"
+import { Effect, Either } from "effect"
+import type { TaskState } from "../domain/task.js"
 import { Processes } from "../processes/Processes.js"
-import { WORKER_STDERR } from "../store/layout.js"
-import { TaskStore } from "../store/TaskStore.js"
-import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
-import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
-import { endLeftovers } from "./leftovers.js"
-import { cloneRepo } from "./repo.js"
+import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { archiveTasks } from "./archive.js"
+import { makeLaunches } from "./launch.js"
+import { readLog } from "./logReader.js"
+import { type LogWindowRequest, logWindow } from "./logWindow.js"
+import { currentState, listTasks, type Selector, selectTasks, waitForTasks } from "./queries.js"
+import { type StatusRequest, statusOf } from "./status.js"
 import { type StopReport, stopTask } from "./stop.js"
+import { TasksConfig } from "./TasksConfig.js"
+import { followTurn, waitForTurn } from "./turns.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
 
-/** Settings of the task service. */
-export interface TasksConfigShape {
-  readonly codexBin: string
-  readonly retry: RetryPolicy
-}
-
-/** Settings of the task service. */
-export class TasksConfig extends Context.Tag("codex-tasks/TasksConfig")<
-  TasksConfig,
-  TasksConfigShape
->() {
-  /** codex from `codexBin`, default retry policy. */
-  static readonly layer = (codexBin: string, retry: RetryPolicy = defaultRetryPolicy) =>
-    Layer.succeed(TasksConfig, { codexBin, retry })
-}
-
+export type { ArchiveReport, ArchiveSummary } from "./archive.js"
+export type { SendReceipt, StartInput } from "./launch.js"
+export type { LogWindow, LogWindowRequest } from "./logWindow.js"
+export type { Selector, Unreadable } from "./queries.js"
+export type { StatusReport, StatusRequest, StatusVerdict } from "./status.js"
 export type { StopReport } from "./stop.js"
+export { TasksConfig, type TasksConfigShape } from "./TasksConfig.js"
+export type { TurnEnd } from "./turns.js"
 
-/** What `start` needs. */
-export interface StartInput {
-  readonly prompt: string
-  readonly title?: string | undefined
-  readonly options: ExecOptions
-  /** Clone this repository into `options.workingDir` first. */
-  readonly repo?: { readonly url: string; readonly ref?: string | undefined } | undefined
-}
+/** How `readLog` keeps reading after the end: not at all, while the task runs, or until interrupted. */
+export type FollowMode = "none" | "while-running" | "forever"
 
-/** What `send` did with the prompt. */
-export type SendReceipt = {
-  readonly id: string
-  /** The prompt's place in the task's inbox (what `send --wait` waits for). */
-  readonly seq: number
-  /** Size of `task.log` before the prompt was accepted (where `send --follow` starts). */
-  readonly logOffset: number
-} & ({ readonly status: "started" } | { readonly status: "queued"; readonly position: number })
-
-const isDirectory = (p: string) => {
-  try {
-    return statSync(p).isDirectory()
-  } catch {
-    return false
-  }
-}
-
-const blank = (s: string) => s.trim().length === 0
-
-const logSize = (path: string) => {
-  try {
-    return statSync(path).size
-  } catch {
-    return 0
-  }
-}
-
-/** The task operations shared by the CLI and the MCP server. */
+/**
+ * The task operations, the one façade the CLI and the MCP server use: each command or tool parses
+ * its input, calls one method and formats what it returns.
+ */
 export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
   effect: Effect.gen(function* () {
     const store = yield* TaskStore
     const launcher = yield* WorkerLauncher
     const config = yield* TasksConfig
     const processes = yield* Processes
-
-    const validateOptions = (options: ExecOptions, cwd: string) =>
-      Effect.gen(function* () {
-        const workingDir = resolvePath(cwd, options.workingDir ?? ".")
-        if (!isDirectory(workingDir)) {
-          return yield* new BadPath({
-            message: `The working directory ${workingDir} does not exist.`,
-          })
-        }
-        let configFile: string | undefined
-        if (options.configFile !== undefined) {
-          configFile = resolvePath(cwd, options.configFile)
-          if (!existsSync(configFile) || basename(configFile) !== "config.toml") {
-            return yield* new BadPath({
-              message: `--config-file must name an existing config.toml (its directory becomes CODEX_HOME): ${configFile}`,
-            })
-          }
-        }
-        // Images are read by codex from its working directory: resolve them against the caller's.
-        const images = (options.images ?? []).map((i) => resolvePath(cwd, i))
-        for (const image of images) {
-          if (!existsSync(image))
-            return yield* new BadPath({ message: `The image ${image} does not exist.` })
-        }
-        return {
-          ...options,
-          workingDir,
-          images,
-          ...(configFile === undefined ? {} : { configFile }),
-        }
-      })
-
-    /** Starts a task: spawns its worker and waits until codex reported the thread id. */
-    const start = Effect.fn("Tasks.start")(function* (input: StartInput) {
-      if (blank(input.prompt)) return yield* new UsageError({ message: "The prompt is empty." })
-      const cwd = process.cwd()
-      if (input.repo !== undefined) {
-        if (input.options.workingDir === undefined) {
-          return yield* new UsageError({
-            message: "--repo needs --working-dir (where to clone it).",
-          })
-        }
-        if (input.repo.ref?.startsWith("-")) {
-          return yield* new UsageError({ message: `Invalid --repo-ref: ${input.repo.ref}` })
-        }
-        yield* cloneRepo(input.repo.url, resolvePath(cwd, input.options.workingDir), input.repo.ref)
-      }
-      const options = yield* validateOptions(input.options, cwd)
-      const worker = yield* launcher.launch(
-        {
-          _tag: "Start",
-          storeRoot: store.root,
-          codexBin: config.codexBin,
-          prompt: input.prompt,
-          ...(input.title === undefined ? {} : { title: input.title }),
-          options: { ...options },
-          retry: config.retry,
-        },
-        options.workingDir,
+    const withServices = <A, E>(effect: Effect.Effect<A, E, TaskStore | Processes>) =>
+      effect.pipe(
+        Effect.provideService(TaskStore, store),
+        Effect.provideService(Processes, processes),
       )
-      const answer = yield* worker.handshake
-      if (answer._tag === "Failed") {
-        return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
-      }
-      return { id: answer.id }
-    })
-
-    const resolveActive = (ref: string) =>
-      Effect.gen(function* () {
-        const loc = yield* store.resolve(ref, { includeArchived: true })
-        if (loc.archived) {
-          return yield* new InvalidTaskState({ message: `Task ${loc.id} is archived.` })
-        }
-        return loc
-      })
-
-    /**
-     * Sends a prompt: queued in the task's inbox under the task lock; if no worker is alive one is
-     * spawned (its identity recorded before the lock is released, so concurrent senders see it).
-     */
-    const send = Effect.fn("Tasks.send")(function* (ref: string, prompt: string) {
-      if (blank(prompt)) return yield* new UsageError({ message: "The prompt is empty." })
-      const loc = yield* resolveActive(ref)
-      // Proto- and flat-era ids were generated locally: there is no Codex thread to resume.
-      const format = yield* store.format(loc)
-      if (format === "proto" || format === "flat") {
-        return yield* new InvalidTaskState({
-          message: `Task ${loc.id} predates Codex thread ids (created by codex proto) and cannot be resumed; start a new task.`,
-        })
-      }
-      const meta = yield* store.read(loc)
-      if (meta.state === "ARCHIVED") {
-        return yield* new InvalidTaskState({
-          message: `Task ${loc.id} is being archived (run \`codex-tasks archive ${loc.id}\` to finish).`,
-        })
-      }
-      const decision = yield* store
-        .withLock(
-          loc,
-          Effect.gen(function* () {
-            // Again under the lock: an `archive` may have marked the task since the read above.
-            if ((yield* store.read(loc)).state === "ARCHIVED") {
-              return yield* new InvalidTaskState({ message: `Task ${loc.id} is archived.` })
-            }
-            const alive = yield* store.workerAlive(loc)
-            if (alive === "unknown") {
-              return yield* new InvalidTaskState({
-                message: `Task ${loc.id} has a process (task.pid) this tool cannot verify; stop it first.`,
-              })
-            }
-            const logOffset = logSize(store.logPath(loc))
-            const receipt = yield* store.inboxPush(loc, prompt)
-            const base = { id: loc.id, seq: receipt.seq, logOffset }
-            if (alive) return { ...base, status: "queued", position: receipt.position } as const
-            yield* endLeftovers(loc).pipe(Effect.provideService(Processes, processes))
-            const worker = yield* launcher
-              .launch(
-                {
-                  _tag: "Resume",
-                  storeRoot: store.root,
-                  codexBin: config.codexBin,
-                  taskId: loc.id,
-                  retry: config.retry,
-                },
-                meta.working_dir !== undefined && isDirectory(meta.working_dir)
-                  ? meta.working_dir
-                  : process.cwd(),
-                join(loc.dir, WORKER_STDERR),
-              )
-              .pipe(
-                // No worker, no queued prompt: the caller is told, nothing waits for a later send.
-                Effect.tapError(() => store.inboxRemove(loc, receipt.seq).pipe(Effect.ignore)),
-              )
-            const identity = yield* processes.identify(worker.pid)
-            if (Option.isSome(identity)) yield* store.writeWorker(loc, identity.value)
-            yield* store.update(loc, (m) => ({ ...m, state: "RUNNING" }))
-            return { ...base, status: "started", worker } as const
-          }),
-          // Queued prompt and launched worker go together: a Ctrl-C or an MCP cancel in between
-          // would leave the prompt in the inbox with no worker to run it.
-        )
-        .pipe(Effect.uninterruptible)
-      if (decision.status === "queued") return decision as SendReceipt
-      // A worker that could not take over must not leave the prompt to surprise a later send.
-      const unqueue = store.withLock(loc, store.inboxRemove(loc, decision.seq)).pipe(Effect.ignore)
-      const answer = yield* decision.worker.handshake.pipe(Effect.tapError(() => unqueue))
-      if (answer._tag === "Failed") {
-        yield* unqueue
-        return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
-      }
-      const { worker: _, ...receipt } = decision
-      return receipt satisfies SendReceipt
-    })
+    const { start, send } = makeLaunches(store, launcher, config, processes)
 
     /**
      * Stops the given tasks (or every task when `refs` is "all"). An id that matches no task is
@@ -252,14 +66,68 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         (r) =>
           Either.isLeft(r)
             ? Effect.succeed<StopReport>(r.left)
-            : stopTask(r.right, options.afterTurn, options.timeoutMs).pipe(
-                Effect.provideService(TaskStore, store),
-                Effect.provideService(Processes, processes),
-              ),
+            : withServices(stopTask(r.right, options.afterTurn, options.timeoutMs)),
         { concurrency: "unbounded" },
       )
     })
 
-    return { start, send, stop } as const
+    return {
+      start,
+      send,
+      stop,
+      /** Archives the named tasks (or every task that is not running). */
+      archive: Effect.fn("Tasks.archive")((refs: ReadonlyArray<string> | "all") =>
+        withServices(archiveTasks(refs)),
+      ),
+      /** Finds a task by id or unique prefix. */
+      resolve: (ref: string, options?: { readonly includeArchived?: boolean }) =>
+        store.resolve(ref, options),
+      /** All tasks, newest first, optionally only in `states`; unreadable ones apart. */
+      list: (options: {
+        readonly includeArchived: boolean
+        readonly states?: ReadonlyArray<TaskState> | undefined
+      }) => withServices(listTasks(options)),
+      /** The selected tasks' views; unknown ids reported apart. */
+      select: (selector: Selector) => withServices(selectTasks(selector)),
+      /** `status`: the selected tasks, optionally after waiting for them to finish. */
+      status: Effect.fn("Tasks.status")((request: StatusRequest) =>
+        withServices(statusOf(request)),
+      ),
+      /** Waits until all (or any) of the tasks finish; their views. */
+      wait: (locs: ReadonlyArray<TaskLocation>, mode: "all" | "any") =>
+        withServices(waitForTasks(locs, mode)),
+      /** Waits for the end of the task's turn (the one of inbox place `seq`, when given). */
+      waitForTurn: (id: string, seq?: number) => withServices(waitForTurn(id, seq)),
+      /** Streams the log from `offset` while the task runs (from `prompt`'s entry, when given). */
+      followTurn: (
+        id: string,
+        offset: number,
+        onLines: (lines: ReadonlyArray<Buffer>) => Effect.Effect<void>,
+        prompt?: string,
+      ) => withServices(followTurn(id, offset, onLines, prompt)),
+      /** The task's state as the user would see it now. */
+      currentState: (loc: TaskLocation) => withServices(currentState(loc)),
+      /** Reads the task's log (all, or the last lines) to `onLines`, following it per `follow`. */
+      readLog: (
+        loc: TaskLocation,
+        onLines: (lines: ReadonlyArray<Buffer>) => Effect.Effect<void>,
+        options: { readonly lastLines?: number | undefined; readonly follow: FollowMode },
+      ) =>
+        readLog(store.logPath(loc), onLines, {
+          lastLines: options.lastLines,
+          follow:
+            options.follow === "none"
+              ? undefined
+              : {
+                  done:
+                    options.follow === "forever"
+                      ? Effect.succeed(false)
+                      : Effect.map(withServices(currentState(loc)), (s) => s !== "RUNNING"),
+                },
+        }),
+      /** One window of the log (MCP `task_log`), optionally after waiting for new events. */
+      logWindow: (loc: TaskLocation, request: LogWindowRequest) =>
+        withServices(logWindow(loc, request)),
+    } as const
   }),
 }) {}

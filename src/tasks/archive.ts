@@ -105,3 +105,29 @@ export const archiveTaskWith = (loc: TaskLocation) =>
 /** `archiveTaskWith` with the live process table (for callers without a `Processes` service). */
 export const archiveTask = (loc: TaskLocation) =>
   Effect.provideService(archiveTaskWith(loc), Processes, liveProcesses)
+
+/** How archiving several tasks went, with the counts the summaries print. */
+export interface ArchiveSummary {
+  readonly reports: ReadonlyArray<ArchiveReport>
+  readonly archived: number
+  /** Tasks left alone because they run. */
+  readonly skipped: number
+}
+
+/** Archives the named tasks (archived ones included: they are reported), or every active one. */
+export const archiveTasks = (refs: ReadonlyArray<string> | "all") =>
+  Effect.gen(function* () {
+    const store = yield* TaskStore
+    const locs =
+      refs === "all"
+        ? (yield* store.list({ includeArchived: false })).map((e) => e.loc)
+        : yield* Effect.forEach(refs, (ref) => store.resolve(ref, { includeArchived: true }))
+    const reports: Array<ArchiveReport> = []
+    // One at a time: each takes its task lock and moves a directory.
+    for (const loc of locs) reports.push(yield* archiveTaskWith(loc))
+    return {
+      reports,
+      archived: reports.filter((r) => r.status === "archived").length,
+      skipped: reports.filter((r) => r.status === "skipped").length,
+    } satisfies ArchiveSummary
+  })

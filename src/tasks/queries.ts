@@ -1,6 +1,6 @@
 import { watch } from "node:fs"
 import { Deferred, Effect } from "effect"
-import { type TaskState, timestampMillis } from "../domain/task.js"
+import { effectiveState, type TaskState, timestampMillis } from "../domain/task.js"
 import type { CorruptTask, TaskNotFound } from "../store/errors.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { type TaskView, viewOf } from "./view.js"
@@ -119,3 +119,15 @@ export const waitForTasks = (
 /** True when a finished task's wait should exit 3: it DIED or its last invocation failed. */
 export const endedBadly = (v: TaskView): boolean =>
   v.state === "DIED" || v.outcome?.kind === "failed" || v.outcome?.kind === "worker_lost"
+
+/**
+ * The task's state as the user would see it now: read fresh, a RUNNING task whose worker is gone
+ * reads DIED, an archived one ARCHIVED. A task that cannot be read (removed meanwhile) reads DIED.
+ */
+export const currentState = (loc: TaskLocation) =>
+  Effect.gen(function* () {
+    if (loc.archived) return "ARCHIVED" as TaskState
+    const store = yield* TaskStore
+    const meta = yield* store.read(loc)
+    return effectiveState(meta, yield* store.workerAlive(loc)).state
+  }).pipe(Effect.orElseSucceed((): TaskState => "DIED"))

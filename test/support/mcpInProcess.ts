@@ -14,9 +14,11 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { makeMcpServer } from "../../src/mcp/server.js"
+import * as ProcessesLive from "../../src/processes/live.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { StartFailed } from "../../src/tasks/errors.js"
-import { type StartInput, type StopReport, Tasks } from "../../src/tasks/Tasks.js"
+import { type StartInput, type StopReport, Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
+import { WorkerLauncher, WorkerLaunchFailed } from "../../src/tasks/WorkerLauncher.js"
 
 // The MCP server in-process over the SDK's in-memory transport, on a copy of a store the Rust
 // tool wrote, with a stand-in for the task service (start/send/stop spawn no process here).
@@ -53,8 +55,24 @@ export interface InProcessOptions {
   readonly wrapStore?: (store: TaskStore) => TaskStore
 }
 
+// The real task service for reads and archive; start, send and stop recorded instead of run.
 const standInTasks = (calls: Calls) =>
-  Tasks.make({
+  Layer.effect(
+    Tasks,
+    Effect.map(Tasks, (real) => Tasks.make({ ...real, ...launchStandIns(calls) })),
+  ).pipe(
+    Layer.provide(Tasks.Default),
+    Layer.provide(
+      Layer.succeed(WorkerLauncher, {
+        launch: () => Effect.fail(new WorkerLaunchFailed({ message: "no workers in this test" })),
+      }),
+    ),
+    Layer.provide(TasksConfig.layer("codex")),
+    Layer.provide(ProcessesLive.layer),
+  )
+
+const launchStandIns = (calls: Calls) =>
+  ({
     start: (input: StartInput) =>
       input.prompt === "fail"
         ? Effect.fail(new StartFailed({ message: "codex refused: not trusted", errorTag: "X" }))
@@ -75,7 +93,7 @@ const standInTasks = (calls: Calls) =>
           (id): StopReport => ({ id, status: id === DEAD ? "stopped" : "not-running" }),
         )
       }),
-  } as unknown as Parameters<typeof Tasks.make>[0])
+  }) as const
 
 /** A server on a fresh copy of the fixture store and a connected client; `close` ends both. */
 export const connectInProcess = async (options: InProcessOptions = {}) => {
@@ -93,7 +111,7 @@ export const connectInProcess = async (options: InProcessOptions = {}) => {
           Layer.provide(TaskStore.layer(storeRoot)),
         )
   const runtime = ManagedRuntime.make(
-    Layer.orDie(Layer.merge(Layer.succeed(Tasks, standInTasks(calls)), storeLayer)),
+    Layer.orDie(standInTasks(calls).pipe(Layer.provideMerge(storeLayer))),
   )
   const { server, watcher } = await makeMcpServer(
     {

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs"
-import { tailOffset } from "../tasks/logReader.js"
+import { tailOffset } from "./logReader.js"
 
 /** Log bytes one `task_log` call (and the log resource) reads unless told otherwise. */
 export const LOG_PAGE_BYTES = 256 * 1024

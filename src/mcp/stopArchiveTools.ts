@@ -2,8 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect } from "effect"
 import type * as z from "zod"
 import { UsageError } from "../domain/exit.js"
-import { TaskStore } from "../store/TaskStore.js"
-import { archiveTask } from "../tasks/archive.js"
+import { archiveLines, stopLines, stoppedCount } from "../render/reports.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { type McpContext, runTool, type ToolAnswer } from "./bridge.js"
 import { ArchiveArgs, ArchiveResult, StopArgs, StopResult } from "./schemas.js"
@@ -34,50 +33,23 @@ const stop = (ctx: McpContext, a: z.infer<typeof StopArgs>) =>
       afterTurn: a.afterTurn === true,
       timeoutMs: (a.timeoutSeconds ?? 30) * 1000,
     })
-    const lines: Array<string> = []
-    let stopped = 0
-    for (const r of reports) {
-      if (r.status === "stopped") {
-        stopped++
-        lines.push(`Task ${r.id} stopped.`)
-      } else if (r.status === "killed") {
-        stopped++
-        lines.push(r.message)
-      } else if (refs !== "all") lines.push(`Task ${r.id} is not running.`)
-    }
-    if (refs === "all") lines.push(`Stopped ${stopped} task(s).`)
-    return { text: lines.join("\n"), structured: { reports, stopped } } satisfies ToolAnswer
+    return {
+      text: stopLines(reports, refs === "all")
+        .map((l) => l.text)
+        .join("\n"),
+      structured: { reports, stopped: stoppedCount(reports) },
+    } satisfies ToolAnswer
   })
 
 /** `task_archive`: the CLI's `archive`; a named task that is running is an error. */
 const archive = (ctx: McpContext, a: z.infer<typeof ArchiveArgs>) =>
   Effect.gen(function* () {
     const refs = yield* targets(ctx, a)
-    const store = yield* TaskStore
-    const locs =
-      refs === "all"
-        ? (yield* store.list({ includeArchived: false })).map((e) => e.loc)
-        : yield* Effect.forEach(refs, (ref) => store.resolve(ref, { includeArchived: true }))
-    const lines: Array<string> = []
-    const reports = []
-    let archived = 0
-    let skipped = 0
-    for (const loc of locs) {
-      const r = yield* archiveTask(loc)
-      reports.push(r)
-      if (r.status === "archived") {
-        archived++
-        lines.push(`Task ${r.id} archived to ${r.dir}.`)
-      } else if (r.status === "skipped") {
-        skipped++
-        lines.push(`Skipping task ${r.id} (${r.state}).`)
-      } else lines.push(`Task ${r.id} is already archived in ${r.dir}.`)
-    }
-    if (refs === "all") lines.push(`Archived ${archived} task(s); skipped ${skipped} running.`)
+    const summary = yield* (yield* Tasks).archive(refs)
     return {
-      text: lines.join("\n"),
-      structured: { reports, archived, skipped },
-      isError: refs !== "all" && skipped > 0,
+      text: archiveLines(summary, refs === "all").join("\n"),
+      structured: { ...summary },
+      isError: refs !== "all" && summary.skipped > 0,
     } satisfies ToolAnswer
   })
 

@@ -19,9 +19,3 @@ export const promptFrom = (arg: string) =>
       return yield* new UsageError({ message: "The prompt is empty." })
     return prompt
   })
-
-/** Writes one line to stdout (data only; diagnostics go to stderr). */
-export const printLine = (text: string) => Effect.sync(() => void process.stdout.write(`${text}\n`))
-
-/** Writes JSON to stdout. */
-export const printJson = (value: unknown) => printLine(JSON.stringify(value, null, 2))

@@ -1,0 +1,48 @@
+import type { ArchiveSummary } from "../tasks/archive.js"
+import type { StopReport } from "../tasks/stop.js"
+
+/** One line of a summary: data for stdout, or a diagnostic for stderr. */
+export interface ReportLine {
+  readonly text: string
+  readonly diagnostic?: boolean
+}
+
+/** What `stop` says about each task (and, for `--all`, how many it stopped). */
+export const stopLines = (
+  reports: ReadonlyArray<StopReport>,
+  all: boolean,
+): ReadonlyArray<ReportLine> => {
+  const lines: Array<ReportLine> = []
+  for (const r of reports) {
+    if (r.status === "stopped") lines.push({ text: `Task ${r.id} stopped.` })
+    else if (r.status === "killed") lines.push({ text: r.message })
+    else if (r.status === "unknown") lines.push({ text: r.message, diagnostic: true })
+    else if (!all) lines.push({ text: `Task ${r.id} is not running.` })
+  }
+  if (all) lines.push({ text: `Stopped ${stoppedCount(reports)} task(s).` })
+  return lines
+}
+
+/** How many of the tasks a stop ended. */
+export const stoppedCount = (reports: ReadonlyArray<StopReport>): number =>
+  reports.filter((r) => r.status === "stopped" || r.status === "killed").length
+
+/** A named task was not stopped: it was not running, or no such task exists (exit 1). */
+export const stopMissedSome = (reports: ReadonlyArray<StopReport>): boolean =>
+  reports.some((r) => r.status === "not-running" || r.status === "unknown")
+
+/** What `archive` says about each task (and, for `--all`, the counts). */
+export const archiveLines = (summary: ArchiveSummary, all: boolean): ReadonlyArray<string> => {
+  const lines: Array<string> = []
+  for (const r of summary.reports) {
+    if (r.status === "archived") {
+      const killed = r.leftoversKilled ?? 0
+      lines.push(
+        `Task ${r.id} archived to ${r.dir}${killed > 0 ? ` (killed ${killed} leftover process(es) of its last worker first)` : ""}.`,
+      )
+    } else if (r.status === "skipped") lines.push(`Skipping task ${r.id} (${r.state}).`)
+    else lines.push(`Task ${r.id} is already archived in ${r.dir}.`)
+  }
+  if (all) lines.push(`Archived ${summary.archived} task(s); skipped ${summary.skipped} running.`)
+  return lines
+}

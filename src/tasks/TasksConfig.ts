@@ -1,0 +1,18 @@
+import { Context, Layer } from "effect"
+import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
+
+/** Settings of the task service. */
+export interface TasksConfigShape {
+  readonly codexBin: string
+  readonly retry: RetryPolicy
+}
+
+/** Settings of the task service. */
+export class TasksConfig extends Context.Tag("codex-tasks/TasksConfig")<
+  TasksConfig,
+  TasksConfigShape
+>() {
+  /** codex from `codexBin`, default retry policy. */
+  static readonly layer = (codexBin: string, retry: RetryPolicy = defaultRetryPolicy) =>
+    Layer.succeed(TasksConfig, { codexBin, retry })
+}

@@ -1,0 +1,213 @@
+import { existsSync, statSync } from "node:fs"
+import { basename, join, resolve as resolvePath } from "node:path"
+import { Effect, Option } from "effect"
+import { UsageError } from "../domain/exit.js"
+import type { ExecOptions } from "../exec/options.js"
+import type { ProcessesShape } from "../processes/Processes.js"
+import { Processes } from "../processes/Processes.js"
+import { WORKER_STDERR } from "../store/layout.js"
+import type { TaskStore } from "../store/TaskStore.js"
+import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
+import { endLeftovers } from "./leftovers.js"
+import { cloneRepo } from "./repo.js"
+import type { TasksConfigShape } from "./TasksConfig.js"
+import type { WorkerLauncher } from "./WorkerLauncher.js"
+
+/** What `start` needs. */
+export interface StartInput {
+  readonly prompt: string
+  readonly title?: string | undefined
+  readonly options: ExecOptions
+  /** Clone this repository into `options.workingDir` first. */
+  readonly repo?: { readonly url: string; readonly ref?: string | undefined } | undefined
+}
+
+/** What `send` did with the prompt. */
+export type SendReceipt = {
+  readonly id: string
+  /** The prompt's place in the task's inbox (what `send --wait` waits for). */
+  readonly seq: number
+  /** Size of `task.log` before the prompt was accepted (where `send --follow` starts). */
+  readonly logOffset: number
+} & ({ readonly status: "started" } | { readonly status: "queued"; readonly position: number })
+
+const isDirectory = (p: string) => {
+  try {
+    return statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+const blank = (s: string) => s.trim().length === 0
+
+const logSize = (path: string) => {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
+/** `start` and `send`: the operations that launch workers. */
+export const makeLaunches = (
+  store: TaskStore,
+  launcher: WorkerLauncher["Type"],
+  config: TasksConfigShape,
+  processes: ProcessesShape,
+) => {
+  const validateOptions = (options: ExecOptions, cwd: string) =>
+    Effect.gen(function* () {
+      const workingDir = resolvePath(cwd, options.workingDir ?? ".")
+      if (!isDirectory(workingDir)) {
+        return yield* new BadPath({
+          message: `The working directory ${workingDir} does not exist.`,
+        })
+      }
+      let configFile: string | undefined
+      if (options.configFile !== undefined) {
+        configFile = resolvePath(cwd, options.configFile)
+        if (!existsSync(configFile) || basename(configFile) !== "config.toml") {
+          return yield* new BadPath({
+            message: `--config-file must name an existing config.toml (its directory becomes CODEX_HOME): ${configFile}`,
+          })
+        }
+      }
+      // Images are read by codex from its working directory: resolve them against the caller's.
+      const images = (options.images ?? []).map((i) => resolvePath(cwd, i))
+      for (const image of images) {
+        if (!existsSync(image))
+          return yield* new BadPath({ message: `The image ${image} does not exist.` })
+      }
+      return {
+        ...options,
+        workingDir,
+        images,
+        ...(configFile === undefined ? {} : { configFile }),
+      }
+    })
+
+  /** Starts a task: spawns its worker and waits until codex reported the thread id. */
+  const start = Effect.fn("Tasks.start")(function* (input: StartInput) {
+    if (blank(input.prompt)) return yield* new UsageError({ message: "The prompt is empty." })
+    const cwd = process.cwd()
+    if (input.repo !== undefined) {
+      if (input.options.workingDir === undefined) {
+        return yield* new UsageError({
+          message: "--repo needs --working-dir (where to clone it).",
+        })
+      }
+      if (input.repo.ref?.startsWith("-")) {
+        return yield* new UsageError({ message: `Invalid --repo-ref: ${input.repo.ref}` })
+      }
+      yield* cloneRepo(input.repo.url, resolvePath(cwd, input.options.workingDir), input.repo.ref)
+    }
+    const options = yield* validateOptions(input.options, cwd)
+    const worker = yield* launcher.launch(
+      {
+        _tag: "Start",
+        storeRoot: store.root,
+        codexBin: config.codexBin,
+        prompt: input.prompt,
+        ...(input.title === undefined ? {} : { title: input.title }),
+        options: { ...options },
+        retry: config.retry,
+      },
+      options.workingDir,
+    )
+    const answer = yield* worker.handshake
+    if (answer._tag === "Failed") {
+      return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
+    }
+    return { id: answer.id }
+  })
+
+  const resolveActive = (ref: string) =>
+    Effect.gen(function* () {
+      const loc = yield* store.resolve(ref, { includeArchived: true })
+      if (loc.archived) {
+        return yield* new InvalidTaskState({ message: `Task ${loc.id} is archived.` })
+      }
+      return loc
+    })
+
+  /**
+   * Sends a prompt: queued in the task's inbox under the task lock; if no worker is alive one is
+   * spawned (its identity recorded before the lock is released, so concurrent senders see it).
+   */
+  const send = Effect.fn("Tasks.send")(function* (ref: string, prompt: string) {
+    if (blank(prompt)) return yield* new UsageError({ message: "The prompt is empty." })
+    const loc = yield* resolveActive(ref)
+    // Proto- and flat-era ids were generated locally: there is no Codex thread to resume.
+    const format = yield* store.format(loc)
+    if (format === "proto" || format === "flat") {
+      return yield* new InvalidTaskState({
+        message: `Task ${loc.id} predates Codex thread ids (created by codex proto) and cannot be resumed; start a new task.`,
+      })
+    }
+    const meta = yield* store.read(loc)
+    if (meta.state === "ARCHIVED") {
+      return yield* new InvalidTaskState({
+        message: `Task ${loc.id} is being archived (run \`codex-tasks archive ${loc.id}\` to finish).`,
+      })
+    }
+    const decision = yield* store
+      .withLock(
+        loc,
+        Effect.gen(function* () {
+          // Again under the lock: an `archive` may have marked the task since the read above.
+          if ((yield* store.read(loc)).state === "ARCHIVED") {
+            return yield* new InvalidTaskState({ message: `Task ${loc.id} is archived.` })
+          }
+          const alive = yield* store.workerAlive(loc)
+          if (alive === "unknown") {
+            return yield* new InvalidTaskState({
+              message: `Task ${loc.id} has a process (task.pid) this tool cannot verify; stop it first.`,
+            })
+          }
+          const logOffset = logSize(store.logPath(loc))
+          const receipt = yield* store.inboxPush(loc, prompt)
+          const base = { id: loc.id, seq: receipt.seq, logOffset }
+          if (alive) return { ...base, status: "queued", position: receipt.position } as const
+          yield* endLeftovers(loc).pipe(Effect.provideService(Processes, processes))
+          const worker = yield* launcher
+            .launch(
+              {
+                _tag: "Resume",
+                storeRoot: store.root,
+                codexBin: config.codexBin,
+                taskId: loc.id,
+                retry: config.retry,
+              },
+              meta.working_dir !== undefined && isDirectory(meta.working_dir)
+                ? meta.working_dir
+                : process.cwd(),
+              join(loc.dir, WORKER_STDERR),
+            )
+            .pipe(
+              // No worker, no queued prompt: the caller is told, nothing waits for a later send.
+              Effect.tapError(() => store.inboxRemove(loc, receipt.seq).pipe(Effect.ignore)),
+            )
+          const identity = yield* processes.identify(worker.pid)
+          if (Option.isSome(identity)) yield* store.writeWorker(loc, identity.value)
+          yield* store.update(loc, (m) => ({ ...m, state: "RUNNING" }))
+          return { ...base, status: "started", worker } as const
+        }),
+        // Queued prompt and launched worker go together: a Ctrl-C or an MCP cancel in between
+        // would leave the prompt in the inbox with no worker to run it.
+      )
+      .pipe(Effect.uninterruptible)
+    if (decision.status === "queued") return decision as SendReceipt
+    // A worker that could not take over must not leave the prompt to surprise a later send.
+    const unqueue = store.withLock(loc, store.inboxRemove(loc, decision.seq)).pipe(Effect.ignore)
+    const answer = yield* decision.worker.handshake.pipe(Effect.tapError(() => unqueue))
+    if (answer._tag === "Failed") {
+      yield* unqueue
+      return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
+    }
+    const { worker: _, ...receipt } = decision
+    return receipt satisfies SendReceipt
+  })
+
+  return { start, send } as const
+}
