@@ -26,3 +26,4 @@ export {
   type FakeSignal,
   makeFakeProcesses,
 } from "./ProcessesFake.js"
+export { FIRST_IN_PROCESS_PID, inProcessLauncher } from "./WorkerLauncherInProcess.js"

@@ -182,7 +182,12 @@ const resume = (env: WorkerEnv, request: ResumeRequest, handshake: HandshakeFn) 
  * `send` racing with the end is never lost: either this worker sees it, or the sender sees no
  * worker and starts one.
  */
-export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
+export const runWorker = (
+  request: WorkerRequest,
+  handshake: HandshakeFn,
+  /** This worker's process (another one when the worker runs in-process, in tests). */
+  self: ProcessIdentity | undefined = currentIdentity(),
+) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     const runId = randomUUID()
@@ -192,7 +197,7 @@ export const runWorker = (request: WorkerRequest, handshake: HandshakeFn) =>
       // Every codex process this worker starts carries this marker, so a stop or a later worker
       // can find and kill whatever is left of them.
       runId,
-      self: currentIdentity(),
+      self,
       seen: yield* Ref.make<ReadonlyArray<ProcessIdentity>>([]),
       retry: request.retry,
       startDir:

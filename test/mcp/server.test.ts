@@ -157,6 +157,15 @@ describe("MCP tools on a store", () => {
     assert.deepStrictEqual(archived.structuredContent?.archived, 3)
     for (const id of [DONE, DEAD, FAILED]) assert.isFalse(existsSync(join(storeRoot, id)))
   })
+
+  it("task_stop of an id that matches no task says so (not an output-schema error)", async () => {
+    const { call } = await connect()
+    const r = await call("task_stop", { taskId: "0199ffff" })
+    assert.strictEqual(text(r), "No task matches '0199ffff'.")
+    assert.deepStrictEqual(r.structuredContent?.reports, [
+      { id: "0199ffff", status: "unknown", message: "No task matches '0199ffff'." },
+    ])
+  })
 })
 
 describe("MCP resources", () => {

@@ -89,8 +89,14 @@ const launchStandIns = (calls: Calls) =>
       Effect.sync(() => {
         calls.stops.push(refs)
         const ids = refs === "all" ? [DONE, DEAD] : refs
+        // As the real service reports them: an id of no task is "unknown", with the reason.
         return ids.map(
-          (id): StopReport => ({ id, status: id === DEAD ? "stopped" : "not-running" }),
+          (id): StopReport =>
+            id === DEAD
+              ? { id, status: "stopped" }
+              : [DONE, FAILED, ARCHIVED].includes(id)
+                ? { id, status: "not-running" }
+                : { id, status: "unknown", message: `No task matches '${id}'.` },
         )
       }),
   }) as const
