@@ -48,23 +48,11 @@ const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 const optionalString = Schema.optionalWith(Schema.String, { nullable: true })
 const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 
-/** The `codex exec` options replayed on every resume of the task (snake_case on disk). */
-export const StoredExecOptions = Schema.Struct(
-  {
-    working_dir: Schema.optional(Schema.String),
-    config_file: Schema.optional(Schema.String),
-    config_overrides: Schema.optional(Schema.Array(Schema.String)),
-    sandbox: Schema.optional(Schema.String),
-    model: Schema.optional(Schema.String),
-    profile: Schema.optional(Schema.String),
-    images: Schema.optional(Schema.Array(Schema.String)),
-    skip_git_repo_check: Schema.optional(Schema.Boolean),
-    bypass_approvals_and_sandbox: Schema.optional(Schema.Boolean),
-    plan_tool: Schema.optional(Schema.Boolean),
-    extra_args: Schema.optional(Schema.Array(Schema.String)),
-  },
-  Rest,
-)
+/**
+ * The `codex exec` options replayed on every resume of the task, as stored (snake_case): kept as
+ * written (unknown keys too) and decoded by `ExecOptions` (exec/options.ts) where they are used.
+ */
+export const StoredExecOptions = Rest
 /** Stored exec options. */
 export type StoredExecOptions = typeof StoredExecOptions.Type
 

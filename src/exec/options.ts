@@ -5,86 +5,71 @@ export const SandboxMode = Schema.Literal("read-only", "workspace-write", "dange
 /** A sandbox mode. */
 export type SandboxMode = typeof SandboxMode.Type
 
-/**
- * Options of one `codex exec` invocation. They are stored with the task and replayed on every
- * resume so that each turn runs with exactly the settings of the first one.
- */
-export interface ExecOptions {
-  /** Directory codex works in (the spawned process's cwd; `--cd` too for a new thread). */
-  readonly workingDir?: string | undefined
-  /** A `config.toml` whose directory becomes the invocation's `CODEX_HOME`. */
-  readonly configFile?: string | undefined
-  /** `-c key=value` overrides, in order. */
-  readonly configOverrides?: ReadonlyArray<string> | undefined
-  readonly sandbox?: SandboxMode | undefined
-  readonly model?: string | undefined
-  readonly profile?: string | undefined
-  /** Image files attached to the prompt (`-i`). */
-  readonly images?: ReadonlyArray<string> | undefined
-  readonly skipGitRepoCheck?: boolean | undefined
-  /** `--dangerously-bypass-approvals-and-sandbox` (accepted by `exec` and by `exec resume`). */
-  readonly bypassApprovalsAndSandbox?: boolean | undefined
-  /** Offer the plan tool (`-c tools.update_plan.enabled=true`; older codex called it `--include-plan-tool`). */
-  readonly planTool?: boolean | undefined
-  /** Raw arguments placed before the prompt (and before `resume`); the caller vouches for them. */
-  readonly extraArgs?: ReadonlyArray<string> | undefined
-}
+const optional = <S extends Schema.Schema.Any>(schema: S, key: string) =>
+  Schema.optional(schema).pipe(Schema.fromKey(key))
+const Strings = Schema.Array(Schema.String)
 
-/** The snake_case form kept in `task.json` (`exec`). */
-export interface StoredExecOptionsShape {
-  readonly working_dir?: string | undefined
-  readonly config_file?: string | undefined
-  readonly config_overrides?: ReadonlyArray<string> | undefined
-  readonly sandbox?: string | undefined
-  readonly model?: string | undefined
-  readonly profile?: string | undefined
-  readonly images?: ReadonlyArray<string> | undefined
-  readonly skip_git_repo_check?: boolean | undefined
-  readonly bypass_approvals_and_sandbox?: boolean | undefined
-  readonly plan_tool?: boolean | undefined
-  readonly extra_args?: ReadonlyArray<string> | undefined
-}
+/**
+ * Options of one `codex exec` invocation, camelCase in code and snake_case encoded: the form kept
+ * in `task.json` (`exec`) and sent to a worker over its pipe. They are stored with the task and
+ * replayed on every resume so that each turn runs with exactly the settings of the first one.
+ */
+export const ExecOptions = Schema.Struct({
+  /** Directory codex works in (the spawned process's cwd; `--cd` too for a new thread). */
+  workingDir: optional(Schema.String, "working_dir"),
+  /** A `config.toml` whose directory becomes the invocation's `CODEX_HOME`. */
+  configFile: optional(Schema.String, "config_file"),
+  /** `-c key=value` overrides, in order. */
+  configOverrides: optional(Strings, "config_overrides"),
+  sandbox: optional(SandboxMode, "sandbox"),
+  model: optional(Schema.String, "model"),
+  profile: optional(Schema.String, "profile"),
+  /** Image files attached to the prompt (`-i`). */
+  images: optional(Strings, "images"),
+  skipGitRepoCheck: optional(Schema.Boolean, "skip_git_repo_check"),
+  /** `--dangerously-bypass-approvals-and-sandbox` (accepted by `exec` and by `exec resume`). */
+  bypassApprovalsAndSandbox: optional(Schema.Boolean, "bypass_approvals_and_sandbox"),
+  /** Offer the plan tool (`-c tools.update_plan.enabled=true`; older codex called it `--include-plan-tool`). */
+  planTool: optional(Schema.Boolean, "plan_tool"),
+  /** Raw arguments placed before the prompt (and before `resume`); the caller vouches for them. */
+  extraArgs: optional(Strings, "extra_args"),
+})
+/** Options of one `codex exec` invocation. */
+export type ExecOptions = typeof ExecOptions.Type
+/** Their stored snake_case form (`task.json` `exec`, the worker pipe). */
+export type StoredExecOptionsShape = typeof ExecOptions.Encoded
 
 const defined = <T extends object>(o: T): T =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 
 /** Exec options → their stored snake_case form (absent values omitted). */
 export const toStoredExecOptions = (o: ExecOptions): StoredExecOptionsShape =>
-  defined({
-    working_dir: o.workingDir,
-    config_file: o.configFile,
-    config_overrides: o.configOverrides,
-    sandbox: o.sandbox,
-    model: o.model,
-    profile: o.profile,
-    images: o.images,
-    skip_git_repo_check: o.skipGitRepoCheck,
-    bypass_approvals_and_sandbox: o.bypassApprovalsAndSandbox,
-    plan_tool: o.planTool,
-    extra_args: o.extraArgs,
-  })
+  defined(Schema.encodeSync(ExecOptions)(o))
 
 const isSandboxMode = Schema.is(SandboxMode)
+const decodeStored = Schema.decodeUnknownOption(ExecOptions)
 
 /**
- * Stored options → exec options. A task written by the Rust tool has no `exec` block: its
+ * Stored options → exec options. A value of the wrong type (a sandbox mode this version does not
+ * know) is dropped, never fatal. A task written by the Rust tool has no `exec` block: its
  * `working_dir` and `config_path` are used instead.
  */
 export const fromStoredExecOptions = (
-  stored: StoredExecOptionsShape | undefined,
+  stored: Readonly<Record<string, unknown>> | undefined,
   legacy: { readonly working_dir?: string | undefined; readonly config_path?: string | undefined },
-): ExecOptions =>
-  defined({
-    workingDir: stored?.working_dir ?? legacy.working_dir,
-    configFile: stored?.config_file ?? legacy.config_path,
-    configOverrides: stored?.config_overrides,
-    sandbox: isSandboxMode(stored?.sandbox) ? stored.sandbox : undefined,
-    model: stored?.model,
-    profile: stored?.profile,
-    images: stored?.images,
+): ExecOptions => {
+  const known = Object.fromEntries(
+    Object.entries(stored ?? {}).filter(([k, v]) => {
+      const one = decodeStored({ [k]: v })
+      return one._tag === "Some" && (k !== "sandbox" || isSandboxMode(v))
+    }),
+  )
+  const options = decodeStored(known).pipe((o) => (o._tag === "Some" ? o.value : {}))
+  return defined({
+    ...options,
+    workingDir: options.workingDir ?? legacy.working_dir,
+    configFile: options.configFile ?? legacy.config_path,
     // A task the Rust tool wrote has no `exec` block; its thread already ran in that directory.
-    skipGitRepoCheck: stored === undefined ? true : stored.skip_git_repo_check,
-    bypassApprovalsAndSandbox: stored?.bypass_approvals_and_sandbox,
-    planTool: stored?.plan_tool,
-    extraArgs: stored?.extra_args,
+    skipGitRepoCheck: stored === undefined ? true : options.skipGitRepoCheck,
   })
+}

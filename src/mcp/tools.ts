@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect } from "effect"
 import type * as z from "zod"
 import { UsageError } from "../domain/exit.js"
-import { fromStoredExecOptions } from "../exec/options.js"
+import { type ExecOptions, fromStoredExecOptions } from "../exec/options.js"
 import { renderStatus, renderTaskTable } from "../render/status.js"
 import { makeStyle } from "../render/style.js"
 import { TaskStore } from "../store/TaskStore.js"
@@ -23,6 +23,20 @@ import {
 
 const plain = makeStyle(false)
 
+/** The exec options of `task_start` arguments (`test/mcp/schemas.test.ts` checks they are all of them). */
+export const execOptionsOf = (a: z.infer<typeof StartArgs>): ExecOptions => ({
+  workingDir: a.workingDir,
+  configFile: a.configFile,
+  configOverrides: a.config,
+  sandbox: a.sandbox,
+  model: a.model,
+  profile: a.profile,
+  images: a.images,
+  skipGitRepoCheck: a.skipGitRepoCheck,
+  bypassApprovalsAndSandbox: a.dangerouslyBypassApprovalsAndSandbox,
+  planTool: a.planTool,
+})
+
 /** `task_start`: the CLI's `start` (returns once codex reported the thread id). */
 const start = (ctx: McpContext, args: z.infer<typeof StartArgs>) =>
   Effect.gen(function* () {
@@ -33,18 +47,7 @@ const start = (ctx: McpContext, args: z.infer<typeof StartArgs>) =>
     const { id } = yield* (yield* Tasks).start({
       prompt: a.prompt,
       title: a.title,
-      options: {
-        workingDir: a.workingDir,
-        configFile: a.configFile,
-        configOverrides: a.config,
-        sandbox: a.sandbox,
-        model: a.model,
-        profile: a.profile,
-        images: a.images,
-        skipGitRepoCheck: a.skipGitRepoCheck,
-        bypassApprovalsAndSandbox: a.dangerouslyBypassApprovalsAndSandbox,
-        planTool: a.planTool,
-      },
+      options: execOptionsOf(a),
       repo: a.repoUrl === undefined ? undefined : { url: a.repoUrl, ref: a.repoRef },
     })
     return { text: `Task ${id} started.`, structured: { id } } satisfies ToolAnswer

@@ -6,7 +6,7 @@ import { Context, Data, Deferred, Effect, Layer, Schema } from "effect"
 import { RUN_MARKER_VAR } from "../processes/Processes.js"
 import { WORKER_STDERR } from "../store/layout.js"
 import { START_SCRATCH_DIR } from "../store/results.js"
-import { Handshake, type WorkerRequest } from "../worker/protocol.js"
+import { Handshake, WorkerRequest } from "../worker/protocol.js"
 
 /** The worker process could not be started or ended without answering. */
 export class WorkerLaunchFailed extends Data.TaggedError("WorkerLaunchFailed")<{
@@ -40,6 +40,7 @@ const withoutRunMarker = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
 }
 
 const decodeHandshake = Schema.decodeUnknownEither(Schema.parseJson(Handshake))
+const encodeRequest = Schema.encodeSync(WorkerRequest)
 
 /** Opens the worker's stderr file for appending (private); undefined when there is none. */
 const openStderr = (path: string | undefined, dir: string | undefined): number | undefined => {
@@ -114,7 +115,8 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
           child.once("spawn", () => resume(Effect.succeed(child.pid!)))
         })
         child.stdin!.on("error", () => {})
-        child.stdin!.end(JSON.stringify(request))
+        // The pipe carries the encoded form (exec options snake_case), decoded by the worker.
+        child.stdin!.end(JSON.stringify(encodeRequest(request)))
         const answer = yield* Deferred.make<Handshake, WorkerLaunchFailed>()
         let text = ""
         const done = (effect: Effect.Effect<Handshake, WorkerLaunchFailed>) => {

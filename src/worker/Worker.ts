@@ -90,7 +90,7 @@ const metaFor = (request: StartRequest, options: ExecOptions, id: string, create
     ...(options.configFile === undefined ? {} : { config_path: options.configFile }),
     ...(options.workingDir === undefined ? {} : { working_dir: options.workingDir }),
     schema_version: 1,
-    exec: toStoredExecOptions(options) as TaskMeta["exec"] & {},
+    exec: toStoredExecOptions(options),
     turns: 0,
     dropped_prompts: 0,
   }) satisfies TaskMeta
@@ -109,7 +109,7 @@ const adoptStderr = (scratchDir: string, loc: TaskLocation) => {
 const start = (env: WorkerEnv, request: StartRequest, handshake: HandshakeFn) =>
   Effect.gen(function* () {
     const { store } = env
-    const options = request.options as ExecOptions
+    const options = request.options
     const log = yield* makeTaskLog(store)
     yield* store.makeStartDir(env.startDir, env.self)
     yield* log.write(userMessage(request.prompt))

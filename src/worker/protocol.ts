@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { ExecOptions } from "../exec/options.js"
 
 /** Retry policy for retryable codex failures. */
 export const RetryPolicy = Schema.Struct({
@@ -19,8 +20,6 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxDelayMs: 60_000,
 }
 
-const ExecOptionsJson = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-
 /** What the CLI hands a new worker over its stdin pipe (never argv or env: prompts are private). */
 export const WorkerRequest = Schema.Union(
   Schema.TaggedStruct("Start", {
@@ -28,7 +27,7 @@ export const WorkerRequest = Schema.Union(
     codexBin: Schema.String,
     prompt: Schema.String,
     title: Schema.optional(Schema.String),
-    options: ExecOptionsJson,
+    options: ExecOptions,
     retry: RetryPolicy,
     /**
      * The start's scratch directory, made by the launcher: it holds the worker's stderr

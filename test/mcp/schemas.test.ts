@@ -1,0 +1,52 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Schema } from "effect"
+import { ExecOptions } from "../../src/exec/options.js"
+import { StartArgs } from "../../src/mcp/schemas.js"
+import { execOptionsOf } from "../../src/mcp/tools.js"
+
+// The MCP `task_start` schema is zod (the SDK's); the exec options are one effect Schema. These
+// tests keep the two in step: a new exec option must reach MCP clients (or be listed as CLI-only).
+
+/** `task_start` arguments that are not exec options. */
+const NOT_EXEC = ["prompt", "title", "repoUrl", "repoRef"]
+/** Exec options MCP clients cannot set. */
+const CLI_ONLY = ["extraArgs"]
+
+const everyArgument = StartArgs.parse({
+  prompt: "p",
+  title: "t",
+  workingDir: "/w",
+  configFile: "/c/config.toml",
+  repoUrl: "/r",
+  repoRef: "main",
+  model: "m",
+  sandbox: "workspace-write",
+  profile: "pr",
+  config: ["a=1"],
+  skipGitRepoCheck: true,
+  images: ["/i.png"],
+  planTool: true,
+  dangerouslyBypassApprovalsAndSandbox: true,
+})
+
+describe("task_start arguments and ExecOptions", () => {
+  it("every exec option but the CLI-only ones has a task_start argument that sets it", () => {
+    const options = execOptionsOf(everyArgument)
+    const unset = Object.keys(ExecOptions.fields).filter(
+      (k) => !CLI_ONLY.includes(k) && options[k as keyof ExecOptions] === undefined,
+    )
+    assert.deepStrictEqual(unset, [])
+    // And what it sets is valid for the schema the worker decodes.
+    assert.deepStrictEqual(
+      Schema.decodeUnknownSync(ExecOptions)(Schema.encodeSync(ExecOptions)(options)),
+      options,
+    )
+  })
+
+  it("every task_start argument is an exec option or one of the known others", () => {
+    const options = execOptionsOf(everyArgument)
+    const setOptions = Object.values(options).length
+    const argumentsGiven = Object.keys(StartArgs.shape).filter((k) => !NOT_EXEC.includes(k))
+    assert.strictEqual(argumentsGiven.length, setOptions, argumentsGiven.join(", "))
+  })
+})
