@@ -2,6 +2,7 @@ import { Options } from "@effect/cli"
 import { Effect } from "effect"
 import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
 import { renderLogLine } from "../render/longLine.js"
+import { describeOutcome } from "../render/status.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
@@ -40,7 +41,12 @@ export const waitAndReport = (id: string, json: boolean, seq?: number) =>
     else if (view.lastResult !== undefined && view.outcome?.kind === "completed")
       yield* printLine(view.lastResult)
     if (end._tag === "unanswered") {
-      return yield* new ExitWith({ code: ExitCode.TaskFailed, message: end.message })
+      return yield* new ExitWith({
+        code: ExitCode.TaskFailed,
+        message: end.dropped
+          ? `task ${view.loc.id}: the prompt was dropped by a stop before it ran`
+          : `task ${view.loc.id} ${view.state}: ${describeOutcome(view.outcome)}`,
+      })
     }
   })
 

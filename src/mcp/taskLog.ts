@@ -1,6 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect, Schedule } from "effect"
 import type * as z from "zod"
+import { pageText } from "../render/logPageText.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { type Extra, type McpContext, runTool, type ToolAnswer } from "./bridge.js"
 import { LogArgs, LogResult } from "./schemas.js"
@@ -42,20 +43,23 @@ const taskLog = (a: LogInput, extra: Extra) =>
       since: a.since,
       tail: a.tail,
       maxBytes: a.maxBytes,
-      full: a.full,
       waitSeconds: wait,
       whileWaiting: Effect.asVoid(reportProgress(extra, loc.id, wait)),
+    })
+    const { page: bytes, budget, ...window } = page
+    const content = pageText(bytes, {
+      format: page.format,
+      budget,
+      final: page.state !== "RUNNING",
+      full: a.full,
     })
     const notes = [
       ...(page.hasMore ? [`(more of the log: call again with since: ${page.nextOffset})`] : []),
       ...(page.timedOut ? [`(no new events within ${wait} s; task ${page.state})`] : []),
     ].join("\n")
     return {
-      text:
-        page.content === ""
-          ? notes || `(no events; task ${page.state})`
-          : `${page.content}${notes}`,
-      structured: { ...page },
+      text: content === "" ? notes || `(no events; task ${page.state})` : `${content}${notes}`,
+      structured: { ...window, content },
     } satisfies ToolAnswer
   })
 

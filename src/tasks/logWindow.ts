@@ -1,10 +1,8 @@
 import { statSync } from "node:fs"
 import { Deferred, Duration, Effect } from "effect"
 import type { TaskState } from "../domain/task.js"
-import { makeStyle } from "../render/style.js"
-import { groupDigits, makeTranscriptRenderer } from "../render/transcript.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
-import { LOG_PAGE_BYTES, readPage, tailStart } from "./logPage.js"
+import { LOG_PAGE_BYTES, type LogPage, readPage, tailStart } from "./logPage.js"
 import { readLog } from "./logReader.js"
 import { currentState } from "./queries.js"
 
@@ -18,8 +16,6 @@ export interface LogWindowRequest {
   readonly tail?: number | undefined
   /** At most this many bytes of log (default `LOG_PAGE_BYTES`). */
   readonly maxBytes?: number | undefined
-  /** Do not shorten command output in the text. */
-  readonly full?: boolean | undefined
   /** While the task runs, wait up to this long for a new event first. */
   readonly waitSeconds?: number | undefined
   /** Runs (forked) while waiting, e.g. to report progress; interrupted when the wait ends. */
@@ -32,14 +28,17 @@ export interface LogWindow {
   /** The task's state after the read. */
   readonly state: TaskState
   readonly format: "text" | "jsonl"
-  readonly content: string
+  /** The bytes this window covers (what `format` renders). */
+  readonly page: LogPage
+  /** The window's size limit in bytes. */
+  readonly budget: number
   /** Events in the window (an event too large for it counts, as its note or its piece). */
   readonly events: number
   /** Where the next window starts (`since`). */
   readonly nextOffset: number
   /** More of the log is there now. */
   readonly hasMore: boolean
-  /** jsonl: `content` ends with a piece of an event larger than the window. */
+  /** jsonl: the window ends with a piece of an event larger than it. */
   readonly partialEvent: boolean
   /** The wait ended without a new event. */
   readonly timedOut: boolean
@@ -84,13 +83,9 @@ const waitForEvents = (
     )
   }).pipe(Effect.scoped)
 
-/** The text standing for an event too large for one window (text format). */
-const skippedNote = (skipped: { offset: number; size: number }, budget: number) =>
-  `[event of ${groupDigits(skipped.size)} bytes at offset ${groupDigits(skipped.offset)} not shown: larger than a page (${groupDigits(budget)} bytes); read it with format: "jsonl"]\n`
-
 /**
- * One window (at most `maxBytes` of log) of the transcript or the raw lines, optionally only new
- * ones, optionally waiting for them. An unterminated last line of a running task is left for the
+ * One window (at most `maxBytes` of log), optionally only new events, optionally waiting for
+ * them; `render/logPageText.ts` turns it into text or JSONL. An unterminated last line of a running task is left for the
  * next window (it is still being written).
  */
 export const logWindow = (loc: TaskLocation, request: LogWindowRequest) =>
@@ -114,25 +109,12 @@ export const logWindow = (loc: TaskLocation, request: LogWindowRequest) =>
       final,
       longLines: request.format === "jsonl" ? "split" : "skip",
     })
-    let content = ""
-    if (request.format === "jsonl") {
-      content = page.lines.map((l) => `${l.toString("utf8")}\n`).join("")
-      if (page.piece !== undefined) content += page.piece.toString("utf8")
-    } else if (page.skipped !== undefined) content = skippedNote(page.skipped, budget)
-    else {
-      const renderer = makeTranscriptRenderer({
-        style: makeStyle(false),
-        full: request.full === true,
-      })
-      for (const l of page.lines) content += renderer.line(l.toString("utf8"))
-      // Items still open at a window's end may complete in the next one.
-      if (!page.hasMore) content += renderer.pending(final)
-    }
     return {
       id: loc.id,
       state,
       format: request.format,
-      content,
+      budget,
+      page,
       events: page.lines.length + (page.skipped === undefined ? 0 : 1),
       nextOffset: page.end,
       hasMore: page.hasMore,

@@ -1,6 +1,5 @@
 import { Effect } from "effect"
 import { isOverCap } from "../exec/lines.js"
-import { describeOutcome } from "../render/status.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { readLog } from "./logReader.js"
 import { currentState, endedBadly, waitForTasks } from "./queries.js"
@@ -9,12 +8,17 @@ import type { TaskView } from "./view.js"
 /**
  * How the awaited turn ended: `answered` (its final message is `view.lastResult` when the outcome
  * is `completed`), or without an
- * answer, with `message` saying why: the task failed or died, the turn was stopped, or the prompt
- * was dropped by a stop before it ran.
+ * answer: the task failed or died, the turn was stopped, or the prompt was dropped by a stop
+ * before it ran.
  */
 export type TurnEnd =
   | { readonly _tag: "answered"; readonly view: TaskView }
-  | { readonly _tag: "unanswered"; readonly view: TaskView; readonly message: string }
+  | {
+      readonly _tag: "unanswered"
+      readonly view: TaskView
+      /** The prompt never ran: a stop dropped it (else the turn ended as `view.outcome` says). */
+      readonly dropped: boolean
+    }
 
 const inboxDone = (v: TaskView) => Number(v.meta.inbox_done_seq ?? 0)
 
@@ -31,19 +35,11 @@ export const waitForTurn = (id: string, seq?: number) =>
     const [view] = yield* waitForTasks([loc], "all", isDone)
     if (view === undefined) return yield* Effect.dieMessage("waitForTasks returned nothing")
     if (seq !== undefined && view.state !== "RUNNING" && inboxDone(view) < seq) {
-      return {
-        _tag: "unanswered",
-        view,
-        message: `task ${view.loc.id}: the prompt was dropped by a stop before it ran`,
-      } satisfies TurnEnd
+      return { _tag: "unanswered", view, dropped: true } satisfies TurnEnd
     }
     const unfinished = view.outcome !== undefined && view.outcome.kind !== "completed"
     if (endedBadly(view) || unfinished) {
-      return {
-        _tag: "unanswered",
-        view,
-        message: `task ${view.loc.id} ${view.state}: ${describeOutcome(view.outcome)}`,
-      } satisfies TurnEnd
+      return { _tag: "unanswered", view, dropped: false } satisfies TurnEnd
     }
     return { _tag: "answered", view } satisfies TurnEnd
   })
