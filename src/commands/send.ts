@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { Tasks } from "../tasks/Tasks.js"
 import type { TaskView } from "../tasks/view.js"
 import { printJson, printLine, promptFrom } from "./input.js"
+import { sendLimitOptions, sendLimits } from "./limitOptions.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
@@ -13,6 +14,7 @@ export const send = Command.make(
   {
     ...globalOptions,
     json: Options.boolean("json").pipe(Options.withDescription("Print the receipt as JSON.")),
+    ...sendLimitOptions,
     ...watchOptions,
     task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
     prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
@@ -21,8 +23,9 @@ export const send = Command.make(
     withTasks(
       Effect.gen(function* () {
         yield* checkWatchOptions(o)
+        const raise = yield* sendLimits(o)
         const prompt = yield* promptFrom(o.prompt)
-        const receipt = yield* (yield* Tasks).send(o.task, prompt)
+        const receipt = yield* (yield* Tasks).send(o.task, prompt, raise)
         if (o.wait) {
           const answered = (v: TaskView) =>
             v.state !== "RUNNING" || Number(v.meta.inbox_done_seq ?? 0) >= receipt.seq

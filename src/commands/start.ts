@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { SandboxMode } from "../exec/options.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { printJson, printLine, promptFrom } from "./input.js"
+import { limitOptions, startLimits } from "./limitOptions.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
@@ -58,6 +59,7 @@ const options = {
     Options.optional,
   ),
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
+  ...limitOptions,
   ...watchOptions,
   prompt: Args.text({ name: "PROMPT" }).pipe(
     Args.withDescription("The prompt, or - to read it from stdin."),
@@ -69,6 +71,7 @@ export const start = Command.make("start", options, (o) =>
   withTasks(
     Effect.gen(function* () {
       yield* checkWatchOptions(o)
+      const limits = yield* startLimits(o)
       const prompt = yield* promptFrom(o.prompt)
       const tasks = yield* Tasks
       const repoUrl = optional(o.repo)
@@ -88,6 +91,7 @@ export const start = Command.make("start", options, (o) =>
           planTool: o.planTool,
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+        limits,
       })
       if (o.wait) return yield* waitAndReport(id, o.json)
       if (o.follow) {
