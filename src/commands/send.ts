@@ -1,6 +1,7 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { Tasks } from "../tasks/Tasks.js"
+import { sendLimitOptions, sendLimits } from "./limitOptions.js"
 import { printJson, printLine } from "./Printer.js"
 import { promptFrom } from "./promptArg.js"
 import { globalOptions } from "./root.js"
@@ -13,6 +14,7 @@ export const send = Command.make(
   {
     ...globalOptions,
     json: Options.boolean("json").pipe(Options.withDescription("Print the receipt as JSON.")),
+    ...sendLimitOptions,
     ...watchOptions,
     task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
     prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
@@ -21,8 +23,9 @@ export const send = Command.make(
     withTasks(
       Effect.gen(function* () {
         yield* checkWatchOptions(o)
+        const raise = yield* sendLimits(o)
         const prompt = yield* promptFrom(o.prompt)
-        const receipt = yield* (yield* Tasks).send(o.task, prompt)
+        const receipt = yield* (yield* Tasks).send(o.task, prompt, raise)
         if (o.wait) return yield* waitAndReport(receipt.id, o.json, receipt.seq)
         if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
         if (o.json) {

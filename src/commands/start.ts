@@ -2,6 +2,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { SandboxMode } from "../exec/options.js"
 import { Tasks } from "../tasks/Tasks.js"
+import { limitOptions, startLimits } from "./limitOptions.js"
 import { printJson, printLine, printNote } from "./Printer.js"
 import { promptFrom } from "./promptArg.js"
 import { globalOptions } from "./root.js"
@@ -59,6 +60,7 @@ const options = {
     Options.optional,
   ),
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
+  ...limitOptions,
   ...watchOptions,
   prompt: Args.text({ name: "PROMPT" }).pipe(
     Args.withDescription("The prompt, or - to read it from stdin."),
@@ -70,6 +72,7 @@ export const start = Command.make("start", options, (o) =>
   withTasks(
     Effect.gen(function* () {
       yield* checkWatchOptions(o)
+      const limits = yield* startLimits(o)
       const prompt = yield* promptFrom(o.prompt)
       const tasks = yield* Tasks
       const repoUrl = optional(o.repo)
@@ -89,6 +92,7 @@ export const start = Command.make("start", options, (o) =>
           planTool: o.planTool,
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+        limits,
       })
       if (o.wait) return yield* waitAndReport(id, o.json)
       if (o.follow) {

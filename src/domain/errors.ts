@@ -61,6 +61,19 @@ export class ThreadMismatch extends Schema.TaggedError<ThreadMismatch>()("Thread
 /** The provider kept answering 429 rate-limit until codex gave up. Retryable (with backoff). */
 export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", common) {}
 
+/**
+ * A ChatGPT-plan usage limit (HTTP 429 `usage_limit_reached`, "You’ve hit your usage limit … try
+ * again at 10:23 PM."). Neither retryable now nor fatal: the worker waits for the reset
+ * (`worker/usageWait.ts`), bounded by `--max-limit-wait`.
+ */
+export class UsageLimitReached extends Schema.TaggedError<UsageLimitReached>()(
+  "UsageLimitReached",
+  common,
+) {}
+
+/** The turn printed nothing for `--stall-timeout` with no command running; it was interrupted. Retryable. */
+export class Stalled extends Schema.TaggedError<Stalled>()("Stalled", common) {}
+
 /** The account is out of quota (429 insufficient_quota). Fatal. */
 export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", common) {}
 
@@ -118,8 +131,10 @@ export const ExecError = Schema.Union(
   ThreadMismatch,
   RateLimited,
   QuotaExceeded,
+  UsageLimitReached,
   TransientFailure,
   ReconnectLoop,
+  Stalled,
   ContextWindowExceeded,
   TurnFailed,
   MissingThreadStarted,
@@ -131,16 +146,17 @@ export const ExecError = Schema.Union(
 export type ExecError = typeof ExecError.Type
 
 /** Failures worth running the same prompt again for, after a backoff. */
-export type RetryableExecError = RateLimited | TransientFailure | ReconnectLoop
+export type RetryableExecError = RateLimited | TransientFailure | ReconnectLoop | Stalled
 
-/** Failures a retry cannot fix. */
-export type FatalExecError = Exclude<ExecError, RetryableExecError>
+/** Failures a retry cannot fix (a usage limit is neither: the worker waits for its reset). */
+export type FatalExecError = Exclude<ExecError, RetryableExecError | UsageLimitReached>
 
 /** The tags of the retryable errors. */
 export const retryableTags: ReadonlyArray<RetryableExecError["_tag"]> = [
   "RateLimited",
   "TransientFailure",
   "ReconnectLoop",
+  "Stalled",
 ]
 
 const retryable: ReadonlySet<string> = new Set(retryableTags)

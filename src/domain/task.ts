@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { TaskLimits } from "./policy.js"
 import { TaskId } from "./taskId.js"
 
 /** Lifecycle states, stored upper-case exactly like the Rust tool. */
@@ -134,6 +135,8 @@ export const TaskMeta = Schema.Struct(
     inbox_done_seq: Schema.optional(Count),
     /** Set while the worker waits (for a run slot, for a usage limit to reset); absent otherwise. */
     waiting: Schema.optional(TaskWaiting),
+    /** Stall/turn timeouts, token budget, usage-limit wait bound (`domain/policy.ts`). */
+    limits: Schema.optional(TaskLimits),
   },
   Rest,
 )

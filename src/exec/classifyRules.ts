@@ -17,6 +17,7 @@ import {
   TurnFailed,
   UnknownThread,
   UntrustedDirectory,
+  UsageLimitReached,
 } from "../domain/errors.js"
 
 /** Stderr noise that says nothing: blank lines and the empty frames of a Rust backtrace. */
@@ -65,6 +66,15 @@ const turnRules: ReadonlyArray<readonly [RegExp, Make]> = [
     (said, evidence) =>
       new QuotaExceeded({
         message: `The model provider reports that the account is out of quota. ${said}`,
+        evidence,
+      }),
+  ],
+  [
+    // Before the 429 rule: a usage limit is a 429 too, but waits for its reset instead.
+    /hit your usage limit|usage_limit_reached/i,
+    (said, evidence) =>
+      new UsageLimitReached({
+        message: `The account reached its usage limit; the task waits for the reset. ${said}`,
         evidence,
       }),
   ],

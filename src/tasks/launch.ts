@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs"
 import { basename, join, resolve as resolvePath } from "node:path"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
+import { budgetSpent, type TaskLimits, tokensUsed } from "../domain/policy.js"
 import type { ExecOptions } from "../exec/options.js"
 import type { ProcessesShape } from "../processes/Processes.js"
 import { Processes } from "../processes/Processes.js"
@@ -20,6 +21,8 @@ export interface StartInput {
   readonly options: ExecOptions
   /** Clone this repository into `options.workingDir` first. */
   readonly repo?: { readonly url: string; readonly ref?: string | undefined } | undefined
+  /** Stall/turn timeouts, token budget, usage-limit wait bound, stored with the task. */
+  readonly limits?: TaskLimits | undefined
 }
 
 /** What `send` did with the prompt. */
@@ -112,6 +115,7 @@ export const makeLaunches = (
         ...(input.title === undefined ? {} : { title: input.title }),
         options: { ...options },
         retry: config.retry,
+        ...(input.limits === undefined ? {} : { limits: input.limits }),
       },
       options.workingDir,
     )
@@ -135,7 +139,11 @@ export const makeLaunches = (
    * Sends a prompt: queued in the task's inbox under the task lock; if no worker is alive one is
    * spawned (its identity recorded before the lock is released, so concurrent senders see it).
    */
-  const send = Effect.fn("Tasks.send")(function* (ref: string, prompt: string) {
+  const send = Effect.fn("Tasks.send")(function* (
+    ref: string,
+    prompt: string,
+    raise: { readonly maxTokens?: number | undefined } = {},
+  ) {
     if (blank(prompt)) return yield* new UsageError({ message: "The prompt is empty." })
     const loc = yield* resolveActive(ref)
     // Proto- and flat-era ids were generated locally: there is no Codex thread to resume.
@@ -156,9 +164,21 @@ export const makeLaunches = (
         loc,
         Effect.gen(function* () {
           // Again under the lock: an `archive` may have marked the task since the read above.
-          if ((yield* store.read(loc)).state === "ARCHIVED") {
+          const current = yield* store.read(loc)
+          if (current.state === "ARCHIVED") {
             return yield* new InvalidTaskState({ message: `Task ${loc.id} is archived.` })
           }
+          // --max-tokens: a spent budget refuses the prompt unless the send raises it.
+          const limits = {
+            ...current.limits,
+            ...(raise.maxTokens === undefined ? {} : { max_tokens: raise.maxTokens }),
+          }
+          if (budgetSpent(limits, current.usage)) {
+            return yield* new InvalidTaskState({
+              message: `Task ${loc.id} has spent its token budget (${tokensUsed(current.usage)} of ${limits.max_tokens} tokens); send with a higher --max-tokens to continue.`,
+            })
+          }
+          if (raise.maxTokens !== undefined) yield* store.update(loc, (m) => ({ ...m, limits }))
           const alive = yield* store.workerAlive(loc)
           if (alive === "unknown") {
             return yield* new InvalidTaskState({

@@ -22,12 +22,18 @@ export type OutputItem =
     }
   | { readonly type: "patch"; readonly path: string; readonly content: string }
 
-/** A way a scripted response misbehaves; `times` limits it to the first N requests (directives only). */
-export type Fault =
+/**
+ * A way a scripted response misbehaves; `times` limits it to the first N requests (directives
+ * only): of that exact request (`x<N>`), or with `scope: "prompt"` (`~<N>`) of any request
+ * carrying the prompt, so a resumed retry of the same prompt gets past it.
+ */
+export type Fault = (
   | {
       readonly type: "status"
       readonly status: number
       readonly code?: string
+      /** `resets_in_seconds` of a `usage_limit_reached` body (directive `RESET:<s>`). */
+      readonly resetsInSeconds?: number
       readonly times?: number
     }
   | {
@@ -39,6 +45,7 @@ export type Fault =
   | { readonly type: "hang"; readonly times?: number }
   | { readonly type: "drop"; readonly times?: number }
   | { readonly type: "truncate"; readonly times?: number }
+) & { readonly scope?: "prompt" }
 
 /** One response of a parsed script: what one model request is answered with. */
 export interface Round {
@@ -51,21 +58,31 @@ export interface Script {
   readonly rounds: ReadonlyArray<Round>
   readonly delayMs: number
   readonly slowMs: number
+  /** `RESET:<s>`: `resets_in_seconds` of a `usage_limit_reached` error. */
+  readonly resetSeconds?: number
 }
 
 export const DEFAULT_PLAN = ["Inspect the workspace", "Make the change", "Verify the result"]
-export const DIRECTIVE = /^([A-Z]+)(?::(.*)|([x*]\d+))?$/
-export const TIMES = /^(.*?)(?:[x*](\d+))?$/
+export const DIRECTIVE = /^([A-Z]+)(?::(.*)|([x*~]\d+))?$/
+export const TIMES = /^(.*?)(?:([x*~])(\d+))?$/
 export const isToolCall = (item: OutputItem) =>
   item.type === "exec" || item.type === "plan" || item.type === "patch"
 
 export const unescapeText = (text: string) =>
   text.replace(/\\([nt\\])/g, (_, c: string) => (c === "n" ? "\n" : c === "t" ? "\t" : "\\"))
 
-export const splitTimes = (value: string): { readonly value: string; readonly times?: number } => {
+export const splitTimes = (
+  value: string,
+): { readonly value: string; readonly times?: number; readonly scope?: "prompt" } => {
+  if (value.trim() === "first") return { value: "", times: 1, scope: "prompt" }
   const m = TIMES.exec(value)
-  const times = m?.[2]
-  return times === undefined ? { value } : { value: m?.[1] ?? "", times: Number(times) }
+  const times = m?.[3]
+  if (times === undefined) return { value }
+  return {
+    value: m?.[1] ?? "",
+    times: Number(times),
+    ...(m?.[2] === "~" ? { scope: "prompt" as const } : {}),
+  }
 }
 
 export const parsePlan = (value: string | undefined): ReadonlyArray<PlanStep> => {
@@ -86,8 +103,11 @@ export const parsePlan = (value: string | undefined): ReadonlyArray<PlanStep> =>
 }
 
 export const parseFault = (name: string, value: string | undefined): Fault | undefined => {
-  const { value: rest, times } = splitTimes(value ?? "")
-  const limit = times === undefined ? {} : { times }
+  const { value: rest, times, scope } = splitTimes(value ?? "")
+  const limit = {
+    ...(times === undefined ? {} : { times }),
+    ...(scope === undefined ? {} : { scope }),
+  }
   switch (name) {
     case "STATUS":
     case "HTTP": {
@@ -115,6 +135,7 @@ export const parseScript = (prompt: string): Script => {
   let faults: Array<Fault> = []
   let delayMs = 0
   let slowMs = 0
+  let resetSeconds: number | undefined
   let yieldTimeMs: number | undefined
   let silent = false
   const closeRound = () => {
@@ -144,6 +165,7 @@ export const parseScript = (prompt: string): Script => {
       output.push({ type: "web_search", query: value })
     else if (name === "SLOW" && value !== undefined) slowMs = Number(value) || 0
     else if (name === "DELAY" && value !== undefined) delayMs = Number(value) || 0
+    else if (name === "RESET" && value !== undefined) resetSeconds = Number(value) || 0
     else if (name === "YIELD" && value !== undefined) yieldTimeMs = Number(value) || undefined
     else if (name === "RUN" && value !== undefined) {
       output.push({ type: "exec", cmd: value, ...(yieldTimeMs ? { yieldTimeMs } : {}) })
@@ -162,7 +184,7 @@ export const parseScript = (prompt: string): Script => {
   const last = rounds[rounds.length - 1]
   if (output.length > 0 || faults.length > 0 || last === undefined || last.output.some(isToolCall))
     closeRound()
-  return { rounds, delayMs, slowMs }
+  return { rounds, delayMs, slowMs, ...(resetSeconds === undefined ? {} : { resetSeconds }) }
 }
 
 export type Json = Record<string, unknown>

@@ -12,31 +12,32 @@
  *   PLAN[:<a>|[x] <b>]    update_plan call ([x] done, [>] active, [ ] pending; first bare step active)
  *   PATCH:<path>[:<text>] exec_command `apply_patch` heredoc adding a file (`\n` in text = newline)
  *   YIELD:<ms>            yield_time_ms for the following RUNs
- *   STATUS:<code>[:<error code>]  HTTP error with an OpenAI-style JSON body (alias HTTP)
+ *   STATUS:<code>[:<error code>]  HTTP error with an OpenAI-style JSON body (alias HTTP);
+ *                         `HTTP:429:usage_limit_reached` is a ChatGPT usage limit (RESET:<s> sets
+ *                         its `resets_in_seconds`, default 3600)
  *   FAIL:<code>           in-stream response.failed
  *   HANG / DROP / TRUNCATE  stream never ends / socket destroyed mid-stream / no response.completed
  *   SLOW:<ms> / DELAY:<ms>  pause between SSE events / before answering
  *
  * A fault (STATUS, FAIL, HANG, DROP, TRUNCATE) applies to the response it is written in (the one
  * the next RUN/PLAN/PATCH ends, or the final one); a suffix
- * `x<N>` (`STATUS:500x2`, `DROP:x1`) limits it to the first N attempts of that request. The step is
+ * `x<N>` (`STATUS:500x2`, `DROP:x1`) limits it to the first N attempts of that request; `~<N>`
+ * (`HANG:~1`, alias `HANG:first`) to the first N requests carrying the prompt at all, so a retry
+ * that resumes the thread (a longer request) gets past it. The step is
  * derived from the request body (tool calls since the last user message), so concurrent codex
  * processes sharing one server do not interfere.
  */
 import { randomBytes } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import { makePlanner } from "./modelPlan.js"
 import {
   type Fault,
   inputOf,
-  isRecord,
   isUserMessage,
   type Json,
   messageText,
   type OutputItem,
-  parseScript,
-  type Round,
-  roundOf,
 } from "./modelScript.js"
 import { buildEvents, errorBody, failMessage, sse } from "./modelSse.js"
 
@@ -86,7 +87,6 @@ export const startModelServer = async (options: ModelServerOptions = {}): Promis
   const nonce = randomBytes(3).toString("hex")
   const requests: Array<RecordedRequest & { action: string }> = []
   const queue: Array<ScriptStep> = []
-  const faultHits = new Map<string, number>()
   const sockets = new Set<Socket>()
   const waiters = new Set<() => void>()
   const stopping = new Set<() => void>()
@@ -117,42 +117,7 @@ export const startModelServer = async (options: ModelServerOptions = {}): Promis
     }
   }
 
-  /** The response for this request: the queue first, then the directives of the last user message. */
-  const plan = (recorded: RecordedRequest) => {
-    const queued = queue.shift()
-    if (queued) {
-      const output = queued.output ?? []
-      const round: Round = {
-        output,
-        faults: queued.fault ? [queued.fault] : [],
-        defaultReply: output.length === 0,
-      }
-      return {
-        round,
-        delayMs: queued.delayMs ?? 0,
-        slowMs: queued.slowMs ?? 0,
-        fault: queued.fault,
-      }
-    }
-    const prompt = recorded.lastUserText ?? ""
-    const script = parseScript(prompt)
-    const input = inputOf(recorded.body)
-    const index = roundOf(input)
-    const round = script.rounds[index] ?? { output: [], faults: [], defaultReply: true }
-    const conversation =
-      isRecord(recorded.body) && typeof recorded.body.prompt_cache_key === "string"
-        ? recorded.body.prompt_cache_key
-        : ""
-    const fault = round.faults.find((f, i) => {
-      if (f.times === undefined) return true
-      const key = `${conversation}\u0000${input.length}\u0000${index}\u0000${i}\u0000${prompt}`
-      const hits = faultHits.get(key) ?? 0
-      if (hits >= f.times) return false
-      faultHits.set(key, hits + 1)
-      return true
-    })
-    return { round, delayMs: script.delayMs, slowMs: script.slowMs, fault }
-  }
+  const plan = makePlanner(queue)
 
   const respond = async (
     req: IncomingMessage,
@@ -167,7 +132,7 @@ export const startModelServer = async (options: ModelServerOptions = {}): Promis
       res.end(JSON.stringify(errorBody(404, undefined)))
       return
     }
-    const { round, delayMs, slowMs, fault } = plan(recorded)
+    const { round, delayMs, slowMs, fault, reset } = plan(recorded)
     const output: ReadonlyArray<OutputItem> = round.defaultReply
       ? [...round.output, { type: "message", text: defaultReply(recorded.lastUserText ?? "", seq) }]
       : round.output
@@ -178,7 +143,7 @@ export const startModelServer = async (options: ModelServerOptions = {}): Promis
     if (fault?.type === "status") {
       recorded.action = `status:${fault.status}`
       res.writeHead(fault.status, { "content-type": "application/json", "x-request-id": requestId })
-      res.end(JSON.stringify(errorBody(fault.status, fault.code)))
+      res.end(JSON.stringify(errorBody(fault.status, fault.code, fault.resetsInSeconds ?? reset)))
       return
     }
     res.writeHead(200, {

@@ -35,7 +35,24 @@ export const ERRORS: Record<
   },
 }
 
-export const errorBody = (status: number, code: string | undefined) => {
+/** The JSON body of a scripted HTTP error; `usage_limit_reached` carries its reset time. */
+export const errorBody = (
+  status: number,
+  code: string | undefined,
+  resetsInSeconds?: number | undefined,
+) => {
+  if (code === "usage_limit_reached") {
+    const seconds = resetsInSeconds ?? 3_600
+    return {
+      error: {
+        type: "usage_limit_reached",
+        message: "The usage limit has been reached",
+        plan_type: "plus",
+        resets_at: Math.floor(Date.now() / 1_000) + seconds,
+        resets_in_seconds: seconds,
+      },
+    }
+  }
   const known = ERRORS[status] ?? {
     type: status >= 500 ? "server_error" : "invalid_request_error",
     code: null,

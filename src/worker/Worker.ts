@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto"
 import { rename } from "node:fs/promises"
 import { join } from "node:path"
-import { Cause, Effect, Option, Ref } from "effect"
+import { Cause, Effect, Either, Option, Ref } from "effect"
+import { parseDuration } from "../domain/duration.js"
 import { userMessage, workerNote } from "../domain/logEntries.js"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { type ExecOptions, fromStoredExecOptions, toStoredExecOptions } from "../exec/options.js"
@@ -12,10 +13,10 @@ import { WORKER_STDERR } from "../store/layout.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { PromptResult } from "./attempt.js"
 import { type WorkerEnv, waitingOutLock } from "./env.js"
-import { runPrompt } from "./prompt.js"
 import type { Handshake, WorkerRequest } from "./protocol.js"
 import { finishAfterFailure, takeNext } from "./queue.js"
 import { makeTaskLog, type TaskLog } from "./taskLog.js"
+import { runPromptWaiting } from "./usageWait.js"
 import { WorkerControl } from "./WorkerControl.js"
 
 /** The worker's answer to whoever started it (a pipe in the real worker). */
@@ -72,7 +73,7 @@ const runQueue = (env: WorkerEnv, log: TaskLog, loc: TaskLocation, options: Exec
       if (Option.isNone(next)) return
       const { prompt, seq } = next.value
       yield* log.write(userMessage(prompt))
-      const result = yield* runPrompt(env, log, { prompt, options, threadId: loc.id })
+      const result = yield* runPromptWaiting(env, log, { prompt, options, threadId: loc.id })
       yield* waitingOutLock(env.store.inboxFinish(loc, seq))
       if (result._tag === "Failed") return yield* finishAfterFailure(env, loc, result.error)
     }
@@ -93,6 +94,7 @@ const metaFor = (request: StartRequest, options: ExecOptions, id: string, create
     exec: toStoredExecOptions(options),
     turns: 0,
     dropped_prompts: 0,
+    ...(request.limits === undefined ? {} : { limits: request.limits }),
   }) satisfies TaskMeta
 
 /** Moves the worker's stderr file from the start's scratch directory into the task directory. */
@@ -103,6 +105,16 @@ const adoptStderr = (scratchDir: string, loc: TaskLocation) => {
       if (errnoCode(e) !== "ENOENT") throw e
     }),
   )
+}
+
+/**
+ * The shortest usage-limit wait once the reported minute has begun: 30 s, or
+ * `CODEX_TASKS_LIMIT_WAIT_FLOOR` (a duration; for tests, whose resets are seconds away).
+ */
+const limitFloorMs = (env: NodeJS.ProcessEnv): number => {
+  const raw = env.CODEX_TASKS_LIMIT_WAIT_FLOOR
+  const parsed = raw === undefined ? undefined : Either.getOrUndefined(parseDuration(raw))
+  return parsed ?? 30_000
 }
 
 /** A new task: the first prompt creates it when codex reports the thread, then the queue runs. */
@@ -134,7 +146,7 @@ const start = (env: WorkerEnv, request: StartRequest, handshake: HandshakeFn) =>
         (loc) => handshake({ _tag: "Started", id: loc.id }),
       )
     const work = Effect.gen(function* () {
-      const first: PromptResult = yield* runPrompt(
+      const first: PromptResult = yield* runPromptWaiting(
         env,
         log,
         { prompt: request.prompt, options },
@@ -169,6 +181,7 @@ const resume = (env: WorkerEnv, request: ResumeRequest, handshake: HandshakeFn) 
       // A prompt a lost worker had taken is recorded as dropped: it may have run in part.
       yield* waitingOutLock(store.recoverInFlight(loc))
       const meta = yield* store.read(loc)
+      yield* Ref.set(env.limits, meta.limits ?? {})
       yield* log.write(workerNote(`worker ${process.pid} resumed the task`))
       yield* runQueue(env, log, loc, fromStoredExecOptions(meta.exec, meta))
     })
@@ -200,6 +213,8 @@ export const runWorker = (
       self,
       seen: yield* Ref.make<ReadonlyArray<ProcessIdentity>>([]),
       retry: request.retry,
+      limits: yield* Ref.make(request._tag === "Start" ? (request.limits ?? {}) : {}),
+      limitFloorMs: limitFloorMs(process.env),
       startDir:
         request._tag === "Start" && request.scratchDir !== undefined
           ? request.scratchDir

@@ -1,5 +1,5 @@
 import { Data, Deferred, Effect, Either, Option, Ref } from "effect"
-import { type ExecError, isExecError, isRetryable } from "../domain/errors.js"
+import { type ExecError, isExecError, isRetryable, Stalled } from "../domain/errors.js"
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
 import { invocationFailed } from "../domain/logEntries.js"
 import { nowTimestamp } from "../domain/task.js"
@@ -27,7 +27,13 @@ export type PromptResult =
   | { readonly _tag: "NoTask"; readonly error: ExecError | undefined }
   | { readonly _tag: "Completed"; readonly loc: TaskLocation }
   | { readonly _tag: "Interrupted"; readonly loc: TaskLocation }
-  | { readonly _tag: "Failed"; readonly loc: TaskLocation; readonly error: ExecError }
+  | {
+      readonly _tag: "Failed"
+      readonly loc: TaskLocation
+      readonly error: ExecError
+      /** Whether the last failed attempt ran a command or changed a file. */
+      readonly sideEffects?: boolean | undefined
+    }
 
 /** A failed attempt: what failed and whether the turn had acted on the world. */
 export class AttemptFailed extends Data.TaggedError("AttemptFailed")<{
@@ -104,7 +110,9 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
       runId: env.runId,
       onProcessesSeen,
     }
-    const ran = yield* runInvocation(request, { log: log.write, onEvent }).pipe(
+    const limits = yield* Ref.get(env.limits)
+    const watch = { stallTimeoutMs: limits.stall_timeout_ms, turnTimeoutMs: limits.turn_timeout_ms }
+    const ran = yield* runInvocation(request, { log: log.write, onEvent }, watch).pipe(
       Effect.map((result) => Either.right(result)),
       Effect.catchIf(isExecError, (e) => Effect.succeed(Either.left(e))),
     )
@@ -121,6 +129,30 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
     }
     const result = ran.right
     const outcome = result.outcome
+    if (result.cut !== undefined && outcome._tag !== "Completed") {
+      yield* store.discardResult(scratch)
+      if (result.cut === "stalled") {
+        const error = new Stalled({
+          message: `The turn printed nothing for ${watch.stallTimeoutMs} ms with no command running (--stall-timeout), so it was interrupted; a retry may work.`,
+          evidence: {
+            exitCode: result.exitCode,
+            signal: result.signal,
+            stderrTail: result.stderrTail.slice(-20),
+            lastEvents: [],
+          },
+        })
+        return yield* fail(ctx, loc.value, error, yield* Ref.get(sideEffects), attempt)
+      }
+      yield* env.updateMeta(loc.value, (m) => ({
+        ...m,
+        last_outcome: {
+          kind: "timed_out",
+          message: `the turn ran longer than ${watch.turnTimeoutMs} ms (--turn-timeout) and was interrupted`,
+          at: nowTimestamp(),
+        },
+      }))
+      return { _tag: "Interrupted", loc: loc.value } satisfies PromptResult
+    }
     if (outcome._tag === "Failed") {
       yield* store.discardResult(scratch)
       return yield* fail(ctx, loc.value, outcome.error, yield* Ref.get(sideEffects), attempt)

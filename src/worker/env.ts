@@ -1,4 +1,5 @@
 import { Effect, type Ref, Schedule } from "effect"
+import type { TaskLimits } from "../domain/policy.js"
 import type { TaskMeta } from "../domain/task.js"
 import type { ProcessIdentity } from "../processes/identity.js"
 import type { StoreFailure } from "../store/errors.js"
@@ -19,6 +20,10 @@ export interface WorkerEnv {
   readonly startDir: string
   /** The processes the runs started, as last seen (persisted to run.json once the task exists). */
   readonly seen: Ref.Ref<ReadonlyArray<ProcessIdentity>>
+  /** The task's limits (the Start request's, or `task.json`'s `limits` for a resume). */
+  readonly limits: Ref.Ref<TaskLimits>
+  /** The shortest usage-limit wait once the reported minute has begun (30 s; tests lower it). */
+  readonly limitFloorMs: number
   /** `task.json` read-modify-write under the task lock, waiting out a busy lock. */
   readonly updateMeta: (
     loc: TaskLocation,

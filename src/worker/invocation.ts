@@ -1,8 +1,10 @@
-import { Deferred, Effect, Fiber, Stream } from "effect"
+import { Deferred, Effect, Fiber, Queue, Stream } from "effect"
 import type { ThreadEvent } from "../domain/events.js"
 import { stderrLine, workerNote } from "../domain/logEntries.js"
 import { CodexExec, type ExecOutput, type ExecRequest, type ExecResult } from "../exec/CodexExec.js"
+import type { ExecLine } from "../exec/decode.js"
 import { WorkerControl } from "./WorkerControl.js"
+import { type Cut, type WatchLimits, watchTurn } from "./watchdog.js"
 
 /** Where an invocation's output goes, and who reacts to its events. */
 export interface InvocationSink<E> {
@@ -26,27 +28,49 @@ const persist = <E>(sink: InvocationSink<E>, output: ExecOutput): Effect.Effect<
   )
 }
 
+const cutNote = (cut: Cut, limits: WatchLimits) =>
+  cut === "stalled"
+    ? `no output for ${limits.stallTimeoutMs} ms with no command running (--stall-timeout): interrupting codex`
+    : `the turn ran for ${limits.turnTimeoutMs} ms (--turn-timeout): interrupting codex`
+
+/** A finished invocation, and whether the watchdog cut it. */
+export type InvocationResult = ExecResult & { readonly cut?: Cut | undefined }
+
 /**
  * Runs one `codex exec` invocation, writing every line to the sink as it arrives. A stop request
- * ("now") interrupts codex, and the rest of its output is still drained into the log.
+ * ("now") interrupts codex, and the rest of its output is still drained into the log; so does
+ * the watchdog (`limits`: stall and turn timeouts), and the result says which cut it.
  */
-export const runInvocation = <E>(request: ExecRequest, sink: InvocationSink<E>) =>
+export const runInvocation = <E>(
+  request: ExecRequest,
+  sink: InvocationSink<E>,
+  limits: WatchLimits = {},
+) =>
   Effect.scoped(
     Effect.gen(function* () {
       const exec = yield* CodexExec
       const control = yield* WorkerControl
       const run = yield* exec.run(request)
-      const consumer = yield* Effect.fork(Stream.runForEach(run.output, (o) => persist(sink, o)))
-      const stopped = yield* Effect.raceFirst(
-        Fiber.await(consumer).pipe(Effect.as(false)),
-        Deferred.await(control.stopNow).pipe(Effect.as(true)),
+      const lines = yield* Queue.unbounded<ExecLine>()
+      const consumer = yield* Effect.fork(
+        Stream.runForEach(run.output, (o) =>
+          Effect.zipRight(
+            persist(sink, o),
+            o._tag === "Stdout" ? Queue.offer(lines, o.line) : Effect.void,
+          ),
+        ),
       )
-      if (stopped) {
-        yield* sink.log(workerNote("stop requested: interrupting codex"))
-        yield* run.interrupt
-      }
+      const why = yield* Effect.raceAll([
+        Fiber.await(consumer).pipe(Effect.as("ended" as const)),
+        Deferred.await(control.stopNow).pipe(Effect.as("stop" as const)),
+        watchTurn(Stream.fromQueue(lines), limits),
+      ])
+      if (why === "stop") yield* sink.log(workerNote("stop requested: interrupting codex"))
+      else if (why !== "ended") yield* sink.log(workerNote(cutNote(why, limits)))
+      if (why !== "ended") yield* run.interrupt
       yield* Fiber.join(consumer)
       const result: ExecResult = yield* run.result
-      return result
+      const cut = why === "stalled" || why === "timed_out" ? why : undefined
+      return { ...result, cut } satisfies InvocationResult
     }),
   )

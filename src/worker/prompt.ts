@@ -114,6 +114,11 @@ export const runPrompt = (
       return { _tag: "Interrupted", loc: loc.value } satisfies PromptResult
     }
     return yield* Effect.catchTag(exit, "AttemptFailed", (f) =>
-      Effect.succeed<PromptResult>({ _tag: "Failed", loc: f.loc, error: f.error }),
+      Effect.succeed<PromptResult>({
+        _tag: "Failed",
+        loc: f.loc,
+        error: f.error,
+        sideEffects: f.sideEffects,
+      }),
     )
   })

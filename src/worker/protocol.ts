@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { TaskLimits } from "../domain/policy.js"
 import { ExecOptions } from "../exec/options.js"
 
 /** Retry policy for retryable codex failures. */
@@ -35,6 +36,8 @@ export const WorkerRequest = Schema.Union(
      * file. Without it the worker makes its own under `<root>/.tmp/`.
      */
     scratchDir: Schema.optional(Schema.String),
+    /** The task's limits (stored in task.json, applied to every turn). */
+    limits: Schema.optional(TaskLimits),
   }),
   Schema.TaggedStruct("Resume", {
     storeRoot: Schema.String,

@@ -1,5 +1,8 @@
 import { Deferred, Effect, Option } from "effect"
 import type { ExecError } from "../domain/errors.js"
+import { workerNote } from "../domain/logEntries.js"
+import { budgetSpent, tokensUsed } from "../domain/policy.js"
+import { nowTimestamp } from "../domain/task.js"
 import type { InboxEntry } from "../store/inbox.js"
 import type { TaskLocation } from "../store/TaskStore.js"
 import { type WorkerEnv, waitingOutLock } from "./env.js"
@@ -23,6 +26,24 @@ const finishLocked = (env: WorkerEnv, loc: TaskLocation, failure?: ExecError) =>
   })
 
 /**
+ * `--max-tokens`: once the thread's input + output tokens reached the budget, no turn starts;
+ * queued prompts are dropped with reason `budget` and the outcome says why (under the lock).
+ */
+const dropForBudget = (env: WorkerEnv, loc: TaskLocation) =>
+  Effect.gen(function* () {
+    const meta = yield* env.store.read(loc)
+    if (!budgetSpent(meta.limits, meta.usage)) return
+    const dropped = yield* env.store.dropQueued(loc, "budget")
+    if (dropped === 0) return
+    const message = `the thread used ${tokensUsed(meta.usage)} tokens, the budget is ${meta.limits?.max_tokens} (--max-tokens): ${dropped} queued prompt(s) dropped`
+    yield* env.store.appendLog(loc, workerNote(message))
+    yield* env.store.update(loc, (m) => ({
+      ...m,
+      last_outcome: { kind: "budget_exhausted", message, at: nowTimestamp() },
+    }))
+  })
+
+/**
  * The next queued prompt, taken for delivery (it stays on disk, in flight, until its turn is
  * recorded); none when the inbox is empty or a stop was requested, in which case the task is
  * finished in the same locked section.
@@ -33,6 +54,7 @@ export const takeNext = (env: WorkerEnv, loc: TaskLocation) =>
       loc,
       Effect.gen(function* () {
         if (!(yield* Deferred.isDone(env.control.stopRequested))) {
+          yield* dropForBudget(env, loc)
           const next = yield* env.store.inboxTake(loc)
           if (Option.isSome(next)) return next
         }

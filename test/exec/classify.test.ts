@@ -17,6 +17,7 @@ import {
   ReconnectLoop,
   retryableTags,
   SpawnFailed,
+  Stalled,
   StdoutClosed,
   ThreadMismatch,
   TransientFailure,
@@ -24,6 +25,7 @@ import {
   UnknownExecError,
   UnknownThread,
   UntrustedDirectory,
+  UsageLimitReached,
 } from "../../src/domain/errors.js"
 import { classify, type ExecEvidence, type ExecOutcome } from "../../src/exec/classify.js"
 import { decodeLine } from "../../src/exec/decode.js"
@@ -159,6 +161,9 @@ const expected: Record<string, Expected> = {
   "stdout-closed-early": failedWith("StdoutClosed"),
   "stream-slow": completed,
   truncate: failedWith("TransientFailure"),
+  "usage-limit-90": failedWith("UsageLimitReached"),
+  "usage-limit-7200": failedWith("UsageLimitReached"),
+  "usage-limit-172800": failedWith("UsageLimitReached"),
   "web-search": completed,
 }
 
@@ -347,6 +352,8 @@ describe("retryable and fatal errors", () => {
     [new QuotaExceeded(common), false],
     [new TransientFailure(common), true],
     [new ReconnectLoop(common), true],
+    [new Stalled(common), true],
+    [new UsageLimitReached(common), false],
     [new ContextWindowExceeded(common), false],
     [new TurnFailed(common), false],
     [new MissingThreadStarted(common), false],

@@ -1,0 +1,46 @@
+/**
+ * Durations as users type them: `90s`, `10m`, `2h`, `1d`, combinations (`1h30m`), and a bare
+ * number of seconds (`45`). Parsed to milliseconds; anything else is a clear error.
+ */
+import { Either } from "effect"
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy
+
+/** Milliseconds of `text` (`90s`, `10m`, `2h`, `1h30m`, `45` = 45 s), or why it is not one. */
+export const parseDuration = (text: string): Either.Either<number, string> => {
+  const s = text.trim().toLowerCase()
+  const bad = Either.left(
+    `Invalid duration ${JSON.stringify(text)}: expected a number with a unit, like 90s, 10m, 2h or 1h30m (a bare number is seconds).`,
+  )
+  if (s === "") return bad
+  if (/^\d+(?:\.\d+)?$/.test(s)) return Either.right(Math.round(Number(s) * 1_000))
+  PART.lastIndex = 0
+  let total = 0
+  let end = 0
+  for (let m = PART.exec(s); m !== null; m = PART.exec(s)) {
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? "s"] ?? 1_000)
+    end = PART.lastIndex
+  }
+  if (end !== s.length) return bad
+  return Either.right(Math.round(total))
+}
+
+/** `ms` as the shortest `1h30m`-style text (`0s` for zero). */
+export const formatDuration = (ms: number): string => {
+  if (ms <= 0) return "0s"
+  let rest = Math.round(ms / 1_000)
+  const parts: Array<string> = []
+  for (const [unit, size] of [
+    ["d", 86_400],
+    ["h", 3_600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`)
+      rest %= size
+    }
+  }
+  return parts.length === 0 ? `${ms}ms` : parts.join("")
+}

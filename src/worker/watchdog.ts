@@ -1,0 +1,66 @@
+/**
+ * The turn watchdog (issue 12): `--stall-timeout` (no stdout line for that long while no command
+ * item is in progress) and `--turn-timeout` (the turn ran that long). On Effect's `Clock`, so
+ * `TestClock` drives it.
+ */
+import { Effect, Option, Stream } from "effect"
+import type { ExecLine } from "../exec/decode.js"
+
+/** Why the watchdog cut a turn. */
+export type Cut = "stalled" | "timed_out"
+
+/** The watchdog's settings (absent = off). */
+export interface WatchLimits {
+  readonly stallTimeoutMs?: number | undefined
+  readonly turnTimeoutMs?: number | undefined
+}
+
+const commandItem = (line: ExecLine): { id: string; started: boolean } | undefined => {
+  if (line._tag !== "Event") return undefined
+  const e = line.event as { type: string; item?: { id?: unknown; type?: unknown } }
+  if (e.type !== "item.started" && e.type !== "item.completed") return undefined
+  if (e.item?.type !== "command_execution") return undefined
+  return { id: String(e.item.id), started: e.type === "item.started" }
+}
+
+/**
+ * After each stdout line (and at the start), whether a command item is in progress: codex prints
+ * nothing while a command runs, and a long `sleep` in a command is not a stall.
+ */
+export const busyStates = <E, R>(lines: Stream.Stream<ExecLine, E, R>) =>
+  Stream.concat(
+    Stream.make(false),
+    Stream.mapAccum(lines, new Set<string>(), (running, line) => {
+      const item = commandItem(line)
+      if (item === undefined) return [running, running.size > 0]
+      const next = new Set(running)
+      if (item.started) next.add(item.id)
+      else next.delete(item.id)
+      return [next, next.size > 0]
+    }),
+  )
+
+/**
+ * Completes with the reason once the turn has to be cut: `stalled` after `stallTimeoutMs` without
+ * a line while no command runs, `timed_out` after `turnTimeoutMs`. Never completes otherwise
+ * (also not when `lines` ends: the caller stops watching when the run ends).
+ */
+export const watchTurn = <E, R>(
+  lines: Stream.Stream<ExecLine, E, R>,
+  limits: WatchLimits,
+): Effect.Effect<Cut, E, R> => {
+  const timeout =
+    limits.turnTimeoutMs === undefined
+      ? Effect.never
+      : Effect.as(Effect.sleep(limits.turnTimeoutMs), "timed_out" as const)
+  const stall = limits.stallTimeoutMs
+  if (stall === undefined) return timeout
+  const stalled = busyStates(lines).pipe(
+    Stream.flatMap((busy) => (busy ? Stream.never : Stream.fromEffect(Effect.sleep(stall))), {
+      switch: true,
+    }),
+    Stream.runHead,
+    Effect.flatMap((o) => (Option.isSome(o) ? Effect.succeed("stalled" as const) : Effect.never)),
+  )
+  return Effect.raceFirst(timeout, stalled)
+}
