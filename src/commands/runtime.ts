@@ -1,6 +1,7 @@
 import { homedir } from "node:os"
 import { Effect, Layer, Option } from "effect"
 import { CodexNotFound } from "../domain/errors.js"
+import { UsageError } from "../domain/exit.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
 import { nativeCodex } from "../exec/nativeCodex.js"
 import * as ProcessesLive from "../processes/live.js"
@@ -11,12 +12,14 @@ import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
 import * as WorkerLauncher from "../tasks/WorkerLauncher.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
+import { resolveMaxRunning } from "./maxRunning.js"
 import { root } from "./root.js"
 
 /** The global options as a subcommand parsed them (see `globalOptions`). */
 export interface LocalGlobals {
   readonly storeRoot: Option.Option<string>
   readonly codexBin: Option.Option<string>
+  readonly maxRunning?: Option.Option<number>
 }
 
 const none: LocalGlobals = { storeRoot: Option.none(), codexBin: Option.none() }
@@ -41,6 +44,10 @@ export const globalsWith = (local: LocalGlobals = none) =>
   Effect.map(root, (g) => {
     const bin = given(local.codexBin, g.codexBin)
     const codex = resolveCodexBin(bin)
+    const slots = resolveMaxRunning(
+      Option.orElse(local.maxRunning ?? Option.none(), () => g.maxRunning),
+      process.env,
+    )
     return {
       storeRoot: resolveStoreRoot({
         flag: Option.getOrUndefined(Option.orElse(local.storeRoot, () => g.storeRoot)),
@@ -49,6 +56,8 @@ export const globalsWith = (local: LocalGlobals = none) =>
       }),
       codexBin: codex.path ?? bin,
       codexMissing: codex.found ? undefined : codex.detail,
+      maxRunning: slots.limit,
+      maxRunningProblem: slots.problem,
     }
   })
 
@@ -104,11 +113,17 @@ export const requireCodex = (g: { readonly codexMissing: string | undefined }) =
  * Everything the task operations need, built from the global options. codex is run as its
  * native binary when the one given is the npm launcher (see `exec/nativeCodex.ts`).
  */
-export const tasksLayer = (g: { storeRoot: string; codexBin: string }) =>
+export const tasksLayer = (g: {
+  storeRoot: string
+  codexBin: string
+  maxRunning?: number | undefined
+}) =>
   Tasks.Default.pipe(
     Layer.provideMerge(storeLayer(g.storeRoot)),
     Layer.provide(WorkerLauncher.layer(workerCommand())),
-    Layer.provide(TasksConfig.layer(nativeCodex(g.codexBin).bin, retryPolicyFromEnv(process.env))),
+    Layer.provide(
+      TasksConfig.layer(nativeCodex(g.codexBin).bin, retryPolicyFromEnv(process.env), g.maxRunning),
+    ),
     Layer.provide(ProcessesLive.layer),
   )
 
@@ -123,7 +138,14 @@ export const withTasks = <A, E>(
 ) =>
   Effect.flatMap(globalsWith(local), (g) =>
     Effect.zipRight(
-      options.launches === true ? requireCodex(g) : Effect.void,
+      options.launches === true
+        ? Effect.zipRight(
+            g.maxRunningProblem === undefined
+              ? Effect.void
+              : Effect.fail(new UsageError({ message: g.maxRunningProblem })),
+            requireCodex(g),
+          )
+        : Effect.void,
       Effect.provide(effect, tasksLayer(g)),
     ),
   )

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { SandboxMode } from "../exec/options.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { printJson, printLine, promptFrom } from "./input.js"
+import { cliStartExtras, notifyOptions } from "./notifyOptions.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
@@ -57,6 +58,7 @@ const options = {
     Options.withDescription("Branch, tag or commit to check out after --repo."),
     Options.optional,
   ),
+  ...notifyOptions,
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
   ...watchOptions,
   prompt: Args.text({ name: "PROMPT" }).pipe(
@@ -88,6 +90,7 @@ export const start = Command.make("start", options, (o) =>
           planTool: o.planTool,
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+        ...cliStartExtras(o),
       })
       if (o.wait) return yield* waitAndReport(id, o.json)
       if (o.follow) {

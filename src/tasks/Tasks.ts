@@ -11,12 +11,15 @@ import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
 import { endLeftovers } from "./leftovers.js"
 import { cloneRepo } from "./repo.js"
 import { type StopReport, stopTask } from "./stop.js"
+import { checkNotify, type StartExtras, workerExtras } from "./unattended.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
 
 /** Settings of the task service. */
 export interface TasksConfigShape {
   readonly codexBin: string
   readonly retry: RetryPolicy
+  /** `--max-running`: the run-slot limit handed to every worker launched (absent: none). */
+  readonly maxRunning?: number | undefined
 }
 
 /** Settings of the task service. */
@@ -25,14 +28,17 @@ export class TasksConfig extends Context.Tag("codex-tasks/TasksConfig")<
   TasksConfigShape
 >() {
   /** codex from `codexBin`, default retry policy. */
-  static readonly layer = (codexBin: string, retry: RetryPolicy = defaultRetryPolicy) =>
-    Layer.succeed(TasksConfig, { codexBin, retry })
+  static readonly layer = (
+    codexBin: string,
+    retry: RetryPolicy = defaultRetryPolicy,
+    maxRunning?: number,
+  ) => Layer.succeed(TasksConfig, { codexBin, retry, maxRunning })
 }
 
 export type { StopReport } from "./stop.js"
 
 /** What `start` needs. */
-export interface StartInput {
+export interface StartInput extends StartExtras {
   readonly prompt: string
   readonly title?: string | undefined
   readonly options: ExecOptions
@@ -122,6 +128,7 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         yield* cloneRepo(input.repo.url, resolvePath(cwd, input.options.workingDir), input.repo.ref)
       }
       const options = yield* validateOptions(input.options, cwd)
+      yield* checkNotify(input.notify)
       const worker = yield* launcher.launch(
         {
           _tag: "Start",
@@ -131,8 +138,11 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
           ...(input.title === undefined ? {} : { title: input.title }),
           options: { ...options },
           retry: config.retry,
+          ...workerExtras(config.maxRunning, input.notify),
         },
         options.workingDir,
+        undefined,
+        input.onNotice,
       )
       const answer = yield* worker.handshake
       if (answer._tag === "Failed") {
@@ -197,6 +207,7 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
                   codexBin: config.codexBin,
                   taskId: loc.id,
                   retry: config.retry,
+                  ...workerExtras(config.maxRunning),
                 },
                 meta.working_dir !== undefined && isDirectory(meta.working_dir)
                   ? meta.working_dir

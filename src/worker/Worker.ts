@@ -12,6 +12,7 @@ import { WORKER_STDERR } from "../store/layout.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { PromptResult } from "./attempt.js"
 import { type WorkerEnv, waitingOutLock } from "./env.js"
+import { notifyFinished } from "./notify.js"
 import { runPrompt } from "./prompt.js"
 import type { Handshake, WorkerRequest } from "./protocol.js"
 import { finishAfterFailure, takeNext } from "./queue.js"
@@ -62,6 +63,8 @@ const guardTask = <R>(env: WorkerEnv, log: TaskLog, effect: Effect.Effect<void, 
         yield* env.store.clearWorker(at, env.self).pipe(Effect.ignore)
       }),
     ),
+    // The task left RUNNING (finished, stopped or died): its --on-finish and --webhook run now.
+    Effect.zipRight(notifyFinished(env, log)),
   )
 
 /** Runs the task's queue: each prompt in order, until it is empty, stopped, or a prompt failed. */
@@ -93,6 +96,7 @@ const metaFor = (request: StartRequest, options: ExecOptions, id: string, create
     exec: toStoredExecOptions(options) as TaskMeta["exec"] & {},
     turns: 0,
     dropped_prompts: 0,
+    ...(request.notify === undefined ? {} : { notify: request.notify }),
   }) satisfies TaskMeta
 
 /** Moves the worker's stderr file from the start's scratch directory into the task directory. */

@@ -12,6 +12,7 @@ import type { TaskLocation } from "../store/TaskStore.js"
 import type { WorkerEnv } from "./env.js"
 import { runInvocation } from "./invocation.js"
 import { hasSideEffects, outcomeOf, storedUsage } from "./rules.js"
+import { withRunSlot } from "./slot.js"
 import type { TaskLog } from "./taskLog.js"
 
 /** One prompt of a task: its text, the thread to resume (none for a start), the options. */
@@ -104,7 +105,11 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
       runId: env.runId,
       onProcessesSeen,
     }
-    const ran = yield* runInvocation(request, { log: log.write, onEvent }).pipe(
+    const ran = yield* withRunSlot(
+      env,
+      log,
+      runInvocation(request, { log: log.write, onEvent }),
+    ).pipe(
       Effect.map((result) => Either.right(result)),
       Effect.catchIf(isExecError, (e) => Effect.succeed(Either.left(e))),
     )

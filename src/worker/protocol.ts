@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { WorkerExtras } from "./extras.js"
 
 /** Retry policy for retryable codex failures. */
 export const RetryPolicy = Schema.Struct({
@@ -36,12 +37,14 @@ export const WorkerRequest = Schema.Union(
      * file. Without it the worker makes its own under `<root>/.tmp/`.
      */
     scratchDir: Schema.optional(Schema.String),
+    ...WorkerExtras.fields,
   }),
   Schema.TaggedStruct("Resume", {
     storeRoot: Schema.String,
     codexBin: Schema.String,
     taskId: Schema.String,
     retry: RetryPolicy,
+    ...WorkerExtras.fields,
   }),
 )
 /** A worker request. */
