@@ -2,7 +2,7 @@
  * Run slots: at most N codex invocations at once across a store, first come first served.
  *
  * `<root>/.slots/` holds one ticket per invocation that wants a slot or holds one:
- * `<seq>.json`, where `seq` is drawn from `<root>/.slots/.seq` under `slots.lock`, and the file
+ * `<seq>.json`, where `seq` is one more than the highest ticket's (drawn under `slots.lock`); the file
  * holds the owner's process identity. An invocation with limit N holds a slot once fewer than N
  * live tickets are ahead of its own; with one N for everybody those are exactly the first N
  * tickets. A ticket whose owner is gone (pid + start time, as the task lock checks) is removed by
@@ -13,13 +13,12 @@ import { join } from "node:path"
 import { Effect, Option, Schema, type Scope } from "effect"
 import { ProcessIdentity } from "../processes/identity.js"
 import { currentIdentity, isSameProcessAlive } from "../processes/procfs.js"
-import { ensurePrivateDir, writeFileAtomic } from "./atomic.js"
+import { ensurePrivateDir } from "./atomic.js"
 import { errnoCode, type LockTimeout, type StoreError, tryFs } from "./errors.js"
 import { withTaskLock } from "./lock.js"
 
 /** Directory of the slot tickets inside the store root. */
 export const SLOTS_DIR = ".slots"
-const SEQ_FILE = ".seq"
 const LOCK = "slots.lock"
 const TICKET = /^(\d{12})\.json$/
 
@@ -52,10 +51,10 @@ const register = (dir: string, owner: ProcessIdentity) =>
   withTaskLock(
     dir,
     Effect.gen(function* () {
-      const seqPath = join(dir, SEQ_FILE)
-      const text = yield* tryFs("read", seqPath, () => ignoreMissing(readFile(seqPath, "utf8")))
-      const seq = (Number.parseInt(text ?? "0", 10) || 0) + 1
-      yield* writeFileAtomic(seqPath, String(seq))
+      // After the last ticket: a number is reused only once nobody holds it, which is harmless.
+      const names = yield* tryFs("readdir", dir, () => readdir(dir))
+      const seq =
+        names.reduce((max, name) => Math.max(max, Number(TICKET.exec(name)?.[1] ?? 0)), 0) + 1
       const path = join(dir, `${String(seq).padStart(12, "0")}.json`)
       yield* tryFs("write", path, () => writeFile(path, encodeOwner(owner), { mode: 0o600 }))
       return { seq, path } satisfies SlotTicket

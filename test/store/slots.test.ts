@@ -97,7 +97,6 @@ describe("takeSlot", () => {
           join(dir, "000000000000.json"),
           JSON.stringify({ pid: gone, start_time: "1" }),
         )
-        writeFileSync(join(dir, ".seq"), "0")
       })
       const c = yield* contender(root, 1)
       yield* until("the slot", () => c.state.holding)
