@@ -190,6 +190,16 @@ describe("task_start without --allow-unsafe", () => {
 })
 
 describe("task_start with --allow-unsafe", () => {
+  it("passes onFinish and webhook on as the task's notifications", async () => {
+    const { start, calls } = await setup({ allowUnsafe: true })
+    const r = await start({ onFinish: "echo done", webhook: "https://example.com/hook" })
+    assert.notStrictEqual(r.isError, true, text(r))
+    assert.deepStrictEqual(calls.starts[0]?.notify, {
+      on_finish: "echo done",
+      webhook: "https://example.com/hook",
+    })
+  })
+
   it("accepts every argument as given", async () => {
     const { start, calls, outside } = await setup({ allowUnsafe: true })
     const args = {
