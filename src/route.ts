@@ -24,7 +24,7 @@ export type Route = "worker" | CommandName | "tree"
 
 // The root's own options that take a value (the global options); @effect/cli's built-ins
 // (--help, --version, --completions, --wizard, --log-level) all go to the full tree.
-const GLOBALS_WITH_VALUE = new Set(["--store-root", "--codex-bin"])
+const GLOBALS_WITH_VALUE = new Set(["--store-root", "--codex-bin", "--max-running"])
 const FULL_TREE = new Set(["--help", "-h", "--version", "--completions", "--wizard"])
 
 /** The route of `args` (`process.argv.slice(2)`). */

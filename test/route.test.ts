@@ -8,6 +8,7 @@ describe("routeOf", () => {
     expect(routeOf(["--codex-bin=/c", "--store-root", "mcp", "status"])).toBe("status")
     expect(routeOf(["mcp", "--allow-unsafe"])).toBe("mcp")
     expect(routeOf(["send", "id", "ls"])).toBe("send")
+    expect(routeOf(["--max-running", "2", "start", "hi"])).toBe("start")
   })
 
   it("sends the worker to the worker", () => {

@@ -1,4 +1,5 @@
 import { Command, Options } from "@effect/cli"
+import { maxRunningOption } from "./maxRunning.js"
 
 /** `--store-root PATH`: where tasks are kept (else `CODEX_TASKS_HOME`, `$CODEX_HOME/tasks`, `~/.codex/tasks`). */
 export const storeRootOption = Options.text("store-root").pipe(
@@ -20,7 +21,11 @@ export const codexBinOption = Options.text("codex-bin").pipe(
  * The global options. They are accepted before the command (`codex-tasks --store-root X ls`) and
  * after it (`codex-tasks ls --store-root X`); the one after the command wins.
  */
-export const globalOptions = { storeRoot: storeRootOption, codexBin: codexBinOption }
+export const globalOptions = {
+  storeRoot: storeRootOption,
+  codexBin: codexBinOption,
+  maxRunning: maxRunningOption,
+}
 
 /** The root command `codex-tasks` and its global options; subcommands read them from here. */
 export const root = Command.make("codex-tasks", globalOptions).pipe(

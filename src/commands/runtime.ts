@@ -1,6 +1,7 @@
 import { homedir } from "node:os"
 import { Effect, Layer, Option } from "effect"
 import { CodexNotFound } from "../domain/errors.js"
+import { UsageError } from "../domain/exit.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
 import { nativeCodex } from "../exec/nativeCodex.js"
 import * as ProcessesLive from "../processes/live.js"
@@ -10,6 +11,7 @@ import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
 import * as WorkerLauncher from "../tasks/WorkerLauncher.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
+import { resolveMaxRunning } from "./maxRunning.js"
 import { Printer } from "./Printer.js"
 import { root } from "./root.js"
 
@@ -17,6 +19,7 @@ import { root } from "./root.js"
 export interface LocalGlobals {
   readonly storeRoot: Option.Option<string>
   readonly codexBin: Option.Option<string>
+  readonly maxRunning?: Option.Option<number>
 }
 
 const none: LocalGlobals = { storeRoot: Option.none(), codexBin: Option.none() }
@@ -41,6 +44,10 @@ export const globalsWith = (local: LocalGlobals = none) =>
   Effect.map(root, (g) => {
     const bin = given(local.codexBin, g.codexBin)
     const codex = resolveCodexBin(bin)
+    const slots = resolveMaxRunning(
+      Option.orElse(local.maxRunning ?? Option.none(), () => g.maxRunning),
+      process.env,
+    )
     return {
       storeRoot: resolveStoreRoot({
         flag: Option.getOrUndefined(Option.orElse(local.storeRoot, () => g.storeRoot)),
@@ -49,6 +56,8 @@ export const globalsWith = (local: LocalGlobals = none) =>
       }),
       codexBin: codex.path ?? bin,
       codexMissing: codex.found ? undefined : codex.detail,
+      maxRunning: slots.limit,
+      maxRunningProblem: slots.problem,
     }
   })
 
@@ -106,7 +115,7 @@ export const requireCodex = (g: { readonly codexMissing: string | undefined }) =
  * commands that launch nothing skip that lookup.
  */
 export const tasksLayer = (
-  g: { storeRoot: string; codexBin: string },
+  g: { storeRoot: string; codexBin: string; maxRunning?: number | undefined },
   options: { readonly launches?: boolean } = { launches: true },
 ) =>
   Tasks.Default.pipe(
@@ -116,6 +125,7 @@ export const tasksLayer = (
       TasksConfig.layer(
         options.launches === false ? g.codexBin : nativeCodex(g.codexBin).bin,
         retryPolicyFromEnv(process.env),
+        g.maxRunning,
       ),
     ),
     Layer.provide(ProcessesLive.layer),
@@ -133,7 +143,14 @@ export const withTasks = <A, E>(
 ) =>
   Effect.flatMap(globalsWith(local), (g) =>
     Effect.zipRight(
-      options.launches === true ? requireCodex(g) : Effect.void,
+      options.launches === true
+        ? Effect.zipRight(
+            g.maxRunningProblem === undefined
+              ? Effect.void
+              : Effect.fail(new UsageError({ message: g.maxRunningProblem })),
+            requireCodex(g),
+          )
+        : Effect.void,
       Effect.provide(
         effect,
         Layer.merge(tasksLayer(g, { launches: options.launches === true }), Printer.layer),

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { SandboxMode } from "../exec/options.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { limitOptions, startLimits } from "./limitOptions.js"
+import { cliStartExtras, notifyOptions } from "./notifyOptions.js"
 import { printJson, printLine, printNote } from "./Printer.js"
 import { promptFrom } from "./promptArg.js"
 import { globalOptions } from "./root.js"
@@ -59,6 +60,7 @@ const options = {
     Options.withDescription("Branch, tag or commit to check out after --repo."),
     Options.optional,
   ),
+  ...notifyOptions,
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
   ...limitOptions,
   ...watchOptions,
@@ -93,6 +95,7 @@ export const start = Command.make("start", options, (o) =>
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
         limits,
+        ...cliStartExtras(o),
       })
       if (o.wait) return yield* waitAndReport(id, o.json)
       if (o.follow) {

@@ -63,6 +63,21 @@ export const WorkerEntry = Schema.Struct({
   at,
 })
 
+/** A notification of the task's end (`--on-finish` command or `--webhook` POST): how it went. */
+export const NotificationEntry = Schema.Struct({
+  type: Schema.Literal("notification"),
+  kind: Schema.Literal("on_finish", "webhook"),
+  ok: Schema.Boolean,
+  /** e.g. "exit 0", "timed out after 60 s", "HTTP 204", "connect ECONNREFUSED …". */
+  message: Schema.String,
+  exitCode: optionalSnake(Schema.NullOr(Schema.Number), "exit_code"),
+  status: Schema.optional(Schema.Number),
+  attempts: Schema.optional(Schema.Number),
+  /** The tail of the command's output. */
+  output: Schema.optional(Schema.String),
+  at,
+})
+
 /** Every synthetic entry of a `task.log`. */
 export const LogEntry = Schema.Union(
   UserMessageEntry,
@@ -71,6 +86,7 @@ export const LogEntry = Schema.Union(
   InvocationFailedEntry,
   PromptsDroppedEntry,
   WorkerEntry,
+  NotificationEntry,
 )
 /** Every synthetic entry of a `task.log`. */
 export type LogEntry = typeof LogEntry.Type
@@ -137,3 +153,7 @@ export const promptsDropped = (prompts: ReadonlyArray<string>, reason?: string):
 /** Something the worker did or saw (stop requested, interrupted, worker error, ...). */
 export const workerNote = (message: string): string =>
   encodeLogEntry({ type: "worker", message, at: now() })
+
+/** How a notification of the task's end went. */
+export const notificationEntry = (e: Omit<typeof NotificationEntry.Type, "type" | "at">): string =>
+  encodeLogEntry({ type: "notification", ...e, at: now() })

@@ -6,6 +6,7 @@ import type { ExecOptions } from "../exec/options.js"
 import type { McpContext } from "./bridge.js"
 import { isInside, realPathOf, repoSource } from "./confine.js"
 import type { StartArgs } from "./schemas.js"
+import { notifyRefused } from "./unattended.js"
 
 // What a client may not widen without --allow-unsafe (docs/mcp.md "What --allow-unsafe gates").
 // Every refusal names the argument; paths are passed on as the real paths that were checked, so
@@ -67,7 +68,9 @@ export const gateStart = (ctx: McpContext, a: Start): Effect.Effect<Start, Usage
       configOverrides: a.config,
       configFile: a.configFile,
       profile: a.profile,
-    }).map((arg) => `${arg} is refused: ${NOT_UNSAFE}.`)
+    })
+      .concat(notifyRefused(a))
+      .map((arg) => `${arg} is refused: ${NOT_UNSAFE}.`)
     // Each confined path is checked even after a refusal, so one error names every problem.
     const check = (e: Effect.Effect<string, string>) =>
       Effect.match(e, {

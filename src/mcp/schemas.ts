@@ -1,6 +1,7 @@
 import * as z from "zod"
 import { SandboxMode } from "../exec/options.js"
 import { MAX_LOG_PAGE_BYTES } from "../tasks/logPage.js"
+import { notifyArgFields } from "./unattended.js"
 
 // Input schemas are strict (a misspelt argument is reported, not silently dropped); output
 // objects that embed the task object are open, since docs/json-output.md may grow new keys.
@@ -98,6 +99,7 @@ export const StartArgs = z.strictObject({
     .boolean()
     .optional()
     .describe("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
+  ...notifyArgFields,
 })
 
 /** `task_start` result. */

@@ -8,7 +8,7 @@ import { makeStyle } from "../render/style.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
-import { type McpContext, runTool, type ToolAnswer } from "./bridge.js"
+import { type Extra, type McpContext, runTool, type ToolAnswer } from "./bridge.js"
 import { gateResume, gateStart } from "./gate.js"
 import {
   ListArgs,
@@ -20,6 +20,7 @@ import {
   StatusArgs,
   TaskJson,
 } from "./schemas.js"
+import { notifyOfArgs, withSlotProgress } from "./unattended.js"
 
 const plain = makeStyle(false)
 
@@ -38,18 +39,23 @@ export const execOptionsOf = (a: z.infer<typeof StartArgs>): ExecOptions => ({
 })
 
 /** `task_start`: the CLI's `start` (returns once codex reported the thread id). */
-const start = (ctx: McpContext, args: z.infer<typeof StartArgs>) =>
+const start = (ctx: McpContext, args: z.infer<typeof StartArgs>, extra: Extra) =>
   Effect.gen(function* () {
     const a = yield* gateStart(ctx, args)
     if (a.repoRef !== undefined && a.repoUrl === undefined) {
       return yield* new UsageError({ message: "repoRef needs repoUrl." })
     }
-    const { id } = yield* (yield* Tasks).start({
-      prompt: a.prompt,
-      title: a.title,
-      options: execOptionsOf(a),
-      repo: a.repoUrl === undefined ? undefined : { url: a.repoUrl, ref: a.repoRef },
-    })
+    const tasks = yield* Tasks
+    const { id } = yield* withSlotProgress(extra, (onNotice) =>
+      tasks.start({
+        prompt: a.prompt,
+        title: a.title,
+        options: execOptionsOf(a),
+        repo: a.repoUrl === undefined ? undefined : { url: a.repoUrl, ref: a.repoRef },
+        notify: notifyOfArgs(a),
+        onNotice,
+      }),
+    )
     return { text: `Task ${id} started.`, structured: { id } } satisfies ToolAnswer
   })
 
@@ -111,12 +117,12 @@ export const registerTaskTools = (server: McpServer, ctx: McpContext): void => {
     "task_start",
     {
       title: "Start a Codex task",
-      description: `Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.${ctx.allowUnsafe ? "" : ` This server refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile and profile, and accepts workingDir, images and a local repoUrl only inside ${ctx.roots.join(", ")}.`}`,
+      description: `Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.${ctx.allowUnsafe ? "" : ` This server refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, onFinish and webhook, and accepts workingDir, images and a local repoUrl only inside ${ctx.roots.join(", ")}.`}`,
       inputSchema: StartArgs,
       outputSchema: StartResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
-    (args, extra) => runTool(ctx, extra, start(ctx, args)),
+    (args, extra) => runTool(ctx, extra, start(ctx, args, extra)),
   )
   server.registerTool(
     "task_send",

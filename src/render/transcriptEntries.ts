@@ -30,6 +30,19 @@ export const drawEntry = (d: Draw, e: LogEntry): Array<string> => {
       const retry = e.retryable === true ? s.dim(" (will retry)") : ""
       return [s.red(`ERROR: codex failed${cls}: ${clean(e.message)}`) + retry]
     }
+    case "notification": {
+      const what = e.kind === "on_finish" ? "--on-finish" : "--webhook"
+      const line = `notification ${what}: ${clean(e.message)}`
+      const output = (e.output ?? "").trimEnd()
+      return [
+        e.ok ? s.dim(line) : s.yellow(line),
+        ...(output === ""
+          ? []
+          : clean(output)
+              .split("\n")
+              .map((l) => s.dim(`  ${l}`))),
+      ]
+    }
     case "prompts_dropped": {
       const prompts = e.prompts.map((p) => `  - ${clean(p).replace(/\n/g, "\n    ")}`)
       return [s.yellow(dropped(e.count ?? prompts.length, e.reason)), ...prompts]

@@ -5,6 +5,8 @@ import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
 export interface TasksConfigShape {
   readonly codexBin: string
   readonly retry: RetryPolicy
+  /** `--max-running`: the run-slot limit handed to every worker launched (absent: none). */
+  readonly maxRunning?: number | undefined
 }
 
 /** Settings of the task service. */
@@ -13,6 +15,9 @@ export class TasksConfig extends Context.Tag("codex-tasks/TasksConfig")<
   TasksConfigShape
 >() {
   /** codex from `codexBin`, default retry policy. */
-  static readonly layer = (codexBin: string, retry: RetryPolicy = defaultRetryPolicy) =>
-    Layer.succeed(TasksConfig, { codexBin, retry })
+  static readonly layer = (
+    codexBin: string,
+    retry: RetryPolicy = defaultRetryPolicy,
+    maxRunning?: number,
+  ) => Layer.succeed(TasksConfig, { codexBin, retry, maxRunning })
 }

@@ -7,6 +7,7 @@ import { RUN_MARKER_VAR } from "../processes/Processes.js"
 import { WORKER_STDERR } from "../store/layout.js"
 import { START_SCRATCH_DIR } from "../store/results.js"
 import { Handshake, WorkerRequest } from "../worker/protocol.js"
+import { decodeNotice, type WorkerNotice } from "../worker/slotNotice.js"
 
 /** The worker process could not be started or ended without answering. */
 export class WorkerLaunchFailed extends Data.TaggedError("WorkerLaunchFailed")<{
@@ -30,6 +31,8 @@ export class WorkerLauncher extends Context.Tag("codex-tasks/WorkerLauncher")<
       cwd: string,
       /** Where the worker's own stderr goes (appended); a start's goes to its scratch dir. */
       stderrFile?: string,
+      /** Called for each notice the worker writes before its handshake (a start waiting for a slot). */
+      onNotice?: (notice: WorkerNotice) => void,
     ) => Effect.Effect<LaunchedWorker, WorkerLaunchFailed>
   }
 >() {}
@@ -71,7 +74,7 @@ const stderrTail = (path: string | undefined): string => {
  */
 export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLauncher> =>
   Layer.succeed(WorkerLauncher, {
-    launch: (given, cwd, stderrFile) =>
+    launch: (given, cwd, stderrFile, onNotice) =>
       Effect.gen(function* () {
         // A relative codex would be looked up from the task's directory (`--codex-bin` is made
         // absolute by the CLI; a bare name it found nowhere on PATH never reaches a worker).
@@ -128,7 +131,14 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
         }
         child.stdout!.on("data", (chunk: Buffer) => {
           text += chunk.toString("utf8")
-          const nl = text.indexOf("\n")
+          let nl = text.indexOf("\n")
+          // Notices come before the handshake: each is passed on, then the next line is read.
+          for (let n = decodeNotice(text.slice(0, nl)); nl !== -1 && n._tag === "Some"; ) {
+            onNotice?.(n.value)
+            text = text.slice(nl + 1)
+            nl = text.indexOf("\n")
+            n = decodeNotice(text.slice(0, nl))
+          }
           if (nl === -1) return
           const decoded = decodeHandshake(text.slice(0, nl))
           done(

@@ -12,10 +12,11 @@ import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
 import { endLeftovers } from "./leftovers.js"
 import { cloneRepo } from "./repo.js"
 import type { TasksConfigShape } from "./TasksConfig.js"
+import { checkNotify, type StartExtras, workerExtras } from "./unattended.js"
 import type { WorkerLauncher } from "./WorkerLauncher.js"
 
 /** What `start` needs. */
-export interface StartInput {
+export interface StartInput extends StartExtras {
   readonly prompt: string
   readonly title?: string | undefined
   readonly options: ExecOptions
@@ -106,6 +107,7 @@ export const makeLaunches = (
       yield* cloneRepo(input.repo.url, resolvePath(cwd, input.options.workingDir), input.repo.ref)
     }
     const options = yield* validateOptions(input.options, cwd)
+    yield* checkNotify(input.notify)
     const worker = yield* launcher.launch(
       {
         _tag: "Start",
@@ -116,8 +118,11 @@ export const makeLaunches = (
         options: { ...options },
         retry: config.retry,
         ...(input.limits === undefined ? {} : { limits: input.limits }),
+        ...workerExtras(config.maxRunning, input.notify),
       },
       options.workingDir,
+      undefined,
+      input.onNotice,
     )
     const answer = yield* worker.handshake
     if (answer._tag === "Failed") {
@@ -198,6 +203,7 @@ export const makeLaunches = (
                 codexBin: config.codexBin,
                 taskId: loc.id,
                 retry: config.retry,
+                ...workerExtras(config.maxRunning),
               },
               meta.working_dir !== undefined && isDirectory(meta.working_dir)
                 ? meta.working_dir

@@ -13,6 +13,7 @@ import { WORKER_STDERR } from "../store/layout.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { PromptResult } from "./attempt.js"
 import { type WorkerEnv, waitingOutLock } from "./env.js"
+import { notifyFinished } from "./notify.js"
 import type { Handshake, WorkerRequest } from "./protocol.js"
 import { finishAfterFailure, takeNext } from "./queue.js"
 import { makeTaskLog, type TaskLog } from "./taskLog.js"
@@ -63,6 +64,8 @@ const guardTask = <R>(env: WorkerEnv, log: TaskLog, effect: Effect.Effect<void, 
         yield* env.store.clearWorker(at, env.self).pipe(Effect.ignore)
       }),
     ),
+    // The task left RUNNING (finished, stopped or died): its --on-finish and --webhook run now.
+    Effect.zipRight(notifyFinished(env, log)),
   )
 
 /** Runs the task's queue: each prompt in order, until it is empty, stopped, or a prompt failed. */
@@ -95,6 +98,7 @@ const metaFor = (request: StartRequest, options: ExecOptions, id: string, create
     turns: 0,
     dropped_prompts: 0,
     ...(request.limits === undefined ? {} : { limits: request.limits }),
+    ...(request.notify === undefined ? {} : { notify: request.notify }),
   }) satisfies TaskMeta
 
 /** Moves the worker's stderr file from the start's scratch directory into the task directory. */

@@ -12,6 +12,7 @@ import type { TaskLocation } from "../store/TaskStore.js"
 import type { WorkerEnv } from "./env.js"
 import { runInvocation } from "./invocation.js"
 import { hasSideEffects, outcomeOf, storedUsage } from "./rules.js"
+import { withRunSlot } from "./slot.js"
 import type { TaskLog } from "./taskLog.js"
 
 /** One prompt of a task: its text, the thread to resume (none for a start), the options. */
@@ -112,7 +113,11 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
     }
     const limits = yield* Ref.get(env.limits)
     const watch = { stallTimeoutMs: limits.stall_timeout_ms, turnTimeoutMs: limits.turn_timeout_ms }
-    const ran = yield* runInvocation(request, { log: log.write, onEvent }, watch).pipe(
+    const ran = yield* withRunSlot(
+      env,
+      log,
+      runInvocation(request, { log: log.write, onEvent }, watch),
+    ).pipe(
       Effect.map((result) => Either.right(result)),
       Effect.catchIf(isExecError, (e) => Effect.succeed(Either.left(e))),
     )

@@ -4,6 +4,8 @@ import { envForCodex } from "../exec/nativeCodex.js"
 import { guardedStoreRoot } from "../store/rootGuard.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { type Handshake, WorkerRequest } from "./protocol.js"
+import { RunSlots } from "./slot.js"
+import type { WorkerNotice } from "./slotNotice.js"
 import { runWorker } from "./Worker.js"
 import { makeWorkerControl, type StopMode, WorkerControl } from "./WorkerControl.js"
 
@@ -22,6 +24,12 @@ const handshake = (h: Handshake) =>
     answered = true
     // The only thing this process ever writes to stdout; the CLI stops reading after it.
     process.stdout.write(`${JSON.stringify(h)}\n`)
+  })
+
+// A notice (a start waiting for a run slot) comes before the handshake, never after it.
+const notice = (n: WorkerNotice) =>
+  Effect.sync(() => {
+    if (!answered) process.stdout.write(`${JSON.stringify(n)}\n`)
   })
 
 /**
@@ -56,6 +64,7 @@ export const workerMain = async (): Promise<void> => {
     TaskStore.Default.pipe(Layer.provide(guardedStoreRoot(request.storeRoot))),
     // A native codex gets the variables its npm launcher would have set (see exec/nativeCodex.ts).
     CodexExecLive.layer({ codexBin: request.codexBin, env: envForCodex(request.codexBin) }),
+    RunSlots.layer({ root: request.storeRoot, limit: request.maxRunning ?? 0, notice }),
   )
   await Effect.runPromise(
     program.pipe(

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { TaskLimits } from "../domain/policy.js"
 import { ExecOptions } from "../exec/options.js"
+import { WorkerExtras } from "./extras.js"
 
 /** Retry policy for retryable codex failures. */
 export const RetryPolicy = Schema.Struct({
@@ -38,12 +39,14 @@ export const WorkerRequest = Schema.Union(
     scratchDir: Schema.optional(Schema.String),
     /** The task's limits (stored in task.json, applied to every turn). */
     limits: Schema.optional(TaskLimits),
+    ...WorkerExtras.fields,
   }),
   Schema.TaggedStruct("Resume", {
     storeRoot: Schema.String,
     codexBin: Schema.String,
     taskId: Schema.String,
     retry: RetryPolicy,
+    ...WorkerExtras.fields,
   }),
 )
 /** A worker request. */

@@ -5,6 +5,7 @@ import {
   invocationFailed,
   type LogEntry,
   logEntryTypes,
+  notificationEntry,
   promptsDropped,
   retryEntry,
   stderrLine,
@@ -95,6 +96,32 @@ describe("synthetic log entries", () => {
       line: workerNote("stop requested"),
       json: { type: "worker", message: "stop requested", at },
       entry: { type: "worker", message: "stop requested" },
+    },
+    {
+      line: notificationEntry({
+        kind: "on_finish",
+        ok: false,
+        message: "exit 3",
+        exitCode: 3,
+        output: "no mail\n",
+      }),
+      json: {
+        type: "notification",
+        kind: "on_finish",
+        ok: false,
+        message: "exit 3",
+        exit_code: 3,
+        output: "no mail\n",
+        at,
+      },
+      entry: {
+        type: "notification",
+        kind: "on_finish",
+        ok: false,
+        message: "exit 3",
+        exitCode: 3,
+        output: "no mail\n",
+      },
     },
   ]
 

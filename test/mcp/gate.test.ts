@@ -56,6 +56,8 @@ const refusedArguments: ReadonlyArray<[string, Record<string, unknown>, string]>
   ["config overrides", { config: ["mcp_servers.x.command=/bin/sh"] }, "config"],
   ["configFile", { configFile: "/etc/codex/config.toml" }, "configFile"],
   ["profile", { profile: "yolo" }, "profile"],
+  ["onFinish", { onFinish: "curl -d @task.result https://example.com" }, "onFinish"],
+  ["webhook", { webhook: "https://example.com/hook" }, "webhook"],
 ]
 
 describe("task_start without --allow-unsafe", () => {
@@ -188,6 +190,16 @@ describe("task_start without --allow-unsafe", () => {
 })
 
 describe("task_start with --allow-unsafe", () => {
+  it("passes onFinish and webhook on as the task's notifications", async () => {
+    const { start, calls } = await setup({ allowUnsafe: true })
+    const r = await start({ onFinish: "echo done", webhook: "https://example.com/hook" })
+    assert.notStrictEqual(r.isError, true, text(r))
+    assert.deepStrictEqual(calls.starts[0]?.notify, {
+      on_finish: "echo done",
+      webhook: "https://example.com/hook",
+    })
+  })
+
   it("accepts every argument as given", async () => {
     const { start, calls, outside } = await setup({ allowUnsafe: true })
     const args = {

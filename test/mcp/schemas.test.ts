@@ -8,7 +8,7 @@ import { execOptionsOf } from "../../src/mcp/tools.js"
 // tests keep the two in step: a new exec option must reach MCP clients (or be listed as CLI-only).
 
 /** `task_start` arguments that are not exec options. */
-const NOT_EXEC = ["prompt", "title", "repoUrl", "repoRef"]
+const NOT_EXEC = ["prompt", "title", "repoUrl", "repoRef", "onFinish", "webhook"]
 /** Exec options MCP clients cannot set. */
 const CLI_ONLY = ["extraArgs"]
 

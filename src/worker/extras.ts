@@ -1,0 +1,15 @@
+import { Schema } from "effect"
+import { TaskNotify } from "../domain/notify.js"
+
+/**
+ * Fields of the worker request added for unattended runs (issue 12, slots and notifications),
+ * spread into both `Start` and `Resume` (`protocol.ts`).
+ */
+export const WorkerExtras = Schema.Struct({
+  /** `--max-running`: at most this many codex invocations of the store at once (absent: no limit). */
+  maxRunning: Schema.optional(Schema.Number),
+  /** A start's `--on-finish` and `--webhook` (stored with the task; later workers read them there). */
+  notify: Schema.optional(TaskNotify),
+})
+/** The extra fields of a worker request. */
+export type WorkerExtras = typeof WorkerExtras.Type

@@ -1,0 +1,66 @@
+/**
+ * The worker's side of run slots (`store/slots.ts`): each codex invocation takes a slot before
+ * codex is spawned and gives it back when the invocation ends. While it waits, a task that exists
+ * is `RUNNING` with `waiting: {for: "slot"}`; a start whose task does not exist yet tells the CLI
+ * over the handshake pipe instead (a `WorkerNotice`, see `slotNotice.ts`).
+ */
+import { Context, Deferred, Effect, Layer, Option } from "effect"
+import { workerNote } from "../domain/logEntries.js"
+import { nowTimestamp } from "../domain/task.js"
+import { type SlotWait, takeSlot } from "../store/slots.js"
+import type { WorkerEnv } from "./env.js"
+import type { WorkerNotice } from "./slotNotice.js"
+import type { TaskLog } from "./taskLog.js"
+
+/** Settings of the slot gate: the store and the limit the worker was launched with. */
+export interface RunSlotsConfig {
+  readonly root: string
+  readonly limit: number
+  /** Tells whoever started the worker (a start still waiting for its handshake). */
+  readonly notice: (notice: WorkerNotice) => Effect.Effect<void>
+}
+
+/** The slot limit of this worker; absent (no limit) means invocations never wait. */
+export class RunSlots extends Context.Tag("codex-tasks/RunSlots")<RunSlots, RunSlotsConfig>() {
+  /** The gate for `limit` slots of the store at `root` (no gate without a limit). */
+  static readonly layer = (config: RunSlotsConfig) => Layer.succeed(RunSlots, config)
+}
+
+const waitingText = (w: SlotWait) =>
+  `waiting for a run slot (${w.ahead} invocation${w.ahead === 1 ? "" : "s"} ahead, --max-running ${w.limit})`
+
+/**
+ * Runs `effect` (one codex invocation) holding a run slot when the worker has a limit. A stop
+ * during the wait ends the wait: the invocation then starts and is interrupted at once.
+ */
+export const withRunSlot = <A, E, R>(
+  env: WorkerEnv,
+  log: TaskLog,
+  effect: Effect.Effect<A, E, R>,
+): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(RunSlots), (gate) => {
+    if (Option.isNone(gate) || gate.value.limit <= 0) return effect
+    const { root, limit, notice } = gate.value
+    const onWait = (w: SlotWait) =>
+      Effect.flatMap(log.location, (loc) =>
+        Option.isNone(loc)
+          ? notice({ _tag: "Waiting", for: "slot", ahead: w.ahead, limit: w.limit })
+          : Effect.zipRight(
+              log.write(workerNote(waitingText(w))),
+              env.updateMeta(loc.value, (m) => ({
+                ...m,
+                waiting: { for: "slot", since: nowTimestamp() },
+              })),
+            ),
+      ).pipe(Effect.ignore)
+    const onTaken = Effect.flatMap(log.location, (loc) =>
+      Option.isNone(loc) ? Effect.void : env.updateMeta(loc.value, ({ waiting: _, ...m }) => m),
+    ).pipe(Effect.ignore)
+    const slot = takeSlot(root, limit, { onWait, onTaken }).pipe(
+      // A store that cannot keep tickets must not stop the task: it runs without a slot.
+      Effect.catchAll((e) => log.write(workerNote(`run slot unavailable: ${e.message}`))),
+      Effect.ignore,
+    )
+    const untilStop = Effect.raceFirst(slot, Deferred.await(env.control.stopNow))
+    return Effect.scoped(Effect.zipRight(untilStop, effect))
+  })

@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from "node:fs"
+import { createServer, type IncomingHttpHeaders } from "node:http"
+import type { AddressInfo } from "node:net"
+import { join } from "node:path"
+import { afterEach, assert, describe, it } from "vitest"
+import { startModelServer } from "../../src/testing/index.js"
+import { makeCliSandbox, readLog, runCli, waitFor, waitForState } from "../support/cli.js"
+
+// Notifications of a task's end (issue 12, item 5) with the real codex: `--on-finish` runs a
+// command with the task in its environment, `--webhook` POSTs the task as JSON.
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+const setup = async () => {
+  const server = await startModelServer()
+  cleanups.push(() => server.close())
+  const sandbox = await makeCliSandbox(server)
+  cleanups.push(sandbox.dispose)
+  return sandbox
+}
+
+interface Received {
+  readonly headers: IncomingHttpHeaders
+  readonly body: string
+}
+
+/** An http server on 127.0.0.1 that answers 503 to the first `failFirst` requests, then 204. */
+const hookServer = async (failFirst = 0) => {
+  const received: Array<Received> = []
+  let seen = 0
+  const server = createServer((req, res) => {
+    let body = ""
+    req.setEncoding("utf8").on("data", (d: string) => {
+      body += d
+    })
+    req.on("end", () => {
+      received.push({ headers: req.headers, body })
+      seen++
+      res.statusCode = seen <= failFirst ? 503 : 204
+      res.end()
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+  cleanups.push(() => new Promise((r) => server.close(() => r())))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}/hook`, received }
+}
+
+const FLAGS = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+
+describe("notifications", () => {
+  it("--on-finish and --webhook see the task's id, state and result", async () => {
+    const sandbox = await setup()
+    const hook = await hookServer(1)
+    // The title would run a command if anything interpolated it into the shell text.
+    const title = "nightly $(touch pwned) `touch pwned2`"
+    const onFinish =
+      'printf "%s|%s|%s|%s|%s" "$CODEX_TASKS_TASK_ID" "$CODEX_TASKS_STATE" "$CODEX_TASKS_OUTCOME" "$CODEX_TASKS_TITLE" "$(cat "$CODEX_TASKS_RESULT_FILE")" > finished.txt; echo notified; exit 3'
+    const run = await runCli(sandbox, [
+      "start",
+      ...FLAGS,
+      "--title",
+      title,
+      "--on-finish",
+      onFinish,
+      "--webhook",
+      hook.url,
+      "Work.\nREPLY:all done",
+    ])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    const file = join(sandbox.cwd, "finished.txt")
+    await waitFor("the --on-finish file", () => (existsSync(file) ? true : undefined))
+    assert.strictEqual(readFileSync(file, "utf8"), `${id}|STOPPED|completed|${title}|all done`)
+    assert.isFalse(existsSync(join(sandbox.cwd, "pwned")))
+    assert.isFalse(existsSync(join(sandbox.cwd, "pwned2")))
+    // The first POST got a 503: it was retried.
+    await waitFor("the webhook to succeed", () => (hook.received.length >= 2 ? true : undefined))
+    const last = hook.received[hook.received.length - 1]!
+    assert.strictEqual(last.headers["content-type"], "application/json")
+    const body = JSON.parse(last.body)
+    assert.include(body, { id, title, state: "STOPPED", last_result: "all done" })
+    assert.strictEqual(body.outcome.kind, "completed")
+    assert.isString(body.finished_at)
+    assert.isDefined(body.usage)
+    // Both are in the log; the command's exit 3 did not change the task.
+    const entries = await waitFor("both notification entries", async () => {
+      const n = (await readLog(sandbox, id)).filter((e) => e.type === "notification")
+      return n.length === 2 ? n : undefined
+    })
+    const command = entries.find((e) => e.kind === "on_finish")!
+    assert.include(command, { ok: false, exit_code: 3, message: "exit 3" })
+    assert.include(String(command.output), "notified")
+    assert.include(entries.find((e) => e.kind === "webhook")!, { ok: true, attempts: 2 })
+    const state = await waitForState(sandbox, id, "STOPPED")
+    assert.strictEqual(state.meta.last_outcome?.kind, "completed")
+    const shown = await runCli(sandbox, ["log", id])
+    assert.include(shown.stdout, "notification --on-finish: exit 3")
+  }, 120_000)
+
+  it("stored with the task: a later send's worker notifies again", async () => {
+    const sandbox = await setup()
+    const run = await runCli(sandbox, ["start", ...FLAGS, "First.\nREPLY:one"], {
+      env: {
+        CODEX_TASKS_ON_FINISH:
+          'echo "$CODEX_TASKS_STATE $(cat "$CODEX_TASKS_RESULT_FILE")" >> ends.txt',
+      },
+    })
+    assert.strictEqual(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    const file = join(sandbox.cwd, "ends.txt")
+    await waitFor("the first notification", () => (existsSync(file) ? true : undefined))
+    const sent = await runCli(sandbox, ["send", id, "Second.\nREPLY:two"])
+    assert.strictEqual(sent.code, 0, sent.stderr)
+    await waitFor("the second notification", () =>
+      readFileSync(file, "utf8").split("\n").length >= 3 ? true : undefined,
+    )
+    assert.strictEqual(readFileSync(file, "utf8"), "STOPPED one\nSTOPPED two\n")
+  }, 120_000)
+
+  it("refuses a webhook that is not http or https (exit 2), before anything runs", async () => {
+    const sandbox = await setup()
+    const run = await runCli(sandbox, ["start", ...FLAGS, "--webhook", "file:///etc/passwd", "x"])
+    assert.strictEqual(run.code, 2, run.stderr)
+    assert.include(run.stderr, "http or https")
+  })
+})
