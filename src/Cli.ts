@@ -4,10 +4,11 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Cause, Console, Effect, Layer, Option } from "effect"
+import { printHelpIfAsked } from "./commands/help.js"
 import { root } from "./commands/root.js"
 import { ExitCode, ExitWith } from "./domain/exit.js"
 import { colorEnabled } from "./render/style.js"
-import { COMMANDS, type CommandName, routeOf } from "./route.js"
+import { COMMANDS, type CommandName, type Route, routeOf } from "./route.js"
 import { VERSION } from "./version.js"
 
 // Each subcommand's module is loaded only when it is needed (its handler's dependencies with it).
@@ -35,16 +36,24 @@ export const commandWith = async (names: ReadonlyArray<CommandName> = COMMANDS) 
  * The tree `argv` (as `process.argv`) needs: only the invoked subcommand, or the full tree for
  * help, completions, an unknown command and the like (`route.ts`); `full` forces the full tree.
  */
-const treeFor = (argv: ReadonlyArray<string>, full: boolean) => {
-  const route = routeOf(argv.slice(2))
-  return commandWith(full || route === "tree" || route === "worker" ? COMMANDS : [route])
-}
+const treeFor = (route: Route, full: boolean) =>
+  commandWith(full || route === "tree" || route === "worker" ? COMMANDS : [route])
 
-const cli = (argv: ReadonlyArray<string>, full: boolean) =>
-  Effect.flatMap(
-    Effect.promise(() => treeFor(argv, full)),
-    (command) => Command.run(command, { name: "codex-tasks", version: VERSION })(argv),
+// Help is rendered by `commands/help.ts` (only the full tree can ask for it: `route.ts`).
+const cli = (argv: ReadonlyArray<string>, full: boolean) => {
+  const route = routeOf(argv.slice(2))
+  return Effect.flatMap(
+    Effect.promise(() => treeFor(route, full)),
+    (command) =>
+      Effect.flatMap(
+        route === "tree" ? printHelpIfAsked(command, argv.slice(2)) : Effect.succeed(false),
+        (printed) =>
+          printed
+            ? Effect.void
+            : Command.run(command, { name: "codex-tasks", version: VERSION })(argv),
+      ),
   )
+}
 
 const say = (text: string) => Effect.sync(() => process.stderr.write(`codex-tasks: ${text}\n`))
 

@@ -16,7 +16,10 @@ export const archive = Command.make(
       Options.withAlias("a"),
       Options.withDescription("Archive every task that is not running."),
     ),
-    tasks: Args.text({ name: "TASK" }).pipe(Args.repeated),
+    tasks: Args.text({ name: "TASK" }).pipe(
+      Args.withDescription("Task ids or unique prefixes."),
+      Args.repeated,
+    ),
   },
   (o) =>
     withTasks(

@@ -29,7 +29,7 @@ export const log = Command.make(
       Options.optional,
     ),
     full: Options.boolean("full").pipe(Options.withDescription("Do not shorten command output.")),
-    task: Args.text({ name: "TASK" }),
+    task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
   },
   (o) =>
     withTasks(

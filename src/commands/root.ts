@@ -4,16 +4,14 @@ import { maxRunningOption } from "./maxRunning.js"
 /** `--store-root PATH`: where tasks are kept (else `CODEX_TASKS_HOME`, `$CODEX_HOME/tasks`, `~/.codex/tasks`). */
 export const storeRootOption = Options.text("store-root").pipe(
   Options.withDescription(
-    "Task store directory (env CODEX_TASKS_HOME; default $CODEX_HOME/tasks, else ~/.codex/tasks).",
+    "Task store directory (default: $CODEX_HOME/tasks, else ~/.codex/tasks).",
   ),
   Options.optional,
 )
 
 /** `--codex-bin PATH`: the codex executable (else `CODEX_TASKS_CODEX_BIN`, else `codex` on PATH). */
 export const codexBinOption = Options.text("codex-bin").pipe(
-  Options.withDescription(
-    "The codex executable (env CODEX_TASKS_CODEX_BIN; default `codex` on PATH).",
-  ),
+  Options.withDescription("The codex executable (default: `codex` on PATH)."),
   Options.optional,
 )
 

@@ -38,9 +38,21 @@ const options = {
     Options.withDescription("Sandbox mode for commands codex runs."),
     Options.optional,
   ),
-  model: Options.text("model").pipe(Options.withAlias("m"), Options.optional),
-  profile: Options.text("profile").pipe(Options.withAlias("p"), Options.optional),
-  image: Options.text("image").pipe(Options.withAlias("i"), Options.repeated),
+  model: Options.text("model").pipe(
+    Options.withAlias("m"),
+    Options.withDescription("The model codex uses."),
+    Options.optional,
+  ),
+  profile: Options.text("profile").pipe(
+    Options.withAlias("p"),
+    Options.withDescription("A configuration profile from config.toml."),
+    Options.optional,
+  ),
+  image: Options.text("image").pipe(
+    Options.withAlias("i"),
+    Options.withDescription("An image to attach to the first prompt (repeatable)."),
+    Options.repeated,
+  ),
   skipGitRepoCheck: Options.boolean("skip-git-repo-check").pipe(
     Options.withDescription("Allow running outside a git repository."),
   ),
@@ -49,9 +61,8 @@ const options = {
       "Run commands without sandbox or approvals (only in an isolated environment).",
     ),
   ),
-  planTool: Options.boolean("plan-tool").pipe(
-    Options.withDescription("Offer codex its plan tool."),
-  ),
+  // Not in --help (codex has no such flag): kept for old scripts as `-c tools.update_plan.enabled=true`.
+  planTool: Options.boolean("plan-tool"),
   repo: Options.text("repo").pipe(
     Options.withDescription("Clone this git repository into --working-dir first."),
     Options.optional,

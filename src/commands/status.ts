@@ -44,7 +44,10 @@ export const status = Command.make(
       Options.withDescription("Wait until one selected task finishes."),
     ),
     timeout: timeoutOption,
-    tasks: Args.text({ name: "TASK" }).pipe(Args.repeated),
+    tasks: Args.text({ name: "TASK" }).pipe(
+      Args.withDescription("Task ids or unique prefixes."),
+      Args.repeated,
+    ),
   },
   (o) =>
     withTasks(

@@ -22,10 +22,13 @@ export const stop = Command.make(
       ),
     ),
     timeout: Options.integer("timeout").pipe(
-      Options.withDescription("Seconds to wait before killing the worker (default 30)."),
+      Options.withDescription("Seconds to wait before killing the worker."),
       Options.withDefault(30),
     ),
-    tasks: Args.text({ name: "TASK" }).pipe(Args.repeated),
+    tasks: Args.text({ name: "TASK" }).pipe(
+      Args.withDescription("Task ids or unique prefixes."),
+      Args.repeated,
+    ),
   },
   (o) =>
     withTasks(

@@ -101,6 +101,8 @@ export const TaskUsage = Schema.Struct(
   {
     input_tokens: Count,
     cached_input_tokens: Count,
+    /** Tokens written to the prompt cache (codex 0.1xx on; absent from older task.json files). */
+    cache_write_input_tokens: Schema.optional(Count),
     output_tokens: Count,
     reasoning_output_tokens: Count,
   },

@@ -76,7 +76,7 @@ export const renderStatus = (v: TaskView, timeFormat: TimeFormat, style: Style):
   const u = v.meta.usage
   if (u !== undefined) {
     lines.push(
-      `Tokens: ${grouped(u.input_tokens)} input (${grouped(u.cached_input_tokens)} cached), ${grouped(u.output_tokens)} output (${grouped(u.reasoning_output_tokens)} reasoning)`,
+      `Tokens: ${grouped(u.input_tokens)} input (${grouped(u.cached_input_tokens)} cached, ${grouped(u.cache_write_input_tokens ?? 0)} cache write), ${grouped(u.output_tokens)} output (${grouped(u.reasoning_output_tokens)} reasoning)`,
     )
   }
   if (v.loc.archived) lines.push(`Archived In: ${oneLine(v.loc.dir)}`)

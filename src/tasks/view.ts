@@ -85,7 +85,14 @@ export const viewOf = (
     } satisfies TaskView
   })
 
-const usageJson = (u: TaskUsage | undefined) => u ?? null
+// A task recorded before cache writes were kept reports 0 for them.
+const usageJson = (u: TaskUsage | undefined) =>
+  u === undefined
+    ? null
+    : {
+        ...u,
+        cache_write_input_tokens: u.cache_write_input_tokens ?? 0,
+      }
 
 /**
  * The JSON form of a task (`status --json`, `ls --json`, MCP): the Rust tool's snake_case keys

@@ -33,6 +33,7 @@ export const storedUsage = (u: Partial<Usage> | undefined): TaskMeta["usage"] =>
     : {
         input_tokens: u.input_tokens,
         cached_input_tokens: u.cached_input_tokens ?? 0,
+        cache_write_input_tokens: u.cache_write_input_tokens ?? 0,
         output_tokens: u.output_tokens,
         reasoning_output_tokens: u.reasoning_output_tokens ?? 0,
       }

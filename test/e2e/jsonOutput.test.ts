@@ -113,7 +113,14 @@ describe("JSON output of the CLI", () => {
     assert.strictEqual(one.turns, 1)
     assert.strictEqual(one.pid, null)
     assert.strictEqual((one.outcome as { kind: string }).kind, "completed")
-    assert.isNotNull(one.usage)
+    // codex reports five counters, cache writes included (0 against the scripted server).
+    assert.deepStrictEqual(Object.keys(one.usage as object), [
+      "input_tokens",
+      "cached_input_tokens",
+      "cache_write_input_tokens",
+      "output_tokens",
+      "reasoning_output_tokens",
+    ])
     assert.strictEqual(one.path, taskDir(sandbox, id))
 
     const sent = (await json(sandbox, [
@@ -280,9 +287,11 @@ describe("JSON output of the CLI", () => {
     assertSchema("task", archived, "archived")
     assert.strictEqual(archived.state, "ARCHIVED")
     assert.strictEqual(archived.archived, true)
+    // A task recorded before cache writes were counted reports 0 for them.
     assert.deepStrictEqual(archived.usage, {
       input_tokens: 10,
       cached_input_tokens: 0,
+      cache_write_input_tokens: 0,
       output_tokens: 5,
       reasoning_output_tokens: 0,
     })

@@ -62,4 +62,23 @@ describe("renderStatus", () => {
     )
     expect(out).toContain("Last Result: line one\nline two\ttabbed")
   })
+
+  it("shows the tokens written to the prompt cache beside the cached ones", () => {
+    const out = renderStatus(
+      view({
+        usage: {
+          input_tokens: 5186,
+          cached_input_tokens: 1024,
+          cache_write_input_tokens: 4096,
+          output_tokens: 8,
+          reasoning_output_tokens: 0,
+        },
+      }),
+      "iso",
+      makeStyle(false),
+    )
+    expect(out).toContain(
+      "Tokens: 5,186 input (1,024 cached, 4,096 cache write), 8 output (0 reasoning)",
+    )
+  })
 })
