@@ -16,6 +16,12 @@ export const archive = Command.make(
       Options.withAlias("a"),
       Options.withDescription("Archive every task that is not running."),
     ),
+    deleteBranch: Options.boolean("delete-branch").pipe(
+      Options.withDescription("Worktree tasks: also delete the task's branch (only when merged)."),
+    ),
+    force: Options.boolean("force").pipe(
+      Options.withDescription("With --delete-branch: delete the branch even when not merged."),
+    ),
     tasks: Args.text({ name: "TASK" }).pipe(Args.repeated),
   },
   (o) =>
@@ -33,7 +39,7 @@ export const archive = Command.make(
         let archived = 0
         let skipped = 0
         for (const loc of locs) {
-          const r = yield* archiveTaskWith(loc)
+          const r = yield* archiveTaskWith(loc, { deleteBranch: o.deleteBranch, force: o.force })
           if (r.status === "archived") {
             archived++
             const killed = r.leftoversKilled ?? 0

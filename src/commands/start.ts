@@ -6,6 +6,7 @@ import { printJson, printLine, promptFrom } from "./input.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./watch.js"
+import { worktreeOptions, worktreeRequest } from "./worktreeOptions.js"
 
 const optional = Option.getOrUndefined
 
@@ -59,6 +60,7 @@ const options = {
   ),
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
   ...watchOptions,
+  ...worktreeOptions,
   prompt: Args.text({ name: "PROMPT" }).pipe(
     Args.withDescription("The prompt, or - to read it from stdin."),
   ),
@@ -88,6 +90,7 @@ export const start = Command.make("start", options, (o) =>
           planTool: o.planTool,
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+        worktree: worktreeRequest(o),
       })
       if (o.wait) return yield* waitAndReport(id, o.json)
       if (o.follow) {

@@ -12,6 +12,7 @@ import { endLeftovers } from "./leftovers.js"
 import { cloneRepo } from "./repo.js"
 import { type StopReport, stopTask } from "./stop.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
+import { startInWorktree, type WorktreeRequest } from "./worktree.js"
 
 /** Settings of the task service. */
 export interface TasksConfigShape {
@@ -38,6 +39,8 @@ export interface StartInput {
   readonly options: ExecOptions
   /** Clone this repository into `options.workingDir` first. */
   readonly repo?: { readonly url: string; readonly ref?: string | undefined } | undefined
+  /** Run the task in a new git worktree of the working directory's repository. */
+  readonly worktree?: WorktreeRequest | undefined
 }
 
 /** What `send` did with the prompt. */
@@ -122,23 +125,35 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         yield* cloneRepo(input.repo.url, resolvePath(cwd, input.options.workingDir), input.repo.ref)
       }
       const options = yield* validateOptions(input.options, cwd)
-      const worker = yield* launcher.launch(
-        {
-          _tag: "Start",
-          storeRoot: store.root,
-          codexBin: config.codexBin,
-          prompt: input.prompt,
-          ...(input.title === undefined ? {} : { title: input.title }),
-          options: { ...options },
-          retry: config.retry,
-        },
-        options.workingDir,
+      const launch = (workingDir: string) =>
+        Effect.gen(function* () {
+          const worker = yield* launcher.launch(
+            {
+              _tag: "Start",
+              storeRoot: store.root,
+              codexBin: config.codexBin,
+              prompt: input.prompt,
+              ...(input.title === undefined ? {} : { title: input.title }),
+              options: { ...options, workingDir },
+              retry: config.retry,
+            },
+            workingDir,
+          )
+          const answer = yield* worker.handshake
+          if (answer._tag === "Failed") {
+            return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
+          }
+          return { id: answer.id }
+        })
+      if (input.worktree === undefined) return yield* launch(options.workingDir)
+      const { id } = yield* startInWorktree(store.root, options.workingDir, input.worktree, (dir) =>
+        launch(dir).pipe(
+          Effect.flatMap(({ id }) =>
+            Effect.map(store.resolve(id), (loc) => ({ id, dir: loc.dir })),
+          ),
+        ),
       )
-      const answer = yield* worker.handshake
-      if (answer._tag === "Failed") {
-        return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
-      }
-      return { id: answer.id }
+      return { id }
     })
 
     const resolveActive = (ref: string) =>

@@ -10,6 +10,7 @@ import { LOCK_FILE } from "../store/lock.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { endLeftovers } from "./leftovers.js"
 import { viewOf } from "./view.js"
+import { retireWorktree } from "./worktree.js"
 
 /** How archiving one task went. */
 export type ArchiveReport =
@@ -51,7 +52,13 @@ const archivedOn = (updatedAt: string) => {
  * meanwhile. Proto- and flat-era tasks are marked with their era (`legacy_format`) and lose their
  * FIFO; their files take the current names in the dated archive.
  */
-export const archiveTaskWith = (loc: TaskLocation) =>
+export const archiveTaskWith = (
+  loc: TaskLocation,
+  branch: { readonly deleteBranch: boolean; readonly force: boolean } = {
+    deleteBranch: false,
+    force: false,
+  },
+) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     if (loc.archived)
@@ -75,6 +82,8 @@ export const archiveTaskWith = (loc: TaskLocation) =>
         if (meta.state !== "ARCHIVED" && view.state === "RUNNING") return { refused: view.state }
         // Once moved, no command finds the task's leftovers again: end them first.
         const leftoversKilled = yield* endLeftovers(loc)
+        // A worktree task: its uncommitted work is committed to its branch, the worktree removed.
+        yield* retireWorktree(loc.dir, loc.id, branch)
         let archivedAt = meta.updated_at
         if (meta.state !== "ARCHIVED") {
           const next = yield* store.update(loc, (m) => ({

@@ -95,7 +95,12 @@ describe("TaskMeta", () => {
 })
 
 describe("effectiveState", () => {
-  const outcome = { kind: "failed", error_class: "RateLimited", message: "slow down", at: minimal.updated_at } as const
+  const outcome = {
+    kind: "failed",
+    error_class: "RateLimited",
+    message: "slow down",
+    at: minimal.updated_at,
+  } as const
   const meta = (state: TaskMeta["state"], withOutcome = false): TaskMeta =>
     decode({ ...minimal, state, ...(withOutcome ? { last_outcome: outcome } : {}) })
 
