@@ -2,9 +2,11 @@ import { Args, Command, Options } from "@effect/cli"
 import { Duration, Effect, Option } from "effect"
 import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
 import { renderStatus } from "../render/status.js"
+import { TaskStore } from "../store/TaskStore.js"
 import { withLeftovers } from "../tasks/leftovers.js"
 import { endedBadly, type Selector, selectTasks, waitForTasks } from "../tasks/queries.js"
 import { type TaskView, viewJson } from "../tasks/view.js"
+import { withChanges } from "../tasks/worktreeView.js"
 import { printJson, printLine } from "./input.js"
 import { globalOptions } from "./root.js"
 import { storeOf } from "./runtime.js"
@@ -58,7 +60,8 @@ export const status = Command.make(
             : { _tag: "Ids", refs: o.tasks }
         const selected = yield* selectTasks(selector)
         const broken = selected.broken
-        const views = yield* withLeftovers(selected.views)
+        const store = yield* TaskStore
+        const views = yield* withChanges(store, yield* withLeftovers(selected.views))
         yield* reportUnreadable(broken)
         const single = selector._tag === "Ids" && o.tasks.length === 1
         const print = (shown: ReadonlyArray<TaskView>) =>
@@ -93,7 +96,7 @@ export const status = Command.make(
             message: `timed out after ${Option.getOrElse(o.timeout, () => 0)} s waiting for ${views.length === 1 ? "the task" : "the tasks"}`,
           })
         }
-        const finished = yield* withLeftovers(waited.value)
+        const finished = yield* withChanges(store, yield* withLeftovers(waited.value))
         for (const v of finished) {
           process.stderr.write(`Task ${v.loc.id} finished: ${v.state}\n`)
         }

@@ -74,6 +74,14 @@ describe("worktree tasks", () => {
     assert.strictEqual(diffA.code, 0, diffA.stderr)
     assert.include(diffA.stdout, "+from task A")
     assert.notInclude(diffA.stdout, "from task B")
+    const status = await runCli(sandbox, ["status", "--json", a])
+    const json = JSON.parse(status.stdout) as {
+      worktree: { branch: string; changed_files: number }
+      last_turn_files: Array<string>
+    }
+    assert.strictEqual(json.worktree.branch, wa.branch)
+    assert.strictEqual(json.worktree.changed_files, 1)
+    assert.deepStrictEqual(json.last_turn_files, [join(wa.path, "f.txt")])
     const statB = await runCli(sandbox, ["diff", "--stat", b])
     assert.include(statB.stdout, "f.txt | +1 -0")
 
