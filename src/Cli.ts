@@ -21,6 +21,8 @@ const subcommands: Record<CommandName, () => Promise<Sub>> = {
   log: () => import("./commands/log.js").then((m) => m.log as Sub),
   stop: () => import("./commands/stop.js").then((m) => m.stop as Sub),
   ls: () => import("./commands/ls.js").then((m) => m.ls as Sub),
+  diff: () => import("./commands/diff.js").then((m) => m.diff as Sub),
+  apply: () => import("./commands/apply.js").then((m) => m.apply as Sub),
   archive: () => import("./commands/archive.js").then((m) => m.archive as Sub),
   mcp: () => import("./commands/mcp.js").then((m) => m.mcp as Sub),
   doctor: () => import("./commands/doctor.js").then((m) => m.doctor as Sub),

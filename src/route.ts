@@ -12,6 +12,8 @@ export const COMMANDS = [
   "log",
   "stop",
   "ls",
+  "diff",
+  "apply",
   "archive",
   "mcp",
   "doctor",

@@ -16,6 +16,12 @@ export const archive = Command.make(
       Options.withAlias("a"),
       Options.withDescription("Archive every task that is not running."),
     ),
+    deleteBranch: Options.boolean("delete-branch").pipe(
+      Options.withDescription("Worktree tasks: also delete the task's branch (only when merged)."),
+    ),
+    force: Options.boolean("force").pipe(
+      Options.withDescription("With --delete-branch: delete the branch even when not merged."),
+    ),
     tasks: Args.text({ name: "TASK" }).pipe(
       Args.withDescription("Task ids or unique prefixes."),
       Args.repeated,
@@ -29,7 +35,10 @@ export const archive = Command.make(
             message: "Name the tasks to archive, or use --all (not both).",
           })
         }
-        const summary = yield* (yield* Tasks).archive(o.all ? "all" : o.tasks)
+        const summary = yield* (yield* Tasks).archive(o.all ? "all" : o.tasks, {
+          deleteBranch: o.deleteBranch,
+          force: o.force,
+        })
         for (const line of archiveLines(summary, o.all)) yield* printLine(line)
         if (!o.all && summary.skipped > 0) {
           return yield* new ExitWith({ code: ExitCode.Error, message: "" })

@@ -9,6 +9,7 @@ import { promptFrom } from "./promptArg.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
+import { worktreeOptions, worktreeRequest } from "./worktreeOptions.js"
 
 const optional = Option.getOrUndefined
 
@@ -75,6 +76,7 @@ const options = {
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
   ...limitOptions,
   ...watchOptions,
+  ...worktreeOptions,
   prompt: Args.text({ name: "PROMPT" }).pipe(
     Args.withDescription("The prompt, or - to read it from stdin."),
   ),
@@ -107,6 +109,7 @@ export const start = Command.make("start", options, (o) =>
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
         limits,
         ...cliStartExtras(o),
+        worktree: worktreeRequest(o),
       })
       if (o.wait) return yield* waitAndReport(id, o.json)
       if (o.follow) {

@@ -72,6 +72,14 @@ export const renderStatus = (v: TaskView, timeFormat: TimeFormat, style: Style):
     )
     for (const p of left) lines.push(`  ${p.pid} ${clip(oneLine(p.command) || "?", 100)}`)
   }
+  if (v.worktree !== undefined) {
+    lines.push(
+      `Worktree: ${oneLine(v.worktree.path)} (branch ${oneLine(v.worktree.branch)}, base ${v.worktree.base.slice(0, 12)}, ${v.worktree.changedFiles} file(s) changed)`,
+    )
+  }
+  if ((v.lastTurnFiles ?? []).length > 0) {
+    lines.push(`Last Turn Files: ${(v.lastTurnFiles ?? []).map(oneLine).join(", ")}`)
+  }
   lines.push(`Turns: ${v.meta.turns ?? 0}`)
   const u = v.meta.usage
   if (u !== undefined) {

@@ -76,8 +76,11 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
       send,
       stop,
       /** Archives the named tasks (or every task that is not running). */
-      archive: Effect.fn("Tasks.archive")((refs: ReadonlyArray<string> | "all") =>
-        withServices(archiveTasks(refs)),
+      archive: Effect.fn("Tasks.archive")(
+        (
+          refs: ReadonlyArray<string> | "all",
+          branch?: { readonly deleteBranch: boolean; readonly force: boolean },
+        ) => withServices(archiveTasks(refs, branch)),
       ),
       /** Finds a task by id or unique prefix. */
       resolve: (ref: string, options?: { readonly includeArchived?: boolean }) =>

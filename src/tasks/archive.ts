@@ -10,6 +10,7 @@ import { LOCK_FILE } from "../store/lock.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { endLeftovers } from "./leftovers.js"
 import { viewOf } from "./view.js"
+import { retireWorktree } from "./worktree.js"
 
 /** How archiving one task went. */
 export type ArchiveReport =
@@ -51,7 +52,13 @@ const archivedOn = (updatedAt: string) => {
  * meanwhile. Proto- and flat-era tasks are marked with their era (`legacy_format`) and lose their
  * FIFO; their files take the current names in the dated archive.
  */
-export const archiveTaskWith = (loc: TaskLocation) =>
+export const archiveTaskWith = (
+  loc: TaskLocation,
+  branch: { readonly deleteBranch: boolean; readonly force: boolean } = {
+    deleteBranch: false,
+    force: false,
+  },
+) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     if (loc.archived)
@@ -75,6 +82,8 @@ export const archiveTaskWith = (loc: TaskLocation) =>
         if (meta.state !== "ARCHIVED" && view.state === "RUNNING") return { refused: view.state }
         // Once moved, no command finds the task's leftovers again: end them first.
         const leftoversKilled = yield* endLeftovers(loc)
+        // A worktree task: its uncommitted work is committed to its branch, the worktree removed.
+        yield* retireWorktree(loc.dir, loc.id, branch)
         let archivedAt = meta.updated_at
         if (meta.state !== "ARCHIVED") {
           const next = yield* store.update(loc, (m) => ({
@@ -114,8 +123,17 @@ export interface ArchiveSummary {
   readonly skipped: number
 }
 
-/** Archives the named tasks (archived ones included: they are reported), or every active one. */
-export const archiveTasks = (refs: ReadonlyArray<string> | "all") =>
+/**
+ * Archives the named tasks (archived ones included: they are reported), or every active one;
+ * `branch`: what happens to a worktree task's branch (kept unless asked).
+ */
+export const archiveTasks = (
+  refs: ReadonlyArray<string> | "all",
+  branch: { readonly deleteBranch: boolean; readonly force: boolean } = {
+    deleteBranch: false,
+    force: false,
+  },
+) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     const locs =
@@ -124,7 +142,7 @@ export const archiveTasks = (refs: ReadonlyArray<string> | "all") =>
         : yield* Effect.forEach(refs, (ref) => store.resolve(ref, { includeArchived: true }))
     const reports: Array<ArchiveReport> = []
     // One at a time: each takes its task lock and moves a directory.
-    for (const loc of locs) reports.push(yield* archiveTaskWith(loc))
+    for (const loc of locs) reports.push(yield* archiveTaskWith(loc, branch))
     return {
       reports,
       archived: reports.filter((r) => r.status === "archived").length,

@@ -14,6 +14,7 @@ import { cloneRepo } from "./repo.js"
 import type { TasksConfigShape } from "./TasksConfig.js"
 import { checkNotify, type StartExtras, workerExtras } from "./unattended.js"
 import type { WorkerLauncher } from "./WorkerLauncher.js"
+import { startInWorktree, type WorktreeRequest } from "./worktree.js"
 
 /** What `start` needs. */
 export interface StartInput extends StartExtras {
@@ -24,6 +25,8 @@ export interface StartInput extends StartExtras {
   readonly repo?: { readonly url: string; readonly ref?: string | undefined } | undefined
   /** Stall/turn timeouts, token budget, usage-limit wait bound, stored with the task. */
   readonly limits?: TaskLimits | undefined
+  /** Run the task in a new git worktree of the working directory's repository. */
+  readonly worktree?: WorktreeRequest | undefined
 }
 
 /** What `send` did with the prompt. */
@@ -108,27 +111,38 @@ export const makeLaunches = (
     }
     const options = yield* validateOptions(input.options, cwd)
     yield* checkNotify(input.notify)
-    const worker = yield* launcher.launch(
-      {
-        _tag: "Start",
-        storeRoot: store.root,
-        codexBin: config.codexBin,
-        prompt: input.prompt,
-        ...(input.title === undefined ? {} : { title: input.title }),
-        options: { ...options },
-        retry: config.retry,
-        ...(input.limits === undefined ? {} : { limits: input.limits }),
-        ...workerExtras(config.maxRunning, input.notify),
-      },
-      options.workingDir,
-      undefined,
-      input.onNotice,
+    const launch = (workingDir: string) =>
+      Effect.gen(function* () {
+        const worker = yield* launcher.launch(
+          {
+            _tag: "Start",
+            storeRoot: store.root,
+            codexBin: config.codexBin,
+            prompt: input.prompt,
+            ...(input.title === undefined ? {} : { title: input.title }),
+            options: { ...options, workingDir },
+            retry: config.retry,
+            ...(input.limits === undefined ? {} : { limits: input.limits }),
+            ...workerExtras(config.maxRunning, input.notify),
+          },
+          workingDir,
+          undefined,
+          input.onNotice,
+        )
+        const answer = yield* worker.handshake
+        if (answer._tag === "Failed") {
+          return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
+        }
+        return { id: answer.id }
+      })
+    if (input.worktree === undefined) return yield* launch(options.workingDir)
+    // A worktree task: codex works in a new worktree of the working directory's repository.
+    const { id } = yield* startInWorktree(store.root, options.workingDir, input.worktree, (dir) =>
+      launch(dir).pipe(
+        Effect.flatMap(({ id }) => Effect.map(store.resolve(id), (loc) => ({ id, dir: loc.dir }))),
+      ),
     )
-    const answer = yield* worker.handshake
-    if (answer._tag === "Failed") {
-      return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
-    }
-    return { id: answer.id }
+    return { id }
   })
 
   const resolveActive = (ref: string) =>

@@ -1,7 +1,9 @@
 import { type Duration, Effect, Option } from "effect"
+import { TaskStore } from "../store/TaskStore.js"
 import { withLeftovers } from "./leftovers.js"
 import { endedBadly, type Selector, selectTasks, type Unreadable, waitForTasks } from "./queries.js"
 import type { TaskView } from "./view.js"
+import { withChanges } from "./worktreeView.js"
 
 /** What `status` is asked to do beyond showing the selected tasks. */
 export interface StatusRequest {
@@ -34,14 +36,15 @@ export interface StatusReport {
 }
 
 /**
- * `status`: the selected tasks with their leftover processes; with `wait`, blocks until all or
+ * `status`: the selected tasks with their leftover processes and changed files; with `wait`, blocks until all or
  * any of them finish (or `timeout` passes) and reports the finished ones.
  */
 export const statusOf = (request: StatusRequest) =>
   Effect.gen(function* () {
     const selected = yield* selectTasks(request.selector)
     const broken = selected.broken
-    const views = yield* withLeftovers(selected.views)
+    const store = yield* TaskStore
+    const views = yield* withChanges(store, yield* withLeftovers(selected.views))
     const unreadable = broken.length > 0
     if (unreadable && request.onUnreadable !== undefined) yield* request.onUnreadable(broken)
     if (request.wait === undefined || views.length === 0) {
@@ -71,7 +74,7 @@ export const statusOf = (request: StatusRequest) =>
         waited: true,
       } satisfies StatusReport
     }
-    const finished = yield* withLeftovers(waited.value)
+    const finished = yield* withChanges(store, yield* withLeftovers(waited.value))
     const verdict: StatusVerdict = finished.some(endedBadly)
       ? "task_failed"
       : unreadable

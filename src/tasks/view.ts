@@ -30,6 +30,17 @@ export interface TaskView {
   readonly leftovers?: ReadonlyArray<LeftoverProcess> | undefined
   /** When the worker was lost or failed: its stderr file, if it wrote anything there. */
   readonly workerStderr?: string | undefined
+  /** Worktree tasks (looked up by `status`: `worktreeView.ts`): branch, base, changed files. */
+  readonly worktree?:
+    | {
+        readonly path: string
+        readonly branch: string
+        readonly base: string
+        readonly changedFiles: number
+      }
+    | undefined
+  /** Files changed by the `file_change` items of the last turn (looked up by `status`). */
+  readonly lastTurnFiles?: ReadonlyArray<string> | undefined
 }
 
 /** The worker's stderr file of a task whose worker ended badly, when it is not empty. */
@@ -121,4 +132,18 @@ export const viewJson = (v: TaskView) => ({
   // Only a running task waits; a stale field left by a lost worker is not shown.
   waiting: v.state === "RUNNING" ? (v.meta.waiting ?? null) : null,
   ...(v.leftovers === undefined ? {} : { leftover_processes: v.leftovers }),
+  ...(v.lastTurnFiles === undefined
+    ? {}
+    : {
+        last_turn_files: v.lastTurnFiles,
+        worktree:
+          v.worktree === undefined
+            ? null
+            : {
+                path: v.worktree.path,
+                branch: v.worktree.branch,
+                base: v.worktree.base,
+                changed_files: v.worktree.changedFiles,
+              },
+      }),
 })

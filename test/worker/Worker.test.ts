@@ -91,7 +91,10 @@ describe("worker: the first invocation", () => {
       assert.strictEqual(meta.title, "worker test")
       assert.strictEqual(meta.initial_prompt, "Say hi.")
       assert.strictEqual(meta.turns, 1)
-      assert.deepStrictEqual(meta.usage, { ...usage, cache_write_input_tokens: 0 } as unknown as TaskMeta["usage"])
+      assert.deepStrictEqual(meta.usage, {
+        ...usage,
+        cache_write_input_tokens: 0,
+      } as unknown as TaskMeta["usage"])
       assert.strictEqual(resultOf(world, id), "hi")
       assert.isFalse(existsSync(join(world.root, id, "worker.json")), "worker record cleared")
       assert.deepStrictEqual(strayResults(world), [])

@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process"
+import { Data, Effect } from "effect"
+
+/** A git command failed, or git could not be run. */
+export class GitFailed extends Data.TaggedError("GitFailed")<{ readonly message: string }> {}
+
+/** What one git run printed and how it ended. */
+export interface GitResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** How to run git: where, with which extra variables, what to feed its stdin. */
+export interface GitOptions {
+  readonly cwd: string
+  readonly env?: Readonly<Record<string, string>> | undefined
+  readonly input?: string | undefined
+}
+
+/** Identity for the commits this tool makes when the repository has none configured. */
+export const FALLBACK_IDENTITY = [
+  "-c",
+  "user.name=codex-tasks",
+  "-c",
+  "user.email=codex-tasks@localhost",
+]
+
+/** Runs `git args` (argv only, never a shell) and returns its exit code and output. */
+export const gitRaw = (args: ReadonlyArray<string>, options: GitOptions) =>
+  Effect.async<GitResult, GitFailed>((resume) => {
+    const child = spawn("git", args, {
+      cwd: options.cwd,
+      env: { ...process.env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    })
+    const out: Array<Buffer> = []
+    const err: Array<Buffer> = []
+    child.stdout.on("data", (c: Buffer) => out.push(c))
+    child.stderr.on("data", (c: Buffer) => err.push(c))
+    child.stdin.on("error", () => {})
+    child.stdin.end(options.input ?? "")
+    child.once("error", (e) =>
+      resume(Effect.fail(new GitFailed({ message: `cannot run git: ${e.message}` }))),
+    )
+    child.once("close", (code) =>
+      resume(
+        Effect.succeed({
+          code: code ?? 1,
+          stdout: Buffer.concat(out).toString("utf8"),
+          stderr: Buffer.concat(err).toString("utf8"),
+        }),
+      ),
+    )
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+/** Runs git and fails with its last stderr lines unless it exits 0; returns its stdout. */
+export const git = (args: ReadonlyArray<string>, options: GitOptions) =>
+  Effect.flatMap(gitRaw(args, options), (r) =>
+    r.code === 0
+      ? Effect.succeed(r.stdout)
+      : Effect.fail(
+          new GitFailed({
+            message: `git ${args.find((a) => !a.startsWith("-") && !a.includes("=")) ?? ""} failed (exit ${r.code}): ${
+              r.stderr.trim().split("\n").slice(-3).join(" ") ||
+              r.stdout.trim().split("\n").slice(-3).join(" ")
+            }`,
+          }),
+        ),
+  )

@@ -1,0 +1,115 @@
+import { existsSync, readFileSync } from "node:fs"
+import { isAbsolute, relative } from "node:path"
+import { Effect } from "effect"
+import { applyTree, diffStat, diffText, type FileStat, treeOf, worktreeTree } from "../git/diff.js"
+import { commitAll, findRepo, refused, WorktreeRefused } from "../git/repo.js"
+import { gitRaw } from "../git/run.js"
+import { readWorktree, type WorktreeRecord } from "./worktree.js"
+
+/** What a task changed: against its base (worktree task) or the files its patches touched. */
+export interface TaskChanges {
+  readonly worktree: WorktreeRecord | undefined
+  readonly files: ReadonlyArray<FileStat>
+  /** The unified diff (empty when nothing changed or the directory is no repository). */
+  readonly patch: string
+  /** Files its `file_change` items touched (tasks without a worktree; absolute as logged). */
+  readonly touched: ReadonlyArray<string>
+}
+
+/** The paths of the `file_change` items in a `task.log` (every turn, or after `fromOffset`). */
+export const fileChangesOf = (logPath: string, fromOffset = 0): ReadonlyArray<string> => {
+  let text: string
+  try {
+    text = readFileSync(logPath).subarray(fromOffset).toString("utf8")
+  } catch {
+    return []
+  }
+  const seen = new Set<string>()
+  for (const line of text.split("\n")) {
+    if (!line.includes('"file_change"')) continue
+    try {
+      const item = (
+        JSON.parse(line) as { item?: { type?: string; changes?: Array<{ path?: unknown }> } }
+      ).item
+      if (item?.type !== "file_change") continue
+      for (const c of item.changes ?? []) if (typeof c.path === "string") seen.add(c.path)
+    } catch {}
+  }
+  return [...seen]
+}
+
+/** Byte offset of the last prompt's `user_message` entry in `task.log` (0 when none). */
+export const lastTurnOffset = (logPath: string): number => {
+  try {
+    const buf = readFileSync(logPath)
+    const at = buf.lastIndexOf('{"type":"user_message"')
+    return Math.max(at, 0)
+  } catch {
+    return 0
+  }
+}
+
+/** The current tree of a worktree task: its worktree now, or its branch once archived. */
+const treeOfTask = (r: WorktreeRecord) =>
+  r.removed_at === undefined && existsSync(r.path) ? worktreeTree(r.path) : treeOf(r.repo, r.branch)
+
+/** Computes what the task in `taskDir` changed; `color` colours the diff. */
+export const taskChanges = (
+  taskDir: string,
+  logPath: string,
+  workingDir: string | undefined,
+  options: { readonly color: boolean; readonly patch: boolean },
+) =>
+  Effect.gen(function* () {
+    const worktree = readWorktree(taskDir)
+    if (worktree !== undefined) {
+      const tree = yield* treeOfTask(worktree)
+      const files = yield* diffStat(worktree.repo, worktree.base, tree)
+      const patch = options.patch
+        ? yield* diffText(worktree.repo, worktree.base, tree, { color: options.color })
+        : ""
+      return { worktree, files, patch, touched: [] } satisfies TaskChanges
+    }
+    const touched = fileChangesOf(logPath)
+    const none = { worktree, files: [], patch: "", touched } satisfies TaskChanges
+    if (touched.length === 0 || workingDir === undefined || !existsSync(workingDir)) return none
+    const repo = yield* findRepo(workingDir, undefined).pipe(Effect.option)
+    if (repo._tag === "None") return none
+    const top = repo.value.top
+    const paths = touched
+      .map((p) => (isAbsolute(p) ? relative(top, p) : relative(top, `${workingDir}/${p}`)))
+      .filter((p) => !p.startsWith(".."))
+    if (paths.length === 0) return none
+    const tree = yield* worktreeTree(top)
+    const files = yield* diffStat(top, "HEAD", tree, paths)
+    const patch = options.patch
+      ? yield* diffText(top, "HEAD", tree, { color: options.color, paths })
+      : ""
+    return { worktree, files, patch, touched } satisfies TaskChanges
+  }).pipe(Effect.mapError(refused))
+
+/** Applies a worktree task's changes to the directory it was started from; `commit` commits them. */
+export const applyTaskChanges = (
+  taskDir: string,
+  id: string,
+  title: string | undefined,
+  commit: boolean,
+) =>
+  Effect.gen(function* () {
+    const r = readWorktree(taskDir)
+    if (r === undefined) {
+      return yield* new WorktreeRefused({
+        message: `Task ${id} has no worktree (started without --worktree): its changes are already in ${"its working directory"}.`,
+      })
+    }
+    const tree = yield* treeOfTask(r)
+    const outcome = yield* applyTree(r.repo, r.base, tree)
+    if (outcome._tag === "Nothing" || !commit) return { ...outcome, record: r, committed: false }
+    const message = title ?? `codex-tasks: changes of ${id}`
+    const committed = yield* commitAll(r.repo, message, outcome.files)
+    return { ...outcome, record: r, committed }
+  }).pipe(Effect.mapError(refused))
+
+/** Whether `dir` has uncommitted changes (for messages). */
+export const isDirty = (dir: string) =>
+  Effect.map(gitRaw(["status", "--porcelain"], { cwd: dir }), (r) => r.stdout.trim().length > 0)

@@ -1,0 +1,146 @@
+import { spawnSync } from "node:child_process"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterEach, assert, describe, it } from "vitest"
+import { startModelServer } from "../../src/testing/index.js"
+import { makeCliSandbox, runCli, taskDir, waitForState } from "../support/cli.js"
+
+// `start --worktree`, `diff`, `apply`, `archive` of worktree tasks, with the real codex.
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@t",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@t",
+}
+const git = (cwd: string, ...args: Array<string>) => {
+  const r = spawnSync("git", args, { cwd, encoding: "utf8", env: gitEnv })
+  assert.strictEqual(r.status, 0, r.stderr)
+  return r.stdout.trim()
+}
+
+const setup = async () => {
+  const server = await startModelServer()
+  cleanups.push(() => server.close())
+  const sandbox = await makeCliSandbox(server)
+  cleanups.push(sandbox.dispose)
+  const repo = sandbox.cwd
+  git(repo, "init", "-q", "-b", "main")
+  writeFileSync(join(repo, "README"), "base\n")
+  git(repo, "add", ".")
+  git(repo, "commit", "-qm", "base")
+  return { sandbox, repo }
+}
+
+const worktreeOf = (sandbox: { storeRoot: string }, id: string) =>
+  JSON.parse(readFileSync(join(taskDir(sandbox as never, id), "worktree.json"), "utf8")) as {
+    path: string
+    branch: string
+  }
+
+describe("worktree tasks", () => {
+  it("two tasks change one file differently; each sees only its own; apply of the second is refused untouched", async () => {
+    const { sandbox, repo } = await setup()
+    const ids: Array<string> = []
+    for (const text of ["from task A", "from task B"]) {
+      const run = await runCli(sandbox, [
+        "start",
+        "--worktree",
+        "-s",
+        "workspace-write",
+        "-t",
+        text,
+        `PATCH:f.txt:${text}\nREPLY:done`,
+      ])
+      assert.strictEqual(run.code, 0, run.stderr)
+      ids.push(run.stdout.trim())
+    }
+    const [a = "", b = ""] = ids
+    for (const id of ids) await waitForState(sandbox, id, "STOPPED")
+    const wa = worktreeOf(sandbox, a)
+    const wb = worktreeOf(sandbox, b)
+    assert.strictEqual(wa.branch, `codex-tasks/${a.slice(0, 8)}`)
+    assert.strictEqual(readFileSync(join(wa.path, "f.txt"), "utf8").trim(), "from task A")
+    assert.strictEqual(readFileSync(join(wb.path, "f.txt"), "utf8").trim(), "from task B")
+    assert.isFalse(existsSync(join(repo, "f.txt")), "the original checkout is untouched")
+
+    const diffA = await runCli(sandbox, ["diff", a])
+    assert.strictEqual(diffA.code, 0, diffA.stderr)
+    assert.include(diffA.stdout, "+from task A")
+    assert.notInclude(diffA.stdout, "from task B")
+    const status = await runCli(sandbox, ["status", "--json", a])
+    const json = JSON.parse(status.stdout) as {
+      worktree: { branch: string; changed_files: number }
+      last_turn_files: Array<string>
+    }
+    assert.strictEqual(json.worktree.branch, wa.branch)
+    assert.strictEqual(json.worktree.changed_files, 1)
+    assert.deepStrictEqual(json.last_turn_files, [join(wa.path, "f.txt")])
+    const statB = await runCli(sandbox, ["diff", "--stat", b])
+    assert.include(statB.stdout, "f.txt | +1 -0")
+
+    const applyA = await runCli(sandbox, ["apply", a])
+    assert.strictEqual(applyA.code, 0, applyA.stderr)
+    assert.strictEqual(readFileSync(join(repo, "f.txt"), "utf8").trim(), "from task A")
+    const before = git(repo, "status", "--porcelain")
+    const applyB = await runCli(sandbox, ["apply", b])
+    assert.strictEqual(applyB.code, 1)
+    assert.match(applyB.stderr, /conflict .* in: f\.txt\. Nothing was changed/)
+    assert.strictEqual(readFileSync(join(repo, "f.txt"), "utf8").trim(), "from task A")
+    assert.strictEqual(git(repo, "status", "--porcelain"), before)
+  })
+
+  it("a second turn runs in the worktree; archive commits uncommitted work to the kept branch", async () => {
+    const { sandbox, repo } = await setup()
+    const run = await runCli(sandbox, [
+      "start",
+      "--worktree",
+      "-s",
+      "workspace-write",
+      "REPLY:first",
+    ])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    await waitForState(sandbox, id, "STOPPED")
+    const wt = worktreeOf(sandbox, id)
+    const send = await runCli(sandbox, ["send", id, "PATCH:second.txt:turn two\nREPLY:ok"])
+    assert.strictEqual(send.code, 0, send.stderr)
+    await waitForState(sandbox, id, "STOPPED", { extra: (m) => (m.turns ?? 0) >= 2 })
+    assert.strictEqual(readFileSync(join(wt.path, "second.txt"), "utf8").trim(), "turn two")
+    assert.isFalse(existsSync(join(repo, "second.txt")))
+
+    const archived = await runCli(sandbox, ["archive", id])
+    assert.strictEqual(archived.code, 0, archived.stderr)
+    assert.isFalse(existsSync(wt.path), "the worktree directory is removed")
+    assert.strictEqual(git(repo, "show", `${wt.branch}:second.txt`), "turn two")
+    assert.strictEqual(
+      git(repo, "log", "-1", "--format=%s", wt.branch),
+      `codex-tasks: uncommitted work of ${id}`,
+    )
+    const diff = await runCli(sandbox, ["diff", "--stat", id])
+    assert.include(diff.stdout, "second.txt | +1 -0")
+  })
+
+  it("is refused outside a git repository and when the branch exists", async () => {
+    const { sandbox, repo } = await setup()
+    git(repo, "branch", "taken")
+    const taken = await runCli(sandbox, ["start", "--worktree", "--branch", "taken", "REPLY:x"])
+    assert.strictEqual(taken.code, 1)
+    assert.match(taken.stderr, /branch taken already exists/)
+    const outside = await runCli(sandbox, [
+      "start",
+      "--worktree",
+      "--working-dir",
+      sandbox.home,
+      "REPLY:x",
+    ])
+    assert.strictEqual(outside.code, 1)
+    assert.match(outside.stderr, /is not in one/)
+  })
+})

@@ -1,0 +1,156 @@
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
+import { applyTree, diffStat, diffText, worktreeTree } from "../../src/git/diff.js"
+import {
+  addWorktree,
+  branchExists,
+  checkNewBranch,
+  commitAll,
+  deleteBranch,
+  findRepo,
+  removeWorktree,
+  renameBranch,
+} from "../../src/git/repo.js"
+
+// The git functions behind worktree tasks, against real git in temporary directories.
+
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@t",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@t",
+}
+const sh = (cwd: string, ...args: Array<string>) => {
+  const r = spawnSync("git", args, { cwd, encoding: "utf8", env })
+  assert.strictEqual(r.status, 0, r.stderr)
+  return r.stdout.trim()
+}
+
+const makeRepo = () => {
+  const base = mkdtempSync(join(tmpdir(), "ct-git-"))
+  const repo = join(base, "repo")
+  mkdirSync(repo)
+  sh(repo, "init", "-q", "-b", "main")
+  writeFileSync(join(repo, "f.txt"), "one\ntwo\nthree\n")
+  sh(repo, "add", ".")
+  sh(repo, "commit", "-qm", "first")
+  return { base, repo, cleanup: () => rmSync(base, { recursive: true, force: true }) }
+}
+
+const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromiseExit(e)
+const failure = (exit: Exit.Exit<unknown, { readonly message: string }>) =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error.message : "did not fail"
+
+describe("findRepo", () => {
+  it("refuses a directory outside any repository, and a repository without a commit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ct-norepo-"))
+    try {
+      assert.match(failure(await run(findRepo(dir, undefined))), /is not in one/)
+      sh(dir, "init", "-q")
+      assert.match(failure(await run(findRepo(dir, undefined))), /has none yet/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("finds the top from a subdirectory and resolves --base", async () => {
+    const { repo, cleanup } = makeRepo()
+    try {
+      mkdirSync(join(repo, "sub"))
+      const found = await Effect.runPromise(findRepo(join(repo, "sub"), undefined))
+      assert.strictEqual(found.top, repo)
+      assert.strictEqual(found.baseCommit, sh(repo, "rev-parse", "HEAD"))
+      assert.match(failure(await run(findRepo(repo, "nope"))), /names no commit/)
+    } finally {
+      cleanup()
+    }
+  })
+})
+
+describe("worktrees", () => {
+  it("a worktree's changes (committed, uncommitted, untracked) diff against the base and apply", async () => {
+    const { base, repo, cleanup } = makeRepo()
+    try {
+      const head = sh(repo, "rev-parse", "HEAD")
+      const wt = join(base, "wt")
+      await Effect.runPromise(addWorktree(repo, wt, "codex-tasks/tmp", head))
+      assert.match(failure(await run(checkNewBranch(repo, "codex-tasks/tmp"))), /already exists/)
+      await Effect.runPromise(renameBranch(repo, "codex-tasks/tmp", "codex-tasks/abc"))
+      assert.strictEqual(sh(wt, "branch", "--show-current"), "codex-tasks/abc")
+      writeFileSync(join(wt, "committed.txt"), "c\n")
+      sh(wt, "add", ".")
+      sh(wt, "commit", "-qm", "c")
+      writeFileSync(join(wt, "f.txt"), "one\nTWO\nthree\n")
+      writeFileSync(join(wt, "new.txt"), "untracked\n")
+      const tree = await Effect.runPromise(worktreeTree(wt))
+      const stat = await Effect.runPromise(diffStat(wt, head, tree))
+      assert.deepStrictEqual(
+        stat.map((s) => `${s.path} +${s.added} -${s.deleted}`),
+        ["committed.txt +1 -0", "f.txt +1 -1", "new.txt +1 -0"],
+      )
+      assert.include(await Effect.runPromise(diffText(wt, head, tree)), "+TWO")
+      // The worktree's own index is untouched: new.txt is still untracked.
+      assert.include(sh(wt, "status", "--porcelain"), "?? new.txt")
+      // The original checkout never saw it.
+      assert.isFalse(existsSync(join(repo, "new.txt")))
+      const applied = await Effect.runPromise(applyTree(repo, head, tree))
+      assert.deepStrictEqual(applied, {
+        _tag: "Applied",
+        files: ["committed.txt", "f.txt", "new.txt"],
+      })
+      assert.strictEqual(readFileSync(join(repo, "f.txt"), "utf8"), "one\nTWO\nthree\n")
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("a conflicting apply names the paths and changes nothing", async () => {
+    const { base, repo, cleanup } = makeRepo()
+    try {
+      const head = sh(repo, "rev-parse", "HEAD")
+      const wt = join(base, "wt")
+      await Effect.runPromise(addWorktree(repo, wt, "b", head))
+      writeFileSync(join(wt, "f.txt"), "one\nmine\nthree\n")
+      writeFileSync(join(wt, "other.txt"), "x\n")
+      writeFileSync(join(repo, "f.txt"), "one\nyours\nthree\n")
+      const tree = await Effect.runPromise(worktreeTree(wt))
+      const message = failure(await run(applyTree(repo, head, tree)))
+      assert.match(message, /conflict .* in: f\.txt\. Nothing was changed/)
+      assert.strictEqual(readFileSync(join(repo, "f.txt"), "utf8"), "one\nyours\nthree\n")
+      assert.isFalse(existsSync(join(repo, "other.txt")))
+      assert.strictEqual(sh(repo, "status", "--porcelain"), "M f.txt")
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("commitAll keeps uncommitted work on the branch; a branch is deleted only when merged or forced", async () => {
+    const { base, repo, cleanup } = makeRepo()
+    try {
+      const head = sh(repo, "rev-parse", "HEAD")
+      const wt = join(base, "wt")
+      await Effect.runPromise(addWorktree(repo, wt, "work", head))
+      writeFileSync(join(wt, "new.txt"), "kept\n")
+      assert.isTrue(await Effect.runPromise(commitAll(wt, "codex-tasks: uncommitted work of X")))
+      assert.isFalse(await Effect.runPromise(commitAll(wt, "again")))
+      await Effect.runPromise(removeWorktree(repo, wt))
+      assert.isFalse(existsSync(wt))
+      assert.strictEqual(sh(repo, "show", "work:new.txt"), "kept")
+      assert.strictEqual(
+        sh(repo, "log", "-1", "--format=%s", "work"),
+        "codex-tasks: uncommitted work of X",
+      )
+      assert.match(failure(await run(deleteBranch(repo, "work", false))), /not merged/)
+      assert.isTrue(await Effect.runPromise(branchExists(repo, "work")))
+      await Effect.runPromise(deleteBranch(repo, "work", true))
+      assert.isFalse(await Effect.runPromise(branchExists(repo, "work")))
+    } finally {
+      cleanup()
+    }
+  })
+})
