@@ -64,6 +64,22 @@ const options = {
   ),
   // Not in --help (codex has no such flag): kept for old scripts as `-c tools.update_plan.enabled=true`.
   planTool: Options.boolean("plan-tool"),
+  outputSchema: Options.file("output-schema").pipe(
+    Options.withDescription("A JSON Schema file the final answer must follow (every turn)."),
+    Options.optional,
+  ),
+  addDir: Options.directory("add-dir").pipe(
+    Options.withDescription("Another directory codex may write to (repeatable)."),
+    Options.repeated,
+  ),
+  enable: Options.text("enable").pipe(
+    Options.withDescription("Turn a codex feature on (repeatable)."),
+    Options.repeated,
+  ),
+  disable: Options.text("disable").pipe(
+    Options.withDescription("Turn a codex feature off (repeatable)."),
+    Options.repeated,
+  ),
   repo: Options.text("repo").pipe(
     Options.withDescription("Clone this git repository into --working-dir first."),
     Options.optional,
@@ -105,6 +121,10 @@ export const start = Command.make("start", options, (o) =>
           skipGitRepoCheck: o.skipGitRepoCheck,
           bypassApprovalsAndSandbox: o.bypass,
           planTool: o.planTool,
+          outputSchema: optional(o.outputSchema),
+          addDirs: o.addDir,
+          enableFeatures: o.enable,
+          disableFeatures: o.disable,
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
         limits,

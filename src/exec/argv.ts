@@ -14,6 +14,9 @@ const common = (options: ExecOptions, outputLastMessage: string): Array<string> 
   if (options.profile !== undefined) argv.push("--profile", options.profile)
   if (options.planTool) argv.push("-c", "tools.update_plan.enabled=true")
   for (const override of options.configOverrides ?? []) argv.push("-c", override)
+  if (options.outputSchema !== undefined) argv.push("--output-schema", options.outputSchema)
+  for (const feature of options.enableFeatures ?? []) argv.push("--enable", feature)
+  for (const feature of options.disableFeatures ?? []) argv.push("--disable", feature)
   return argv
 }
 
@@ -24,6 +27,7 @@ export const newThreadArgv = (options: ExecOptions, outputLastMessage: string): 
   for (const image of options.images ?? []) argv.push("--image", image)
   if (options.workingDir !== undefined) argv.push("--cd", options.workingDir)
   if (options.sandbox !== undefined) argv.push("--sandbox", options.sandbox)
+  for (const dir of options.addDirs ?? []) argv.push("--add-dir", dir)
   argv.push(...(options.extraArgs ?? []))
   argv.push("-")
   return argv
@@ -41,6 +45,11 @@ export const resumeArgv = (
 ): Array<string> => {
   const argv = ["exec", ...common(options, outputLastMessage)]
   if (options.sandbox !== undefined) argv.push("-c", `sandbox_mode="${options.sandbox}"`)
+  // `resume` rejects --add-dir; the same setting as a config key (a TOML array of strings).
+  if ((options.addDirs ?? []).length > 0) {
+    const roots = (options.addDirs ?? []).map((d) => JSON.stringify(d)).join(", ")
+    argv.push("-c", `sandbox_workspace_write.writable_roots=[${roots}]`)
+  }
   argv.push(...(options.extraArgs ?? []))
   argv.push("resume", threadId, "-")
   return argv

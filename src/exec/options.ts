@@ -31,6 +31,13 @@ export const ExecOptions = Schema.Struct({
   bypassApprovalsAndSandbox: optional(Schema.Boolean, "bypass_approvals_and_sandbox"),
   /** Offer the plan tool (`-c tools.update_plan.enabled=true`; older codex called it `--include-plan-tool`). */
   planTool: optional(Schema.Boolean, "plan_tool"),
+  /** A JSON Schema file the final answer must follow (`--output-schema`; `resume` accepts it). */
+  outputSchema: optional(Schema.String, "output_schema"),
+  /** More writable directories (`--add-dir`; replayed on resume as `sandbox_workspace_write.writable_roots`). */
+  addDirs: optional(Strings, "add_dirs"),
+  /** Features turned on / off (`--enable` / `--disable`; `resume` accepts both). */
+  enableFeatures: optional(Strings, "enable_features"),
+  disableFeatures: optional(Strings, "disable_features"),
   /** Raw arguments placed before the prompt (and before `resume`); the caller vouches for them. */
   extraArgs: optional(Strings, "extra_args"),
 })

@@ -30,6 +30,8 @@ const VALUE_NAMES: Readonly<Record<string, string>> = {
   "--on-finish": "CMD",
   "--webhook": "URL",
   "--branch": "NAME",
+  "--enable": "FEATURE",
+  "--disable": "FEATURE",
 }
 
 /** Environment variables an option falls back to (read by the store and exec layers, not by @effect/cli). */

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs"
+import { existsSync, readFileSync, statSync } from "node:fs"
 import { basename, join, resolve as resolvePath } from "node:path"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
@@ -48,6 +48,20 @@ const isDirectory = (p: string) => {
 
 const blank = (s: string) => s.trim().length === 0
 
+// A codex feature name: never something codex's parser could take for a flag.
+const FEATURE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+
+const nonEmpty = <A>(xs: ReadonlyArray<A>) => (xs.length === 0 ? undefined : xs)
+
+const isJsonFile = (path: string) => {
+  try {
+    JSON.parse(readFileSync(path, "utf8"))
+    return true
+  } catch {
+    return false
+  }
+}
+
 const logSize = (path: string) => {
   try {
     return statSync(path).size
@@ -86,11 +100,36 @@ export const makeLaunches = (
         if (!existsSync(image))
           return yield* new BadPath({ message: `The image ${image} does not exist.` })
       }
+      let outputSchema: string | undefined
+      if (options.outputSchema !== undefined) {
+        outputSchema = resolvePath(cwd, options.outputSchema)
+        if (!isJsonFile(outputSchema)) {
+          return yield* new BadPath({
+            message: `--output-schema must name a readable JSON file: ${outputSchema}`,
+          })
+        }
+      }
+      const addDirs = (options.addDirs ?? []).map((d) => resolvePath(cwd, d))
+      for (const dir of addDirs) {
+        if (!isDirectory(dir))
+          return yield* new BadPath({ message: `The --add-dir directory ${dir} does not exist.` })
+      }
+      for (const feature of [
+        ...(options.enableFeatures ?? []),
+        ...(options.disableFeatures ?? []),
+      ]) {
+        if (!FEATURE.test(feature))
+          return yield* new UsageError({ message: `Invalid feature name: ${feature}` })
+      }
       return {
         ...options,
         workingDir,
         images,
         ...(configFile === undefined ? {} : { configFile }),
+        ...(outputSchema === undefined ? {} : { outputSchema }),
+        addDirs: nonEmpty(addDirs),
+        enableFeatures: nonEmpty(options.enableFeatures ?? []),
+        disableFeatures: nonEmpty(options.disableFeatures ?? []),
       }
     })
 

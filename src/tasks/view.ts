@@ -97,6 +97,16 @@ export const viewOf = (
   })
 
 // A task recorded before cache writes were kept reports 0 for them.
+const jsonResult = (text: string | undefined): { readonly result_json?: unknown } => {
+  const trimmed = text?.trim() ?? ""
+  if (!trimmed.startsWith("{") && !trimmed.startsWith("[")) return {}
+  try {
+    return { result_json: JSON.parse(trimmed) }
+  } catch {
+    return {}
+  }
+}
+
 const usageJson = (u: TaskUsage | undefined) =>
   u === undefined
     ? null
@@ -129,6 +139,8 @@ export const viewJson = (v: TaskView) => ({
   archived: v.loc.archived,
   path: v.loc.dir,
   worker_stderr: v.workerStderr ?? null,
+  // The final answer parsed, when it is JSON (as with --output-schema); absent otherwise.
+  ...jsonResult(v.lastResult),
   // Only a running task waits; a stale field left by a lost worker is not shown.
   waiting: v.state === "RUNNING" ? (v.meta.waiting ?? null) : null,
   ...(v.leftovers === undefined ? {} : { leftover_processes: v.leftovers }),

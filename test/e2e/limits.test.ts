@@ -1,10 +1,8 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { afterEach, assert, describe, it } from "vitest"
-import { startModelServer } from "../../src/testing/index.js"
+import { assert, describe, it } from "vitest"
 import {
   type CliSandbox,
-  makeCliSandbox,
   readLog,
   readTaskJson,
   runCli,
@@ -13,22 +11,12 @@ import {
   waitFor,
   waitForState,
 } from "../support/cli.js"
+import { e2eWorld } from "../support/e2eWorld.js"
 
 // Issue 12 with the real codex against the scripted server: usage-limit waits, the stall
 // watchdog, the turn timeout and the token budget.
 
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-const setup = async () => {
-  const server = await startModelServer()
-  cleanups.push(() => server.close())
-  const sandbox = await makeCliSandbox(server)
-  cleanups.push(sandbox.dispose)
-  return { server, sandbox }
-}
+const { setup } = e2eWorld()
 
 const FLAGS = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
 // The scripted resets are seconds away, and codex names them to the minute: a 1 s floor instead
@@ -41,8 +29,17 @@ const start = async (sandbox: CliSandbox, args: ReadonlyArray<string>, env = {})
   return run.stdout.trim()
 }
 
-const nothingLeft = (sandbox: CliSandbox, id: string) =>
+// A worker writes the task's final state and then exits: give it a moment to be gone.
+const nothingLeft = async (sandbox: CliSandbox, id: string) => {
+  const left = () => {
+    const p = taskProcesses(sandbox, id)
+    return p.worker === undefined && p.marked.length === 0 && p.tokened.length === 0
+  }
+  await waitFor("the task's processes to be gone", () => (left() ? true : undefined), 10_000).catch(
+    () => undefined,
+  )
   assert.deepStrictEqual(taskProcesses(sandbox, id), { worker: undefined, marked: [], tokened: [] })
+}
 
 describe("usage limits", () => {
   it("waits for the reset, then runs the prompt again and completes", async () => {
@@ -75,7 +72,7 @@ describe("usage limits", () => {
       server.requests.map((r) => r.action),
       ["status:429", "message"],
     )
-    nothingLeft(sandbox, id)
+    await nothingLeft(sandbox, id)
   }, 120_000)
 
   it("a stop during the wait ends the task at once, nothing left running", async () => {
@@ -90,7 +87,7 @@ describe("usage limits", () => {
     const stopped = await waitForState(sandbox, id, "STOPPED", { timeoutMs: 10_000 })
     assert.strictEqual(stopped.meta.last_outcome?.kind, "interrupted")
     assert.isUndefined(stopped.meta.waiting)
-    nothingLeft(sandbox, id)
+    await nothingLeft(sandbox, id)
   }, 60_000)
 })
 
@@ -113,7 +110,7 @@ describe("stall watchdog and turn timeout", () => {
     )
     // 3 s stall + SIGINT grace + one backoff (2 s ±50 %) + the retried turn.
     assert.isBelow(seconds, 3 + 15, `recovered after ${seconds} s`)
-    nothingLeft(sandbox, id)
+    await nothingLeft(sandbox, id)
   }, 90_000)
 
   it("--turn-timeout ends a long command's turn (timed_out), and the queue goes on", async () => {
@@ -130,7 +127,7 @@ describe("stall watchdog and turn timeout", () => {
     assert.isTrue(
       log.some((e) => e.type === "worker" && String(e.message).includes("--turn-timeout")),
     )
-    nothingLeft(sandbox, id)
+    await nothingLeft(sandbox, id)
   }, 90_000)
 
   it("--turn-timeout records timed_out and is not retried", async () => {
@@ -139,7 +136,7 @@ describe("stall watchdog and turn timeout", () => {
     const done = await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
     assert.strictEqual(done.meta.last_outcome?.kind, "timed_out")
     assert.strictEqual(server.requests.length, 1, "no retry")
-    nothingLeft(sandbox, id)
+    await nothingLeft(sandbox, id)
   }, 60_000)
 })
 
@@ -178,6 +175,6 @@ describe("token budget", () => {
       timeoutMs: 60_000,
       extra: (m) => m.last_result === "four",
     })
-    nothingLeft(sandbox, id)
+    await nothingLeft(sandbox, id)
   }, 180_000)
 })

@@ -2,25 +2,16 @@ import { existsSync, readFileSync } from "node:fs"
 import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
-import { afterEach, assert, describe, it } from "vitest"
-import { startModelServer } from "../../src/testing/index.js"
-import { makeCliSandbox, readLog, runCli, waitFor, waitForState } from "../support/cli.js"
+import { assert, describe, it } from "vitest"
+import { readLog, runCli, waitFor, waitForState } from "../support/cli.js"
+import { e2eWorld } from "../support/e2eWorld.js"
 
 // Notifications of a task's end (issue 12, item 5) with the real codex: `--on-finish` runs a
 // command with the task in its environment, `--webhook` POSTs the task as JSON.
 
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-const setup = async () => {
-  const server = await startModelServer()
-  cleanups.push(() => server.close())
-  const sandbox = await makeCliSandbox(server)
-  cleanups.push(sandbox.dispose)
-  return sandbox
-}
+const world = e2eWorld()
+const cleanups = world.cleanups
+const setup = async () => (await world.setup()).sandbox
 
 interface Received {
   readonly headers: IncomingHttpHeaders

@@ -1,10 +1,8 @@
 import { readFileSync } from "node:fs"
-import { afterEach, assert, describe, it } from "vitest"
-import { startModelServer } from "../../src/testing/index.js"
+import { assert, describe, it } from "vitest"
 import {
   type CliSandbox,
   commandLine,
-  makeCliSandbox,
   processesWithEnv,
   runCli,
   SANDBOX_MARK_VAR,
@@ -14,22 +12,14 @@ import {
   waitFor,
   waitForState,
 } from "../support/cli.js"
+import { e2eWorld } from "../support/e2eWorld.js"
 
 // Run slots (issue 12, item 1) with the real codex: `--max-running N` caps the codex processes of
 // a store, the others wait first come first served, and a killed holder frees its slot.
 
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-const setup = async () => {
-  const server = await startModelServer()
-  cleanups.push(() => server.close())
-  const sandbox = await makeCliSandbox(server)
-  cleanups.push(sandbox.dispose)
-  return sandbox
-}
+const world = e2eWorld()
+const _cleanups = world.cleanups
+const setup = async () => (await world.setup()).sandbox
 
 const FLAGS = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
 

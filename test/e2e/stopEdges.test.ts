@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterEach, assert, describe, it } from "vitest"
-import { startModelServer } from "../../src/testing/index.js"
+import { assert, describe, it } from "vitest"
 import {
   type CliSandbox,
   commandLine,
-  makeCliSandbox,
   runCli,
   taskProcesses,
   tokenProcesses,
@@ -13,22 +11,14 @@ import {
   waitFor,
   waitForState,
 } from "../support/cli.js"
+import { e2eWorld } from "../support/e2eWorld.js"
 
 // Edges of stop that users hit: typos among ids, workers killed outright, prompts that a stop
 // drops while a `send --wait` waits for them.
 
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-const setup = async () => {
-  const server = await startModelServer()
-  cleanups.push(() => server.close())
-  const sandbox = await makeCliSandbox(server)
-  cleanups.push(sandbox.dispose)
-  return sandbox
-}
+const world = e2eWorld()
+const _cleanups = world.cleanups
+const setup = async () => (await world.setup()).sandbox
 
 const FLAGS = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
 

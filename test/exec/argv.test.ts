@@ -193,3 +193,36 @@ describe("resumeArgv", () => {
     }
   })
 })
+
+describe("current codex flags", () => {
+  const options = {
+    outputSchema: "/s/schema.json",
+    addDirs: ["/extra one", "/two"],
+    enableFeatures: ["web_search"],
+    disableFeatures: ["unified_exec"],
+  }
+
+  it("passes --output-schema, --add-dir, --enable and --disable to a new thread", () => {
+    const argv = newThreadArgv(options, OUT)
+    expect(argv).toEqual(
+      expect.arrayContaining(["--output-schema", "/s/schema.json", "--enable", "web_search"]),
+    )
+    expect(argv.slice(argv.indexOf("--add-dir"))).toEqual([
+      "--add-dir",
+      "/extra one",
+      "--add-dir",
+      "/two",
+      "-",
+    ])
+    expect(argv[argv.indexOf("--disable") + 1]).toBe("unified_exec")
+  })
+
+  it("replays them on resume; --add-dir (which resume rejects) as the writable-roots key", () => {
+    const argv = resumeArgv("t-1", options, OUT)
+    expect(argv).not.toContain("--add-dir")
+    expect(argv).toEqual(expect.arrayContaining(["--output-schema", "/s/schema.json"]))
+    expect(argv).toEqual(expect.arrayContaining(["--enable", "web_search", "--disable"]))
+    expect(argv).toContain('sandbox_workspace_write.writable_roots=["/extra one", "/two"]')
+    expect(argv.slice(-3)).toEqual(["resume", "t-1", "-"])
+  })
+})

@@ -10,7 +10,7 @@ import { execOptionsOf } from "../../src/mcp/tools.js"
 /** `task_start` arguments that are not exec options. */
 const NOT_EXEC = ["prompt", "title", "repoUrl", "repoRef", "onFinish", "webhook"]
 /** Exec options MCP clients cannot set. */
-const CLI_ONLY = ["extraArgs"]
+const CLI_ONLY = ["extraArgs", "outputSchema", "addDirs", "enableFeatures", "disableFeatures"]
 
 const everyArgument = StartArgs.parse({
   prompt: "p",
