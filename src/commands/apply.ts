@@ -1,11 +1,10 @@
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
-import { TaskStore } from "../store/TaskStore.js"
-import { applyTaskChanges } from "../tasks/taskDiff.js"
+import { Tasks } from "../tasks/Tasks.js"
 import { printJson, printLine } from "./Printer.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
-import { jsonOption } from "./shared.js"
+import { jsonOption, taskArg } from "./shared.js"
 
 /** `codex-tasks apply`: bring a worktree task's changes into the directory it started from. */
 export const apply = Command.make(
@@ -16,22 +15,19 @@ export const apply = Command.make(
       Options.withDescription("Commit the applied files there, with the task's title as message."),
     ),
     json: jsonOption,
-    task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
+    task: taskArg,
   },
   (o) =>
     withTasks(
       Effect.gen(function* () {
-        const store = yield* TaskStore
-        const loc = yield* store.resolve(o.task, { includeArchived: true })
-        const meta = yield* store.read(loc)
-        const r = yield* applyTaskChanges(loc.dir, loc.id, meta.title, o.commit)
+        const { id, applied: r } = yield* (yield* Tasks).applyChanges(o.task, o.commit)
         const files = r._tag === "Applied" ? r.files : []
         if (o.json) {
-          return yield* printJson({ id: loc.id, dir: r.record.repo, files, committed: r.committed })
+          return yield* printJson({ id: id, dir: r.record.repo, files, committed: r.committed })
         }
-        if (files.length === 0) return yield* printLine(`Task ${loc.id} changed nothing to apply.`)
+        if (files.length === 0) return yield* printLine(`Task ${id} changed nothing to apply.`)
         yield* printLine(
-          `Applied ${files.length} file(s) of task ${loc.id} to ${r.record.repo}${r.committed ? " and committed them" : ""}:\n${files.join("\n")}`,
+          `Applied ${files.length} file(s) of task ${id} to ${r.record.repo}${r.committed ? " and committed them" : ""}:\n${files.join("\n")}`,
         )
       }),
       o,

@@ -1,12 +1,12 @@
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { colorEnabled } from "../render/style.js"
-import { TaskStore } from "../store/TaskStore.js"
-import { type TaskChanges, taskChanges } from "../tasks/taskDiff.js"
+import { Tasks } from "../tasks/Tasks.js"
+import type { TaskChanges } from "../tasks/taskDiff.js"
 import { printJson, printLine } from "./Printer.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
-import { jsonOption } from "./shared.js"
+import { jsonOption, taskArg } from "./shared.js"
 
 const count = (n: number | null) => (n === null ? "-" : String(n))
 
@@ -27,22 +27,16 @@ export const diff = Command.make(
       Options.withDescription("Only the changed files with added/deleted line counts."),
     ),
     json: jsonOption,
-    task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
+    task: taskArg,
   },
   (o) =>
     withTasks(
       Effect.gen(function* () {
-        const store = yield* TaskStore
-        const loc = yield* store.resolve(o.task, { includeArchived: true })
-        const meta = yield* store.read(loc)
         const color = !o.json && !o.stat && colorEnabled(process.stdout, process.env)
-        const c = yield* taskChanges(loc.dir, store.logPath(loc), meta.working_dir, {
-          color,
-          patch: !o.stat,
-        })
+        const { id, changes: c } = yield* (yield* Tasks).changes(o.task, { color, patch: !o.stat })
         if (o.json) {
           return yield* printJson({
-            id: loc.id,
+            id: id,
             worktree:
               c.worktree === undefined
                 ? null

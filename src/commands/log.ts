@@ -1,4 +1,4 @@
-import { Args, Command, Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
 import { renderLogLine } from "../render/longLine.js"
@@ -7,7 +7,7 @@ import { Tasks } from "../tasks/Tasks.js"
 import { Printer } from "./Printer.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
-import { stdoutStyle } from "./shared.js"
+import { stdoutStyle, taskArg } from "./shared.js"
 
 /** `codex-tasks log`: a task's transcript, as text or raw JSONL, optionally following it. */
 export const log = Command.make(
@@ -29,7 +29,7 @@ export const log = Command.make(
       Options.optional,
     ),
     full: Options.boolean("full").pipe(Options.withDescription("Do not shorten command output.")),
-    task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
+    task: taskArg,
   },
   (o) =>
     withTasks(

@@ -6,6 +6,7 @@ import { printJson, printLine } from "./Printer.js"
 import { promptFrom } from "./promptArg.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
+import { taskArg } from "./shared.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
 
 /** `codex-tasks send`: give a task its next prompt (queued while it is busy). */
@@ -16,7 +17,7 @@ export const send = Command.make(
     json: Options.boolean("json").pipe(Options.withDescription("Print the receipt as JSON.")),
     ...sendLimitOptions,
     ...watchOptions,
-    task: Args.text({ name: "TASK" }).pipe(Args.withDescription("Task id or unique prefix.")),
+    task: taskArg,
     prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
   },
   (o) =>

@@ -1,4 +1,4 @@
-import { Options } from "@effect/cli"
+import { Args, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { colorEnabled, makeStyle } from "../render/style.js"
 import type { Unreadable } from "../tasks/queries.js"
@@ -10,6 +10,11 @@ export const timeFormatOption = Options.choice("time-format", ["human", "iso"] a
     "How times are shown: human (local time, like `date`) or iso (RFC 3339 UTC).",
   ),
   Options.withDefault("human" as const),
+)
+
+/** The one `TASK` argument of a command. */
+export const taskArg = Args.text({ name: "TASK" }).pipe(
+  Args.withDescription("Task id or unique prefix."),
 )
 
 /** `--json`. */

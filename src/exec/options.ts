@@ -53,8 +53,7 @@ const defined = <T extends object>(o: T): T =>
 export const toStoredExecOptions = (o: ExecOptions): StoredExecOptionsShape =>
   defined(Schema.encodeSync(ExecOptions)(o))
 
-const isSandboxMode = Schema.is(SandboxMode)
-const decodeStored = Schema.decodeUnknownOption(ExecOptions)
+const decodeField = Schema.decodeUnknownOption(ExecOptions)
 
 /**
  * Stored options → exec options. A value of the wrong type (a sandbox mode this version does not
@@ -65,13 +64,14 @@ export const fromStoredExecOptions = (
   stored: Readonly<Record<string, unknown>> | undefined,
   legacy: { readonly working_dir?: string | undefined; readonly config_path?: string | undefined },
 ): ExecOptions => {
-  const known = Object.fromEntries(
-    Object.entries(stored ?? {}).filter(([k, v]) => {
-      const one = decodeStored({ [k]: v })
-      return one._tag === "Some" && (k !== "sandbox" || isSandboxMode(v))
+  // Field by field: one bad value costs that field only.
+  const options: ExecOptions = Object.assign(
+    {},
+    ...Object.entries(stored ?? {}).map(([k, v]) => {
+      const one = decodeField({ [k]: v })
+      return one._tag === "Some" ? one.value : {}
     }),
   )
-  const options = decodeStored(known).pipe((o) => (o._tag === "Some" ? o.value : {}))
   return defined({
     ...options,
     workingDir: options.workingDir ?? legacy.working_dir,

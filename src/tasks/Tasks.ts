@@ -10,6 +10,7 @@ import { currentState, listTasks, type Selector, selectTasks, waitForTasks } fro
 import { type StatusRequest, statusOf } from "./status.js"
 import { type StopReport, stopTask } from "./stop.js"
 import { TasksConfig } from "./TasksConfig.js"
+import { applyTaskChanges, taskChanges } from "./taskDiff.js"
 import { followTurn, waitForTurn } from "./turns.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
 
@@ -127,6 +128,24 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
                       ? Effect.succeed(false)
                       : Effect.map(withServices(currentState(loc)), (s) => s !== "RUNNING"),
                 },
+        }),
+      /** What the task changed (`diff`): a worktree task against its base, else its patches' files. */
+      changes: (ref: string, options: { readonly color: boolean; readonly patch: boolean }) =>
+        Effect.gen(function* () {
+          const loc = yield* store.resolve(ref, { includeArchived: true })
+          const meta = yield* store.read(loc)
+          const changes = yield* taskChanges(loc.dir, store.logPath(loc), meta.working_dir, options)
+          return { id: loc.id, changes }
+        }),
+      /** Applies a worktree task's changes to the directory it started from (`apply`). */
+      applyChanges: (ref: string, commit: boolean) =>
+        Effect.gen(function* () {
+          const loc = yield* store.resolve(ref, { includeArchived: true })
+          const meta = yield* store.read(loc)
+          return {
+            id: loc.id,
+            applied: yield* applyTaskChanges(loc.dir, loc.id, meta.title, commit),
+          }
         }),
       /** One window of the log (MCP `task_log`), optionally after waiting for new events. */
       logWindow: (loc: TaskLocation, request: LogWindowRequest) =>
