@@ -2,7 +2,7 @@
 // codex-tasks launcher (bundled by scripts/build.mjs into dist/cli/codex-tasks.js): picks the
 // bundle argv needs (src/route.ts) and runs it through V8's code cache, so start-up skips most
 // parsing and compiling (start-up is most of a read-only command's time):
-//   worker.cjs  `__worker`: the detached worker (no CLI, no MCP)
+//   worker.cjs  `__worker`: the detached worker (no CLI, no MCP); a `start` spawns it first thing
 //   cli.cjs     any one command but `mcp` (no MCP SDK, no zod; only that command is built)
 //   full.cjs    `mcp`, and the whole command tree (--help, completions, unknown commands)
 // Each cache lives next to the bundles, or in the temp dir when that is not writable; a cache
@@ -14,8 +14,18 @@ const path = require("node:path")
 const vm = require("node:vm")
 const Module = require("node:module")
 const { routeOf } = require("../src/route.ts")
+const { prewarmWorker } = require("../src/worker/prewarm.ts")
 
 const route = routeOf(process.argv.slice(2))
+// A start's worker loads while the CLI does (src/worker/prewarm.ts); CODEX_TASKS_PREWARM=0: not.
+if (route === "start" && process.env.CODEX_TASKS_PREWARM !== "0") {
+  prewarmWorker(process.argv.slice(2), [
+    process.execPath,
+    ...process.execArgv,
+    process.argv[1],
+    "__worker",
+  ])
+}
 const name = route === "worker" ? "worker" : route === "mcp" || route === "tree" ? "full" : "cli"
 const bundle = path.join(__dirname, `${name}.cjs`)
 const cacheName = `${name}-${process.version}-${process.arch}.v8cache`

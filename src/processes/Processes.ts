@@ -1,11 +1,7 @@
 import { Context, type Effect, type Option } from "effect"
 import type { ProcessIdentity } from "./identity.js"
 
-/**
- * Name of the environment variable that marks every process of one worker's codex runs (codex
- * and the commands it starts inherit it), so a sweep finds them even once reparented to init.
- */
-export const RUN_MARKER_VAR = "CODEX_TASKS_RUN_ID"
+export { RUN_MARKER_VAR } from "./runMarker.js"
 
 /** The process table: what runs, who it is, and signals. Live: Linux /proc; fake: `testing/`. */
 export interface ProcessesShape {

@@ -6,6 +6,7 @@ import { Context, Data, Deferred, Effect, Layer, Schema } from "effect"
 import { RUN_MARKER_VAR } from "../processes/Processes.js"
 import { WORKER_STDERR } from "../store/layout.js"
 import { START_SCRATCH_DIR } from "../store/results.js"
+import { claimPrewarmed } from "../worker/prewarm.js"
 import { Handshake, WorkerRequest } from "../worker/protocol.js"
 import { decodeNotice, type WorkerNotice } from "../worker/slotNotice.js"
 
@@ -67,6 +68,29 @@ const stderrTail = (path: string | undefined): string => {
   }
 }
 
+/** Spawns a worker in its own session (stdin and stdout piped, stderr appended to `errPath`). */
+const spawnWorker = (
+  bin: string,
+  args: ReadonlyArray<string>,
+  cwd: string,
+  errPath: string | undefined,
+  scratchDir: string | undefined,
+) => {
+  const errFd = openStderr(errPath, scratchDir)
+  return Effect.try({
+    try: () =>
+      spawn(bin, args, {
+        cwd,
+        // A task started from inside another task's run (codex calling codex-tasks) is its
+        // own task: it must not carry the parent run's cleanup marker.
+        env: withoutRunMarker(process.env),
+        detached: true,
+        stdio: ["pipe", "pipe", errFd ?? "ignore"],
+      }),
+    catch: (e) => new WorkerLaunchFailed({ message: `cannot start the worker: ${String(e)}` }),
+  }).pipe(Effect.ensuring(Effect.sync(() => errFd !== undefined && closeSync(errFd))))
+}
+
 /**
  * Launches `command` (e.g. `[process.execPath, "/path/to/codex-tasks", "__worker"]`) detached:
  * a new session, so neither a closing terminal nor Ctrl-C in the calling shell reaches it; stdio
@@ -86,37 +110,40 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
         const [bin, ...args] = command
         // A start's worker writes its stderr into the start's scratch directory, which moves
         // into the task directory once the task exists (a crash of the worker leaves a trace).
-        const scratchDir =
-          given._tag === "Start"
-            ? join(given.storeRoot, START_SCRATCH_DIR, `start-${randomUUID()}`)
+        // A worker the launcher spawned ahead (worker/prewarm.ts) already has one.
+        const prewarmed =
+          given._tag === "Start" && stderrFile === undefined
+            ? claimPrewarmed(given.storeRoot, command)
             : undefined
+        const scratchDir =
+          prewarmed?.scratchDir ??
+          (given._tag === "Start"
+            ? join(given.storeRoot, START_SCRATCH_DIR, `start-${randomUUID()}`)
+            : undefined)
         const request: WorkerRequest =
-          given._tag === "Start" && scratchDir !== undefined ? { ...given, scratchDir } : given
+          given._tag === "Start" && scratchDir !== undefined ? { ...given, scratchDir, cwd } : given
         const errPath = stderrFile ?? (scratchDir && join(scratchDir, WORKER_STDERR))
-        const errFd = openStderr(errPath, scratchDir)
-        const child = yield* Effect.try({
-          try: () =>
-            spawn(bin!, args, {
-              cwd,
-              // A task started from inside another task's run (codex calling codex-tasks) is its
-              // own task: it must not carry the parent run's cleanup marker.
-              env: withoutRunMarker(process.env),
-              detached: true,
-              stdio: ["pipe", "pipe", errFd ?? "ignore"],
-            }),
-          catch: (e) =>
-            new WorkerLaunchFailed({ message: `cannot start the worker: ${String(e)}` }),
-        }).pipe(Effect.ensuring(Effect.sync(() => errFd !== undefined && closeSync(errFd))))
-        const pid = yield* Effect.async<number, WorkerLaunchFailed>((resume) => {
-          child.once("error", (e) =>
-            resume(
-              Effect.fail(
-                new WorkerLaunchFailed({ message: `cannot start the worker: ${e.message}` }),
-              ),
-            ),
-          )
-          child.once("spawn", () => resume(Effect.succeed(child.pid!)))
-        })
+        const child =
+          prewarmed === undefined
+            ? yield* spawnWorker(bin!, args, cwd, errPath, scratchDir)
+            : prewarmed.child
+        if (prewarmed !== undefined) {
+          child.ref()
+          ;(child.stdout as unknown as { ref?: () => void }).ref?.()
+        }
+        const pid =
+          prewarmed !== undefined
+            ? child.pid!
+            : yield* Effect.async<number, WorkerLaunchFailed>((resume) => {
+                child.once("error", (e) =>
+                  resume(
+                    Effect.fail(
+                      new WorkerLaunchFailed({ message: `cannot start the worker: ${e.message}` }),
+                    ),
+                  ),
+                )
+                child.once("spawn", () => resume(Effect.succeed(child.pid!)))
+              })
         child.stdin!.on("error", () => {})
         // The pipe carries the encoded form (exec options snake_case), decoded by the worker.
         child.stdin!.end(JSON.stringify(encodeRequest(request)))

@@ -52,7 +52,11 @@ export const workerMain = async (): Promise<void> => {
   process.on("SIGTERM", onSignal("now"))
   process.on("SIGINT", onSignal("now"))
   process.on("SIGUSR1", onSignal("after-turn"))
-  const request = Schema.decodeUnknownSync(Schema.parseJson(WorkerRequest))(await readStdin())
+  const text = await readStdin()
+  // A worker spawned ahead of its request (worker/prewarm.ts) whose CLI ended without one.
+  if (text === "") process.exit(0)
+  const request = Schema.decodeUnknownSync(Schema.parseJson(WorkerRequest))(text)
+  if (request._tag === "Start" && request.cwd !== undefined) process.chdir(request.cwd)
   const program = Effect.gen(function* () {
     const made = yield* makeWorkerControl
     requestStop = (mode) => Effect.runFork(made.request(mode))

@@ -37,6 +37,8 @@ export const WorkerRequest = Schema.Union(
      * file. Without it the worker makes its own under `<root>/.tmp/`.
      */
     scratchDir: Schema.optional(Schema.String),
+    /** The directory the worker runs in (one spawned ahead of its request moves there). */
+    cwd: Schema.optional(Schema.String),
     /** The task's limits (stored in task.json, applied to every turn). */
     limits: Schema.optional(TaskLimits),
     ...WorkerExtras.fields,

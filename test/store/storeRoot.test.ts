@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path"
 import { describe, expect, it } from "vitest"
-import { resolveStoreRoot } from "../../src/store/storeRoot.js"
+import { resolveStoreRoot } from "../../src/store/storeRootPath.js"
 
 describe("resolveStoreRoot", () => {
   const home = "/home/u"
