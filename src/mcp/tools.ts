@@ -8,6 +8,7 @@ import { makeStyle } from "../render/style.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
+import { readWorktree } from "../tasks/worktree.js"
 import { type Extra, type McpContext, runTool, type ToolAnswer } from "./bridge.js"
 import { gateResume, gateStart } from "./gate.js"
 import {
@@ -68,7 +69,8 @@ const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
     // An archived task gets the service's own refusal.
     if (!loc.archived) {
       const meta = yield* store.read(loc)
-      yield* gateResume(ctx, loc.id, fromStoredExecOptions(meta.exec, meta))
+      const options = fromStoredExecOptions(meta.exec, meta)
+      yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir))
     }
     const receipt = yield* tasks.send(a.taskId, a.prompt)
     const { logOffset: _, ...shown } = receipt
