@@ -24,7 +24,7 @@ const widening = (o: ExecOptions): Array<string> => [
   ...((o.configOverrides ?? []).length > 0 ? ["config"] : []),
   ...(o.configFile !== undefined ? ["configFile"] : []),
   ...(o.profile !== undefined ? ["profile"] : []),
-  ...((o.extraArgs ?? []).length > 0 ? ["extra codex arguments"] : []),
+  ...((o.extraArgs ?? []).length > 0 ? ["extraArgs"] : []),
 ]
 
 /** `path` (relative: from the server's directory) as the real path it was checked as. */
@@ -69,6 +69,7 @@ export const gateStart = (ctx: McpContext, a: Start): Effect.Effect<Start, Usage
       configOverrides: a.config,
       configFile: a.configFile,
       profile: a.profile,
+      extraArgs: a.extraArgs,
     })
       .concat(notifyRefused(a))
       .map((arg) => `${arg} is refused: ${NOT_UNSAFE}.`)

@@ -99,6 +99,24 @@ export const StartArgs = z.strictObject({
     .boolean()
     .optional()
     .describe("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
+  worktree: z
+    .strictObject({
+      base: z.string().optional().describe("The commit the worktree starts from (default HEAD)."),
+      branch: z
+        .string()
+        .optional()
+        .describe("The new branch (default codex-tasks/<first 8 of the id>)."),
+    })
+    .optional()
+    .describe(
+      "Run the task in a new git worktree of the repository containing workingDir, kept in the store, on a new branch ({} for the defaults); see what it changed with task_diff.",
+    ),
+  extraArgs: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Raw codex exec options, each one argument (--name or --name=value), replayed on every resume (refused unless the server runs with --allow-unsafe).",
+    ),
   ...notifyArgFields,
 })
 
@@ -132,6 +150,30 @@ export const ListArgs = z.strictObject({
 export const ListResult = z.object({
   tasks: z.array(TaskJson),
   unreadable: z.array(z.object({ ref: z.string(), message: z.string() })),
+})
+
+/** `task_diff` arguments. */
+export const DiffArgs = z.strictObject({
+  taskId,
+  stat: z
+    .boolean()
+    .optional()
+    .describe("Only the changed files with added/deleted line counts (no patch)."),
+})
+
+/** `task_diff` result (`diff --json`). */
+export const DiffResult = z.object({
+  id: z.string(),
+  worktree: z.object({ path: z.string(), branch: z.string(), base: z.string() }).nullable(),
+  files: z.array(
+    z.object({
+      path: z.string(),
+      added: z.number().int().nullable(),
+      deleted: z.number().int().nullable(),
+    }),
+  ),
+  touched: z.array(z.string()).nullable(),
+  patch: z.string().optional(),
 })
 
 /** `task_log` arguments. */

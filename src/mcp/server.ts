@@ -8,6 +8,7 @@ import type { Tasks } from "../tasks/Tasks.js"
 import { VERSION } from "../version.js"
 import { diagnose, type McpContext } from "./bridge.js"
 import { resolveAllowDirs } from "./confine.js"
+import { registerDiffTool } from "./diffTool.js"
 import { registerResources, resourceProbes } from "./resources.js"
 import {
   answerUnreadableLines,
@@ -52,6 +53,7 @@ export const makeMcpServer = async (
   })
   registerTaskTools(server, ctx)
   registerLogTool(server, ctx)
+  registerDiffTool(server, ctx)
   registerControlTools(server, ctx)
   registerResources(server, ctx, watcher)
   return { server, watcher }

@@ -37,6 +37,7 @@ export const execOptionsOf = (a: z.infer<typeof StartArgs>): ExecOptions => ({
   skipGitRepoCheck: a.skipGitRepoCheck,
   bypassApprovalsAndSandbox: a.dangerouslyBypassApprovalsAndSandbox,
   planTool: a.planTool,
+  extraArgs: a.extraArgs,
 })
 
 /** `task_start`: the CLI's `start` (returns once codex reported the thread id). */
@@ -54,6 +55,7 @@ const start = (ctx: McpContext, args: z.infer<typeof StartArgs>, extra: Extra) =
         options: execOptionsOf(a),
         repo: a.repoUrl === undefined ? undefined : { url: a.repoUrl, ref: a.repoRef },
         notify: notifyOfArgs(a),
+        worktree: a.worktree === undefined ? undefined : { ...a.worktree },
         onNotice,
       }),
     )
@@ -119,7 +121,7 @@ export const registerTaskTools = (server: McpServer, ctx: McpContext): void => {
     "task_start",
     {
       title: "Start a Codex task",
-      description: `Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.${ctx.allowUnsafe ? "" : ` This server refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, onFinish and webhook, and accepts workingDir, images and a local repoUrl only inside ${ctx.roots.join(", ")}.`}`,
+      description: `Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.${ctx.allowUnsafe ? "" : ` This server refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, extraArgs, onFinish and webhook, and accepts workingDir, images and a local repoUrl only inside ${ctx.roots.join(", ")}.`}`,
       inputSchema: StartArgs,
       outputSchema: StartResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
