@@ -9,7 +9,11 @@ import { notifyArgFields } from "./unattended.js"
 /** The most `task_log` waits for new events, in seconds. */
 export const MAX_WAIT_SECONDS = 300
 
-const taskId = z.string().min(1).describe("Task id (the Codex thread id) or a unique prefix of it.")
+/** A `taskId` argument. */
+export const taskId = z
+  .string()
+  .min(1)
+  .describe("Task id (the Codex thread id) or a unique prefix of it.")
 const taskIdOrAll = {
   taskId: taskId.optional(),
   all: z
@@ -150,30 +154,6 @@ export const ListArgs = z.strictObject({
 export const ListResult = z.object({
   tasks: z.array(TaskJson),
   unreadable: z.array(z.object({ ref: z.string(), message: z.string() })),
-})
-
-/** `task_diff` arguments. */
-export const DiffArgs = z.strictObject({
-  taskId,
-  stat: z
-    .boolean()
-    .optional()
-    .describe("Only the changed files with added/deleted line counts (no patch)."),
-})
-
-/** `task_diff` result (`diff --json`). */
-export const DiffResult = z.object({
-  id: z.string(),
-  worktree: z.object({ path: z.string(), branch: z.string(), base: z.string() }).nullable(),
-  files: z.array(
-    z.object({
-      path: z.string(),
-      added: z.number().int().nullable(),
-      deleted: z.number().int().nullable(),
-    }),
-  ),
-  touched: z.array(z.string()).nullable(),
-  patch: z.string().optional(),
 })
 
 /** `task_log` arguments. */

@@ -24,6 +24,7 @@ import { makeStoreWatcher, type StoreWatcher } from "./watcher.js"
 const INSTRUCTIONS = `codex-tasks runs Codex agent sessions ("tasks") in the background.
 task_start starts one and returns its id at once; follow it with task_status or task_log
 (waitSeconds waits for new events) or subscribe to task://<id>/status; task_send adds prompts;
+task_diff shows what it changed (task_start worktree: {} gives it a git worktree of its own);
 task_stop and task_archive end and file it away.`
 
 /** How long a closing server lets requests in flight finish. */
