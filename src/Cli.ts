@@ -4,6 +4,7 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Cause, Console, Effect, Layer, Option } from "effect"
+import { CodexArgs, splitCodexArgs } from "./commands/codexArgs.js"
 import { printHelpIfAsked } from "./commands/help.js"
 import { root } from "./commands/root.js"
 import { ExitCode, ExitWith } from "./domain/exit.js"
@@ -42,19 +43,24 @@ const treeFor = (route: Route, full: boolean) =>
   commandWith(full || route === "tree" || route === "worker" ? COMMANDS : [route])
 
 // Help is rendered by `commands/help.ts` (only the full tree can ask for it: `route.ts`).
+// `start ... -- ARGS` are codex's arguments: split off first (`commands/codexArgs.ts`).
 const cli = (argv: ReadonlyArray<string>, full: boolean) => {
-  const route = routeOf(argv.slice(2))
+  const { args, codexArgs } = splitCodexArgs(argv.slice(2))
+  const route = routeOf(args)
   return Effect.flatMap(
     Effect.promise(() => treeFor(route, full)),
     (command) =>
       Effect.flatMap(
-        route === "tree" ? printHelpIfAsked(command, argv.slice(2)) : Effect.succeed(false),
+        route === "tree" ? printHelpIfAsked(command, args) : Effect.succeed(false),
         (printed) =>
           printed
             ? Effect.void
-            : Command.run(command, { name: "codex-tasks", version: VERSION })(argv),
+            : Command.run(command, { name: "codex-tasks", version: VERSION })([
+                ...argv.slice(0, 2),
+                ...args,
+              ]),
       ),
-  )
+  ).pipe(Effect.provideService(CodexArgs, codexArgs))
 }
 
 const say = (text: string) => Effect.sync(() => process.stderr.write(`codex-tasks: ${text}\n`))

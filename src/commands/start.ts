@@ -2,6 +2,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { SandboxMode } from "../exec/options.js"
 import { Tasks } from "../tasks/Tasks.js"
+import { CodexArgs } from "./codexArgs.js"
 import { limitOptions, startLimits } from "./limitOptions.js"
 import { cliStartExtras, notifyOptions } from "./notifyOptions.js"
 import { printJson, printLine, printNote } from "./Printer.js"
@@ -106,6 +107,7 @@ export const start = Command.make("start", options, (o) =>
       const limits = yield* startLimits(o)
       const prompt = yield* promptFrom(o.prompt)
       const tasks = yield* Tasks
+      const codexArgs = yield* CodexArgs
       const repoUrl = optional(o.repo)
       const { id } = yield* tasks.start({
         prompt,
@@ -125,6 +127,7 @@ export const start = Command.make("start", options, (o) =>
           addDirs: o.addDir,
           enableFeatures: o.enable,
           disableFeatures: o.disable,
+          extraArgs: codexArgs,
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
         limits,
@@ -143,6 +146,6 @@ export const start = Command.make("start", options, (o) =>
   ),
 ).pipe(
   Command.withDescription(
-    "Start a task in the background and print its id.\n\nExample: codex-tasks start -t 'Fix CI' --working-dir ~/src/app 'Why does CI fail?'\nExample: git diff | codex-tasks start --skip-git-repo-check -",
+    "Start a task in the background and print its id.\n\nExample: codex-tasks start -t 'Fix CI' --working-dir ~/src/app 'Why does CI fail?'\nExample: git diff | codex-tasks start --skip-git-repo-check -\nExample: codex-tasks start 'Summarise the repo' -- --oss --local-provider ollama",
   ),
 )

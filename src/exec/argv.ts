@@ -50,6 +50,8 @@ export const resumeArgv = (
     const roots = (options.addDirs ?? []).map((d) => JSON.stringify(d)).join(", ")
     argv.push("-c", `sandbox_workspace_write.writable_roots=[${roots}]`)
   }
+  // Before `resume`, codex parses them as `exec` options and applies them to the resumed session
+  // (checked with codex 0.169: `--oss` there switches the resumed turn's provider).
   argv.push(...(options.extraArgs ?? []))
   argv.push("resume", threadId, "-")
   return argv

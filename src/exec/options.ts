@@ -38,7 +38,7 @@ export const ExecOptions = Schema.Struct({
   /** Features turned on / off (`--enable` / `--disable`; `resume` accepts both). */
   enableFeatures: optional(Strings, "enable_features"),
   disableFeatures: optional(Strings, "disable_features"),
-  /** Raw arguments placed before the prompt (and before `resume`); the caller vouches for them. */
+  /** `start ... -- ARGS`: raw exec options before the `-` prompt (and before `resume`); `exec/extraArgs.ts` checks them. */
   extraArgs: optional(Strings, "extra_args"),
 })
 /** Options of one `codex exec` invocation. */

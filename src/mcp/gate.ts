@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import type * as z from "zod"
 import { UsageError } from "../domain/exit.js"
 import type { ExecOptions } from "../exec/options.js"
+import type { WorktreeRecord } from "../tasks/worktree.js"
 import type { McpContext } from "./bridge.js"
 import { isInside, realPathOf, repoSource } from "./confine.js"
 import type { StartArgs } from "./schemas.js"
@@ -23,7 +24,7 @@ const widening = (o: ExecOptions): Array<string> => [
   ...((o.configOverrides ?? []).length > 0 ? ["config"] : []),
   ...(o.configFile !== undefined ? ["configFile"] : []),
   ...(o.profile !== undefined ? ["profile"] : []),
-  ...((o.extraArgs ?? []).length > 0 ? ["extra codex arguments"] : []),
+  ...((o.extraArgs ?? []).length > 0 ? ["extraArgs"] : []),
 ]
 
 /** `path` (relative: from the server's directory) as the real path it was checked as. */
@@ -68,6 +69,7 @@ export const gateStart = (ctx: McpContext, a: Start): Effect.Effect<Start, Usage
       configOverrides: a.config,
       configFile: a.configFile,
       profile: a.profile,
+      extraArgs: a.extraArgs,
     })
       .concat(notifyRefused(a))
       .map((arg) => `${arg} is refused: ${NOT_UNSAFE}.`)
@@ -99,22 +101,62 @@ export const gateStart = (ctx: McpContext, a: Start): Effect.Effect<Start, Usage
   })
 
 /**
+ * The directory a task is judged by: where it runs, or for a worktree task (running in the
+ * store's `.worktrees/`) the directory it was started from, as its `worktree.json` records.
+ */
+const taskDirOf = (options: ExecOptions, worktree: WorktreeRecord | undefined) => {
+  const dir = options.workingDir
+  if (worktree === undefined || dir === undefined) return dir
+  const real = realPathOf(resolve(dir))
+  const tree = realPathOf(worktree.path)
+  return real !== undefined && tree !== undefined && isInside(real, [tree]) ? worktree.dir : dir
+}
+
+/** Why the task's directory is not one this server may use (undefined when it is). */
+const outsideRoots = (ctx: McpContext, dir: string | undefined) => {
+  if (dir === undefined) return undefined
+  const real = realPathOf(resolve(ctx.cwd, dir))
+  if (real !== undefined && isInside(real, ctx.roots)) return undefined
+  return `workingDir ${dir} (outside ${ctx.roots.join(", ")}; see --allow-dir)`
+}
+
+/**
  * Refuses, without --allow-unsafe, to feed a task whose recorded options (replayed on every
  * resume) the server would have refused at start: a person or an unsafe server chose them.
+ * A worktree task is judged by the directory it was started from.
  */
-export const gateResume = (ctx: McpContext, id: string, options: ExecOptions) =>
+export const gateResume = (
+  ctx: McpContext,
+  id: string,
+  options: ExecOptions,
+  worktree?: WorktreeRecord,
+) =>
   Effect.gen(function* () {
     if (ctx.allowUnsafe) return
     const problems = widening(options)
-    const dir = options.workingDir
-    if (dir !== undefined) {
-      const real = realPathOf(resolve(ctx.cwd, dir))
-      if (real === undefined || !isInside(real, ctx.roots)) {
-        problems.push(`workingDir ${dir} (outside ${ctx.roots.join(", ")}; see --allow-dir)`)
-      }
-    }
+    const outside = outsideRoots(ctx, taskDirOf(options, worktree))
+    if (outside !== undefined) problems.push(outside)
     if (problems.length === 0) return
     return yield* new UsageError({
       message: `task_send to task ${id} is refused: it runs with ${problems.join(", ")}, and ${NOT_UNSAFE}.`,
+    })
+  })
+
+/**
+ * Refuses, without --allow-unsafe, to show what a task changed when the task works outside the
+ * allowed trees (a worktree task: when it was started outside them): the diff is file content.
+ */
+export const gateRead = (
+  ctx: McpContext,
+  id: string,
+  options: ExecOptions,
+  worktree: WorktreeRecord | undefined,
+) =>
+  Effect.gen(function* () {
+    if (ctx.allowUnsafe) return
+    const outside = outsideRoots(ctx, taskDirOf(options, worktree))
+    if (outside === undefined) return
+    return yield* new UsageError({
+      message: `task_diff of task ${id} is refused: it runs with ${outside}, and ${NOT_UNSAFE}.`,
     })
   })

@@ -9,7 +9,11 @@ import { notifyArgFields } from "./unattended.js"
 /** The most `task_log` waits for new events, in seconds. */
 export const MAX_WAIT_SECONDS = 300
 
-const taskId = z.string().min(1).describe("Task id (the Codex thread id) or a unique prefix of it.")
+/** A `taskId` argument. */
+export const taskId = z
+  .string()
+  .min(1)
+  .describe("Task id (the Codex thread id) or a unique prefix of it.")
 const taskIdOrAll = {
   taskId: taskId.optional(),
   all: z
@@ -99,6 +103,24 @@ export const StartArgs = z.strictObject({
     .boolean()
     .optional()
     .describe("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
+  worktree: z
+    .strictObject({
+      base: z.string().optional().describe("The commit the worktree starts from (default HEAD)."),
+      branch: z
+        .string()
+        .optional()
+        .describe("The new branch (default codex-tasks/<first 8 of the id>)."),
+    })
+    .optional()
+    .describe(
+      "Run the task in a new git worktree of the repository containing workingDir, kept in the store, on a new branch ({} for the defaults); see what it changed with task_diff.",
+    ),
+  extraArgs: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Raw codex exec options, each one argument (--name or --name=value), replayed on every resume (refused unless the server runs with --allow-unsafe).",
+    ),
   ...notifyArgFields,
 })
 

@@ -8,6 +8,7 @@ import type { Tasks } from "../tasks/Tasks.js"
 import { VERSION } from "../version.js"
 import { diagnose, type McpContext } from "./bridge.js"
 import { resolveAllowDirs } from "./confine.js"
+import { registerDiffTool } from "./diffTool.js"
 import { registerResources, resourceProbes } from "./resources.js"
 import {
   answerUnreadableLines,
@@ -23,6 +24,7 @@ import { makeStoreWatcher, type StoreWatcher } from "./watcher.js"
 const INSTRUCTIONS = `codex-tasks runs Codex agent sessions ("tasks") in the background.
 task_start starts one and returns its id at once; follow it with task_status or task_log
 (waitSeconds waits for new events) or subscribe to task://<id>/status; task_send adds prompts;
+task_diff shows what it changed (task_start worktree: {} gives it a git worktree of its own);
 task_stop and task_archive end and file it away.`
 
 /** How long a closing server lets requests in flight finish. */
@@ -52,6 +54,7 @@ export const makeMcpServer = async (
   })
   registerTaskTools(server, ctx)
   registerLogTool(server, ctx)
+  registerDiffTool(server, ctx)
   registerControlTools(server, ctx)
   registerResources(server, ctx, watcher)
   return { server, watcher }

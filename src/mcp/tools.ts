@@ -8,6 +8,7 @@ import { makeStyle } from "../render/style.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
+import { readWorktree } from "../tasks/worktree.js"
 import { type Extra, type McpContext, runTool, type ToolAnswer } from "./bridge.js"
 import { gateResume, gateStart } from "./gate.js"
 import {
@@ -36,6 +37,7 @@ export const execOptionsOf = (a: z.infer<typeof StartArgs>): ExecOptions => ({
   skipGitRepoCheck: a.skipGitRepoCheck,
   bypassApprovalsAndSandbox: a.dangerouslyBypassApprovalsAndSandbox,
   planTool: a.planTool,
+  extraArgs: a.extraArgs,
 })
 
 /** `task_start`: the CLI's `start` (returns once codex reported the thread id). */
@@ -53,6 +55,7 @@ const start = (ctx: McpContext, args: z.infer<typeof StartArgs>, extra: Extra) =
         options: execOptionsOf(a),
         repo: a.repoUrl === undefined ? undefined : { url: a.repoUrl, ref: a.repoRef },
         notify: notifyOfArgs(a),
+        worktree: a.worktree === undefined ? undefined : { ...a.worktree },
         onNotice,
       }),
     )
@@ -68,7 +71,8 @@ const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
     // An archived task gets the service's own refusal.
     if (!loc.archived) {
       const meta = yield* store.read(loc)
-      yield* gateResume(ctx, loc.id, fromStoredExecOptions(meta.exec, meta))
+      const options = fromStoredExecOptions(meta.exec, meta)
+      yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir))
     }
     const receipt = yield* tasks.send(a.taskId, a.prompt)
     const { logOffset: _, ...shown } = receipt
@@ -117,7 +121,7 @@ export const registerTaskTools = (server: McpServer, ctx: McpContext): void => {
     "task_start",
     {
       title: "Start a Codex task",
-      description: `Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.${ctx.allowUnsafe ? "" : ` This server refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, onFinish and webhook, and accepts workingDir, images and a local repoUrl only inside ${ctx.roots.join(", ")}.`}`,
+      description: `Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.${ctx.allowUnsafe ? "" : ` This server refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, extraArgs, onFinish and webhook, and accepts workingDir, images and a local repoUrl only inside ${ctx.roots.join(", ")}.`}`,
       inputSchema: StartArgs,
       outputSchema: StartResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },

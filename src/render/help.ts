@@ -43,6 +43,14 @@ const ENV: Readonly<Record<string, string>> = {
 /** Options still accepted but no longer shown (kept for old scripts). */
 const HIDDEN: ReadonlySet<string> = new Set(["--plan-tool"])
 
+/** Arguments after `--` that `Cli.ts` splits off before @effect/cli parses (`commands/codexArgs.ts`). */
+const TRAILING: Readonly<Record<string, readonly [string, string]>> = {
+  start: [
+    "[-- <CODEX_ARG>...]",
+    "Raw arguments for codex exec, after the prompt and a literal --: long options only (--name, --name=value), each passed as one argument, stored and replayed on every resume.",
+  ],
+}
+
 const WIDTH = 100
 const MAX_LEFT = 34
 
@@ -151,6 +159,8 @@ const usageLine = (program: string, c: HelpCommand, shown: ReadonlyArray<HelpOpt
   const parts = [program, ...required, "[OPTIONS]"]
   if (c.subcommands.length > 0) parts.push("<COMMAND>")
   for (const a of c.args) parts.push(argName(a))
+  const trailing = TRAILING[c.name]
+  if (trailing !== undefined) parts.push(trailing[0])
   return `Usage: ${parts.join(" ")}`
 }
 
@@ -175,12 +185,19 @@ export const renderHelp = (root: HelpCommand, command: HelpCommand, program: str
     ...p.split("\n").flatMap((line) => (line.startsWith(" ") ? [line] : wrap(line, WIDTH))),
   ])
   const examples = command.paragraphs.filter(isExample).flatMap(exampleLines)
+  const trailing = isRoot ? undefined : TRAILING[command.name]
   const lines = [
     ...prose,
     "",
     usageLine(program, command, command.options.filter(visible)),
     ...section("Commands", rows(command.subcommands.map((s) => [s.name, summaryOf(s)] as const))),
-    ...section("Arguments", rows(command.args.map((a) => [argName(a), a.description] as const))),
+    ...section(
+      "Arguments",
+      rows([
+        ...command.args.map((a) => [argName(a), a.description] as const),
+        ...(trailing === undefined ? [] : [trailing]),
+      ]),
+    ),
     ...section("Options", optionRows(isRoot ? [...own, ...builtIns(true)] : own)),
     ...section("Global options", isRoot ? [] : optionRows([...globals, ...builtIns(false)])),
     ...section("Examples", examples),

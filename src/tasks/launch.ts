@@ -3,6 +3,7 @@ import { basename, join, resolve as resolvePath } from "node:path"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
 import { budgetSpent, type TaskLimits, tokensUsed } from "../domain/policy.js"
+import { extraArgsProblems } from "../exec/extraArgs.js"
 import type { ExecOptions } from "../exec/options.js"
 import type { ProcessesShape } from "../processes/Processes.js"
 import { Processes } from "../processes/Processes.js"
@@ -121,6 +122,8 @@ export const makeLaunches = (
         if (!FEATURE.test(feature))
           return yield* new UsageError({ message: `Invalid feature name: ${feature}` })
       }
+      const extra = extraArgsProblems(options.extraArgs ?? [])
+      if (extra.length > 0) return yield* new UsageError({ message: extra.join("\n") })
       return {
         ...options,
         workingDir,
@@ -130,6 +133,7 @@ export const makeLaunches = (
         addDirs: nonEmpty(addDirs),
         enableFeatures: nonEmpty(options.enableFeatures ?? []),
         disableFeatures: nonEmpty(options.disableFeatures ?? []),
+        extraArgs: nonEmpty(options.extraArgs ?? []),
       }
     })
 

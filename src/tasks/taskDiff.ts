@@ -16,6 +16,18 @@ export interface TaskChanges {
   readonly touched: ReadonlyArray<string>
 }
 
+/** `diff --json` (and MCP `task_diff`): docs/json-output.md "diff"; `stat` leaves the patch out. */
+export const changesJson = (id: string, c: TaskChanges, stat: boolean) => ({
+  id,
+  worktree:
+    c.worktree === undefined
+      ? null
+      : { path: c.worktree.path, branch: c.worktree.branch, base: c.worktree.base },
+  files: c.files,
+  touched: c.worktree === undefined ? c.touched : null,
+  ...(stat ? {} : { patch: c.patch }),
+})
+
 /** The paths of the `file_change` items in a `task.log` (every turn, or after `fromOffset`). */
 export const fileChangesOf = (logPath: string, fromOffset = 0): ReadonlyArray<string> => {
   let text: string

@@ -19,12 +19,14 @@ describe("help of the built CLI", () => {
       expect(r.code).toBe(0)
       expect(r.stderr).toBe("")
       expect(r.stdout).toMatch(/^Start a task in the background/)
-      expect(r.stdout).toContain("\nUsage: codex-tasks start [OPTIONS] <PROMPT>\n")
+      expect(r.stdout).toContain(
+        "\nUsage: codex-tasks start [OPTIONS] <PROMPT> [-- <CODEX_ARG>...]\n",
+      )
       expect(r.stdout).toMatch(/\n {6}--working-dir <DIR> +Directory codex works in/)
       expect(r.stdout).not.toMatch(/user-defined piece of text|This setting is optional/)
       expect(r.stdout).not.toContain("codex-tasks 0.1.0")
       expect(r.stdout).not.toContain("--plan-tool")
-      expect(r.stdout.trimEnd().split("\n").at(-3)).toBe("Examples:")
+      expect(r.stdout.trimEnd().split("\n").at(-4)).toBe("Examples:")
     }
   })
 

@@ -91,6 +91,7 @@ describe("codex-tasks mcp", () => {
         "task_status",
         "task_list",
         "task_log",
+        "task_diff",
         "task_stop",
         "task_archive",
       ],

@@ -1,11 +1,13 @@
 import { spawnSync } from "node:child_process"
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
-import { makeCliSandbox, runCli, taskDir, waitForState } from "../support/cli.js"
+import { makeCliSandbox, runCli, storeEntries, taskDir, waitForState } from "../support/cli.js"
+import { callTool, connectMcp, structured, textOf } from "../support/mcpClient.js"
 
-// `start --worktree`, `diff`, `apply`, `archive` of worktree tasks, with the real codex.
+// `start --worktree`, `diff`, `apply`, `archive` of worktree tasks, and MCP `task_start`
+// `worktree` + `task_diff` + `task_send`, with the real codex.
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -142,5 +144,59 @@ describe("worktree tasks", () => {
     ])
     assert.strictEqual(outside.code, 1)
     assert.match(outside.stderr, /is not in one/)
+  })
+
+  it("MCP: task_start worktree runs in a new worktree, task_diff is diff --json, task_send feeds it; refusals are tool errors", async () => {
+    const { sandbox, repo } = await setup()
+    git(repo, "branch", "taken")
+    const noCommit = join(sandbox.home, "no-commit")
+    mkdirSync(noCommit)
+    git(noCommit, "init", "-q")
+    const { client, transport } = await connectMcp(sandbox, ["--allow-dir", sandbox.home])
+    cleanups.push(async () => {
+      transport.child.kill("SIGKILL")
+      await transport.ended
+    })
+    const started = await callTool(client, "task_start", {
+      prompt: "PATCH:f.txt:via mcp\nREPLY:done",
+      sandbox: "workspace-write",
+      worktree: {},
+    })
+    const { id } = structured<{ id: string }>(started)
+    await waitForState(sandbox, id, "STOPPED")
+    const wt = worktreeOf(sandbox, id)
+    assert.strictEqual(wt.branch, `codex-tasks/${id.slice(0, 8)}`)
+    assert.strictEqual(readFileSync(join(wt.path, "f.txt"), "utf8").trim(), "via mcp")
+    assert.isFalse(existsSync(join(repo, "f.txt")), "the original checkout is untouched")
+
+    const diff = structured(await callTool(client, "task_diff", { taskId: id }))
+    const cli = await runCli(sandbox, ["diff", "--json", id])
+    assert.deepStrictEqual(diff, JSON.parse(cli.stdout))
+    assert.deepStrictEqual(diff.files, [{ path: "f.txt", added: 1, deleted: 0 }])
+    assert.include(diff.patch as string, "+via mcp")
+
+    // The task works in the store, outside the server's directory: it is judged by where it started.
+    const sent = await callTool(client, "task_send", {
+      taskId: id,
+      prompt: "PATCH:g.txt:turn two\nREPLY:ok",
+    })
+    assert.notStrictEqual(sent.isError, true, textOf(sent))
+    await waitForState(sandbox, id, "STOPPED", { extra: (m) => (m.turns ?? 0) >= 2 })
+    assert.strictEqual(readFileSync(join(wt.path, "g.txt"), "utf8").trim(), "turn two")
+
+    for (const [args, message] of [
+      [{ worktree: { branch: "taken" } }, /branch taken already exists/],
+      [{ workingDir: sandbox.home, worktree: {} }, /is not in one/],
+      [{ workingDir: noCommit, worktree: {} }, /has none yet/],
+      [{ worktree: { base: "no-such-ref" } }, /--base no-such-ref names no commit/],
+    ] as const) {
+      const r = await callTool(client, "task_start", { prompt: "REPLY:x", ...args })
+      assert.isTrue(r.isError, textOf(r))
+      assert.match(textOf(r), message)
+    }
+    assert.deepStrictEqual(
+      storeEntries(sandbox).filter((e) => !e.startsWith(".")),
+      [id],
+    )
   })
 })

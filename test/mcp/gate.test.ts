@@ -260,4 +260,31 @@ describe("task_send without --allow-unsafe", () => {
       )
     }
   })
+
+  it("feeds a worktree task started from a directory in its trees, judged by that directory", async () => {
+    const { call, calls, storeRoot, cwd, outside } = await setup()
+    // A worktree task runs in <store>/.worktrees/<random>/ (outside every tree); its record names
+    // the directory it was started from.
+    const worktreeTask = (id: string, dir: string) => {
+      const path = join(storeRoot, ".worktrees", id.slice(-4))
+      mkdirSync(path, { recursive: true })
+      const taskDir = writeTask(storeRoot, id, { exec: { working_dir: path } })
+      const record = { path, branch: `codex-tasks/${id.slice(0, 8)}`, base: "0".repeat(40) }
+      writeFileSync(
+        join(taskDir, "worktree.json"),
+        JSON.stringify({ ...record, base_ref: "HEAD", repo: dir, dir }),
+      )
+    }
+    worktreeTask(SAFE, cwd)
+    worktreeTask(ELSEWHERE, outside)
+    const inside = await call("task_send", { taskId: SAFE, prompt: "go on" })
+    assert.notStrictEqual(inside.isError, true, text(inside))
+    const away = await call("task_send", { taskId: ELSEWHERE, prompt: "go on" })
+    assert.isTrue(away.isError, text(away))
+    assert.include(text(away), outside)
+    assert.deepStrictEqual(
+      calls.sends.map((s) => s.ref),
+      [SAFE],
+    )
+  })
 })

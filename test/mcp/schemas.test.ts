@@ -8,9 +8,9 @@ import { execOptionsOf } from "../../src/mcp/tools.js"
 // tests keep the two in step: a new exec option must reach MCP clients (or be listed as CLI-only).
 
 /** `task_start` arguments that are not exec options. */
-const NOT_EXEC = ["prompt", "title", "repoUrl", "repoRef", "onFinish", "webhook"]
+const NOT_EXEC = ["prompt", "title", "repoUrl", "repoRef", "worktree", "onFinish", "webhook"]
 /** Exec options MCP clients cannot set. */
-const CLI_ONLY = ["extraArgs", "outputSchema", "addDirs", "enableFeatures", "disableFeatures"]
+const CLI_ONLY = ["outputSchema", "addDirs", "enableFeatures", "disableFeatures"]
 
 const everyArgument = StartArgs.parse({
   prompt: "p",
@@ -27,6 +27,7 @@ const everyArgument = StartArgs.parse({
   images: ["/i.png"],
   planTool: true,
   dangerouslyBypassApprovalsAndSandbox: true,
+  extraArgs: ["--oss"],
 })
 
 describe("task_start arguments and ExecOptions", () => {
