@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, readSync, watch } from "node:fs"
 import { dirname } from "node:path"
 import { Deferred, Effect } from "effect"
 import { makeLineSplitter } from "../exec/lines.js"
+import { recheckMs } from "./recheck.js"
 
 const CHUNK = 1 << 16
 
@@ -62,8 +63,8 @@ export const tailOffset = (fd: number, size: number, n: number, stats: ReadLogSt
 /**
  * Reads `task.log` line by line (each line without its "\n"), in linear time and in memory bounded
  * by the longest line; a final partial line is held back while following and delivered at the
- * end. With `follow`, waits for the file to grow using file watching (plus a slow fallback for
- * changes a watcher misses).
+ * end. With `follow`, waits for the file to grow using file watching (plus a slow re-check,
+ * `recheckMs`, for changes a watcher misses).
  */
 export const readLog = (
   path: string,
@@ -115,6 +116,7 @@ export const readLog = (
       return yield* flushRest
     }
     // The watcher exists before each drain, so an append right after a drain is never missed.
+    const fallbackMs = recheckMs()
     let wake = yield* Deferred.make<void>()
     yield* Effect.acquireRelease(
       Effect.sync(() => {
@@ -132,7 +134,7 @@ export const readLog = (
       if (done) return yield* flushRest
       if (follow.onIdle !== undefined) yield* follow.onIdle
       // A worker killed outright writes nothing: the fallback timeout re-checks `done`.
-      yield* Deferred.await(wake).pipe(Effect.timeoutOption(1_000))
+      yield* Deferred.await(wake).pipe(Effect.timeoutOption(fallbackMs))
       wake = yield* Deferred.make<void>()
     }
   }).pipe(Effect.ensuring(Effect.sync(() => fdHolder.close())), Effect.scoped)

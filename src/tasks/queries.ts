@@ -3,6 +3,7 @@ import { Deferred, Effect } from "effect"
 import { effectiveState, type TaskState, timestampMillis } from "../domain/task.js"
 import type { CorruptTask, TaskNotFound } from "../store/errors.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { recheckMs } from "./recheck.js"
 import { type TaskView, viewOf } from "./view.js"
 
 /** Which tasks a command addresses. */
@@ -70,32 +71,38 @@ export const selectTasks = (selector: Selector) =>
     return { views, broken }
   })
 
-/** Resolves when something in one of the task directories changes, or after `fallbackMs`. */
-const nextChange = (locs: ReadonlyArray<TaskLocation>, fallbackMs: number) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const changed = yield* Deferred.make<void>()
-      for (const loc of locs) {
-        yield* Effect.acquireRelease(
-          Effect.sync(() => {
-            try {
-              return watch(loc.dir, () => Deferred.unsafeDone(changed, Effect.void))
-            } catch {
-              return undefined
-            }
-          }),
-          (w) => Effect.sync(() => w?.close()),
-        )
-      }
-      // A worker killed outright changes no file: look at the processes now and then too.
+/**
+ * Watches the task directories for the rest of the scope; `next` resolves at the first change
+ * since the previous `next` (or since the watch began), or after `fallbackMs` without one.
+ */
+const watchDirs = (locs: ReadonlyArray<TaskLocation>, fallbackMs: number) =>
+  Effect.gen(function* () {
+    let changed = yield* Deferred.make<void>()
+    for (const loc of locs) {
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          try {
+            return watch(loc.dir, () => Deferred.unsafeDone(changed, Effect.void))
+          } catch {
+            return undefined
+          }
+        }),
+        (w) => Effect.sync(() => w?.close()),
+      )
+    }
+    // A worker killed outright changes no file: look at the processes now and then too.
+    const next = Effect.gen(function* () {
       yield* Deferred.await(changed).pipe(Effect.timeoutOption(fallbackMs))
-    }),
-  )
+      changed = yield* Deferred.make<void>()
+    })
+    return { next }
+  })
 
 /**
  * Waits until all (or any) of `locs` are no longer RUNNING, watching their directories (no busy
  * polling; a slow liveness check catches workers that die without a word). Returns the views of
- * the tasks that finished.
+ * the tasks that finished. The watch is set before the first read, so a task finishing between
+ * a read and the wait that follows it still wakes the wait.
  */
 export const waitForTasks = (
   locs: ReadonlyArray<TaskLocation>,
@@ -105,16 +112,16 @@ export const waitForTasks = (
   Effect.gen(function* () {
     const store = yield* TaskStore
     if (locs.length === 0) return []
+    const changes = yield* watchDirs(locs, recheckMs())
     for (;;) {
       const views = yield* Effect.forEach(locs, (loc) =>
         Effect.flatMap(store.read(loc), (meta) => viewOf(store, loc, meta)),
       )
       const done = views.filter(isDone)
       if (mode === "any" ? done.length > 0 : done.length === views.length) return done
-      const running = views.filter((v) => !isDone(v)).map((v) => v.loc)
-      yield* nextChange(running, 1_000)
+      yield* changes.next
     }
-  })
+  }).pipe(Effect.scoped)
 
 /** True when a finished task's wait should exit 3: it DIED or its last invocation failed. */
 export const endedBadly = (v: TaskView): boolean =>

@@ -59,18 +59,28 @@ export interface LiveCli {
   readonly waitForStdout: (pattern: RegExp, timeoutMs?: number) => Promise<string>
   /** How the run ended. */
   readonly result: Promise<CliResult>
+  /** The process id of the CLI. */
+  readonly pid: number
 }
 
-/** Starts `node dist/cli/codex-tasks.js ...args` in the sandbox; SIGKILLed after `timeoutMs`. */
+/**
+ * Starts `node dist/cli/codex-tasks.js ...args` in the sandbox (or `options.command ...args`,
+ * with `options.env` added); SIGKILLed after `timeoutMs`.
+ */
 export const spawnCli = (
   sandbox: CliSandbox,
   args: ReadonlyArray<string>,
   timeoutMs = 60_000,
+  options: {
+    readonly command?: ReadonlyArray<string>
+    readonly env?: Readonly<Record<string, string>>
+  } = {},
 ): LiveCli => {
   const started = performance.now()
-  const child = spawn(process.execPath, [cliPath, ...args], {
+  const [program, ...before] = options.command ?? [process.execPath, cliPath]
+  const child = spawn(program ?? process.execPath, [...before, ...args], {
     cwd: sandbox.cwd,
-    env: { ...sandbox.env },
+    env: { ...sandbox.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   })
   let stdout = ""
@@ -117,7 +127,7 @@ export const spawnCli = (
       watchers.add(check)
       check()
     })
-  return { waitForStdout, result }
+  return { waitForStdout, result, pid: child.pid ?? -1 }
 }
 
 /** True when `state` is what every reader currently sees for the task. */

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Ref } from "effect"
+import { Deferred, Effect, Fiber, Ref, TestServices } from "effect"
 import { type ReadLogStats, readLog } from "../../src/tasks/logReader.js"
 
 const tempDir = Effect.acquireRelease(
@@ -110,6 +110,40 @@ describe("readLog", () => {
         '{"n":2,"text":"first half and second half"}',
         '{"n":3}',
       ])
+    }),
+  )
+
+  // On the TestClock the 1 s re-check never comes: only a file event can deliver the append.
+  it.scoped("follow delivers an append through file watching alone (log -f)", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const path = join(dir, "task.log")
+      yield* Effect.promise(() => writeFile(path, "first\n"))
+      const seen: Array<string> = []
+      const second = yield* Deferred.make<void>()
+      const fiber = yield* readLog(
+        path,
+        (batch) =>
+          Effect.gen(function* () {
+            seen.push(...batch.map((b) => b.toString("utf8")))
+            if (seen.length >= 2) yield* Deferred.succeed(second, undefined)
+          }),
+        { follow: { done: Effect.succeed(false) } },
+      ).pipe(Effect.fork)
+      // The first line is out once the follow is watching (the watcher exists before each read).
+      yield* TestServices.provideLive(
+        Effect.gen(function* () {
+          while (seen.length === 0) yield* Effect.sleep("10 millis")
+        }),
+      )
+      appendFileSync(path, "appended\n")
+      const woke = yield* Deferred.await(second).pipe(
+        Effect.as(true),
+        Effect.race(TestServices.provideLive(Effect.as(Effect.sleep("10 seconds"), false))),
+      )
+      yield* Fiber.interrupt(fiber)
+      assert.isTrue(woke, "the append reached the follower without the re-check")
+      assert.deepStrictEqual(seen, ["first", "appended"])
     }),
   )
 
