@@ -16,11 +16,11 @@ const home = await makeCodexHome(server)
 const env = nodeEnv({ ...codexEnv(home), CODEX_TASKS_CODEX_BIN: codex })
 const work = mkdtempSync(join(tmpdir(), "codex-tasks-bench-"))
 
-const timeUntil = (argv, input, matches) =>
+const timeUntil = (argv, input, matches, extraEnv = {}) =>
   new Promise((resolve) => {
     const t0 = performance.now()
     const child = spawn(argv[0], argv.slice(1), {
-      env,
+      env: { ...env, ...extraEnv },
       cwd: work,
       stdio: ["pipe", "pipe", "ignore"],
     })
@@ -38,6 +38,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const plain = []
 const shim = []
 const ours = []
+const cold = []
 const threadStarted = (o) => o.includes("thread.started")
 for (let i = 0; i < 7; i++) {
   plain.push(
@@ -69,6 +70,22 @@ for (let i = 0; i < 7; i++) {
       (o) => o.trim().length >= 36,
     ),
   )
+  cold.push(
+    await timeUntil(
+      [
+        node,
+        cli,
+        "start",
+        "--store-root",
+        join(work, "store"),
+        "--skip-git-repo-check",
+        "REPLY:hi",
+      ],
+      "",
+      (o) => o.trim().length >= 36,
+      { CODEX_TASKS_PREWARM: "0" },
+    ),
+  )
 }
 await new Promise((r) => setTimeout(r, 2000))
 console.log(`Node ${spawnSync(node, ["-v"], { encoding: "utf8" }).stdout.trim()}`)
@@ -77,6 +94,7 @@ console.log(
 )
 console.log(`same through the npm shim:                ${median(shim).toFixed(0)} ms (median of 7)`)
 console.log(`codex-tasks start → id printed:          ${median(ours).toFixed(0)} ms (median of 7)`)
+console.log(`same without the prewarmed worker:      ${median(cold).toFixed(0)} ms (median of 7)`)
 console.log(
   `start overhead (vs native codex):          ${(median(ours) - median(plain)).toFixed(0)} ms`,
 )
