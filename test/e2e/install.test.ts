@@ -131,6 +131,13 @@ describe("npm pack", () => {
       ),
       "no test files and no TypeScript sources",
     )
+    // The bundles' source maps (31 MB) and the packer's V8 code caches (valid only on the
+    // packer's exact Node) are not shipped: the installed CLI makes its own caches.
+    assert.deepStrictEqual(
+      paths.filter((p) => /^dist\/cli\/(.*\.map|\.cache\/.*)$/.test(p)),
+      [],
+      "no bundle source maps, no code caches",
+    )
   })
 })
 
