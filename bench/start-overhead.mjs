@@ -34,6 +34,15 @@ const timeUntil = (argv, input, matches, extraEnv = {}) =>
     child.on("close", () => resolve(t ?? Number.NaN))
   })
 
+/** `codex-tasks start` until its id is printed (`extraEnv`: e.g. without the prewarmed worker). */
+const ourStart = (extraEnv = {}) =>
+  timeUntil(
+    [node, cli, "start", "--store-root", join(work, "store"), "--skip-git-repo-check", "REPLY:hi"],
+    "",
+    (o) => o.trim().length >= 36,
+    extraEnv,
+  )
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const plain = []
 const shim = []
@@ -55,37 +64,8 @@ for (let i = 0; i < 7; i++) {
       threadStarted,
     ),
   )
-  ours.push(
-    await timeUntil(
-      [
-        node,
-        cli,
-        "start",
-        "--store-root",
-        join(work, "store"),
-        "--skip-git-repo-check",
-        "REPLY:hi",
-      ],
-      "",
-      (o) => o.trim().length >= 36,
-    ),
-  )
-  cold.push(
-    await timeUntil(
-      [
-        node,
-        cli,
-        "start",
-        "--store-root",
-        join(work, "store"),
-        "--skip-git-repo-check",
-        "REPLY:hi",
-      ],
-      "",
-      (o) => o.trim().length >= 36,
-      { CODEX_TASKS_PREWARM: "0" },
-    ),
-  )
+  ours.push(await ourStart())
+  cold.push(await ourStart({ CODEX_TASKS_PREWARM: "0" }))
 }
 await new Promise((r) => setTimeout(r, 2000))
 console.log(`Node ${spawnSync(node, ["-v"], { encoding: "utf8" }).stdout.trim()}`)

@@ -19,12 +19,7 @@ const { prewarmWorker } = require("../src/worker/prewarm.ts")
 const route = routeOf(process.argv.slice(2))
 // A start's worker loads while the CLI does (src/worker/prewarm.ts); CODEX_TASKS_PREWARM=0: not.
 if (route === "start" && process.env.CODEX_TASKS_PREWARM !== "0") {
-  prewarmWorker(process.argv.slice(2), [
-    process.execPath,
-    ...process.execArgv,
-    process.argv[1],
-    "__worker",
-  ])
+  prewarmWorker(process.argv.slice(2))
 }
 const name = route === "worker" ? "worker" : route === "mcp" || route === "tree" ? "full" : "cli"
 const bundle = path.join(__dirname, `${name}.cjs`)

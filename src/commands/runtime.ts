@@ -10,6 +10,7 @@ import { resolveStoreRoot } from "../store/storeRootPath.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
 import * as WorkerLauncher from "../tasks/WorkerLauncher.js"
+import { workerCommand } from "../worker/prewarm.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
 import { resolveMaxRunning } from "./maxRunning.js"
 import { Printer } from "./Printer.js"
@@ -82,13 +83,6 @@ export const retryPolicyFromEnv = (env: NodeJS.ProcessEnv): RetryPolicy => ({
 })
 
 /** The command that re-enters this program as a detached worker. */
-const workerCommand = (): ReadonlyArray<string> => [
-  process.execPath,
-  ...process.execArgv,
-  process.argv[1] ?? "codex-tasks",
-  "__worker",
-]
-
 const notice = (line: string) => process.stderr.write(`codex-tasks: ${line}\n`)
 
 /**

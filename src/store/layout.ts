@@ -12,8 +12,6 @@ export const TASK_LOG = "task.log"
 export const TASK_RESULT = "task.result"
 export const TASK_PID = "task.pid"
 export const WORKER_JSON = "worker.json"
-/** The worker process's own stderr (a crash of the worker leaves its trace here). */
-export const WORKER_STDERR = "worker.stderr"
 /** The FIFO the Rust tool's proto era kept next to a task's files (removed when archiving). */
 export const TASK_PIPE = "task.pipe"
 /** Archive root inside the store: `archive/YYYY/MM/DD/<id>/`. */

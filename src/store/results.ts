@@ -6,6 +6,7 @@ import type { ProcessIdentity } from "../processes/identity.js"
 import { isSameProcessAlive } from "../processes/procfs.js"
 import { errnoCode, StoreError, tryFs } from "./errors.js"
 import { TASK_RESULT, type TaskLocation } from "./layout.js"
+import { START_SCRATCH_DIR } from "./scratchNames.js"
 import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
 
 /**
@@ -15,8 +16,6 @@ import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
  * killed outright leaves them behind; `sweepStartDirs` / `sweepResultScratch` remove those.
  */
 
-/** Directory under the store root holding each start's scratch directory. */
-export const START_SCRATCH_DIR = ".tmp"
 const SCRATCH = /^\.result\..+\.tmp$/
 
 /** A fresh path for one invocation's `-o` file inside `dir`. */

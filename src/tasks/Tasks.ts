@@ -13,6 +13,7 @@ import { TasksConfig } from "./TasksConfig.js"
 import { applyTaskChanges, taskChanges } from "./taskDiff.js"
 import { followTurn, waitForTurn } from "./turns.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
+import type { BranchPolicy } from "./worktree.js"
 
 export type { ArchiveReport, ArchiveSummary } from "./archive.js"
 export type { SendReceipt, StartInput } from "./launch.js"
@@ -78,10 +79,8 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
       stop,
       /** Archives the named tasks (or every task that is not running). */
       archive: Effect.fn("Tasks.archive")(
-        (
-          refs: ReadonlyArray<string> | "all",
-          branch?: { readonly deleteBranch: boolean; readonly force: boolean },
-        ) => withServices(archiveTasks(refs, branch)),
+        (refs: ReadonlyArray<string> | "all", branch?: BranchPolicy) =>
+          withServices(archiveTasks(refs, branch)),
       ),
       /** Finds a task by id or unique prefix. */
       resolve: (ref: string, options?: { readonly includeArchived?: boolean }) =>

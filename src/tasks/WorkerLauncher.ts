@@ -1,12 +1,9 @@
-import { spawn } from "node:child_process"
-import { randomUUID } from "node:crypto"
+import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
 import { Context, Data, Deferred, Effect, Layer, Schema } from "effect"
-import { RUN_MARKER_VAR } from "../processes/Processes.js"
-import { WORKER_STDERR } from "../store/layout.js"
-import { START_SCRATCH_DIR } from "../store/results.js"
-import { claimPrewarmed } from "../worker/prewarm.js"
+import { newStartDir, WORKER_STDERR } from "../store/scratchNames.js"
+import { claimPrewarmed, type PrewarmedWorker, workerEnv } from "../worker/prewarm.js"
 import { Handshake, WorkerRequest } from "../worker/protocol.js"
 import { decodeNotice, type WorkerNotice } from "../worker/slotNotice.js"
 
@@ -38,11 +35,6 @@ export class WorkerLauncher extends Context.Tag("codex-tasks/WorkerLauncher")<
   }
 >() {}
 
-const withoutRunMarker = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
-  const { [RUN_MARKER_VAR]: _, ...rest } = env
-  return rest
-}
-
 const decodeHandshake = Schema.decodeUnknownEither(Schema.parseJson(Handshake))
 const encodeRequest = Schema.encodeSync(WorkerRequest)
 
@@ -68,6 +60,12 @@ const stderrTail = (path: string | undefined): string => {
   }
 }
 
+/** A worker process being launched, once it exists. */
+interface Spawned {
+  readonly child: ChildProcess
+  readonly pid: number
+}
+
 /** Spawns a worker in its own session (stdin and stdout piped, stderr appended to `errPath`). */
 const spawnWorker = (
   bin: string,
@@ -75,20 +73,39 @@ const spawnWorker = (
   cwd: string,
   errPath: string | undefined,
   scratchDir: string | undefined,
-) => {
+): Effect.Effect<Spawned, WorkerLaunchFailed> => {
   const errFd = openStderr(errPath, scratchDir)
+  const failed = (e: unknown) =>
+    new WorkerLaunchFailed({
+      message: `cannot start the worker: ${e instanceof Error ? e.message : String(e)}`,
+    })
   return Effect.try({
+    // A task started from inside another task's run (codex calling codex-tasks) is its own
+    // task: `workerEnv` drops the parent run's cleanup marker.
     try: () =>
       spawn(bin, args, {
         cwd,
-        // A task started from inside another task's run (codex calling codex-tasks) is its
-        // own task: it must not carry the parent run's cleanup marker.
-        env: withoutRunMarker(process.env),
+        env: workerEnv(),
         detached: true,
         stdio: ["pipe", "pipe", errFd ?? "ignore"],
       }),
-    catch: (e) => new WorkerLaunchFailed({ message: `cannot start the worker: ${String(e)}` }),
-  }).pipe(Effect.ensuring(Effect.sync(() => errFd !== undefined && closeSync(errFd))))
+    catch: failed,
+  }).pipe(
+    Effect.ensuring(Effect.sync(() => errFd !== undefined && closeSync(errFd))),
+    Effect.flatMap((child) =>
+      Effect.async<Spawned, WorkerLaunchFailed>((resume) => {
+        child.once("error", (e) => resume(Effect.fail(failed(e))))
+        child.once("spawn", () => resume(Effect.succeed({ child, pid: child.pid! })))
+      }),
+    ),
+  )
+}
+
+/** A worker the CLI's launcher spawned ahead (worker/prewarm.ts), held alive from now on. */
+const adopt = (worker: PrewarmedWorker): Spawned => {
+  worker.child.ref()
+  ;(worker.child.stdout as unknown as { ref?: () => void } | null)?.ref?.()
+  return { child: worker.child, pid: worker.child.pid! }
 }
 
 /**
@@ -117,33 +134,14 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
             : undefined
         const scratchDir =
           prewarmed?.scratchDir ??
-          (given._tag === "Start"
-            ? join(given.storeRoot, START_SCRATCH_DIR, `start-${randomUUID()}`)
-            : undefined)
+          (given._tag === "Start" ? newStartDir(given.storeRoot) : undefined)
         const request: WorkerRequest =
           given._tag === "Start" && scratchDir !== undefined ? { ...given, scratchDir, cwd } : given
         const errPath = stderrFile ?? (scratchDir && join(scratchDir, WORKER_STDERR))
-        const child =
+        const { child, pid } =
           prewarmed === undefined
             ? yield* spawnWorker(bin!, args, cwd, errPath, scratchDir)
-            : prewarmed.child
-        if (prewarmed !== undefined) {
-          child.ref()
-          ;(child.stdout as unknown as { ref?: () => void }).ref?.()
-        }
-        const pid =
-          prewarmed !== undefined
-            ? child.pid!
-            : yield* Effect.async<number, WorkerLaunchFailed>((resume) => {
-                child.once("error", (e) =>
-                  resume(
-                    Effect.fail(
-                      new WorkerLaunchFailed({ message: `cannot start the worker: ${e.message}` }),
-                    ),
-                  ),
-                )
-                child.once("spawn", () => resume(Effect.succeed(child.pid!)))
-              })
+            : adopt(prewarmed)
         child.stdin!.on("error", () => {})
         // The pipe carries the encoded form (exec options snake_case), decoded by the worker.
         child.stdin!.end(JSON.stringify(encodeRequest(request)))

@@ -10,7 +10,7 @@ import { LOCK_FILE } from "../store/lock.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { endLeftovers } from "./leftovers.js"
 import { viewOf } from "./view.js"
-import { retireWorktree } from "./worktree.js"
+import { type BranchPolicy, KEEP_BRANCH, retireWorktree } from "./worktree.js"
 
 /** How archiving one task went. */
 export type ArchiveReport =
@@ -52,13 +52,7 @@ const archivedOn = (updatedAt: string) => {
  * meanwhile. Proto- and flat-era tasks are marked with their era (`legacy_format`) and lose their
  * FIFO; their files take the current names in the dated archive.
  */
-export const archiveTaskWith = (
-  loc: TaskLocation,
-  branch: { readonly deleteBranch: boolean; readonly force: boolean } = {
-    deleteBranch: false,
-    force: false,
-  },
-) =>
+export const archiveTaskWith = (loc: TaskLocation, branch: BranchPolicy = KEEP_BRANCH) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     if (loc.archived)
@@ -129,10 +123,7 @@ export interface ArchiveSummary {
  */
 export const archiveTasks = (
   refs: ReadonlyArray<string> | "all",
-  branch: { readonly deleteBranch: boolean; readonly force: boolean } = {
-    deleteBranch: false,
-    force: false,
-  },
+  branch: BranchPolicy = KEEP_BRANCH,
 ) =>
   Effect.gen(function* () {
     const store = yield* TaskStore

@@ -8,7 +8,7 @@ import {
   type TaskState,
   type TaskUsage,
 } from "../domain/task.js"
-import { WORKER_STDERR } from "../store/layout.js"
+import { WORKER_STDERR } from "../store/scratchNames.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
 import type { LeftoverProcess } from "./leftovers.js"

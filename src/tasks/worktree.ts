@@ -116,16 +116,21 @@ const isGitError = (e: unknown): e is Parameters<typeof refused>[0] =>
   "_tag" in e &&
   (e._tag === "GitFailed" || e._tag === "WorktreeRefused")
 
+/** What archiving does with a worktree task's branch: kept, unless asked (merged, or `force`). */
+export interface BranchPolicy {
+  readonly deleteBranch: boolean
+  readonly force: boolean
+}
+
+/** The default: the branch stays. */
+export const KEEP_BRANCH: BranchPolicy = { deleteBranch: false, force: false }
+
 /**
  * Before `archive` moves a worktree task: commits what is uncommitted in the worktree to its
  * branch ("codex-tasks: uncommitted work of <id>"), removes the worktree directory and records
  * that; the branch stays unless `deleteBranch` (merged, or `force`).
  */
-export const retireWorktree = (
-  taskDir: string,
-  id: string,
-  options: { readonly deleteBranch: boolean; readonly force: boolean },
-) =>
+export const retireWorktree = (taskDir: string, id: string, options: BranchPolicy) =>
   Effect.gen(function* () {
     const record = readWorktree(taskDir)
     if (record === undefined) return undefined

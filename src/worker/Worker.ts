@@ -9,7 +9,7 @@ import { type ExecOptions, fromStoredExecOptions, toStoredExecOptions } from "..
 import type { ProcessIdentity } from "../processes/identity.js"
 import { currentIdentity } from "../processes/procfs.js"
 import { errnoCode, tryFs } from "../store/errors.js"
-import { WORKER_STDERR } from "../store/layout.js"
+import { WORKER_STDERR } from "../store/scratchNames.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { PromptResult } from "./attempt.js"
 import { type WorkerEnv, waitingOutLock } from "./env.js"

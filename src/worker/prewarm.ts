@@ -3,11 +3,11 @@
 // and `WorkerLauncher` claims it instead of spawning one. Nothing here may import Effect: it runs
 // in the launcher, before any bundle.
 import { type ChildProcess, spawn } from "node:child_process"
-import { randomUUID } from "node:crypto"
 import { closeSync, lstatSync, mkdirSync, openSync, rmSync } from "node:fs"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import { RUN_MARKER_VAR } from "../processes/runMarker.js"
+import { newStartDir, START_SCRATCH_DIR, WORKER_STDERR } from "../store/scratchNames.js"
 import { resolveStoreRoot } from "../store/storeRootPath.js"
 
 /** A worker spawned ahead of its request; it exits quietly if its stdin closes with none. */
@@ -59,24 +59,38 @@ const isPrivateDir = (dir: string): boolean => {
   }
 }
 
+/** How this process starts a worker: this Node, its flags, this program, `__worker`. */
+export const workerCommand = (): ReadonlyArray<string> => [
+  process.execPath,
+  ...process.execArgv,
+  process.argv[1] ?? "codex-tasks",
+  "__worker",
+]
+
+/** A worker's environment: this one without the run marker of a task run it may be inside of. */
+export const workerEnv = (): NodeJS.ProcessEnv => {
+  const { [RUN_MARKER_VAR]: _, ...env } = process.env
+  return env
+}
+
 /**
- * Spawns the worker of the `start` in `args` (`process.argv.slice(2)`) now, detached, with
- * `command` (`[node, ...execArgv, launcher, "__worker"]`), when the store is known and already
- * in use; else does nothing. An unclaimed worker is released at exit (it then exits too).
+ * Spawns the worker of the `start` in `args` (`process.argv.slice(2)`) now, detached, when the
+ * store is known and already in use; else does nothing. An unclaimed worker is released at exit
+ * (it then exits too).
  */
-export const prewarmWorker = (args: ReadonlyArray<string>, command: ReadonlyArray<string>) => {
+export const prewarmWorker = (args: ReadonlyArray<string>) => {
+  const command = workerCommand()
   const storeRoot = prewarmStoreRoot(args, process.env, homedir())
-  const scratchRoot = join(storeRoot, ".tmp")
-  if (!isPrivateDir(storeRoot) || !isPrivateDir(scratchRoot)) return
-  const scratchDir = join(scratchRoot, `start-${randomUUID()}`)
+  if (!isPrivateDir(storeRoot) || !isPrivateDir(join(storeRoot, START_SCRATCH_DIR))) return
+  const scratchDir = newStartDir(storeRoot)
   let errFd: number
   try {
     mkdirSync(scratchDir, { mode: 0o700 })
-    errFd = openSync(join(scratchDir, "worker.stderr"), "a", 0o600)
+    errFd = openSync(join(scratchDir, WORKER_STDERR), "a", 0o600)
   } catch {
     return
   }
-  const { [RUN_MARKER_VAR]: _, ...env } = process.env
+  const env = workerEnv()
   let child: ChildProcess
   try {
     child = spawn(command[0]!, command.slice(1), {
