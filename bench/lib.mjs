@@ -18,19 +18,19 @@ export const nodeEnv = (env = process.env) => ({
   PATH: `${dirname(node)}:${env.PATH ?? ""}`,
 })
 
-/** Median wall time (ms) of `runs` runs of a command, and its max RSS (KiB). */
-export const timeCommand = (argv, runs = 11, env = nodeEnv()) => {
+/** Median wall time (ms, to 0.1 ms) of `runs` runs of a command, and its max RSS (KiB). */
+export const timeCommand = (argv, runs = 21, env = nodeEnv()) => {
   const times = []
   let maxRss = 0
   for (let i = 0; i < runs; i++) {
-    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...argv], {
+    const t0 = performance.now()
+    const r = spawnSync("/usr/bin/time", ["-f", "%M", ...argv], {
       env,
       encoding: "utf8",
       stdio: ["ignore", "ignore", "pipe"],
     })
-    const [secs, rss] = r.stderr.trim().split("\n").pop().split(" ").map(Number)
-    times.push(secs * 1000)
-    maxRss = Math.max(maxRss, rss)
+    times.push(performance.now() - t0)
+    maxRss = Math.max(maxRss, Number(r.stderr.trim().split("\n").pop()))
   }
   times.sort((a, b) => a - b)
   return { medianMs: times[Math.floor(times.length / 2)], maxRssKiB: maxRss }

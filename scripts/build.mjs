@@ -30,9 +30,10 @@ const tsc = spawnSync(process.execPath, [tscPath, "-p", "tsconfig.build.json"], 
 })
 if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 
-// Three bundles, so that each process loads only what it runs (scripts/cli-loader.cjs picks one):
-// the worker; the CLI without the MCP server (every command but `mcp`, each built only when
-// invoked); the full CLI (`mcp`, and --help, completions, unknown commands: the whole tree).
+// Four bundles, so that each process loads only what it runs (scripts/cli-loader.cjs picks one):
+// the worker; the fast read path (everyday `ls` and `status`, no @effect/cli); the CLI without
+// the MCP server (every command but `mcp`, each built only when invoked); the full CLI (`mcp`,
+// and --help, completions, unknown commands: the whole tree).
 const entry = (code) => ({ contents: code, resolveDir: ".", loader: "ts", sourcefile: "entry.ts" })
 const noMcp = {
   name: "no-mcp-server",
@@ -61,6 +62,13 @@ await Promise.all([
     stdin: entry('import { workerMain } from "./src/worker/main.ts"\nvoid workerMain()\n'),
     outfile: "dist/cli/worker.cjs",
   }),
+  build({
+    ...common,
+    stdin: entry(
+      'import { readArgs } from "./src/readArgs.ts"\nimport { runFastRead } from "./src/fastRead.ts"\nconst args = readArgs(process.argv.slice(2))\nif (args === undefined) throw new Error("read.cjs runs only what src/readArgs.ts accepts")\nrunFastRead(args)\n',
+    ),
+    outfile: "dist/cli/read.cjs",
+  }),
   build({ ...common, stdin: entry(cliMain), outfile: "dist/cli/cli.cjs", plugins: [noMcp] }),
   build({ ...common, stdin: entry(cliMain), outfile: "dist/cli/full.cjs" }),
   // The launcher: plain, small, with the argv routing of src/route.ts.
@@ -76,10 +84,11 @@ await Promise.all([
 writeFileSync("dist/cli/package.json", '{ "type": "commonjs" }\n')
 chmodSync("dist/cli/codex-tasks.js", 0o755)
 
-// Prime each bundle's code cache with a run that loads it: ls (cli), --help (full), and a worker
-// without a request (it only starts up).
+// Prime each bundle's code cache with a run that loads it: ls (read), log of no task (cli), --help
+// (full), and a worker without a request (it only starts up).
 const store = mkdtempSync(join(tmpdir(), "codex-tasks-build-"))
-for (const args of [["ls", "--store-root", store], ["--help"], ["__worker"]]) {
+const primers = [["ls", "--store-root", store], ["log", "--store-root", store, "none"], ["--help"]]
+for (const args of [...primers, ["__worker"]]) {
   spawnSync(process.execPath, ["dist/cli/codex-tasks.js", ...args], { stdio: "ignore" })
 }
 rmSync(store, { recursive: true, force: true })

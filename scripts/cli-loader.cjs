@@ -3,6 +3,7 @@
 // bundle argv needs (src/route.ts) and runs it through V8's code cache, so start-up skips most
 // parsing and compiling (start-up is most of a read-only command's time):
 //   worker.cjs  `__worker`: the detached worker (no CLI, no MCP); a `start` spawns it first thing
+//   read.cjs    `ls` and `status` in their everyday forms (src/readArgs.ts): no @effect/cli at all
 //   cli.cjs     any one command but `mcp` (no MCP SDK, no zod; only that command is built)
 //   full.cjs    `mcp`, and the whole command tree (--help, completions, unknown commands)
 // Each cache lives next to the bundles, or in the temp dir when that is not writable; a cache
@@ -14,6 +15,7 @@ const path = require("node:path")
 const vm = require("node:vm")
 const Module = require("node:module")
 const { routeOf } = require("../src/route.ts")
+const { readArgs } = require("../src/readArgs.ts")
 const { prewarmWorker } = require("../src/worker/prewarm.ts")
 
 const route = routeOf(process.argv.slice(2))
@@ -21,7 +23,15 @@ const route = routeOf(process.argv.slice(2))
 if (route === "start" && process.env.CODEX_TASKS_PREWARM !== "0") {
   prewarmWorker(process.argv.slice(2))
 }
-const name = route === "worker" ? "worker" : route === "mcp" || route === "tree" ? "full" : "cli"
+const fast = (route === "ls" || route === "status") && readArgs(process.argv.slice(2)) !== undefined
+const name =
+  route === "worker"
+    ? "worker"
+    : route === "mcp" || route === "tree"
+      ? "full"
+      : fast
+        ? "read"
+        : "cli"
 const bundle = path.join(__dirname, `${name}.cjs`)
 const cacheName = `${name}-${process.version}-${process.arch}.v8cache`
 const candidates = [

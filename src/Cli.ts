@@ -1,13 +1,12 @@
 import { Command, ValidationError } from "@effect/cli"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
-import { Cause, Console, Effect, Layer, Option } from "effect"
+import { Cause, Console, Effect, Option } from "effect"
 import { CodexArgs, splitCodexArgs } from "./commands/codexArgs.js"
 import { printHelpIfAsked } from "./commands/help.js"
+import { exitCodeOf, runAsProcess } from "./commands/process.js"
 import { root } from "./commands/root.js"
-import { ExitCode, ExitWith } from "./domain/exit.js"
+import { RootGlobals } from "./commands/runtime.js"
+import { ExitCode } from "./domain/exit.js"
 import { colorEnabled } from "./render/style.js"
 import { COMMANDS, type CommandName, type Route, routeOf } from "./route.js"
 import { VERSION } from "./version.js"
@@ -32,7 +31,15 @@ const subcommands: Record<CommandName, () => Promise<Sub>> = {
 /** The command tree with `names` as subcommands (all of them: the full tree). */
 export const commandWith = async (names: ReadonlyArray<CommandName> = COMMANDS) => {
   const [first, ...rest] = await Promise.all(names.map((n) => subcommands[n]()))
-  return root.pipe(Command.withSubcommands([first as Sub, ...rest]))
+  return root.pipe(
+    Command.withSubcommands([first as Sub, ...rest]),
+    // The options given before the subcommand, for `globalsWith` (commands/runtime.ts).
+    Command.provideSync(RootGlobals, (g) => ({
+      storeRoot: g.storeRoot,
+      codexBin: g.codexBin,
+      maxRunning: g.maxRunning,
+    })),
+  )
 }
 
 /**
@@ -63,41 +70,15 @@ const cli = (argv: ReadonlyArray<string>, full: boolean) => {
   ).pipe(Effect.provideService(CodexArgs, codexArgs))
 }
 
-const say = (text: string) => Effect.sync(() => process.stderr.write(`codex-tasks: ${text}\n`))
-
-const hasMessage = (e: unknown): e is { readonly _tag: string; readonly message: string } =>
-  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
-
-/** Maps how a command ended to its exit code, telling the user why on stderr (no stack traces). */
-const exitCodeOf = (cause: Cause.Cause<unknown>): Effect.Effect<number> => {
+/** Maps how a command ended to its exit code; @effect/cli has printed its own errors already. */
+const cliExitCodeOf = (cause: Cause.Cause<unknown>): Effect.Effect<number> => {
   const failure = Cause.failureOption(cause)
-  if (Option.isSome(failure)) {
-    const e = failure.value
-    if (ValidationError.isValidationError(e)) {
-      // @effect/cli has already printed the problem (or the help text)
-      return Effect.succeed(ValidationError.isHelpRequested(e) ? ExitCode.Ok : ExitCode.Usage)
-    }
-    if (e instanceof ExitWith) {
-      return e.message === undefined || e.message === ""
-        ? Effect.succeed(e.code)
-        : Effect.as(say(e.message), e.code)
-    }
-    if (hasMessage(e) && e._tag === "UsageError") return Effect.as(say(e.message), ExitCode.Usage)
-    if (hasMessage(e)) return Effect.as(say(e.message), ExitCode.Error)
-    return Effect.as(say(String(e)), ExitCode.Error)
+  if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) {
+    return Effect.succeed(
+      ValidationError.isHelpRequested(failure.value) ? ExitCode.Ok : ExitCode.Usage,
+    )
   }
-  if (Cause.isInterruptedOnly(cause)) return Effect.succeed(ExitCode.Interrupted)
-  const defect = Cause.squash(cause)
-  const text = defect instanceof Error ? defect.message : String(defect)
-  return Effect.as(
-    Effect.zipRight(
-      say(`internal error: ${text}`),
-      process.env.CODEX_TASKS_DEBUG
-        ? Effect.sync(() => process.stderr.write(`${Cause.pretty(cause)}\n`))
-        : Effect.void,
-    ),
-    ExitCode.Error,
-  )
+  return exitCodeOf(cause)
 }
 
 const ANSI = /\x1b\[[0-9;]*m/g
@@ -125,26 +106,11 @@ const withPlainConsole = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 export const main = (argv: ReadonlyArray<string>, options: { readonly fullTree?: boolean } = {}) =>
   withPlainConsole(cli(argv, options.fullTree === true)).pipe(
     Effect.as(ExitCode.Ok as number),
-    Effect.catchAllCause(exitCodeOf),
+    Effect.catchAllCause(cliExitCodeOf),
   )
 
 /** Runs the CLI as the process: exit code per `main`, SIGINT interrupts the command. */
 export const runCli = (
   argv: ReadonlyArray<string>,
   options: { readonly fullTree?: boolean } = {},
-): void => {
-  // A reader that went away (`| head`) ends the command quietly, as for any Unix tool.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(0)
-  })
-  main(argv, options).pipe(
-    Effect.flatMap((code) =>
-      Effect.sync(() => {
-        process.exitCode = code
-      }),
-    ),
-    // Only what @effect/cli needs: NodeContext would load the whole platform (HTTP, workers, …).
-    Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)),
-    NodeRuntime.runMain({ disableErrorReporting: true }),
-  )
-}
+): void => runAsProcess(main(argv, options), NodeTerminal.layer)

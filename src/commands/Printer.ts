@@ -1,4 +1,6 @@
 import { Context, Effect, Layer } from "effect"
+import { colorEnabled, makeStyle } from "../render/style.js"
+import type { Unreadable } from "../tasks/queries.js"
 
 /** Where a command's output goes: data on stdout, diagnostics on stderr. */
 export interface PrinterShape {
@@ -46,3 +48,10 @@ export const printJson = (value: unknown) => Effect.flatMap(Printer, (p) => p.js
 
 /** Writes one diagnostic line to stderr. */
 export const printNote = (text: string) => Effect.flatMap(Printer, (p) => p.note(text))
+
+/** Colours for stdout: only on a terminal, never with NO_COLOR. */
+export const stdoutStyle = () => makeStyle(colorEnabled(process.stdout, process.env))
+
+/** Reports tasks that could not be read, on stderr. */
+export const reportUnreadable = (broken: ReadonlyArray<Unreadable>) =>
+  Effect.forEach(broken, (b) => printNote(`codex-tasks: ${b.message}`), { discard: true })

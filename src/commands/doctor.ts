@@ -2,10 +2,10 @@ import { Command } from "@effect/cli"
 import { Effect } from "effect"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 import { runChecks } from "../tasks/doctor.js"
-import { Printer, printJson, printLine } from "./Printer.js"
+import { Printer, printJson, printLine, stdoutStyle } from "./Printer.js"
 import { globalOptions } from "./root.js"
 import { globalsWith } from "./runtime.js"
-import { jsonOption, stdoutStyle } from "./shared.js"
+import { jsonOption } from "./shared.js"
 
 /** `codex-tasks doctor`: check that everything codex-tasks needs is in place. */
 export const doctor = Command.make("doctor", { ...globalOptions, json: jsonOption }, (o) =>

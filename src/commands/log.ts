@@ -4,10 +4,10 @@ import { UsageError } from "../domain/exit.js"
 import { renderLogLine } from "../render/longLine.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import { Tasks } from "../tasks/Tasks.js"
-import { Printer } from "./Printer.js"
+import { Printer, stdoutStyle } from "./Printer.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
-import { stdoutStyle, taskArg } from "./shared.js"
+import { taskArg } from "./shared.js"
 
 /** `codex-tasks log`: a task's transcript, as text or raw JSONL, optionally following it. */
 export const log = Command.make(

@@ -1,30 +1,8 @@
 import { Command, Options } from "@effect/cli"
-import { Effect } from "effect"
-import { UsageError } from "../domain/exit.js"
-import { TaskState } from "../domain/task.js"
-import { renderTaskTable } from "../render/status.js"
-import { Tasks } from "../tasks/Tasks.js"
-import { viewJson } from "../tasks/view.js"
-import { printJson, printLine } from "./Printer.js"
+import { listTasks } from "./listTasks.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
-import { jsonOption, reportUnreadable, timeFormatOption } from "./shared.js"
-
-const parseStates = (values: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const states: Array<TaskState> = []
-    for (const raw of values.flatMap((v) => v.split(","))) {
-      const s = raw.trim().toUpperCase()
-      if (s === "") continue
-      if (!TaskState.literals.includes(s as TaskState)) {
-        return yield* new UsageError({
-          message: `Unknown state '${raw}' (expected ${TaskState.literals.join(", ")}).`,
-        })
-      }
-      states.push(s as TaskState)
-    }
-    return states
-  })
+import { jsonOption, timeFormatOption } from "./shared.js"
 
 /** `codex-tasks ls`: list tasks, newest first. */
 export const ls = Command.make(
@@ -44,20 +22,7 @@ export const ls = Command.make(
     json: jsonOption,
     timeFormat: timeFormatOption,
   },
-  (o) =>
-    withTasks(
-      Effect.gen(function* () {
-        const states = yield* parseStates(o.state)
-        const includeArchived = o.all || states.includes("ARCHIVED")
-        const { views, broken } = yield* (yield* Tasks).list({ includeArchived, states })
-        yield* reportUnreadable(broken)
-        if (o.json) return yield* printJson(views.map(viewJson))
-        yield* printLine(
-          views.length === 0 ? "No tasks found." : renderTaskTable(views, o.timeFormat),
-        )
-      }),
-      o,
-    ),
+  (o) => withTasks(listTasks(o), o),
 ).pipe(
   Command.withDescription(
     "List tasks, newest first.\n\nExample: codex-tasks ls\nExample: codex-tasks ls -a --state running,died --json",

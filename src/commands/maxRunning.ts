@@ -1,13 +1,4 @@
-import { Options } from "@effect/cli"
 import { Option } from "effect"
-
-/** `--max-running N`: at most N codex invocations of the store at once (env `CODEX_TASKS_MAX_RUNNING`). */
-export const maxRunningOption = Options.integer("max-running").pipe(
-  Options.withDescription(
-    "Run at most N codex invocations of this store at once; the others wait for a slot, first come first served (env CODEX_TASKS_MAX_RUNNING; default unlimited; 0 = unlimited).",
-  ),
-  Options.optional,
-)
 
 /** The run-slot limit: the flag, else the environment; `problem` says why a value is unusable. */
 export const resolveMaxRunning = (

@@ -1,5 +1,4 @@
 import { Command, Options } from "@effect/cli"
-import { maxRunningOption } from "./maxRunning.js"
 
 /** `--store-root PATH`: where tasks are kept (else `CODEX_TASKS_HOME`, `$CODEX_HOME/tasks`, `~/.codex/tasks`). */
 export const storeRootOption = Options.text("store-root").pipe(
@@ -12,6 +11,14 @@ export const storeRootOption = Options.text("store-root").pipe(
 /** `--codex-bin PATH`: the codex executable (else `CODEX_TASKS_CODEX_BIN`, else `codex` on PATH). */
 export const codexBinOption = Options.text("codex-bin").pipe(
   Options.withDescription("The codex executable (default: `codex` on PATH)."),
+  Options.optional,
+)
+
+/** `--max-running N`: at most N codex invocations of the store at once (env `CODEX_TASKS_MAX_RUNNING`). */
+export const maxRunningOption = Options.integer("max-running").pipe(
+  Options.withDescription(
+    "Run at most N codex invocations of this store at once; the others wait for a slot, first come first served (env CODEX_TASKS_MAX_RUNNING; default unlimited; 0 = unlimited).",
+  ),
   Options.optional,
 )
 

@@ -1,5 +1,5 @@
 import { homedir } from "node:os"
-import { Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { CodexNotFound } from "../domain/errors.js"
 import { UsageError } from "../domain/exit.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
@@ -14,7 +14,6 @@ import { workerCommand } from "../worker/prewarm.js"
 import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
 import { resolveMaxRunning } from "./maxRunning.js"
 import { Printer } from "./Printer.js"
-import { root } from "./root.js"
 
 /** The global options as a subcommand parsed them (see `globalOptions`). */
 export interface LocalGlobals {
@@ -24,6 +23,15 @@ export interface LocalGlobals {
 }
 
 const none: LocalGlobals = { storeRoot: Option.none(), codexBin: Option.none() }
+
+/**
+ * The global options given before the command (`codex-tasks --store-root X ls`), as the root
+ * command parsed them (Cli.ts provides them; so does the fast read path, `fastRead.ts`).
+ */
+export class RootGlobals extends Context.Tag("codex-tasks/RootGlobals")<
+  RootGlobals,
+  LocalGlobals
+>() {}
 
 const given = (local: Option.Option<string>, before: Option.Option<string>) =>
   Option.getOrElse(
@@ -36,17 +44,18 @@ const given = (local: Option.Option<string>, before: Option.Option<string>) =>
 
 /**
  * The global options, resolved: store root and codex binary. A value given after the command
- * (`local`) wins over one given before it, which wins over the environment. The codex binary is
- * made absolute here, from the CLI's directory and `PATH` (`resolveCodexBin`), so the directory a
- * task runs in never chooses it; `codexMissing` says why when no such file exists (`codexBin` is
- * then the absolute path meant, or the bare name, which no worker is launched with).
+ * (`local`) wins over one given before it (`RootGlobals`), which wins over the environment. The
+ * codex binary is made absolute here, from the CLI's directory and `PATH` (`resolveCodexBin`), so
+ * the directory a task runs in never chooses it; `codexMissing` says why when no such file exists
+ * (`codexBin` is then the absolute path meant, or the bare name, which no worker is launched with).
  */
 export const globalsWith = (local: LocalGlobals = none) =>
-  Effect.map(root, (g) => {
+  Effect.map(Effect.serviceOption(RootGlobals), (before) => {
+    const g = Option.getOrElse(before, () => none)
     const bin = given(local.codexBin, g.codexBin)
     const codex = resolveCodexBin(bin)
     const slots = resolveMaxRunning(
-      Option.orElse(local.maxRunning ?? Option.none(), () => g.maxRunning),
+      Option.orElse(local.maxRunning ?? Option.none(), () => g.maxRunning ?? Option.none()),
       process.env,
     )
     return {
@@ -61,9 +70,6 @@ export const globalsWith = (local: LocalGlobals = none) =>
       maxRunningProblem: slots.problem,
     }
   })
-
-/** The global options given before the command (see `globalsWith`). */
-export const globals = globalsWith()
 
 const count = (text: string | undefined, fallback: number, max: number) => {
   const n = Number(text)

@@ -6,8 +6,7 @@ import { describeOutcome } from "../render/status.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
-import { Printer, printJson, printLine } from "./Printer.js"
-import { stdoutStyle } from "./shared.js"
+import { Printer, printJson, printLine, stdoutStyle } from "./Printer.js"
 
 /** `--wait` and `--follow` of `start` and `send`. */
 export const watchOptions = {

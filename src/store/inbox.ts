@@ -1,9 +1,10 @@
-import { mkdir, readdir, readFile, rename, unlink } from "node:fs/promises"
+import { readdirSync } from "node:fs"
+import { mkdir, readFile, rename, unlink } from "node:fs/promises"
 import { join } from "node:path"
 import { Array as Arr, Effect, Option, Schema } from "effect"
 import { nowTimestamp, Timestamp } from "../domain/task.js"
 import { syncDir as syncDirectory, writeFileAtomic } from "./atomic.js"
-import { errnoCode, StoreError, tryFs } from "./errors.js"
+import { errnoCode, StoreError, storeError, tryFs } from "./errors.js"
 
 /** Directory of the durable prompt queue inside a task directory. */
 export const INBOX_DIR = "inbox"
@@ -41,12 +42,24 @@ const orUndefinedIfMissing = <A>(p: Promise<A>): Promise<A | undefined> =>
     throw e
   })
 
-/** The names in the task's inbox directory (none when it does not exist). */
+/**
+ * The names in the task's inbox directory (none when it does not exist). Read synchronously: a
+ * listing asks every task, and most have no inbox; one failed syscall each is far cheaper than a
+ * trip through the thread pool each.
+ */
 const listNames = (dir: string) => {
   const inbox = join(dir, INBOX_DIR)
-  return tryFs("list", inbox, () => orUndefinedIfMissing(readdir(inbox))).pipe(
-    Effect.map((names) => names ?? []),
-  )
+  return Effect.try({
+    try: () => {
+      try {
+        return readdirSync(inbox)
+      } catch (e) {
+        if (errnoCode(e) === "ENOENT") return []
+        throw e
+      }
+    },
+    catch: storeError("list", inbox),
+  })
 }
 
 /** Sequence numbers of the names matching `pattern`, ascending. */

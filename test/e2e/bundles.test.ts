@@ -23,9 +23,17 @@ describe("the built bundles", () => {
     }
   })
 
+  it("the fast read path (everyday ls and status) has neither @effect/cli nor the MCP server", () => {
+    const read = bundle("read")
+    for (const s of [...MCP, "Received unknown argument", "withSubcommands"]) {
+      expect(`read has ${s}: ${read.includes(s)}`).toBe(`read has ${s}: false`)
+    }
+  })
+
   it("the launcher loads one bundle, chosen by argv", () => {
     const loader = readFileSync("dist/cli/codex-tasks.js", "utf8")
     expect(loader).toContain('"worker"')
+    expect(loader).toContain('"read"')
     expect(loader.length).toBeLessThan(20_000)
   })
 })

@@ -181,7 +181,7 @@ describe("npm install -g <tarball> --ignore-scripts", () => {
       readdirSync(join(modules, "@msgpackr-extract")).some((d) => d.includes(platform)),
       "msgpackr-extract's prebuilt binary",
     )
-    for (const bundle of ["cli.cjs", "full.cjs", "worker.cjs"]) {
+    for (const bundle of ["cli.cjs", "full.cjs", "read.cjs", "worker.cjs"]) {
       const code = readFileSync(join(installedDir, "dist", "cli", bundle), "utf8")
       assert.notMatch(code, /@parcel\/watcher|msgpackr/, `${bundle} loads neither`)
     }

@@ -1,0 +1,36 @@
+/**
+ * The fast read path: `ls` and `status` in their everyday forms (`readArgs.ts`), run without
+ * @effect/cli, through the same programs, layers and exit codes as the command tree
+ * (`commands/listTasks.ts`, `commands/showStatus.ts`). The launcher picks it (dist/cli/read.cjs).
+ */
+import { Effect, Layer, Option } from "effect"
+import { listTasks } from "./commands/listTasks.js"
+import { exitCodeOf, runAsProcess } from "./commands/process.js"
+import { type LocalGlobals, RootGlobals, withTasks } from "./commands/runtime.js"
+import { showStatus } from "./commands/showStatus.js"
+import { ExitCode } from "./domain/exit.js"
+import type { ReadArgs, ReadGlobals } from "./readArgs.js"
+
+const localGlobals = (g: ReadGlobals): LocalGlobals => ({
+  storeRoot: Option.fromNullable(g.storeRoot),
+  codexBin: Option.fromNullable(g.codexBin),
+  maxRunning: Option.fromNullable(g.maxRunning),
+})
+
+/** The command `read` names, resolving to its exit code (as `main` in Cli.ts does). */
+export const fastRead = (read: ReadArgs) => {
+  const r = read.request
+  const local = localGlobals(read.after)
+  const program =
+    r.command === "ls"
+      ? withTasks(listTasks(r), local)
+      : withTasks(showStatus({ ...r, timeout: Option.fromNullable(r.timeout) }), local)
+  return program.pipe(
+    Effect.provideService(RootGlobals, localGlobals(read.before)),
+    Effect.as(ExitCode.Ok as number),
+    Effect.catchAllCause(exitCodeOf),
+  )
+}
+
+/** Runs the fast read `read` as the process. */
+export const runFastRead = (read: ReadArgs): void => runAsProcess(fastRead(read), Layer.empty)
