@@ -41,8 +41,11 @@ const uuid7ish = (n) => {
   return `01a2${hex.slice(0, 4)}-${hex.slice(4, 8)}-7${hex.slice(8, 11)}-8000-${hex.padStart(12, "0")}`
 }
 
-/** A store of `count` finished tasks (written directly, the way the worker leaves them). */
-export const makeStore = (count) => {
+/**
+ * A store of `count` finished tasks (written directly, the way the worker leaves them); with
+ * `repo`, each ran in that directory and its log says its last turn changed `repo/a.txt`.
+ */
+export const makeStore = (count, repo) => {
   const root = mkdtempSync(join(tmpdir(), "codex-tasks-bench-"))
   const t0 = Date.parse("2026-01-01T00:00:00Z")
   for (let i = 0; i < count; i++) {
@@ -59,13 +62,39 @@ export const makeStore = (count) => {
       last_result: `result ${i}`,
       initial_prompt: `prompt ${i}`,
       last_prompt: `prompt ${i}`,
-      working_dir: "/tmp",
+      working_dir: repo ?? "/tmp",
       schema_version: 1,
       turns: 1,
     }
     writeFileSync(join(dir, "task.json"), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 })
+    if (repo !== undefined) writeFileSync(join(dir, "task.log"), changeLog(id, join(repo, "a.txt")))
   }
   return root
+}
+
+const changeLog = (id, file) =>
+  [
+    { type: "user_message", message: "edit a.txt" },
+    { type: "thread.started", thread_id: id },
+    {
+      type: "item.completed",
+      item: { id: "item_0", type: "file_change", changes: [{ path: file, kind: "update" }] },
+    },
+    { type: "turn.completed", usage: { input_tokens: 10, output_tokens: 5 } },
+  ]
+    .map((e) => `${JSON.stringify(e)}\n`)
+    .join("")
+
+/** A git repository with one commit and a changed `a.txt` (what tasks leave behind). */
+export const makeRepo = () => {
+  const dir = mkdtempSync(join(tmpdir(), "codex-tasks-bench-repo-"))
+  const git = (...args) => spawnSync("git", args, { cwd: dir, stdio: "ignore" })
+  git("init", "-q", "-b", "main")
+  writeFileSync(join(dir, "a.txt"), "one\n")
+  git("add", ".")
+  git("-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-qm", "base")
+  writeFileSync(join(dir, "a.txt"), "two\n")
+  return dir
 }
 
 /** Runs a command to completion, resolving to its stdout. */

@@ -29,13 +29,15 @@ export const changesJson = (id: string, c: TaskChanges, stat: boolean) => ({
 })
 
 /** The paths of the `file_change` items in a `task.log` (every turn, or after `fromOffset`). */
-export const fileChangesOf = (logPath: string, fromOffset = 0): ReadonlyArray<string> => {
-  let text: string
+export const fileChangesOf = (logPath: string): ReadonlyArray<string> => {
   try {
-    text = readFileSync(logPath).subarray(fromOffset).toString("utf8")
+    return fileChangesIn(readFileSync(logPath).toString("utf8"))
   } catch {
     return []
   }
+}
+
+const fileChangesIn = (text: string): ReadonlyArray<string> => {
   const seen = new Set<string>()
   for (const line of text.split("\n")) {
     if (!line.includes('"file_change"')) continue
@@ -50,14 +52,14 @@ export const fileChangesOf = (logPath: string, fromOffset = 0): ReadonlyArray<st
   return [...seen]
 }
 
-/** Byte offset of the last prompt's `user_message` entry in `task.log` (0 when none). */
-export const lastTurnOffset = (logPath: string): number => {
+/** The files the last prompt's turn changed: from its `user_message` entry in `task.log` on. */
+export const lastTurnFiles = (logPath: string): ReadonlyArray<string> => {
   try {
-    const buf = readFileSync(logPath)
-    const at = buf.lastIndexOf('{"type":"user_message"')
-    return Math.max(at, 0)
+    const log = readFileSync(logPath)
+    const at = Math.max(log.lastIndexOf('{"type":"user_message"'), 0)
+    return fileChangesIn(log.subarray(at).toString("utf8"))
   } catch {
-    return 0
+    return []
   }
 }
 
