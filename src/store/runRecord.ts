@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Option, Schema } from "effect"
 import { identityKey, ProcessIdentity } from "../processes/identity.js"
@@ -29,12 +29,15 @@ const encode = Schema.encodeSync(RunJson)
 const write = (dir: string, record: RunRecord) =>
   writeFileAtomic(join(dir, RUN_FILE), `${encode(record)}\n`)
 
-/** The record of the task's last worker; none when missing or unreadable. */
+/** The record of the task's last worker; none when missing or unreadable (a small file: read synchronously). */
 export const readRunRecord = (dir: string): Effect.Effect<Option.Option<RunRecord>> =>
-  Effect.map(
-    Effect.promise(() => readFile(join(dir, RUN_FILE), "utf8").catch(() => undefined)),
-    (text) => (text === undefined ? Option.none() : decode(text)),
-  )
+  Effect.sync(() => {
+    try {
+      return decode(readFileSync(join(dir, RUN_FILE), "utf8"))
+    } catch {
+      return Option.none()
+    }
+  })
 
 /** Records a new worker's marker (and no processes yet). */
 export const writeRunRecord = (dir: string, runId: string): Effect.Effect<void, StoreError> =>

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs"
-import { readFile, unlink } from "node:fs/promises"
+import { unlink } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, Option, Schema } from "effect"
 import { isAlive } from "../processes/control.js"
@@ -17,11 +17,18 @@ class Unreadable {
   readonly _tag = "Unreadable"
 }
 
-/** File text, undefined when missing, `Unreadable` on any other error. */
+/**
+ * File text, undefined when missing, `Unreadable` on any other error. Read synchronously: these
+ * are a few bytes, and `status` asks every task (a thread-pool trip each costs more than the read).
+ */
 const readText = (path: string): Effect.Effect<string | undefined | Unreadable> =>
-  Effect.promise(() =>
-    readFile(path, "utf8").catch((e) => (errnoCode(e) === "ENOENT" ? undefined : new Unreadable())),
-  )
+  Effect.sync(() => {
+    try {
+      return readFileSync(path, "utf8")
+    } catch (e) {
+      return errnoCode(e) === "ENOENT" ? undefined : new Unreadable()
+    }
+  })
 
 const removeIfPresent = (path: string) =>
   Effect.tryPromise({
