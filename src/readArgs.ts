@@ -6,7 +6,8 @@
  * them as a flag's value); anything else returns `undefined` and goes through the command tree,
  * which gives its help and errors. Plain values only: the launcher loads this before any bundle.
  */
-import type { TimeFormat } from "./render/time.js"
+import type { ListRequest } from "./commands/listTasks.js"
+import type { StatusRequest } from "./commands/showStatus.js"
 
 /** The global options on one side of the command (`undefined`: not given there). */
 export interface ReadGlobals {
@@ -16,25 +17,14 @@ export interface ReadGlobals {
 }
 
 /** `ls` as `readArgs` parsed it. */
-export interface ListArgs {
+export interface ListArgs extends ListRequest {
   readonly command: "ls"
-  readonly all: boolean
-  readonly state: ReadonlyArray<string>
-  readonly json: boolean
-  readonly timeFormat: TimeFormat
 }
 
-/** `status` as `readArgs` parsed it. */
-export interface StatusArgs {
+/** `status` as `readArgs` parsed it (a plain `timeout`: this module loads no Effect). */
+export interface StatusArgs extends Omit<StatusRequest, "timeout"> {
   readonly command: "status"
-  readonly json: boolean
-  readonly timeFormat: TimeFormat
-  readonly all: boolean
-  readonly allRunning: boolean
-  readonly wait: boolean
-  readonly waitAny: boolean
   readonly timeout: number | undefined
-  readonly tasks: ReadonlyArray<string>
 }
 
 /** A read command parsed: the globals before it, those after it, and its own options. */

@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { COMMANDS } from "../../src/route.js"
+import { runNode } from "../support/runNode.js"
 
 // The built CLI builds only the invoked subcommand (and loads one of three bundles): for every
 // command, what a user sees (stdout, stderr, exit code) must be what the full tree gives.
@@ -21,22 +21,7 @@ const env = {
 }
 
 const run = (script: string, args: ReadonlyArray<string>) =>
-  new Promise<string>((resolve) => {
-    const child = spawn(process.execPath, [script, ...args], {
-      env,
-      cwd: store,
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (c) => (out += c))
-    child.stderr.on("data", (c) => (err += c))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.on("close", (code, signal) => {
-      clearTimeout(timer)
-      resolve(`exit ${code ?? signal}\n--- stdout\n${out}--- stderr\n${err}`)
-    })
-  })
+  runNode(script, args, { env, cwd: store })
 
 // Errors and help of each command: unknown flag, missing or extra arguments, a bad value, a
 // global option before and after, an unknown task. (`mcp` alone would serve; `start` would start.)

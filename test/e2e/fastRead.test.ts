@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process"
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { readArgs } from "../../src/readArgs.js"
+import { runNode } from "../support/runNode.js"
 
 // `ls` and `status` in their everyday forms skip @effect/cli (src/readArgs.ts, dist/cli/read.cjs):
 // what a user sees (stdout, stderr, exit code) must be what the full command tree gives, on the
@@ -38,22 +38,7 @@ const env = {
 }
 
 const run = (script: string, args: ReadonlyArray<string>) =>
-  new Promise<string>((resolve) => {
-    const child = spawn(process.execPath, [script, ...args], {
-      env,
-      cwd: home,
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (c) => (out += c))
-    child.stderr.on("data", (c) => (err += c))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.on("close", (code, signal) => {
-      clearTimeout(timer)
-      resolve(`exit ${code ?? signal}\n--- stdout\n${out}--- stderr\n${err}`)
-    })
-  })
+  runNode(script, args, { env, cwd: home })
 
 const sameAsTree = async (cases: ReadonlyArray<ReadonlyArray<string>>) => {
   for (const args of cases) {
