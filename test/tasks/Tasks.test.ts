@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import { archiveLines, stopLines } from "../../src/render/reports.js"
 import { StoreRoot, TaskStore } from "../../src/store/TaskStore.js"
+import { RECHECK_ENV } from "../../src/tasks/recheck.js"
 import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
 import {
   type FakeScript,
@@ -46,13 +47,16 @@ const world = (scripts: ReadonlyArray<FakeScript>) =>
   })
 
 /** Runs `effect` to its end, moving the TestClock 30 s at a time (and real time a little). */
-const settle = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+const settle = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  step: Duration.DurationInput = "30 seconds",
+) =>
   Effect.gen(function* () {
     const fiber = yield* Effect.fork(effect)
     for (let i = 0; i < 2_000; i++) {
       const done = yield* Fiber.poll(fiber)
       if (Option.isSome(done)) return yield* Fiber.join(fiber)
-      yield* TestClock.adjust("30 seconds")
+      yield* TestClock.adjust(step)
       yield* realTick(2)
     }
     return assert.fail("did not settle")
@@ -164,24 +168,33 @@ describe("Tasks (in-process workers, scripted codex)", () => {
 
   it.scoped("status waits for any task, and times out when none finishes in time", () =>
     Effect.gen(function* () {
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          process.env[RECHECK_ENV] = "60000"
+        }),
+        () => Effect.sync(() => delete process.env[RECHECK_ENV]),
+      )
       const w = yield* world([reply("long", "2 hours"), reply("short", "20 minutes")])
       yield* Effect.gen(function* () {
         const tasks = yield* Tasks
         const long = yield* tasks.start({ prompt: "long", options: w.options })
         const short = yield* tasks.start({ prompt: "short", options: w.options })
         const selector = { _tag: "Ids", refs: [long.id, short.id] } as const
+        // Hours of scripted time: big clock steps, and re-checks once a minute instead of once a
+        // second (every re-check that falls due in a step runs; file events still wake the waits).
         const early = yield* settle(
           tasks.status({ selector, wait: "any", timeout: Duration.minutes(5) }),
+          "5 minutes",
         )
         assert.strictEqual(early.verdict, "timed_out")
         assert.deepStrictEqual(early.finished, [])
-        const first = yield* settle(tasks.status({ selector, wait: "any" }))
+        const first = yield* settle(tasks.status({ selector, wait: "any" }), "5 minutes")
         assert.strictEqual(first.verdict, "ok")
         assert.deepStrictEqual(
           first.finished.map((v) => [v.loc.id, v.state, v.lastResult]),
           [[short.id, "STOPPED", "short"]],
         )
-        const all = yield* settle(tasks.status({ selector, wait: "all" }))
+        const all = yield* settle(tasks.status({ selector, wait: "all" }), "5 minutes")
         assert.deepStrictEqual(
           all.finished.map((v) => v.loc.id),
           [long.id, short.id],
