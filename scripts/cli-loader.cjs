@@ -23,13 +23,13 @@ const route = routeOf(process.argv.slice(2))
 if (route === "start" && process.env.CODEX_TASKS_PREWARM !== "0") {
   prewarmWorker(process.argv.slice(2))
 }
-const fast = (route === "ls" || route === "status") && readArgs(process.argv.slice(2)) !== undefined
+// readArgs accepts only everyday `ls` and `status` argv (anything else: undefined).
 const name =
   route === "worker"
     ? "worker"
     : route === "mcp" || route === "tree"
       ? "full"
-      : fast
+      : readArgs(process.argv.slice(2)) !== undefined
         ? "read"
         : "cli"
 const bundle = path.join(__dirname, `${name}.cjs`)

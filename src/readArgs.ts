@@ -8,6 +8,7 @@
  */
 import type { ListRequest } from "./commands/listTasks.js"
 import type { StatusRequest } from "./commands/showStatus.js"
+import { GLOBAL_OPTIONS } from "./route.js"
 
 /** The global options on one side of the command (`undefined`: not given there). */
 export interface ReadGlobals {
@@ -52,7 +53,7 @@ const VALUED: Record<"ls" | "status", ReadonlyArray<string>> = {
   ls: ["--time-format", "--state"],
   status: ["--time-format", "--timeout"],
 }
-const GLOBALS = ["--store-root", "--codex-bin", "--max-running"]
+const GLOBALS: ReadonlyArray<string> = GLOBAL_OPTIONS
 // @effect/cli takes `--name=value` for these, but not for a repeated option (`--state`).
 const WITH_EQUALS = new Set(["--time-format", "--timeout", ...GLOBALS])
 

@@ -26,7 +26,9 @@ export type Route = "worker" | CommandName | "tree"
 
 // The root's own options that take a value (the global options); @effect/cli's built-ins
 // (--help, --version, --completions, --wizard, --log-level) all go to the full tree.
-const GLOBALS_WITH_VALUE = new Set(["--store-root", "--codex-bin", "--max-running"])
+/** The root's own options (the global options); each takes a value. */
+export const GLOBAL_OPTIONS = ["--store-root", "--codex-bin", "--max-running"] as const
+const GLOBALS_WITH_VALUE = new Set<string>(GLOBAL_OPTIONS)
 const FULL_TREE = new Set(["--help", "-h", "--version", "--completions", "--wizard"])
 
 /** The route of `args` (`process.argv.slice(2)`). */

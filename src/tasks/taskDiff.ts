@@ -28,7 +28,7 @@ export const changesJson = (id: string, c: TaskChanges, stat: boolean) => ({
   ...(stat ? {} : { patch: c.patch }),
 })
 
-/** The paths of the `file_change` items in a `task.log` (every turn, or after `fromOffset`). */
+/** The paths of the `file_change` items in a `task.log`, over every turn. */
 export const fileChangesOf = (logPath: string): ReadonlyArray<string> => {
   try {
     return fileChangesIn(readFileSync(logPath).toString("utf8"))
@@ -67,23 +67,33 @@ export const lastTurnFiles = (logPath: string): ReadonlyArray<string> => {
 const treeOfTask = (r: WorktreeRecord) =>
   r.removed_at === undefined && existsSync(r.path) ? worktreeTree(r.path) : treeOf(r.repo, r.branch)
 
+/** How a diff is computed: with its text (`patch`), and coloured (`color`). */
+interface DiffOptions {
+  readonly color: boolean
+  readonly patch: boolean
+}
+
+/** What a worktree task changed: its tree (worktree, or branch once archived) against its base. */
+export const worktreeChanges = (worktree: WorktreeRecord, options: DiffOptions) =>
+  Effect.gen(function* () {
+    const tree = yield* treeOfTask(worktree)
+    const files = yield* diffStat(worktree.repo, worktree.base, tree)
+    const patch = options.patch
+      ? yield* diffText(worktree.repo, worktree.base, tree, { color: options.color })
+      : ""
+    return { worktree, files, patch, touched: [] } satisfies TaskChanges
+  })
+
 /** Computes what the task in `taskDir` changed; `color` colours the diff. */
 export const taskChanges = (
   taskDir: string,
   logPath: string,
   workingDir: string | undefined,
-  options: { readonly color: boolean; readonly patch: boolean },
+  options: DiffOptions,
 ) =>
   Effect.gen(function* () {
     const worktree = readWorktree(taskDir)
-    if (worktree !== undefined) {
-      const tree = yield* treeOfTask(worktree)
-      const files = yield* diffStat(worktree.repo, worktree.base, tree)
-      const patch = options.patch
-        ? yield* diffText(worktree.repo, worktree.base, tree, { color: options.color })
-        : ""
-      return { worktree, files, patch, touched: [] } satisfies TaskChanges
-    }
+    if (worktree !== undefined) return yield* worktreeChanges(worktree, options)
     const touched = fileChangesOf(logPath)
     const none = { worktree, files: [], patch: "", touched } satisfies TaskChanges
     if (touched.length === 0 || workingDir === undefined || !existsSync(workingDir)) return none
