@@ -19,7 +19,8 @@ import { effectiveState, TaskMeta } from "../../src/domain/task.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { archiveTask } from "../../src/tasks/archive.js"
 
-const LEGACY = "/work/shared/legacy-stores"
+// The Rust tool's example stores (../shared/legacy-stores), as copied into the repo.
+const LEGACY = new URL("../../fixtures/legacy-stores/", import.meta.url).pathname
 const PROTO_ID = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
 const FLAT_ID = "0b1c2d3e-4f50-4a61-8b72-9c8d7e6f5a4b"
 const FLAT_DONE_ID = "1c2d3e4f-5061-4b72-8c83-9d9e8f7a6b5c"
