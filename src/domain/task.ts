@@ -24,7 +24,7 @@ const RFC3339 =
 /** An RFC 3339 timestamp string (0-9 fractional digits accepted; we write ISO with ms). */
 export const Timestamp = Schema.String.pipe(
   Schema.pattern(RFC3339, { message: () => "expected an RFC 3339 timestamp" }),
-)
+).annotations({ identifier: "timestamp", description: "RFC 3339, as stored." })
 
 /** The current time as a timestamp (`toISOString`, millisecond precision, UTC). */
 export const nowTimestamp = (): string => new Date().toISOString()

@@ -9,7 +9,10 @@ export const TaskId = Schema.String.pipe(
     message: () => "a task id is 1-128 letters, digits, '.', '_' or '-' starting alphanumeric",
   }),
   Schema.brand("TaskId"),
-)
+).annotations({
+  identifier: "taskId",
+  description: "The Codex thread id (or a legacy UUID): safe as one path component.",
+})
 /** A validated task id. */
 export type TaskId = typeof TaskId.Type
 

@@ -1,10 +1,22 @@
+import type { Schema } from "effect"
 import * as z from "zod"
+import {
+  SendJson,
+  StartJson,
+  TaskJson as TaskJsonSchema,
+  TaskListResultJson,
+} from "../domain/wire.js"
+import { jsonSchemaOf } from "../domain/wireSchemas.js"
 import { SandboxMode } from "../exec/options.js"
 import { MAX_LOG_PAGE_BYTES } from "../tasks/logPage.js"
 import { notifyArgFields } from "./unattended.js"
 
 // Input schemas are strict (a misspelt argument is reported, not silently dropped); output
 // objects that embed the task object are open, since docs/json-output.md may grow new keys.
+
+/** The zod schema of a wire shape, built from its JSON Schema (the MCP SDK validates with zod). */
+const zodOf = <A, I>(schema: Schema.Schema<A, I>) =>
+  z.fromJSONSchema(jsonSchemaOf(schema) as z.core.JSONSchema.JSONSchema)
 
 /** The most `task_log` waits for new events, in seconds. */
 export const MAX_WAIT_SECONDS = 300
@@ -23,33 +35,8 @@ const taskIdOrAll = {
 }
 const State = z.enum(["RUNNING", "STOPPED", "DIED", "ARCHIVED"])
 
-/** The task object of docs/json-output.md (`status --json`). */
-export const TaskJson = z.looseObject({
-  id: z.string(),
-  title: z.string().nullable(),
-  state: State,
-  created_at: z.string(),
-  updated_at: z.string(),
-  last_prompt: z.string().nullable(),
-  last_result: z.string().nullable(),
-  working_dir: z.string().nullable(),
-  pid: z.number().int().nullable(),
-  initial_prompt: z.string().nullable(),
-  outcome: z
-    .looseObject({
-      kind: z.enum(["completed", "interrupted", "failed", "worker_lost"]),
-      error_class: z.string().optional(),
-      message: z.string().optional(),
-      at: z.string(),
-    })
-    .nullable(),
-  queued_prompts: z.number().int(),
-  dropped_prompts: z.number().int(),
-  turns: z.number().int(),
-  usage: z.looseObject({}).nullable(),
-  archived: z.boolean(),
-  path: z.string(),
-})
+/** The task object (`status --json`), from its one Schema (domain/wire.ts). */
+export const TaskJson = zodOf(TaskJsonSchema)
 
 /** `task_start` arguments: the CLI's `start` options in camelCase. */
 export const StartArgs = z.strictObject({
@@ -124,8 +111,8 @@ export const StartArgs = z.strictObject({
   ...notifyArgFields,
 })
 
-/** `task_start` result. */
-export const StartResult = z.object({ id: z.string() })
+/** `task_start` result (`start --json`). */
+export const StartResult = zodOf(StartJson)
 
 /** `task_send` arguments. */
 export const SendArgs = z.strictObject({
@@ -134,12 +121,7 @@ export const SendArgs = z.strictObject({
 })
 
 /** `task_send` result (`send --json`). */
-export const SendResult = z.object({
-  id: z.string(),
-  seq: z.number().int(),
-  status: z.enum(["started", "queued"]),
-  position: z.number().int().optional(),
-})
+export const SendResult = zodOf(SendJson)
 
 /** `task_status` arguments. */
 export const StatusArgs = z.strictObject({ taskId })
@@ -151,10 +133,7 @@ export const ListArgs = z.strictObject({
 })
 
 /** `task_list` result. */
-export const ListResult = z.object({
-  tasks: z.array(TaskJson),
-  unreadable: z.array(z.object({ ref: z.string(), message: z.string() })),
-})
+export const ListResult = zodOf(TaskListResultJson)
 
 /** `task_log` arguments. */
 export const LogArgs = z.strictObject({

@@ -1,4 +1,5 @@
 import { Effect, Option } from "effect"
+import type { LeftoverProcessJson } from "../domain/wire.js"
 import { killRun, liveOf, markedNow, type RunProcesses } from "../processes/control.js"
 import { Processes } from "../processes/Processes.js"
 import type { RunRecord } from "../store/runRecord.js"
@@ -25,12 +26,8 @@ export const leftoversOf = (loc: TaskLocation) => Effect.flatMap(runProcessesOf(
 /** Kills every process left by the task's last worker; returns how many were killed. */
 export const endLeftovers = (loc: TaskLocation) => Effect.flatMap(runProcessesOf(loc), killRun)
 
-/** A process of a task's last worker still running after the worker ended (what `status` shows). */
-export interface LeftoverProcess {
-  readonly pid: number
-  /** Its command line ("" when unreadable). */
-  readonly command: string
-}
+/** A process a lost worker left running. */
+export type LeftoverProcess = typeof LeftoverProcessJson.Type
 
 /**
  * The views with `leftovers` filled in for each task without a live worker (a running task's

@@ -8,6 +8,7 @@ import {
   type TaskState,
   type TaskUsage,
 } from "../domain/task.js"
+import type { TaskJson } from "../domain/wire.js"
 import { WORKER_STDERR } from "../store/scratchNames.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
@@ -120,7 +121,7 @@ const usageJson = (u: TaskUsage | undefined) =>
  * first (`id`, `title`, `state`, `created_at`, `updated_at`, `last_prompt`, `last_result`,
  * `working_dir`, `pid`), then ours. Documented in docs/json-output.md.
  */
-export const viewJson = (v: TaskView) => ({
+export const viewJson = (v: TaskView): TaskJson => ({
   id: v.loc.id,
   title: v.meta.title ?? null,
   state: v.state,

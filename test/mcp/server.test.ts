@@ -248,3 +248,37 @@ describe("MCP resource subscriptions to archived or missing tasks", () => {
     assert.strictEqual(resolved.get(ARCHIVED), afterSubscribing.archived)
   })
 })
+
+describe("MCP task objects for every outcome kind", () => {
+  const KINDS = [
+    "completed",
+    "interrupted",
+    "failed",
+    "worker_lost",
+    "timed_out",
+    "budget_exhausted",
+  ] as const
+  const idOf = (i: number) => `0199aaaa-0000-7000-8000-00000000000${i}`
+
+  it("task_status and task_list answer for a task of each kind (no output-schema error)", async () => {
+    const { call, storeRoot } = await connect()
+    KINDS.forEach((kind, i) =>
+      writeTask(storeRoot, idOf(i), {
+        state: "STOPPED",
+        last_outcome: { kind, message: `ended ${kind}`, at: "2026-01-01T00:00:00.000Z" },
+      }),
+    )
+    for (const [i, kind] of KINDS.entries()) {
+      const r = await call("task_status", { taskId: idOf(i) })
+      assert.isNotTrue(r.isError, text(r))
+      const outcome = (r.structuredContent as { outcome: { kind: string } }).outcome
+      assert.strictEqual(outcome.kind, kind)
+    }
+    const list = await call("task_list", {})
+    assert.isNotTrue(list.isError, text(list))
+    const kinds = (
+      list.structuredContent as { tasks: Array<{ outcome: { kind: string } | null }> }
+    ).tasks.map((t) => t.outcome?.kind)
+    for (const kind of KINDS) assert.include(kinds, kind)
+  })
+})

@@ -1,0 +1,125 @@
+import { Schema } from "effect"
+import { TaskOutcome, TaskState, TaskUsage, TaskWaiting, Timestamp } from "./task.js"
+import { TaskId } from "./taskId.js"
+
+// The JSON shapes we print (CLI `--json`), answer with (MCP `structuredContent`) and document
+// (docs/json-schema/, generated from these by `documentedSchemas`): each written once, here.
+// Every key is snake_case as printed; Type and Encoded are the same JSON.
+
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+/** A process a lost worker left running (`status --json` `leftover_processes`). */
+export const LeftoverProcessJson = Schema.Struct({
+  pid: Schema.Number.pipe(Schema.int(), Schema.positive()),
+  /** Its command line ("" when unreadable). */
+  command: Schema.String,
+})
+
+/** A worktree task's worktree as `status --json` shows it. */
+export const TaskWorktreeJson = Schema.Struct({
+  path: Schema.String,
+  branch: Schema.String,
+  base: Schema.String.annotations({ description: "The commit the worktree started from." }),
+  changed_files: Count.annotations({
+    description: "Files differing from base, committed or not.",
+  }),
+})
+
+/** `usage` as printed: the stored totals with `cache_write_input_tokens` always present. */
+export const UsageJson = Schema.Struct(
+  { ...TaskUsage.fields, cache_write_input_tokens: Count },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+)
+
+/**
+ * The task object: `status --json`, each element of `ls --json`, `start|send --wait --json`, MCP
+ * `task_status` and `task_list`. The Rust tool's keys first; more keys may be added.
+ */
+export const TaskJson = Schema.Struct({
+  id: TaskId.annotations({ description: "The task id (the Codex thread id)." }),
+  title: Schema.NullOr(Schema.String),
+  state: TaskState.annotations({
+    description: "Effective state: a RUNNING task whose worker is gone reads DIED.",
+  }),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  last_prompt: Schema.NullOr(Schema.String),
+  last_result: Schema.NullOr(Schema.String).annotations({
+    description: "The last final message.",
+  }),
+  working_dir: Schema.NullOr(Schema.String),
+  pid: Schema.NullOr(Schema.Number.pipe(Schema.int(), Schema.positive())).annotations({
+    description: "The worker's pid while the task runs, else null.",
+  }),
+  initial_prompt: Schema.NullOr(Schema.String),
+  outcome: Schema.NullOr(TaskOutcome).annotations({
+    description: "How the task's last invocation ended.",
+  }),
+  queued_prompts: Count.annotations({ description: "Prompts waiting in the inbox." }),
+  dropped_prompts: Count.annotations({
+    description: "Prompts a stop, a failure or a lost worker discarded (they are in the log).",
+  }),
+  turns: Count.annotations({ description: "Completed turns." }),
+  usage: Schema.NullOr(UsageJson).annotations({
+    description: "Token usage totals of the thread.",
+  }),
+  archived: Schema.Boolean.annotations({
+    description: "The task lives under archive/YYYY/MM/DD/.",
+  }),
+  path: Schema.String.annotations({ description: "The task directory." }),
+  worker_stderr: Schema.NullOr(Schema.String).annotations({
+    description:
+      "When the worker was lost or failed: its stderr file (worker.stderr), if it wrote anything.",
+  }),
+  result_json: Schema.optional(Schema.Unknown).annotations({
+    description:
+      "The last result parsed, when it is a JSON object or array (as with start --output-schema); absent otherwise.",
+  }),
+  waiting: Schema.NullOr(TaskWaiting).annotations({
+    description:
+      "While a RUNNING task's worker waits before its next codex run: for a run slot or for a usage limit to reset.",
+  }),
+  leftover_processes: Schema.optional(Schema.Array(LeftoverProcessJson)).annotations({
+    description: "status --json only: processes the task's last worker left running.",
+  }),
+  last_turn_files: Schema.optional(Schema.Array(Schema.String)).annotations({
+    description: "status --json only: the paths the file_change items of the last turn changed.",
+  }),
+  worktree: Schema.optional(Schema.NullOr(TaskWorktreeJson)).annotations({
+    description: "status --json only: a worktree task's worktree; null for other tasks.",
+  }),
+})
+/** The task object. */
+export type TaskJson = typeof TaskJson.Type
+
+/** `ls --json`, and `status --json` with several ids, `-a` or `-A` (`ls`: newest first). */
+export const TaskListJson = Schema.Array(TaskJson)
+
+/** `start --json` (and MCP `task_start`): the new task's id. */
+export const StartJson = Schema.Struct({ id: TaskId })
+
+/**
+ * `send --json` (and MCP `task_send`): the prompt started a turn, or was queued at a place (one
+ * object, not a union: an MCP tool's output schema must be an object).
+ */
+export const SendJson = Schema.Struct({
+  id: TaskId,
+  seq: Schema.Number.pipe(Schema.int(), Schema.positive()),
+  status: Schema.Literal("started", "queued"),
+  position: Schema.optional(
+    Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
+      description: "Only when queued: the 1-based place among the waiting prompts.",
+    }),
+  ),
+})
+/** What `send --json` prints. */
+export type SendJson = typeof SendJson.Type
+
+/** A task that could not be read (`task_list` `unreadable`). */
+export const UnreadableJson = Schema.Struct({ ref: Schema.String, message: Schema.String })
+
+/** MCP `task_list` result. */
+export const TaskListResultJson = Schema.Struct({
+  tasks: TaskListJson,
+  unreadable: Schema.Array(UnreadableJson),
+})
