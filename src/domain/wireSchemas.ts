@@ -35,11 +35,11 @@ export const jsonSchemaOf = <A, I>(schema: Schema.Schema<A, I>): Record<string, 
   }) as Record<string, unknown>
 }
 
-const documented = (
+const documented = <A, I>(
   name: string,
   title: string,
   description: string,
-  schema: Schema.Schema<any, any>,
+  schema: Schema.Schema<A, I>,
   extra: Record<string, Json> = {},
 ) => {
   const { $schema, ...body } = jsonSchemaOf(schema)
@@ -59,12 +59,14 @@ const taskInvariants = {
     {
       description: "Only a running task has a pid.",
       if: { properties: { state: { not: { const: "RUNNING" } } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords
       then: { properties: { pid: { type: "null" } } },
     },
     {
       description:
         "A task in the archive reads ARCHIVED (an ARCHIVED task outside it is an interrupted archive).",
       if: { properties: { archived: { const: true } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords
       then: { properties: { state: { const: "ARCHIVED" } } },
     },
   ],
