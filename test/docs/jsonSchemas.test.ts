@@ -45,7 +45,9 @@ describe("wire shapes", () => {
     const kinds = TaskJson.fields.outcome.members[0].members.map((m) => m.fields.kind.literals[0])
     assert.isAtLeast(kinds.length, 6)
     for (const kind of kinds) {
-      const value = task({ outcome: { kind, error_class: "E", message: "m", at: "2026-01-01T00:00:01.000Z" } })
+      const value = task({
+        outcome: { kind, error_class: "E", message: "m", at: "2026-01-01T00:00:01.000Z" },
+      })
       assert.isTrue(Schema.is(TaskJson)(value), kind)
       assert.isTrue(TaskJsonZod.safeParse(value).success, kind)
       assert.isTrue(ListResult.safeParse({ tasks: [value], unreadable: [] }).success, kind)

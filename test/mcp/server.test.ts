@@ -262,12 +262,12 @@ describe("MCP task objects for every outcome kind", () => {
 
   it("task_status and task_list answer for a task of each kind (no output-schema error)", async () => {
     const { call, storeRoot } = await connect()
-    KINDS.forEach((kind, i) =>
+    for (const [i, kind] of KINDS.entries()) {
       writeTask(storeRoot, idOf(i), {
         state: "STOPPED",
         last_outcome: { kind, message: `ended ${kind}`, at: "2026-01-01T00:00:00.000Z" },
-      }),
-    )
+      })
+    }
     for (const [i, kind] of KINDS.entries()) {
       const r = await call("task_status", { taskId: idOf(i) })
       assert.isNotTrue(r.isError, text(r))
