@@ -5,8 +5,15 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Layer, Option } from "effect"
 import { ExitCode, ExitWith } from "../domain/exit.js"
+import { Printer } from "./Printer.js"
 
-const say = (text: string) => Effect.sync(() => process.stderr.write(`codex-tasks: ${text}\n`))
+// Through the context's Printer when there is one (in-process runs), else this process's stderr.
+const say = (text: string) =>
+  Effect.flatMap(Effect.serviceOption(Printer), (printer) =>
+    Option.isSome(printer)
+      ? printer.value.note(`codex-tasks: ${text}`)
+      : Effect.sync(() => void process.stderr.write(`codex-tasks: ${text}\n`)),
+  )
 
 const hasMessage = (e: unknown): e is { readonly _tag: string; readonly message: string } =>
   typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"

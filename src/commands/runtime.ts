@@ -5,7 +5,7 @@ import { UsageError } from "../domain/exit.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
 import { nativeCodex } from "../exec/nativeCodex.js"
 import * as ProcessesLive from "../processes/live.js"
-import { guardedStoreRoot } from "../store/rootGuard.js"
+import { guardedStoreRoot, type UnsafeStoreRoot } from "../store/rootGuard.js"
 import { resolveStoreRoot } from "../store/storeRootPath.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
@@ -115,7 +115,7 @@ export const requireCodex = (g: { readonly codexMissing: string | undefined }) =
  * commands that launch nothing skip that lookup.
  */
 export const tasksLayer = (
-  g: { storeRoot: string; codexBin: string; maxRunning?: number | undefined },
+  g: WorldGlobals,
   options: { readonly launches?: boolean } = { launches: true },
 ) =>
   Tasks.Default.pipe(
@@ -131,29 +131,57 @@ export const tasksLayer = (
     Layer.provide(ProcessesLive.layer),
   )
 
+/** What a command's world is built from: the resolved global options. */
+export interface WorldGlobals {
+  readonly storeRoot: string
+  readonly codexBin: string
+  readonly maxRunning?: number | undefined
+}
+
+/**
+ * The world commands run in: the task service and the store, built from the global options.
+ * Live (`tasksLayer`) unless the context holds another, as in-process tests do with the public
+ * fakes (test/support/cliInProcess.ts); a `Printer` in the context likewise replaces stdout/stderr.
+ */
+export class CliWorld extends Context.Tag("codex-tasks/CliWorld")<
+  CliWorld,
+  {
+    readonly tasks: (
+      g: WorldGlobals,
+      options: { readonly launches: boolean },
+    ) => Layer.Layer<Tasks | TaskStore, UnsafeStoreRoot>
+  }
+>() {}
+
+const liveWorld: CliWorld["Type"] = { tasks: (g, options) => tasksLayer(g, options) }
+
 /**
  * Runs a command's `effect` with the task service, the store and the printer, built from the
- * global options. With `launches` (start, send) a codex binary that cannot be found fails the
- * command first.
+ * global options (in the `CliWorld` of the context, else the live one). With `launches` (start,
+ * send) a codex binary that cannot be found fails the command first.
  */
 export const withTasks = <A, E>(
   effect: Effect.Effect<A, E, Tasks | TaskStore | Printer>,
   local: LocalGlobals = none,
   options: { readonly launches?: boolean } = {},
 ) =>
-  Effect.flatMap(globalsWith(local), (g) =>
-    Effect.zipRight(
-      options.launches === true
-        ? Effect.zipRight(
-            g.maxRunningProblem === undefined
-              ? Effect.void
-              : Effect.fail(new UsageError({ message: g.maxRunningProblem })),
-            requireCodex(g),
-          )
-        : Effect.void,
-      Effect.provide(
-        effect,
-        Layer.merge(tasksLayer(g, { launches: options.launches === true }), Printer.layer),
-      ),
-    ),
-  )
+  Effect.gen(function* () {
+    const g = yield* globalsWith(local)
+    const world = yield* Effect.serviceOption(CliWorld)
+    const printer = yield* Effect.serviceOption(Printer)
+    if (options.launches === true) {
+      if (g.maxRunningProblem !== undefined) {
+        return yield* new UsageError({ message: g.maxRunningProblem })
+      }
+      // A world of its own brings its own codex (the in-process tests' scripted one).
+      if (Option.isNone(world)) yield* requireCodex(g)
+    }
+    const tasks = Option.getOrElse(world, () => liveWorld).tasks(g, {
+      launches: options.launches === true,
+    })
+    const output = Option.match(printer, {
+      onNone: () => Printer.layer,
+      onSome: (p) => Layer.succeed(Printer, p),
+    })
+    return yield* Effect.provide(effect, Layer.merge(tasks, output))
+  })

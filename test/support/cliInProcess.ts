@@ -1,0 +1,107 @@
+import { dirname, join } from "node:path"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as Terminal from "@effect/platform/Terminal"
+import { Console, Effect, Layer } from "effect"
+import { main } from "../../src/Cli.js"
+import { makePrinter, Printer } from "../../src/commands/Printer.js"
+import { CliWorld } from "../../src/commands/runtime.js"
+import { StoreRoot, TaskStore } from "../../src/store/TaskStore.js"
+import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
+import {
+  type FakeScript,
+  FIRST_IN_PROCESS_PID,
+  inProcessLauncher,
+  makeFakeCodexExec,
+  makeFakeProcesses,
+} from "../../src/testing/index.js"
+import { policy, tempRoot } from "./workerHarness.js"
+
+// `codex-tasks <argv>` in-process: the CLI's own parse, handlers and exit codes, with the live
+// world replaced by the public fakes (a real store in a temp directory, workers as fibers running
+// a scripted codex, a fake process table) and stdout/stderr captured.
+
+/** What a command printed and how it ended. */
+export interface CliRun {
+  readonly stdout: string
+  readonly stderr: string
+  readonly code: number
+}
+
+/** A store, a scripted codex and in-process workers, built once for the test's scope. */
+export const makeCliWorld = (scripts: ReadonlyArray<FakeScript>) =>
+  Effect.gen(function* () {
+    const root = join(yield* tempRoot, "store")
+    const fake = yield* makeFakeProcesses()
+    const codex = makeFakeCodexExec(scripts)
+    const store = TaskStore.DefaultWithoutDependencies.pipe(
+      Layer.provide(Layer.succeed(StoreRoot, root)),
+      Layer.provide(fake.layer),
+    )
+    const context = yield* Layer.build(
+      Tasks.Default.pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(
+            store,
+            fake.layer,
+            inProcessLauncher(fake, codex.layer).pipe(Layer.provide(store)),
+            TasksConfig.layer("/unused/codex", policy),
+          ),
+        ),
+      ),
+    )
+    const world: CliWorld["Type"] = { tasks: () => Layer.succeedContext(context) }
+    const workersAlive = Effect.map(fake.alive, (pids) =>
+      pids.filter((p) => p >= FIRST_IN_PROCESS_PID),
+    )
+    return { root, workingDir: dirname(root), fake, codex, world, workersAlive }
+  })
+
+/** The world of `makeCliWorld`. */
+export type CliTestWorld = Effect.Effect.Success<ReturnType<typeof makeCliWorld>>
+
+// No terminal: nothing here is interactive.
+const noTerminal = Layer.succeed(
+  Terminal.Terminal,
+  Terminal.Terminal.of({
+    columns: Effect.succeed(100),
+    rows: Effect.succeed(40),
+    isTTY: Effect.succeed(false),
+    readInput: Effect.die("no terminal in an in-process run"),
+    readLine: Effect.die("no terminal in an in-process run"),
+    display: () => Effect.void,
+  }),
+)
+
+/** Runs `codex-tasks ...argv` in `world`, capturing stdout and stderr. */
+export const runCli = (world: CliTestWorld, argv: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    let stdout = ""
+    let stderr = ""
+    const out = (data: string | Uint8Array) =>
+      Effect.sync(() => {
+        stdout += typeof data === "string" ? data : Buffer.from(data).toString("utf8")
+      })
+    const err = (text: string) =>
+      Effect.sync(() => {
+        stderr += text
+      })
+    const line =
+      (to: (text: string) => Effect.Effect<void>) =>
+      (...args: ReadonlyArray<unknown>) =>
+        to(`${args.map(String).join(" ")}\n`)
+    const code = yield* Console.consoleWith((console) =>
+      Console.withConsole(main(["node", "codex-tasks", ...argv]), {
+        ...console,
+        log: line(out),
+        info: line(out),
+        error: line(err),
+        warn: line(err),
+      }),
+    ).pipe(
+      Effect.provideService(Printer, makePrinter(out, err)),
+      Effect.provideService(CliWorld, world.world),
+      Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, noTerminal)),
+    )
+    return { stdout, stderr, code } satisfies CliRun
+  })
