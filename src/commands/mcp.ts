@@ -11,13 +11,19 @@ export const mcp = Command.make(
     ...globalOptions,
     allowUnsafe: Options.boolean("allow-unsafe").pipe(
       Options.withDescription(
-        'Trust the client with everything: all: true on task_stop / task_archive, and every task_start option (sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, any workingDir, images or local repoUrl).',
+        'Trust the client with everything: all: true on task_stop / task_archive, and every task_start option (sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, any workingDir, images or repoUrl).',
       ),
     ),
     allowDir: Options.directory("allow-dir").pipe(
       Options.repeated,
       Options.withDescription(
         "Also let clients use this directory tree for workingDir, images and a local repoUrl (repeatable; the server's working directory is always allowed).",
+      ),
+    ),
+    allowRepo: Options.text("allow-repo").pipe(
+      Options.repeated,
+      Options.withDescription(
+        "Let clients clone this network repository, or any below it, as repoUrl: a URL or prefix such as https://github.com/me/ or git@github.com:me/ (repeatable; without it only local repositories in the allowed directories).",
       ),
     ),
   },
@@ -35,10 +41,11 @@ export const mcp = Command.make(
         layer: tasksLayer(g),
         allowUnsafe: o.allowUnsafe,
         allowDirs: o.allowDir,
+        allowRepos: o.allowRepo,
       })
     }),
 ).pipe(
   Command.withDescription(
-    'Serve the task operations over MCP (stdio): tools task_start, task_send, task_status, task_list, task_log, task_stop, task_archive and task://<id>/status|log resources.\n\nWithout --allow-unsafe a client cannot widen what codex may do: task_start refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile and profile, and keeps workingDir, images and a local repoUrl inside the server\'s working directory and the --allow-dir directories; task_send refuses a task recorded with such options.\n\nExample (Codex config.toml):\n  [mcp_servers.codex-tasks]\n  command = "codex-tasks"\n  args = ["mcp", "--allow-dir", "/home/me/src"]',
+    'Serve the task operations over MCP (stdio): tools task_start, task_send, task_status, task_list, task_log, task_stop, task_archive and task://<id>/status|log resources.\n\nWithout --allow-unsafe a client cannot widen what codex may do: task_start refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile and profile, and keeps workingDir, images and a local repoUrl inside the server\'s working directory and the --allow-dir directories (a network repoUrl: only under an --allow-repo address); task_send refuses a task recorded with options task_start would refuse.\n\nExample (Codex config.toml):\n  [mcp_servers.codex-tasks]\n  command = "codex-tasks"\n  args = ["mcp", "--allow-dir", "/home/me/src"]',
   ),
 )

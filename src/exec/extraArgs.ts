@@ -38,6 +38,27 @@ const REFUSED: Readonly<Record<string, string>> = {
 }
 
 /**
+ * codex 0.169's hidden aliases (clap `alias`: accepted, never listed by `--help`; each tried on
+ * the binary), judged and recorded as the flag they stand for.
+ */
+export const CODEX_ALIASES: Readonly<Record<string, string>> = {
+  "--yolo": "--dangerously-bypass-approvals-and-sandbox",
+  "--experimental-json": "--json",
+  "--not-so-yolo": "--approve-for-me",
+}
+
+/** `arg` with an alias's name replaced by the canonical one (`--yolo` → the bypass flag). */
+const canonical = (arg: string): string => {
+  const name = arg.split("=", 1)[0] ?? arg
+  const to = CODEX_ALIASES[name]
+  return to === undefined ? arg : `${to}${arg.slice(name.length)}`
+}
+
+/** `args` as codex-tasks records them: hidden aliases under their canonical names. */
+export const canonicalExtraArgs = (args: ReadonlyArray<string>): Array<string> =>
+  args.map((arg) => (arg.startsWith("--") ? canonical(arg) : arg))
+
+/**
  * Why `args` cannot be passed to codex as they are (one line per problem), or nothing. Accepted:
  * long options (`--name`, `--name=value`, or `--name value` for the options of `WITH_VALUE`)
  * other than the refused ones; an option codex does not know fails the first turn, as codex's
@@ -55,9 +76,10 @@ export const extraArgsProblems = (args: ReadonlyArray<string>): Array<string> =>
       )
     } else if (!arg.startsWith("--")) refuse("give options in their long form (--name)")
     else {
-      const name = arg.split("=", 1)[0] ?? arg
+      const name = canonical(arg).split("=", 1)[0] ?? arg
       const why = REFUSED[name]
-      if (why !== undefined) refuse(why)
+      const alias = name === arg.split("=", 1)[0] ? "" : `an alias of ${name}: `
+      if (why !== undefined) refuse(`${alias}${why}`)
       else if (WITH_VALUE.has(name) && !arg.includes("=")) {
         const value = args[i + 1]
         if (value === undefined || value.startsWith("-")) refuse("needs a value")

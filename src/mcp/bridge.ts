@@ -20,6 +20,8 @@ export interface McpContext {
   readonly cwd: string
   /** The directory trees a client may point codex at (real paths): `cwd` and each --allow-dir. */
   readonly roots: ReadonlyArray<string>
+  /** `--allow-repo`: the network repository addresses (or prefixes) a `repoUrl` may name. */
+  readonly allowRepos?: ReadonlyArray<string> | undefined
 }
 
 /** The SDK's per-request extra (abort signal, progress token, notifications). */

@@ -1,30 +1,9 @@
-import { lstatSync, realpathSync, statSync } from "node:fs"
-import { basename, dirname, join, resolve, sep } from "node:path"
+import { realpathSync, statSync } from "node:fs"
+import { resolve, sep } from "node:path"
 import { Effect } from "effect"
 import { UsageError } from "../domain/exit.js"
 
-/**
- * The real path of the absolute path `path`; for a path that does not exist yet (a directory a
- * clone will create), the real path of its nearest existing ancestor joined with the rest.
- * Undefined when something on the way exists but cannot be resolved (a dangling or looping link).
- */
-export const realPathOf = (path: string): string | undefined => {
-  const rest: Array<string> = []
-  for (let p = path; ; p = dirname(p)) {
-    try {
-      return join(realpathSync.native(p), ...rest.reverse())
-    } catch {
-      try {
-        lstatSync(p)
-        return undefined
-      } catch {
-        // p does not exist: judge it by its parent
-      }
-      if (dirname(p) === p) return undefined
-      rest.push(basename(p))
-    }
-  }
-}
+export { realPathOf } from "../exec/pinnedPaths.js"
 
 /** True when the real path `real` is one of `roots` or lies inside one. */
 export const isInside = (real: string, roots: ReadonlyArray<string>): boolean =>
@@ -74,6 +53,34 @@ export const repoSource = (url: string, cwd: string): RepoSource => {
   if (colon > 0 && (slash === -1 || colon < slash)) return { kind: "network" }
   return { kind: "local", path: resolve(cwd, url), withPath: (real) => real }
 }
+
+// Characters and path segments that could make a URL mean another place than its text says
+// (percent-escapes, `..` that curl and ssh resolve, whitespace, backslashes).
+const AMBIGUOUS = /[%\\\s]|(^|\/)\.\.?(\/|$)/
+
+/**
+ * True when the network repository address `url` is one of `allowed` (`--allow-repo`) or lies
+ * below one: the prefix ends with `/` or `:`, or is followed by `/` in `url`.
+ */
+export const repoAllowed = (url: string, allowed: ReadonlyArray<string>): boolean =>
+  !AMBIGUOUS.test(url) &&
+  allowed.some(
+    (p) =>
+      url === p ||
+      (url.startsWith(p) && (p.endsWith("/") || p.endsWith(":") || url[p.length] === "/")),
+  )
+
+/** `--allow-repo` values, each a network repository address or prefix (else a usage error). */
+export const checkAllowRepos = (cwd: string, repos: ReadonlyArray<string>) =>
+  Effect.forEach(repos, (repo) =>
+    repoSource(repo, cwd).kind === "network" && !AMBIGUOUS.test(repo)
+      ? Effect.succeed(repo)
+      : Effect.fail(
+          new UsageError({
+            message: `--allow-repo ${repo} is not a network repository address (https://host/path, ssh://…, git@host:path; local repositories are allowed with --allow-dir).`,
+          }),
+        ),
+  )
 
 /**
  * `--allow-dir` values → real paths (relative ones from `cwd`); each must be an existing

@@ -7,7 +7,7 @@ import type { TaskStore } from "../store/TaskStore.js"
 import type { Tasks } from "../tasks/Tasks.js"
 import { VERSION } from "../version.js"
 import { diagnose, type McpContext } from "./bridge.js"
-import { resolveAllowDirs } from "./confine.js"
+import { checkAllowRepos, resolveAllowDirs } from "./confine.js"
 import { registerDiffTool } from "./diffTool.js"
 import { registerResources, resourceProbes } from "./resources.js"
 import {
@@ -68,6 +68,8 @@ export interface ServeOptions {
   readonly allowUnsafe: boolean
   /** `--allow-dir` values: more trees a client may point codex at (relative: from the cwd). */
   readonly allowDirs: ReadonlyArray<string>
+  /** `--allow-repo` values: network repositories a `repoUrl` may name. */
+  readonly allowRepos?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -79,6 +81,7 @@ export const serveStdio = (options: ServeOptions) =>
     // A bad --allow-dir ends the command before anything is served.
     const cwd = realpathSync.native(process.cwd())
     const allowDirs = yield* resolveAllowDirs(cwd, options.allowDirs)
+    const allowRepos = yield* checkAllowRepos(cwd, options.allowRepos ?? [])
     keepStdoutForProtocol()
     // The root is watched for tasks appearing: it has to exist.
     yield* ensurePrivateDir(options.storeRoot)
@@ -91,6 +94,7 @@ export const serveStdio = (options: ServeOptions) =>
       allowUnsafe: options.allowUnsafe,
       cwd,
       roots: [cwd, ...allowDirs],
+      allowRepos,
     }
     const { server } = yield* Effect.acquireRelease(
       Effect.promise(() => makeMcpServer(ctx, options.storeRoot)),

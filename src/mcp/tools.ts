@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import type * as z from "zod"
 import { UsageError } from "../domain/exit.js"
 import { type ExecOptions, fromStoredExecOptions } from "../exec/options.js"
+import type { PinnedPath } from "../exec/pinnedPaths.js"
 import { renderStatus, renderTaskTable } from "../render/status.js"
 import { makeStyle } from "../render/style.js"
 import { TaskStore } from "../store/TaskStore.js"
@@ -43,7 +44,7 @@ export const execOptionsOf = (a: z.infer<typeof StartArgs>): ExecOptions => ({
 /** `task_start`: the CLI's `start` (returns once codex reported the thread id). */
 const start = (ctx: McpContext, args: z.infer<typeof StartArgs>, extra: Extra) =>
   Effect.gen(function* () {
-    const a = yield* gateStart(ctx, args)
+    const { args: a, options, pinnedPaths } = yield* gateStart(ctx, args, execOptionsOf(args))
     if (a.repoRef !== undefined && a.repoUrl === undefined) {
       return yield* new UsageError({ message: "repoRef needs repoUrl." })
     }
@@ -52,7 +53,8 @@ const start = (ctx: McpContext, args: z.infer<typeof StartArgs>, extra: Extra) =
       tasks.start({
         prompt: a.prompt,
         title: a.title,
-        options: execOptionsOf(a),
+        options,
+        pinnedPaths,
         repo: a.repoUrl === undefined ? undefined : { url: a.repoUrl, ref: a.repoRef },
         notify: notifyOfArgs(a),
         worktree: a.worktree === undefined ? undefined : { ...a.worktree },
@@ -69,12 +71,13 @@ const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
     const tasks = yield* Tasks
     const loc = yield* tasks.resolve(a.taskId, { includeArchived: true })
     // An archived task gets the service's own refusal.
+    let pinnedPaths: ReadonlyArray<PinnedPath> | undefined
     if (!loc.archived) {
       const meta = yield* store.read(loc)
       const options = fromStoredExecOptions(meta.exec, meta)
-      yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir))
+      pinnedPaths = yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir))
     }
-    const receipt = yield* tasks.send(a.taskId, a.prompt)
+    const receipt = yield* tasks.send(a.taskId, a.prompt, { pinnedPaths })
     const { logOffset: _, ...shown } = receipt
     return {
       text:
@@ -121,7 +124,7 @@ export const registerTaskTools = (server: McpServer, ctx: McpContext): void => {
     "task_start",
     {
       title: "Start a Codex task",
-      description: `Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.${ctx.allowUnsafe ? "" : ` This server refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, extraArgs, onFinish and webhook, and accepts workingDir, images and a local repoUrl only inside ${ctx.roots.join(", ")}.`}`,
+      description: `Start a Codex agent session in the background with a first prompt; returns its id once codex has started the thread. Follow it with task_status / task_log.${ctx.allowUnsafe ? "" : ` This server refuses sandbox "danger-full-access", dangerouslyBypassApprovalsAndSandbox, config, configFile, profile, extraArgs, onFinish, webhook and a network repoUrl, and accepts workingDir, images and a local repoUrl only inside ${ctx.roots.join(", ")}.`}`,
       inputSchema: StartArgs,
       outputSchema: StartResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },

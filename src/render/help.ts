@@ -9,6 +9,7 @@ const VALUE_NAMES: Readonly<Record<string, string>> = {
   "--working-dir": "DIR",
   "--store-root": "DIR",
   "--allow-dir": "DIR",
+  "--allow-repo": "URL",
   "--add-dir": "DIR",
   "--config-file": "FILE",
   "--output-schema": "FILE",

@@ -3,8 +3,9 @@ import { basename, join, resolve as resolvePath } from "node:path"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
 import { budgetSpent, type TaskLimits, tokensUsed } from "../domain/policy.js"
-import { extraArgsProblems } from "../exec/extraArgs.js"
+import { canonicalExtraArgs, extraArgsProblems } from "../exec/extraArgs.js"
 import type { ExecOptions } from "../exec/options.js"
+import type { PinnedPath } from "../exec/pinnedPaths.js"
 import type { ProcessesShape } from "../processes/Processes.js"
 import { Processes } from "../processes/Processes.js"
 import { WORKER_STDERR } from "../store/scratchNames.js"
@@ -28,6 +29,8 @@ export interface StartInput extends StartExtras {
   readonly limits?: TaskLimits | undefined
   /** Run the task in a new git worktree of the working directory's repository. */
   readonly worktree?: WorktreeRequest | undefined
+  /** Paths the MCP gate checked: the worker refuses to spawn codex once one resolves elsewhere. */
+  readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
 }
 
 /** What `send` did with the prompt. */
@@ -62,6 +65,9 @@ const isJsonFile = (path: string) => {
     return false
   }
 }
+
+const pinned = (pinnedPaths: ReadonlyArray<PinnedPath> | undefined) =>
+  pinnedPaths === undefined ? {} : { pinnedPaths }
 
 const logSize = (path: string) => {
   try {
@@ -133,7 +139,7 @@ export const makeLaunches = (
         addDirs: nonEmpty(addDirs),
         enableFeatures: nonEmpty(options.enableFeatures ?? []),
         disableFeatures: nonEmpty(options.disableFeatures ?? []),
-        extraArgs: nonEmpty(options.extraArgs ?? []),
+        extraArgs: nonEmpty(canonicalExtraArgs(options.extraArgs ?? [])),
       }
     })
 
@@ -167,6 +173,7 @@ export const makeLaunches = (
             retry: config.retry,
             ...(input.limits === undefined ? {} : { limits: input.limits }),
             ...workerExtras(config.maxRunning, input.notify),
+            ...pinned(input.pinnedPaths),
           },
           workingDir,
           undefined,
@@ -204,7 +211,11 @@ export const makeLaunches = (
   const send = Effect.fn("Tasks.send")(function* (
     ref: string,
     prompt: string,
-    raise: { readonly maxTokens?: number | undefined } = {},
+    raise: {
+      readonly maxTokens?: number | undefined
+      /** Paths the MCP gate checked (see `StartInput`), for the worker this send may spawn. */
+      readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
+    } = {},
   ) {
     if (blank(prompt)) return yield* new UsageError({ message: "The prompt is empty." })
     const loc = yield* resolveActive(ref)
@@ -261,6 +272,7 @@ export const makeLaunches = (
                 taskId: loc.id,
                 retry: config.retry,
                 ...workerExtras(config.maxRunning),
+                ...pinned(raise.pinnedPaths),
               },
               meta.working_dir !== undefined && isDirectory(meta.working_dir)
                 ? meta.working_dir

@@ -223,6 +223,7 @@ export const runWorker = (
       retry: request.retry,
       limits: yield* Ref.make(request._tag === "Start" ? (request.limits ?? {}) : {}),
       limitFloorMs: limitFloorMs(process.env),
+      pinnedPaths: request.pinnedPaths ?? [],
       startDir:
         request._tag === "Start" && request.scratchDir !== undefined
           ? request.scratchDir

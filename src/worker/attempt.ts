@@ -1,10 +1,11 @@
 import { Data, Deferred, Effect, Either, Option, Ref } from "effect"
-import { type ExecError, isExecError, isRetryable, Stalled } from "../domain/errors.js"
+import { type ExecError, isExecError, isRetryable, SpawnFailed, Stalled } from "../domain/errors.js"
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
 import { invocationFailed } from "../domain/logEntries.js"
 import { nowTimestamp } from "../domain/task.js"
 import type { ExecResult } from "../exec/CodexExec.js"
 import type { ExecOptions } from "../exec/options.js"
+import { movedPaths, type PinnedPath } from "../exec/pinnedPaths.js"
 import type { ProcessIdentity } from "../processes/identity.js"
 import type { StoreFailure } from "../store/errors.js"
 import { scratchResultPath } from "../store/results.js"
@@ -116,7 +117,11 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
     const ran = yield* withRunSlot(
       env,
       log,
-      runInvocation(request, { log: log.write, onEvent }, watch),
+      // After the slot wait, right before the spawn: the gate's paths must still be where it saw them.
+      Effect.zipRight(
+        pinsHold(env.pinnedPaths),
+        runInvocation(request, { log: log.write, onEvent }, watch),
+      ),
     ).pipe(
       Effect.map((result) => Either.right(result)),
       Effect.catchIf(isExecError, (e) => Effect.succeed(Either.left(e))),
@@ -173,6 +178,18 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
       ...(text === undefined ? {} : { last_result: text }),
     }))
     return { _tag: outcome._tag, loc: loc.value } satisfies PromptResult
+  })
+
+/** Fails (fatal, never retried) when a pinned path no longer resolves to its checked real path. */
+const pinsHold = (pins: ReadonlyArray<PinnedPath>) =>
+  Effect.suspend(() => {
+    const moved = movedPaths(pins)
+    if (moved.length === 0) return Effect.void
+    return new SpawnFailed({
+      message: `codex was not started: ${moved.join("; ")}. The MCP server checked these paths when the task was given to it; it does not follow a link changed afterwards.`,
+      code: "PATH_MOVED",
+      evidence: { exitCode: null, signal: null, stderrTail: [], lastEvents: [] },
+    })
   })
 
 const failureOf = (result: ExecResult): ExecError | undefined =>

@@ -1,6 +1,7 @@
 import { Effect, type Ref, Schedule } from "effect"
 import type { TaskLimits } from "../domain/policy.js"
 import type { TaskMeta } from "../domain/task.js"
+import type { PinnedPath } from "../exec/pinnedPaths.js"
 import type { ProcessIdentity } from "../processes/identity.js"
 import type { StoreFailure } from "../store/errors.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
@@ -22,6 +23,8 @@ export interface WorkerEnv {
   readonly seen: Ref.Ref<ReadonlyArray<ProcessIdentity>>
   /** The task's limits (the Start request's, or `task.json`'s `limits` for a resume). */
   readonly limits: Ref.Ref<TaskLimits>
+  /** Paths the MCP gate checked: codex is not spawned once one resolves elsewhere. */
+  readonly pinnedPaths: ReadonlyArray<PinnedPath>
   /** The shortest usage-limit wait once the reported minute has begun (30 s; tests lower it). */
   readonly limitFloorMs: number
   /** `task.json` read-modify-write under the task lock, waiting out a busy lock. */

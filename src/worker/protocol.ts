@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { TaskLimits } from "../domain/policy.js"
 import { ExecOptions } from "../exec/options.js"
+import { PinnedPath } from "../exec/pinnedPaths.js"
 import { WorkerExtras } from "./extras.js"
 
 /** Retry policy for retryable codex failures. */
@@ -22,6 +23,9 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxDelayMs: 60_000,
 }
 
+// The paths the MCP gate checked, checked again before every codex spawn (`exec/pinnedPaths.ts`).
+const pinnedPaths = { pinnedPaths: Schema.optional(Schema.Array(PinnedPath)) }
+
 /** What the CLI hands a new worker over its stdin pipe (never argv or env: prompts are private). */
 export const WorkerRequest = Schema.Union(
   Schema.TaggedStruct("Start", {
@@ -42,6 +46,7 @@ export const WorkerRequest = Schema.Union(
     /** The task's limits (stored in task.json, applied to every turn). */
     limits: Schema.optional(TaskLimits),
     ...WorkerExtras.fields,
+    ...pinnedPaths,
   }),
   Schema.TaggedStruct("Resume", {
     storeRoot: Schema.String,
@@ -49,6 +54,7 @@ export const WorkerRequest = Schema.Union(
     taskId: Schema.String,
     retry: RetryPolicy,
     ...WorkerExtras.fields,
+    ...pinnedPaths,
   }),
 )
 /** A worker request. */

@@ -118,8 +118,14 @@ describe("current codex flags", () => {
       "--json",
       "resume",
       "--ephemeral",
+      // codex's hidden alias of the bypass: task.json would record no bypass.
+      "--yolo",
     ])
     assert.strictEqual(run.code, 2, run.stderr)
+    assert.include(
+      run.stderr,
+      'codex argument "--yolo": an alias of --dangerously-bypass-approvals-and-sandbox',
+    )
     assert.include(run.stderr, 'codex argument "--json"')
     assert.include(run.stderr, 'codex argument "resume"')
     assert.include(run.stderr, 'codex argument "--ephemeral"')

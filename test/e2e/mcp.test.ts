@@ -212,7 +212,7 @@ describe("codex-tasks mcp", () => {
     }
   })
 
-  it("confines tasks to its directory and the --allow-dir trees; a missing --allow-dir is exit 2", async () => {
+  it("confines tasks to its directory and the --allow-dir trees; a missing --allow-dir or a local --allow-repo is exit 2", async () => {
     const model = await startModelServer()
     cleanups.push(() => model.close())
     const sandbox = await makeCliSandbox(model)
@@ -222,6 +222,11 @@ describe("codex-tasks mcp", () => {
     const bad = await runCli(sandbox, ["mcp", "--allow-dir", join(extra, "missing")])
     assert.strictEqual(bad.code, 2, bad.stderr)
     assert.include(bad.stderr, `--allow-dir ${join(extra, "missing")} is not a directory.`)
+    for (const repo of [extra, "ext::sh -c id", "https://github.com/me/../other"]) {
+      const notNetwork = await runCli(sandbox, ["mcp", "--allow-repo", repo])
+      assert.strictEqual(notNetwork.code, 2, notNetwork.stderr)
+      assert.include(notNetwork.stderr, `--allow-repo ${repo} is not a network repository address`)
+    }
 
     const session = await connectMcp(sandbox, ["--allow-dir", extra])
     cleanups.push(async () => {

@@ -1,7 +1,8 @@
+import { spawnSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
 import { splitCodexArgs } from "../../src/commands/codexArgs.js"
 import { resumeArgv } from "../../src/exec/argv.js"
-import { extraArgsProblems } from "../../src/exec/extraArgs.js"
+import { CODEX_ALIASES, canonicalExtraArgs, extraArgsProblems } from "../../src/exec/extraArgs.js"
 
 // `start ... -- ARGS`: which raw codex arguments pass, and how the command line is split.
 
@@ -59,6 +60,31 @@ describe("extraArgsProblems", () => {
     ])
   })
 
+  it("refuses codex's hidden aliases of refused flags as it refuses the flags, naming both", () => {
+    for (const [args, canonical] of [
+      [["--yolo"], "--dangerously-bypass-approvals-and-sandbox"],
+      [["--yolo=true"], "--dangerously-bypass-approvals-and-sandbox"],
+      [["--experimental-json"], "--json"],
+    ] as const) {
+      const problems = extraArgsProblems(args)
+      expect(problems, args[0]).toEqual([expect.stringContaining(`an alias of ${canonical}`)])
+      expect(problems[0]).toContain(JSON.stringify(args[0]))
+    }
+    // The bypass alias is told to use codex-tasks' own flag, the one task.json records.
+    expect(extraArgsProblems(["--yolo"])[0]).toContain(
+      "use --dangerously-bypass-approvals-and-sandbox",
+    )
+  })
+
+  it("records an accepted alias under its canonical name", () => {
+    expect(canonicalExtraArgs(["--not-so-yolo", "--oss", "--color", "never"])).toEqual([
+      "--approve-for-me",
+      "--oss",
+      "--color",
+      "never",
+    ])
+  })
+
   it("lists every problem of one command line", () => {
     expect(extraArgsProblems(["--json", "--oss", "resume", "-C"])).toHaveLength(3)
   })
@@ -68,6 +94,23 @@ describe("extraArgsProblems", () => {
     const argv = resumeArgv("t-1", { extraArgs: extra }, "/o")
     expect(argv.slice(-6)).toEqual([...extra, "resume", "t-1", "-"])
   })
+})
+
+// The real codex (0.169, the pinned dependency): each alias is the flag it is said to stand for
+// (clap refuses a flag given twice, under either name; an unknown one is "unexpected argument").
+describe("codex's hidden aliases", () => {
+  const codex = (args: ReadonlyArray<string>) =>
+    spawnSync(
+      process.execPath,
+      [new URL("../../node_modules/@openai/codex/bin/codex.js", import.meta.url).pathname, ...args],
+      { encoding: "utf8", timeout: 30_000 },
+    )
+  for (const [alias, canonical] of Object.entries(CODEX_ALIASES)) {
+    it(`${alias} is ${canonical}`, () => {
+      const both = codex(["exec", alias, canonical, "--help"])
+      expect(both.stderr).toContain(`the argument '${canonical}' cannot be used multiple times`)
+    })
+  }
 })
 
 describe("splitCodexArgs", () => {

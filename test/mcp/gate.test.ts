@@ -1,7 +1,11 @@
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Effect, Either } from "effect"
 import { afterEach, assert, describe, it } from "vitest"
+import { type ExecOptions, ExecOptions as ExecOptionsSchema } from "../../src/exec/options.js"
+import type { McpContext } from "../../src/mcp/bridge.js"
+import { gateResume, gateStart } from "../../src/mcp/gate.js"
 import { connectInProcess, DONE, text, writeTask } from "../support/mcpInProcess.js"
 
 // What `codex-tasks mcp` refuses without --allow-unsafe (docs/mcp.md "What --allow-unsafe
@@ -18,7 +22,11 @@ afterEach(async () => {
 })
 
 const setup = async (
-  options: { readonly allowUnsafe?: boolean; readonly allowExtra?: boolean } = {},
+  options: {
+    readonly allowUnsafe?: boolean
+    readonly allowExtra?: boolean
+    readonly allowRepos?: ReadonlyArray<string>
+  } = {},
 ) => {
   const base = realpathSync(mkdtempSync(join(tmpdir(), "ct-gate-")))
   cleanups.push(async () => rmSync(base, { recursive: true, force: true }))
@@ -35,6 +43,7 @@ const setup = async (
     cwd,
     allowUnsafe: options.allowUnsafe === true,
     allowDirs: options.allowExtra === true ? [extra] : [],
+    ...(options.allowRepos === undefined ? {} : { allowRepos: options.allowRepos }),
   })
   cleanups.push(session.close)
   const start = (args: Record<string, unknown>) =>
@@ -110,7 +119,7 @@ describe("task_start without --allow-unsafe", () => {
     for (const args of [
       { workingDir: "escape" },
       { workingDir: "escape/repo" },
-      { workingDir: "escape/new-clone", repoUrl: "https://example.com/r.git" },
+      { workingDir: "escape/new-clone", repoUrl: "repo" },
     ]) {
       const r = await start(args)
       assert.isTrue(r.isError, args.workingDir)
@@ -121,7 +130,7 @@ describe("task_start without --allow-unsafe", () => {
 
   it("judges a directory to be cloned into by its nearest existing ancestor", async () => {
     const { start, calls, cwd } = await setup()
-    const r = await start({ workingDir: "sub/new/clone", repoUrl: "https://example.com/r.git" })
+    const r = await start({ workingDir: "sub/new/clone", repoUrl: "repo" })
     assert.notStrictEqual(r.isError, true, text(r))
     assert.strictEqual(calls.starts[0]?.options.workingDir, join(cwd, "sub", "new", "clone"))
   })
@@ -149,7 +158,7 @@ describe("task_start without --allow-unsafe", () => {
     assert.strictEqual(calls.starts.length, 1)
   })
 
-  it("confines a local repoUrl, refuses git's command transports, passes network URLs on", async () => {
+  it("confines a local repoUrl, refuses git's command transports and network addresses", async () => {
     const { start, calls, cwd, outside } = await setup()
     const clone = { workingDir: "sub/clone" }
     for (const repoUrl of [
@@ -159,33 +168,71 @@ describe("task_start without --allow-unsafe", () => {
       "escape/repo",
       "ext::sh -c touch% /tmp/pwned",
       "fd::17",
+      // A network address: the server would connect there with its owner's credentials.
+      "https://example.com/r.git",
+      "git@example.com:o/r.git",
+      "ssh://git@10.0.0.1/o/r.git",
     ]) {
       const r = await start({ ...clone, repoUrl })
       assert.isTrue(r.isError, repoUrl)
       assert.include(text(r), "repoUrl")
       assert.include(text(r), "--allow-unsafe")
     }
+    const network = await start({ ...clone, repoUrl: "https://example.com/r.git" })
+    assert.include(text(network), "network address")
+    assert.include(text(network), "--allow-repo")
     assert.deepStrictEqual(calls.starts, [])
-    for (const repoUrl of [
-      "repo",
-      `file://${join(cwd, "repo")}`,
-      "https://example.com/r.git",
-      "git@example.com:o/r.git",
-      "ssh://git@example.com/o/r.git",
-    ]) {
+    for (const repoUrl of ["repo", `file://${join(cwd, "repo")}`]) {
       const r = await start({ ...clone, repoUrl })
       assert.notStrictEqual(r.isError, true, `${repoUrl}: ${text(r)}`)
     }
     assert.deepStrictEqual(
       calls.starts.map((s) => s.repo?.url),
-      [
-        join(cwd, "repo"),
-        `file://${join(cwd, "repo")}`,
-        "https://example.com/r.git",
-        "git@example.com:o/r.git",
-        "ssh://git@example.com/o/r.git",
-      ],
+      [join(cwd, "repo"), `file://${join(cwd, "repo")}`],
     )
+  })
+
+  it("accepts a network repoUrl only at or below an --allow-repo address", async () => {
+    const { start, calls } = await setup({
+      allowRepos: ["https://github.com/me", "git@github.com:me/"],
+    })
+    const clone = { workingDir: "sub/clone" }
+    const accepted = [
+      "https://github.com/me",
+      "https://github.com/me/r.git",
+      "git@github.com:me/r.git",
+    ]
+    for (const repoUrl of accepted) {
+      const r = await start({ ...clone, repoUrl })
+      assert.notStrictEqual(r.isError, true, `${repoUrl}: ${text(r)}`)
+    }
+    for (const repoUrl of [
+      "https://github.com/me-too/r.git",
+      "https://github.com/me@evil.example/r.git",
+      "https://github.com/me/../other/r.git",
+      "https://github.com/me/%2e%2e/other/r.git",
+      "https://github.com/other/r.git",
+      "git@github.com:other/r.git",
+      "ssh://git@github.com/me/r.git",
+    ]) {
+      const r = await start({ ...clone, repoUrl })
+      assert.isTrue(r.isError, repoUrl)
+      assert.include(text(r), "not under https://github.com/me, git@github.com:me/")
+    }
+    assert.deepStrictEqual(
+      calls.starts.map((s) => s.repo?.url),
+      accepted,
+    )
+  })
+
+  it("passes the checked paths on to be checked again before codex is spawned", async () => {
+    const { start, calls, cwd } = await setup()
+    const r = await start({ workingDir: "sub", images: ["pic.png"] })
+    assert.notStrictEqual(r.isError, true, text(r))
+    assert.deepStrictEqual(calls.starts[0]?.pinnedPaths, [
+      { path: join(cwd, "sub"), real: join(cwd, "sub") },
+      { path: join(cwd, "pic.png"), real: join(cwd, "pic.png") },
+    ])
   })
 })
 
@@ -261,6 +308,46 @@ describe("task_send without --allow-unsafe", () => {
     }
   })
 
+  it("refuses a task recorded with --add-dir, --output-schema or features task_start would refuse", async () => {
+    const { call, calls, storeRoot, cwd, outside } = await setup()
+    writeFileSync(join(outside, "schema.json"), "{}")
+    writeFileSync(join(cwd, "schema.json"), "{}")
+    const cases: ReadonlyArray<[string, Record<string, unknown>, string]> = [
+      ["1", { add_dirs: [join(cwd, "sub"), outside] }, `addDirs: ${outside} is refused`],
+      ["2", { output_schema: join(outside, "schema.json") }, "outputSchema"],
+      ["3", { enable_features: ["web_search_request"] }, "enableFeatures is refused"],
+      ["4", { disable_features: ["credential_masking"] }, "disableFeatures is refused"],
+    ]
+    for (const [n, exec, named] of cases) {
+      const id = `0199d7d0-0000-7000-8000-00000000010${n}`
+      writeTask(storeRoot, id, { exec: { working_dir: cwd, ...exec } })
+      const r = await call("task_send", { taskId: id, prompt: "go on" })
+      assert.isTrue(r.isError, `${named}: ${text(r)}`)
+      assert.include(text(r), named)
+      assert.include(text(r), "not started with --allow-unsafe")
+    }
+    assert.deepStrictEqual(calls.sends, [])
+    // Inside the trees they pass, and the worker is told to check them again before codex runs.
+    const fine = "0199d7d0-0000-7000-8000-000000000105"
+    const sub = join(cwd, "sub")
+    const schema = join(cwd, "schema.json")
+    writeTask(storeRoot, fine, {
+      exec: {
+        working_dir: cwd,
+        add_dirs: [sub],
+        output_schema: schema,
+        images: [join(cwd, "gone.png")],
+      },
+    })
+    const ok = await call("task_send", { taskId: fine, prompt: "go on" })
+    assert.notStrictEqual(ok.isError, true, text(ok))
+    assert.deepStrictEqual(calls.sends[0]?.pinnedPaths, [
+      { path: cwd, real: cwd },
+      { path: schema, real: schema },
+      { path: sub, real: sub },
+    ])
+  })
+
   it("feeds a worktree task started from a directory in its trees, judged by that directory", async () => {
     const { call, calls, storeRoot, cwd, outside } = await setup()
     // A worktree task runs in <store>/.worktrees/<random>/ (outside every tree); its record names
@@ -286,5 +373,55 @@ describe("task_send without --allow-unsafe", () => {
       calls.sends.map((s) => s.ref),
       [SAFE],
     )
+  })
+})
+
+describe("one judgement for task_start and task_send", () => {
+  // One value per exec option (TypeScript wants every field here too): what a client could ask.
+  const samples = (outside: string): { readonly [K in keyof ExecOptions]-?: ExecOptions[K] } => ({
+    workingDir: outside,
+    configFile: join(outside, "config.toml"),
+    configOverrides: ["a=1"],
+    sandbox: "danger-full-access",
+    model: "o3",
+    profile: "p",
+    images: [join(outside, "pic.png")],
+    skipGitRepoCheck: true,
+    bypassApprovalsAndSandbox: true,
+    planTool: true,
+    outputSchema: join(outside, "schema.json"),
+    addDirs: [outside],
+    enableFeatures: ["x"],
+    disableFeatures: ["y"],
+    extraArgs: ["--oss"],
+  })
+  const FREE = ["model", "skipGitRepoCheck", "planTool"]
+
+  it("refuses every exec option the same way at start and on resume", async () => {
+    const base = realpathSync(mkdtempSync(join(tmpdir(), "ct-gate-")))
+    cleanups.push(async () => rmSync(base, { recursive: true, force: true }))
+    const outside = join(base, "outside")
+    mkdirSync(join(base, "cwd"), { recursive: true })
+    mkdirSync(outside)
+    const cwd = join(base, "cwd")
+    const ctx = { allowUnsafe: false, cwd, roots: [cwd] } as unknown as McpContext
+    const all = samples(outside)
+    assert.sameMembers(Object.keys(all), Object.keys(ExecOptionsSchema.fields))
+    for (const [key, value] of Object.entries(all)) {
+      const options = { [key]: value } as ExecOptions
+      const started = await Effect.runPromise(
+        Effect.either(gateStart(ctx, { prompt: "p" }, options)),
+      )
+      const resumed = await Effect.runPromise(Effect.either(gateResume(ctx, "t", options)))
+      if (FREE.includes(key)) {
+        assert.isTrue(Either.isRight(started) && Either.isRight(resumed), key)
+        continue
+      }
+      assert.isTrue(Either.isLeft(started), `task_start accepts ${key}`)
+      assert.isTrue(Either.isLeft(resumed), `task_send accepts a task recorded with ${key}`)
+      if (Either.isLeft(started) && Either.isLeft(resumed)) {
+        assert.include(resumed.left.message, started.left.message, key)
+      }
+    }
   })
 })

@@ -13,6 +13,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Layer, ManagedRuntime } from "effect"
+import type { PinnedPath } from "../../src/exec/pinnedPaths.js"
 import { makeMcpServer } from "../../src/mcp/server.js"
 import * as ProcessesLive from "../../src/processes/live.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
@@ -38,7 +39,11 @@ export const STARTED_ID = "0199eeee-0000-7000-8000-000000000001"
 /** What the stand-in task service was asked to do. */
 export interface Calls {
   readonly starts: Array<StartInput>
-  readonly sends: Array<{ readonly ref: string; readonly prompt: string }>
+  readonly sends: Array<{
+    readonly ref: string
+    readonly prompt: string
+    readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
+  }>
   readonly stops: Array<ReadonlyArray<string> | "all">
 }
 
@@ -49,6 +54,8 @@ export interface InProcessOptions {
   readonly cwd?: string
   /** `--allow-dir` directories (real paths). */
   readonly allowDirs?: ReadonlyArray<string>
+  /** `--allow-repo` addresses. */
+  readonly allowRepos?: ReadonlyArray<string>
   /** The watcher's periodic re-check interval. */
   readonly recheckMs?: number
   /** Wraps the store the server uses (to count its calls). */
@@ -80,9 +87,13 @@ const launchStandIns = (calls: Calls) =>
             calls.starts.push(input)
             return { id: STARTED_ID }
           }),
-    send: (ref: string, prompt: string) =>
+    send: (
+      ref: string,
+      prompt: string,
+      more?: { readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined },
+    ) =>
       Effect.sync(() => {
-        calls.sends.push({ ref, prompt })
+        calls.sends.push({ ref, prompt, pinnedPaths: more?.pinnedPaths })
         return { id: ref, seq: 1, logOffset: 0, status: "started" as const }
       }),
     stop: (refs: ReadonlyArray<string> | "all") =>
@@ -125,6 +136,7 @@ export const connectInProcess = async (options: InProcessOptions = {}) => {
       allowUnsafe: options.allowUnsafe === true,
       cwd,
       roots: [cwd, ...(options.allowDirs ?? [])],
+      allowRepos: options.allowRepos,
     },
     storeRoot,
     options.recheckMs === undefined ? {} : { recheckMs: options.recheckMs },
