@@ -26,6 +26,13 @@ export const FALLBACK_IDENTITY = [
   "user.email=codex-tasks@localhost",
 ]
 
+/**
+ * Options for the commits this tool makes for itself (archive's commit of a worktree's leftover
+ * work, apply's throwaway merge commits): never signed (`commit.gpgsign` would run the user's
+ * gpg, which may prompt or block) and no hooks (`--no-verify` skips only two of them).
+ */
+export const BOOKKEEPING = ["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]
+
 /** Runs `git args` (argv only, never a shell) and returns its exit code and output. */
 export const gitRaw = (args: ReadonlyArray<string>, options: GitOptions) =>
   Effect.async<GitResult, GitFailed>((resume) => {

@@ -1,0 +1,131 @@
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
+import { addWorktree } from "../../src/git/repo.js"
+import { applyTaskChanges } from "../../src/tasks/taskDiff.js"
+import { type WorktreeRecord, writeWorktree } from "../../src/tasks/worktree.js"
+
+// `apply --commit`, `archive` and an interrupted `start --worktree` of worktree tasks, against
+// real git in temporary directories (the task directory is written by hand).
+
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@t",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@t",
+}
+const sh = (cwd: string, ...args: Array<string>) => {
+  const r = spawnSync("git", args, { cwd, encoding: "utf8", env })
+  assert.strictEqual(r.status, 0, r.stderr)
+  return r.stdout.trim()
+}
+const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromiseExit(e)
+const failure = (exit: Exit.Exit<unknown, { readonly message: string }>) =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error.message : "did not fail"
+
+/** A repository, a worktree task's directory with its record, and the worktree. */
+const setup = async () => {
+  const base = mkdtempSync(join(tmpdir(), "ct-wtask-"))
+  const repo = join(base, "repo")
+  mkdirSync(repo)
+  sh(repo, "init", "-q", "-b", "main")
+  writeFileSync(join(repo, "f.txt"), "one\ntwo\nthree\nfour\nfive\n")
+  writeFileSync(join(repo, "other.txt"), "other\n")
+  sh(repo, "add", ".")
+  sh(repo, "commit", "-qm", "first")
+  const head = sh(repo, "rev-parse", "HEAD")
+  const root = join(base, "store")
+  const path = join(root, ".worktrees", "tok")
+  mkdirSync(join(root, ".worktrees"), { recursive: true })
+  await Effect.runPromise(addWorktree(repo, path, "codex-tasks/abc", head))
+  const taskDir = join(root, "abc")
+  mkdirSync(taskDir)
+  const record: WorktreeRecord = {
+    path,
+    branch: "codex-tasks/abc",
+    base: head,
+    base_ref: "HEAD",
+    repo,
+    dir: repo,
+  }
+  await Effect.runPromise(writeWorktree(taskDir, record))
+  return {
+    base,
+    repo,
+    root,
+    path,
+    taskDir,
+    head,
+    cleanup: () => rmSync(base, { recursive: true, force: true }),
+  }
+}
+
+describe("apply --commit", () => {
+  it("is refused, changing nothing, when a file the task changes has the user's own edits", async () => {
+    const { repo, path, taskDir, head, cleanup } = await setup()
+    try {
+      writeFileSync(join(path, "f.txt"), "ONE\ntwo\nthree\nfour\nfive\n")
+      writeFileSync(join(path, "new.txt"), "new\n")
+      // The user's own edit of the same file, in another hunk: it merges cleanly.
+      writeFileSync(join(repo, "f.txt"), "one\ntwo\nthree\nfour\nFIVE (mine)\n")
+      const exit = await run(applyTaskChanges(taskDir, "abc", "task title", true))
+      assert.match(failure(exit), /uncommitted changes in f\.txt.*Nothing was changed/)
+      assert.strictEqual(sh(repo, "rev-parse", "HEAD"), head)
+      assert.strictEqual(
+        readFileSync(join(repo, "f.txt"), "utf8"),
+        "one\ntwo\nthree\nfour\nFIVE (mine)\n",
+      )
+      assert.isFalse(existsSync(join(repo, "new.txt")))
+      // Without --commit the three-way apply keeps both.
+      await Effect.runPromise(applyTaskChanges(taskDir, "abc", "task title", false))
+      assert.strictEqual(
+        readFileSync(join(repo, "f.txt"), "utf8"),
+        "ONE\ntwo\nthree\nfour\nFIVE (mine)\n",
+      )
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("commits only the task's files; what the user staged elsewhere stays staged", async () => {
+    const { repo, path, taskDir, cleanup } = await setup()
+    try {
+      writeFileSync(join(path, "f.txt"), "ONE\ntwo\nthree\nfour\nfive\n")
+      writeFileSync(join(path, "new.txt"), "new\n")
+      writeFileSync(join(repo, "other.txt"), "staged by the user\n")
+      sh(repo, "add", "other.txt")
+      writeFileSync(join(repo, "mine.txt"), "untracked\n")
+      const r = await Effect.runPromise(applyTaskChanges(taskDir, "abc", "task title", true))
+      assert.isTrue(r.committed)
+      assert.strictEqual(sh(repo, "log", "-1", "--format=%s"), "task title")
+      assert.deepStrictEqual(sh(repo, "show", "--name-only", "--format=", "HEAD").split("\n"), [
+        "f.txt",
+        "new.txt",
+      ])
+      assert.strictEqual(sh(repo, "status", "--porcelain"), "M  other.txt\n?? mine.txt")
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("signs as the user configured; a failing signature says the files were applied, not committed", async () => {
+    const { base, repo, path, taskDir, head, cleanup } = await setup()
+    try {
+      const gpg = join(base, "gpg.sh")
+      writeFileSync(gpg, "#!/bin/sh\nexit 1\n", { mode: 0o755 })
+      sh(repo, "config", "commit.gpgsign", "true")
+      sh(repo, "config", "gpg.program", gpg)
+      writeFileSync(join(path, "f.txt"), "ONE\ntwo\nthree\nfour\nfive\n")
+      const exit = await run(applyTaskChanges(taskDir, "abc", "task title", true))
+      assert.match(failure(exit), /applied to .* but not committed: .*gpg/)
+      assert.strictEqual(sh(repo, "rev-parse", "HEAD"), head)
+      assert.strictEqual(readFileSync(join(repo, "f.txt"), "utf8"), "ONE\ntwo\nthree\nfour\nfive\n")
+    } finally {
+      cleanup()
+    }
+  })
+})
