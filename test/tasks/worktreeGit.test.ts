@@ -1,12 +1,27 @@
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { addWorktree } from "../../src/git/repo.js"
+import { addWorktree, branchExists } from "../../src/git/repo.js"
 import { applyTaskChanges } from "../../src/tasks/taskDiff.js"
-import { type WorktreeRecord, writeWorktree } from "../../src/tasks/worktree.js"
+import {
+  KEEP_BRANCH,
+  readWorktree,
+  retireWorktree,
+  startInWorktree,
+  type WorktreeRecord,
+  writeWorktree,
+} from "../../src/tasks/worktree.js"
 
 // `apply --commit`, `archive` and an interrupted `start --worktree` of worktree tasks, against
 // real git in temporary directories (the task directory is written by hand).
@@ -124,6 +139,109 @@ describe("apply --commit", () => {
       assert.match(failure(exit), /applied to .* but not committed: .*gpg/)
       assert.strictEqual(sh(repo, "rev-parse", "HEAD"), head)
       assert.strictEqual(readFileSync(join(repo, "f.txt"), "utf8"), "ONE\ntwo\nthree\nfour\nfive\n")
+    } finally {
+      cleanup()
+    }
+  })
+})
+
+describe("archive of a worktree task", () => {
+  it("keeps the worktree's ignored files in the task directory; the rest is committed to the branch", async () => {
+    const { repo, path, taskDir, cleanup } = await setup()
+    try {
+      writeFileSync(join(path, ".gitignore"), "build/\n*.log\n")
+      mkdirSync(join(path, "build", "deep"), { recursive: true })
+      writeFileSync(join(path, "build", "deep", "out.bin"), "built\n")
+      mkdirSync(join(path, "sub"))
+      writeFileSync(join(path, "sub", "run.log"), "log\n")
+      writeFileSync(join(path, "notes.txt"), "untracked\n")
+      const r = await Effect.runPromise(retireWorktree(taskDir, "abc", KEEP_BRANCH))
+      assert.isTrue(r?.committed)
+      assert.isFalse(existsSync(path), "the worktree is removed")
+      const kept = join(taskDir, "worktree-ignored")
+      assert.strictEqual(readFileSync(join(kept, "build", "deep", "out.bin"), "utf8"), "built\n")
+      assert.strictEqual(readFileSync(join(kept, "sub", "run.log"), "utf8"), "log\n")
+      assert.strictEqual(sh(repo, "show", "codex-tasks/abc:notes.txt"), "untracked")
+      assert.isDefined(readWorktree(taskDir)?.removed_at)
+    } finally {
+      cleanup()
+    }
+  })
+})
+
+describe("an interrupted start --worktree", () => {
+  // What a start's worker does once codex reported the thread: the task directory, with
+  // `task.json` naming the working directory it was given (in the worktree).
+  const createTask = (root: string, cwd: string) => {
+    const taskDir = join(root, "0199-task")
+    mkdirSync(taskDir, { recursive: true })
+    writeFileSync(join(taskDir, "task.json"), JSON.stringify({ exec: { working_dir: cwd } }))
+    return taskDir
+  }
+
+  it("leaves a task whose worktree archive finds and removes", async () => {
+    const { base, repo, cleanup } = await setup()
+    try {
+      const root = join(base, "store2")
+      let taskDir = ""
+      const exit = await run(
+        startInWorktree(root, repo, {}, (cwd) =>
+          Effect.suspend(() => {
+            taskDir = createTask(root, cwd)
+            // The CLI is interrupted (Ctrl-C) before the worker's handshake reached it.
+            return Effect.interrupt
+          }),
+        ),
+      )
+      assert.isTrue(Exit.isInterrupted(exit))
+      const record = readWorktree(taskDir)
+      assert.isDefined(record, "the task knows its worktree")
+      assert.isTrue(existsSync(record?.path ?? ""))
+      assert.isTrue(await Effect.runPromise(branchExists(repo, record?.branch ?? "")))
+      await Effect.runPromise(
+        retireWorktree(taskDir, "0199-task", { deleteBranch: true, force: true }),
+      )
+      assert.isFalse(existsSync(record?.path ?? ""), "archive removed the worktree")
+      assert.isFalse(await Effect.runPromise(branchExists(repo, record?.branch ?? "")))
+      assert.deepStrictEqual(readdirSync(join(root, ".worktrees")), [])
+      assert.notInclude(sh(repo, "worktree", "list", "--porcelain"), record?.path ?? "")
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("a start that failed leaves no worktree, branch or record", async () => {
+    const { base, repo, cleanup } = await setup()
+    try {
+      const root = join(base, "store2")
+      const exit = await run(
+        startInWorktree(root, repo, {}, () => Effect.fail({ _tag: "StartFailed", message: "no" })),
+      )
+      assert.match(failure(exit), /no/)
+      assert.deepStrictEqual(readdirSync(join(root, ".worktrees")), [])
+      assert.strictEqual(sh(repo, "branch", "--list", "codex-tasks/pending-*"), "")
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("a start that succeeded leaves the task's record and no intent", async () => {
+    const { base, repo, cleanup } = await setup()
+    try {
+      const root = join(base, "store2")
+      let taskDir = ""
+      await Effect.runPromise(
+        startInWorktree(root, repo, {}, (cwd) =>
+          Effect.sync(() => {
+            taskDir = createTask(root, cwd)
+            return { id: "0199abcdef", dir: taskDir }
+          }),
+        ),
+      )
+      const record = readWorktree(taskDir)
+      assert.strictEqual(record?.branch, "codex-tasks/0199abcd")
+      assert.isTrue(existsSync(join(taskDir, "worktree.json")))
+      assert.deepStrictEqual(readdirSync(join(root, ".worktrees")), [record?.path.split("/").pop()])
     } finally {
       cleanup()
     }
