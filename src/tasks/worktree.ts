@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs"
 import { dirname, join, relative, resolve as resolvePath } from "node:path"
 import { Effect, Schema } from "effect"
 import {
@@ -15,7 +15,8 @@ import {
   WorktreeRefused,
 } from "../git/repo.js"
 import { git } from "../git/run.js"
-import { currentIdentity } from "../processes/procfs.js"
+import { ProcessIdentity } from "../processes/identity.js"
+import { currentIdentity, isSameProcessAlive, someProcessIn } from "../processes/procfs.js"
 import { writeFileAtomic } from "../store/atomic.js"
 import { TASK_JSON } from "../store/layout.js"
 
@@ -123,9 +124,10 @@ export const startInWorktree = <E, R>(
     const repo = yield* findRepo(dir, request.base)
     const token = randomBytes(6).toString("hex")
     const branch = request.branch ?? `codex-tasks/pending-${token}`
-    yield* checkNewBranch(repo.top, branch)
     const parent = join(root, ".worktrees")
     mkdirSync(parent, { recursive: true, mode: 0o700 })
+    yield* sweepWorktreeIntents(root)
+    yield* checkNewBranch(repo.top, branch)
     const path = join(parent, token)
     const record: WorktreeRecord = {
       path,
@@ -135,7 +137,10 @@ export const startInWorktree = <E, R>(
       repo: repo.top,
       dir,
     }
-    yield* writeRecordFile(intentPath(path), { ...record, owner: currentIdentity() })
+    yield* writeRecordFile(intentPath(path), {
+      ...record,
+      owner: Schema.encodeSync(ProcessIdentity)(currentIdentity()),
+    })
     const dropIntent = Effect.sync(() => rmSync(intentPath(path), { force: true }))
     yield* addWorktree(repo.top, path, branch, repo.baseCommit).pipe(
       Effect.tapError(() => dropIntent),
@@ -163,6 +168,70 @@ export const startInWorktree = <E, R>(
 
 const writeRecordFile = (file: string, record: WorktreeRecord & { readonly owner?: unknown }) =>
   writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 }).pipe(Effect.orDie)
+
+const WorktreeIntent = Schema.Struct({
+  ...WorktreeRecord.fields,
+  /** The process that was starting the task (the CLI, or the MCP server). */
+  owner: Schema.optional(ProcessIdentity),
+})
+const decodeIntent = Schema.decodeUnknownOption(Schema.parseJson(WorktreeIntent))
+
+// Whether an active task works in the worktree at `path` (its `task.json` names a directory
+// there): it adopts the intent, which `archive` then retires.
+const taskWorksIn = (root: string, path: string) => {
+  let names: Array<string>
+  try {
+    names = readdirSync(root)
+  } catch {
+    return true
+  }
+  return names
+    .filter((n) => !n.startsWith("."))
+    .some((n) => adoptedIntent(join(root, n))?.path === path)
+}
+
+/**
+ * Removes what starts interrupted before their task existed left behind: for each intent record
+ * in `<root>/.worktrees/` whose owner is gone, in whose worktree no process works (a worker
+ * still starting) and which no task adopted, the worktree, its branch (only while it has no
+ * commit of its own) and the record. Called by every `start --worktree`; returns the count.
+ */
+export const sweepWorktreeIntents = (root: string) =>
+  Effect.gen(function* () {
+    const parent = join(root, ".worktrees")
+    let names: Array<string>
+    try {
+      names = readdirSync(parent).filter((n) => n.endsWith(".json"))
+    } catch {
+      return 0
+    }
+    let swept = 0
+    for (const name of names) {
+      const file = join(parent, name)
+      let text: string
+      try {
+        text = readFileSync(file, "utf8")
+      } catch {
+        continue
+      }
+      const found = decodeIntent(text)
+      if (found._tag === "None") continue
+      const intent = found.value
+      if (intentPath(intent.path) !== file) continue
+      if (intent.owner === undefined || isSameProcessAlive(intent.owner)) continue
+      if (someProcessIn(intent.path) || taskWorksIn(root, intent.path)) continue
+      yield* removeWorktree(intent.repo, intent.path).pipe(Effect.ignore)
+      const tip = yield* git(["rev-parse", "--verify", "--quiet", `refs/heads/${intent.branch}`], {
+        cwd: intent.repo,
+      }).pipe(Effect.orElseSucceed(() => ""))
+      if (tip.trim() === intent.base) {
+        yield* deleteBranch(intent.repo, intent.branch, true).pipe(Effect.ignore)
+      }
+      rmSync(file, { force: true })
+      swept += 1
+    }
+    return swept
+  })
 
 const isGitError = (e: unknown): e is Parameters<typeof refused>[0] =>
   typeof e === "object" &&

@@ -1,5 +1,13 @@
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -221,6 +229,40 @@ describe("user git configuration", () => {
         stat.map((s) => `${s.path} +${s.added} -${s.deleted}`),
         ["new.secret +1 -0", "old.secret +1 -1", "sub/new.txt +1 -0", "é.txt +1 -0"],
       )
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("apply writes files as checkout does: clean/smudge filters (git-crypt style) and modes", async () => {
+    const { base, repo, cleanup } = makeRepo()
+    try {
+      const rot = script(base, "rot.sh", "tr 'a-zA-Z' 'n-za-mN-ZA-M'")
+      sh(repo, "config", "filter.rot.clean", rot)
+      sh(repo, "config", "filter.rot.smudge", rot)
+      writeFileSync(join(repo, ".gitattributes"), "*.secret filter=rot\n")
+      writeFileSync(join(repo, "old.secret"), "alpha\nbeta\ngamma\n")
+      sh(repo, "add", ".")
+      sh(repo, "commit", "-qm", "secrets")
+      assert.strictEqual(sh(repo, "cat-file", "-p", "HEAD:old.secret"), "nycun\norgn\ntnzzn")
+      const head = sh(repo, "rev-parse", "HEAD")
+      const wt = join(base, "wt")
+      await Effect.runPromise(addWorktree(repo, wt, "task", head))
+      writeFileSync(join(wt, "new.secret"), "hello\n")
+      writeFileSync(join(wt, "old.secret"), "alpha\nBETA\ngamma\n")
+      writeFileSync(join(wt, "run.sh"), "#!/bin/sh\n", { mode: 0o755 })
+      rmSync(join(wt, "f.txt"))
+      const tree = await Effect.runPromise(worktreeTree(wt))
+      const applied = await Effect.runPromise(applyTree(repo, head, tree))
+      assert.deepStrictEqual(applied, {
+        _tag: "Applied",
+        files: ["f.txt", "new.secret", "old.secret", "run.sh"],
+      })
+      assert.strictEqual(readFileSync(join(repo, "new.secret"), "utf8"), "hello\n")
+      assert.strictEqual(readFileSync(join(repo, "old.secret"), "utf8"), "alpha\nBETA\ngamma\n")
+      assert.isFalse(existsSync(join(repo, "f.txt")))
+      assert.strictEqual(statSync(join(repo, "run.sh")).mode & 0o111, 0o111)
+      assert.strictEqual(sh(repo, "status", "--porcelain"), "D f.txt\n M old.secret\n?? new.secret\n?? run.sh")
     } finally {
       cleanup()
     }

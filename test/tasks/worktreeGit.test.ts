@@ -170,10 +170,13 @@ describe("archive of a worktree task", () => {
 })
 
 describe("an interrupted start --worktree", () => {
+  const okLaunch = (root: string, id: string) => (cwd: string) =>
+    Effect.sync(() => ({ id, dir: createTask(root, cwd, id) }))
+
   // What a start's worker does once codex reported the thread: the task directory, with
   // `task.json` naming the working directory it was given (in the worktree).
-  const createTask = (root: string, cwd: string) => {
-    const taskDir = join(root, "0199-task")
+  const createTask = (root: string, cwd: string, id = "0199-task") => {
+    const taskDir = join(root, id)
     mkdirSync(taskDir, { recursive: true })
     writeFileSync(join(taskDir, "task.json"), JSON.stringify({ exec: { working_dir: cwd } }))
     return taskDir
@@ -205,6 +208,39 @@ describe("an interrupted start --worktree", () => {
       assert.isFalse(await Effect.runPromise(branchExists(repo, record?.branch ?? "")))
       assert.deepStrictEqual(readdirSync(join(root, ".worktrees")), [])
       assert.notInclude(sh(repo, "worktree", "list", "--porcelain"), record?.path ?? "")
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("that never got its task is swept by the next start once its starter is gone", async () => {
+    const { base, repo, cleanup } = await setup()
+    try {
+      const root = join(base, "store2")
+      const interrupted = await run(
+        startInWorktree(root, repo, { branch: "mine" }, () => Effect.interrupt),
+      )
+      assert.isTrue(Exit.isInterrupted(interrupted))
+      const [intent = ""] = readdirSync(join(root, ".worktrees")).filter((n) => n.endsWith(".json"))
+      const file = join(root, ".worktrees", intent)
+      const path = file.slice(0, -".json".length)
+      assert.isTrue(existsSync(path))
+      // Its starter still runs: the next start leaves it alone.
+      await Effect.runPromise(startInWorktree(root, repo, {}, okLaunch(root, "0199aaaaaa")))
+      assert.isTrue(existsSync(path))
+      // Its starter is gone (same pid, another start time: a recycled pid).
+      const record = JSON.parse(readFileSync(file, "utf8"))
+      writeFileSync(
+        file,
+        JSON.stringify({ ...record, owner: { ...record.owner, start_time: "1" } }),
+      )
+      await Effect.runPromise(startInWorktree(root, repo, {}, okLaunch(root, "0199bbbbbb")))
+      assert.isFalse(existsSync(path), "the orphaned worktree is removed")
+      assert.isFalse(existsSync(file))
+      assert.isFalse(await Effect.runPromise(branchExists(repo, "mine")))
+      assert.notInclude(sh(repo, "worktree", "list", "--porcelain"), path)
+      // The tasks that did start keep theirs.
+      assert.strictEqual(readdirSync(join(root, ".worktrees")).length, 2)
     } finally {
       cleanup()
     }
