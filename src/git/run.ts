@@ -38,7 +38,14 @@ export const gitRaw = (args: ReadonlyArray<string>, options: GitOptions) =>
   Effect.async<GitResult, GitFailed>((resume) => {
     const child = spawn("git", args, {
       cwd: options.cwd,
-      env: { ...process.env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0", ...options.env },
+      // Paths we pass are file names, never pathspec magic (`:(glob)`, `*`).
+      env: {
+        ...process.env,
+        LC_ALL: "C",
+        GIT_TERMINAL_PROMPT: "0",
+        GIT_LITERAL_PATHSPECS: "1",
+        ...options.env,
+      },
       stdio: ["pipe", "pipe", "pipe"],
     })
     const out: Array<Buffer> = []

@@ -127,6 +127,21 @@ describe("apply --commit", () => {
     }
   })
 
+  it("takes the task's file names literally (a file named `*.txt` is no glob)", async () => {
+    const { repo, path, taskDir, cleanup } = await setup()
+    try {
+      writeFileSync(join(path, "*.txt"), "star\n")
+      writeFileSync(join(repo, "other.txt"), "staged by the user\n")
+      sh(repo, "add", "other.txt")
+      const r = await Effect.runPromise(applyTaskChanges(taskDir, "abc", "task title", true))
+      assert.isTrue(r.committed)
+      assert.strictEqual(sh(repo, "show", "--name-only", "--format=", "HEAD"), "*.txt")
+      assert.strictEqual(sh(repo, "status", "--porcelain"), "M  other.txt")
+    } finally {
+      cleanup()
+    }
+  })
+
   it("signs as the user configured; a failing signature says the files were applied, not committed", async () => {
     const { base, repo, path, taskDir, head, cleanup } = await setup()
     try {
