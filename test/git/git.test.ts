@@ -262,7 +262,10 @@ describe("user git configuration", () => {
       assert.strictEqual(readFileSync(join(repo, "old.secret"), "utf8"), "alpha\nBETA\ngamma\n")
       assert.isFalse(existsSync(join(repo, "f.txt")))
       assert.strictEqual(statSync(join(repo, "run.sh")).mode & 0o111, 0o111)
-      assert.strictEqual(sh(repo, "status", "--porcelain"), "D f.txt\n M old.secret\n?? new.secret\n?? run.sh")
+      assert.strictEqual(
+        sh(repo, "status", "--porcelain"),
+        "D f.txt\n M old.secret\n?? new.secret\n?? run.sh",
+      )
     } finally {
       cleanup()
     }
