@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { WorktreeRefused } from "./repo.js"
-import { FALLBACK_IDENTITY, git, gitRaw } from "./run.js"
+import { BOOKKEEPING, FALLBACK_IDENTITY, git, gitRaw } from "./run.js"
 
 /** One changed file with its line counts (`-` for binary files: counts are null). */
 export interface FileStat {
@@ -39,7 +39,16 @@ export const treeOf = (dir: string, rev: string) =>
 const pathspec = (paths: ReadonlyArray<string> | undefined) =>
   paths === undefined ? [] : ["--", ...paths]
 
-/** The unified diff between two trees (binary patches included), coloured when asked. */
+// Plumbing (`diff-tree`) with everything spelled out, so no user setting reaches the text:
+// `diff.noprefix`/`mnemonicPrefix`, `diff.external`/`GIT_EXTERNAL_DIFF`, `color.*`, textconv
+// drivers (sops, git-crypt: a converted blob in a patch would be written converted) and rename
+// or copy detection settings. `apply` applies exactly this text; `diff` shows the same.
+const PLUMBING_DIFF = ["diff-tree", "-r", "--no-textconv", "--no-ext-diff"]
+
+/**
+ * The unified diff between two trees as `git apply` takes it: binary patches, `a/` and `b/`
+ * prefixes, renames detected, blobs as stored (no textconv); coloured when asked.
+ */
 export const diffText = (
   dir: string,
   from: string,
@@ -48,9 +57,12 @@ export const diffText = (
 ) =>
   git(
     [
-      "diff",
+      ...PLUMBING_DIFF,
+      "-p",
       "--binary",
-      "--no-ext-diff",
+      "-M",
+      "--src-prefix=a/",
+      "--dst-prefix=b/",
       `--color=${options.color === true ? "always" : "never"}`,
       from,
       to,
@@ -62,7 +74,9 @@ export const diffText = (
 /** The files that differ between two trees, with added/deleted line counts. */
 export const diffStat = (dir: string, from: string, to: string, paths?: ReadonlyArray<string>) =>
   Effect.map(
-    git(["diff", "--numstat", "-z", "--no-renames", from, to, ...pathspec(paths)], { cwd: dir }),
+    git([...PLUMBING_DIFF, "--numstat", "-z", "--no-renames", from, to, ...pathspec(paths)], {
+      cwd: dir,
+    }),
     (out): ReadonlyArray<FileStat> =>
       out
         .split("\0")
@@ -80,9 +94,20 @@ export const diffStat = (dir: string, from: string, to: string, paths?: Readonly
 // A throwaway commit of `tree` on `parent` (for merge-tree, which merges commits).
 const commitOf = (dir: string, tree: string, parent: string) =>
   Effect.map(
-    git([...FALLBACK_IDENTITY, "commit-tree", tree, "-p", parent, "-m", "codex-tasks apply"], {
-      cwd: dir,
-    }),
+    git(
+      [
+        ...BOOKKEEPING,
+        ...FALLBACK_IDENTITY,
+        "commit-tree",
+        "--no-gpg-sign",
+        tree,
+        "-p",
+        parent,
+        "-m",
+        "codex-tasks apply",
+      ],
+      { cwd: dir },
+    ),
     (s) => s.trim(),
   )
 
@@ -95,9 +120,15 @@ export type ApplyOutcome =
  * Brings the change `base` → `theirs` (trees or commits) into the working tree of `top`: a
  * three-way merge against the working tree as it is (uncommitted changes included), computed
  * without touching it; the result goes in with one `git apply`, which applies all or nothing. A
- * conflict refuses with the conflicting paths and leaves every file as it was.
+ * conflict refuses with the conflicting paths and leaves every file as it was. `check` sees the
+ * files the apply would change before anything is written, and may refuse.
  */
-export const applyTree = (top: string, base: string, theirs: string) =>
+export const applyTree = <E = never>(
+  top: string,
+  base: string,
+  theirs: string,
+  check: (files: ReadonlyArray<string>) => Effect.Effect<void, E> = () => Effect.void,
+) =>
   Effect.gen(function* () {
     const baseTree = yield* treeOf(top, base)
     const theirsTree = yield* treeOf(top, theirs)
@@ -123,8 +154,12 @@ export const applyTree = (top: string, base: string, theirs: string) =>
     }
     const files = (yield* diffStat(top, oursTree, tree)).map((f) => f.path)
     if (files.length === 0) return { _tag: "Nothing" } satisfies ApplyOutcome
+    yield* check(files)
     const patch = yield* diffText(top, oursTree, tree)
-    const applied = yield* gitRaw(["apply", "--whitespace=nowarn", "-"], { cwd: top, input: patch })
+    const applied = yield* gitRaw(["apply", "-p1", "--whitespace=nowarn", "-"], {
+      cwd: top,
+      input: patch,
+    })
     if (applied.code !== 0) {
       return yield* new WorktreeRefused({
         message: `The changes no longer apply to ${top} (did it change meanwhile?): ${applied.stderr.trim()}. Nothing was changed.`,

@@ -1,5 +1,5 @@
 import { Data, Effect } from "effect"
-import { FALLBACK_IDENTITY, type GitFailed, git, gitRaw } from "./run.js"
+import { BOOKKEEPING, FALLBACK_IDENTITY, type GitFailed, git, gitRaw } from "./run.js"
 
 /** A worktree operation was refused (outside a repository, no commit yet, branch exists, …). */
 export class WorktreeRefused extends Data.TaggedError("WorktreeRefused")<{
@@ -83,19 +83,71 @@ const identity = (cwd: string) =>
     ([name, email]) => (name && email ? [] : FALLBACK_IDENTITY),
   )
 
-/** Commits everything in the working tree of `dir` (new files too); false if nothing changed. */
-export const commitAll = (dir: string, message: string, paths: ReadonlyArray<string> = []) =>
+/**
+ * Bookkeeping: commits everything in the working tree of `dir` (new files too) for the tool
+ * itself, unsigned and without hooks (`BOOKKEEPING`); false if nothing changed.
+ */
+export const commitAll = (dir: string, message: string) =>
   Effect.gen(function* () {
-    const spec = paths.length === 0 ? ["."] : paths
-    yield* git(["add", "-A", "--", ...spec], { cwd: dir })
-    const staged = yield* gitRaw(["diff", "--cached", "--quiet", "--", ...spec], { cwd: dir })
+    yield* git(["add", "-A", "--", "."], { cwd: dir })
+    const staged = yield* gitRaw(["diff", "--cached", "--quiet", "--", "."], { cwd: dir })
     if (staged.code === 0) return false
     const who = yield* identity(dir)
-    yield* git([...who, "commit", "--quiet", "--no-verify", "-m", message, "--", ...spec], {
-      cwd: dir,
-    })
+    yield* git(
+      [...BOOKKEEPING, ...who, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message],
+      { cwd: dir },
+    )
     return true
   })
+
+/**
+ * The user's commit (`apply --commit`): commits exactly `paths` as they are in the working tree
+ * (`git commit --only`: whatever else is staged stays staged, uncommitted), signed as the user
+ * configured; pre-commit and commit-msg hooks are skipped. False if nothing changed.
+ */
+export const commitFiles = (dir: string, message: string, paths: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    if (paths.length === 0) return false
+    yield* git(["add", "-A", "--", ...paths], { cwd: dir })
+    const staged = yield* gitRaw(["diff", "--cached", "--quiet", "--", ...paths], { cwd: dir })
+    if (staged.code === 0) return false
+    const who = yield* identity(dir)
+    yield* git(
+      [...who, "commit", "--quiet", "--no-verify", "--only", "-m", message, "--", ...paths],
+      {
+        cwd: dir,
+      },
+    )
+    return true
+  })
+
+/**
+ * The paths among `paths` that have uncommitted changes in the checkout `top` (staged,
+ * unstaged or untracked), from `git status --porcelain` (a format that ignores user settings).
+ */
+export const changedAmong = (top: string, paths: ReadonlyArray<string>) =>
+  Effect.map(
+    paths.length === 0
+      ? Effect.succeed("")
+      : git(
+          [
+            "--no-optional-locks",
+            "status",
+            "--porcelain",
+            "-z",
+            "--no-renames",
+            "--untracked-files=all",
+            "--",
+            ...paths,
+          ],
+          { cwd: top },
+        ),
+    (out) =>
+      out
+        .split("\0")
+        .filter((e) => e.length > 3)
+        .map((e) => e.slice(3)),
+  )
 
 /** Removes the worktree at `path` (its branch stays). */
 export const removeWorktree = (top: string, path: string) =>

@@ -26,12 +26,26 @@ export const FALLBACK_IDENTITY = [
   "user.email=codex-tasks@localhost",
 ]
 
+/**
+ * Options for the commits this tool makes for itself (archive's commit of a worktree's leftover
+ * work, apply's throwaway merge commits): never signed (`commit.gpgsign` would run the user's
+ * gpg, which may prompt or block) and no hooks (`--no-verify` skips only two of them).
+ */
+export const BOOKKEEPING = ["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]
+
 /** Runs `git args` (argv only, never a shell) and returns its exit code and output. */
 export const gitRaw = (args: ReadonlyArray<string>, options: GitOptions) =>
   Effect.async<GitResult, GitFailed>((resume) => {
     const child = spawn("git", args, {
       cwd: options.cwd,
-      env: { ...process.env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0", ...options.env },
+      // Paths we pass are file names, never pathspec magic (`:(glob)`, `*`).
+      env: {
+        ...process.env,
+        LC_ALL: "C",
+        GIT_TERMINAL_PROMPT: "0",
+        GIT_LITERAL_PATHSPECS: "1",
+        ...options.env,
+      },
       stdio: ["pipe", "pipe", "pipe"],
     })
     const out: Array<Buffer> = []

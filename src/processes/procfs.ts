@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 import { type ProcessIdentity, sameProcess } from "./identity.js"
 
 /**
@@ -161,4 +161,22 @@ export const sendSignal = (target: number, signal: NodeJS.Signals): boolean => {
   } catch {
     return false
   }
+}
+
+/**
+ * Whether some process we can see works in `dir` or below it (its current directory); true
+ * when that cannot be known (no /proc), so callers that remove `dir` stay on the safe side.
+ */
+export const someProcessIn = (dir: string): boolean => {
+  if (!hasProc) return true
+  for (const pid of pids()) {
+    let cwd: string
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`)
+    } catch {
+      continue // gone, or not ours to read
+    }
+    if (cwd === dir || cwd.startsWith(`${dir}/`)) return true
+  }
+  return false
 }

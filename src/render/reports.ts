@@ -37,8 +37,10 @@ export const archiveLines = (summary: ArchiveSummary, all: boolean): ReadonlyArr
   for (const r of summary.reports) {
     if (r.status === "archived") {
       const killed = r.leftoversKilled ?? 0
+      // worktree-ignored: tasks/worktree.ts KEPT_IGNORED_DIR (render imports only types of tasks/).
+      const kept = r.keptIgnored ?? 0
       lines.push(
-        `Task ${r.id} archived to ${r.dir}${killed > 0 ? ` (killed ${killed} leftover process(es) of its last worker first)` : ""}.`,
+        `Task ${r.id} archived to ${r.dir}${killed > 0 ? ` (killed ${killed} leftover process(es) of its last worker first)` : ""}${kept > 0 ? `; ${kept} ignored path(s) of its worktree kept in ${r.dir}/worktree-ignored` : ""}.`,
       )
     } else if (r.status === "skipped") lines.push(`Skipping task ${r.id} (${r.state}).`)
     else lines.push(`Task ${r.id} is already archived in ${r.dir}.`)

@@ -20,6 +20,8 @@ export type ArchiveReport =
       readonly dir: string
       /** Processes its last worker had left running, killed before the move (when there were any). */
       readonly leftoversKilled?: number
+      /** Ignored files of its worktree kept in `<dir>/worktree-ignored/` (when there were any). */
+      readonly keptIgnored?: number
     }
   | { readonly id: string; readonly status: "skipped"; readonly state: string }
   | { readonly id: string; readonly status: "already-archived"; readonly dir: string }
@@ -77,7 +79,7 @@ export const archiveTaskWith = (loc: TaskLocation, branch: BranchPolicy = KEEP_B
         // Once moved, no command finds the task's leftovers again: end them first.
         const leftoversKilled = yield* endLeftovers(loc)
         // A worktree task: its uncommitted work is committed to its branch, the worktree removed.
-        yield* retireWorktree(loc.dir, loc.id, branch)
+        const retired = yield* retireWorktree(loc.dir, loc.id, branch)
         let archivedAt = meta.updated_at
         if (meta.state !== "ARCHIVED") {
           const next = yield* store.update(loc, (m) => ({
@@ -89,7 +91,7 @@ export const archiveTaskWith = (loc: TaskLocation, branch: BranchPolicy = KEEP_B
         }
         const target = archiveDirFor(store.root, loc.id, archivedOn(archivedAt))
         yield* store.moveToArchive(loc, target)
-        return { target, leftoversKilled }
+        return { target, leftoversKilled, keptIgnored: retired?.keptIgnored ?? 0 }
       }),
     )
     if ("refused" in outcome)
@@ -102,6 +104,7 @@ export const archiveTaskWith = (loc: TaskLocation, branch: BranchPolicy = KEEP_B
       status: "archived",
       dir: target,
       ...(outcome.leftoversKilled > 0 ? { leftoversKilled: outcome.leftoversKilled } : {}),
+      ...(outcome.keptIgnored > 0 ? { keptIgnored: outcome.keptIgnored } : {}),
     } satisfies ArchiveReport
   })
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { isAbsolute, relative } from "node:path"
 import { Effect } from "effect"
 import { applyTree, diffStat, diffText, type FileStat, treeOf, worktreeTree } from "../git/diff.js"
-import { commitAll, findRepo, refused, WorktreeRefused } from "../git/repo.js"
+import { changedAmong, commitFiles, findRepo, refused, WorktreeRefused } from "../git/repo.js"
 import { gitRaw } from "../git/run.js"
 import { readWorktree, type WorktreeRecord } from "./worktree.js"
 
@@ -112,7 +112,11 @@ export const taskChanges = (
     return { worktree, files, patch, touched } satisfies TaskChanges
   }).pipe(Effect.mapError(refused))
 
-/** Applies a worktree task's changes to the directory it was started from; `commit` commits them. */
+/**
+ * Applies a worktree task's changes to the directory it was started from; `commit` commits them
+ * (only the task's files, and refused before anything changes when one of them has uncommitted
+ * changes of the user's, which the commit would take along).
+ */
 export const applyTaskChanges = (
   taskDir: string,
   id: string,
@@ -127,12 +131,31 @@ export const applyTaskChanges = (
       })
     }
     const tree = yield* treeOfTask(r)
-    const outcome = yield* applyTree(r.repo, r.base, tree)
+    const outcome = yield* applyTree(r.repo, r.base, tree, (files) =>
+      commit ? refuseUserChanges(r.repo, files) : Effect.void,
+    )
     if (outcome._tag === "Nothing" || !commit) return { ...outcome, record: r, committed: false }
     const message = title ?? `codex-tasks: changes of ${id}`
-    const committed = yield* commitAll(r.repo, message, outcome.files)
+    const committed = yield* commitFiles(r.repo, message, outcome.files).pipe(
+      Effect.mapError(
+        (e) =>
+          new WorktreeRefused({
+            message: `The task's changes were applied to ${r.repo} but not committed: ${e.message}`,
+          }),
+      ),
+    )
     return { ...outcome, record: r, committed }
   }).pipe(Effect.mapError(refused))
+
+// `apply --commit` commits whole files: one the user has changed too would carry their hunks.
+const refuseUserChanges = (top: string, files: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const mine = yield* changedAmong(top, files)
+    if (mine.length === 0) return
+    return yield* new WorktreeRefused({
+      message: `Not applied: ${top} has uncommitted changes in ${mine.join(", ")}, which the task also changes; --commit would commit them too. Commit or stash them first, or apply without --commit. Nothing was changed.`,
+    })
+  })
 
 /** Whether `dir` has uncommitted changes (for messages). */
 export const isDirty = (dir: string) =>

@@ -87,6 +87,9 @@ describe("worktree tasks", () => {
     const statB = await runCli(sandbox, ["diff", "--stat", b])
     assert.include(statB.stdout, "f.txt | +1 -0")
 
+    // The user's diff settings do not reach the patch apply writes (a/ b/ prefixes, no colour).
+    git(repo, "config", "diff.noprefix", "true")
+    git(repo, "config", "color.ui", "always")
     const applyA = await runCli(sandbox, ["apply", a])
     assert.strictEqual(applyA.code, 0, applyA.stderr)
     assert.strictEqual(readFileSync(join(repo, "f.txt"), "utf8").trim(), "from task A")
@@ -117,9 +120,22 @@ describe("worktree tasks", () => {
     assert.strictEqual(readFileSync(join(wt.path, "second.txt"), "utf8").trim(), "turn two")
     assert.isFalse(existsSync(join(repo, "second.txt")))
 
+    // An ignored build output: no commit has it, archive keeps it with the task.
+    writeFileSync(join(wt.path, ".gitignore"), "out/\n")
+    mkdirSync(join(wt.path, "out"))
+    writeFileSync(join(wt.path, "out", "build.bin"), "built\n")
     const archived = await runCli(sandbox, ["archive", id])
     assert.strictEqual(archived.code, 0, archived.stderr)
     assert.isFalse(existsSync(wt.path), "the worktree directory is removed")
+    const dir = /archived to (\S+?);/.exec(archived.stdout)?.[1] ?? ""
+    assert.include(
+      archived.stdout,
+      `1 ignored path(s) of its worktree kept in ${dir}/worktree-ignored`,
+    )
+    assert.strictEqual(
+      readFileSync(join(dir, "worktree-ignored", "out", "build.bin"), "utf8"),
+      "built\n",
+    )
     assert.strictEqual(git(repo, "show", `${wt.branch}:second.txt`), "turn two")
     assert.strictEqual(
       git(repo, "log", "-1", "--format=%s", wt.branch),

@@ -1,5 +1,13 @@
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -149,6 +157,145 @@ describe("worktrees", () => {
       assert.isTrue(await Effect.runPromise(branchExists(repo, "work")))
       await Effect.runPromise(deleteBranch(repo, "work", true))
       assert.isFalse(await Effect.runPromise(branchExists(repo, "work")))
+    } finally {
+      cleanup()
+    }
+  })
+})
+
+// The user's own git configuration must not change what `diff` shows or what `apply` writes,
+// and must not stop the commits this tool makes for itself.
+describe("user git configuration", () => {
+  const script = (dir: string, name: string, body: string) => {
+    const path = join(dir, name)
+    writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 })
+    return path
+  }
+
+  // A repository whose every diff-related setting works against a patch-based apply.
+  const hostileRepo = () => {
+    const r = makeRepo()
+    const rot = script(r.base, "rot.sh", `tr 'a-zA-Z' 'n-za-mN-ZA-M' < "$1"`)
+    const ext = script(r.base, "ext.sh", "echo EXTERNAL DIFF")
+    writeFileSync(join(r.repo, ".gitattributes"), "*.secret diff=rot\n")
+    writeFileSync(join(r.repo, "old.secret"), "alpha\nbeta\ngamma\n")
+    sh(r.repo, "add", ".")
+    sh(r.repo, "commit", "-qm", "secrets")
+    for (const [key, value] of [
+      ["diff.rot.textconv", rot],
+      ["diff.noprefix", "true"],
+      ["diff.mnemonicPrefix", "true"],
+      ["diff.external", ext],
+      ["color.ui", "always"],
+      ["color.diff", "always"],
+      ["core.quotepath", "true"],
+      ["diff.renames", "copies"],
+    ] as const)
+      sh(r.repo, "config", key, value)
+    return r
+  }
+
+  it("diff and apply ignore textconv, noprefix, mnemonic prefixes, external diff and colour", async () => {
+    const { base, repo, cleanup } = hostileRepo()
+    try {
+      const head = sh(repo, "rev-parse", "HEAD")
+      const wt = join(base, "wt")
+      await Effect.runPromise(addWorktree(repo, wt, "task", head))
+      mkdirSync(join(wt, "sub"))
+      writeFileSync(join(wt, "sub", "new.txt"), "in sub\n")
+      writeFileSync(join(wt, "new.secret"), "hello\n")
+      writeFileSync(join(wt, "old.secret"), "alpha\nBETA\ngamma\n")
+      writeFileSync(join(wt, "é.txt"), "accent\n")
+      const tree = await Effect.runPromise(worktreeTree(wt))
+      const applied = await Effect.runPromise(applyTree(repo, head, tree))
+      assert.deepStrictEqual(applied, {
+        _tag: "Applied",
+        files: ["new.secret", "old.secret", "sub/new.txt", "é.txt"],
+      })
+      assert.strictEqual(readFileSync(join(repo, "new.secret"), "utf8"), "hello\n")
+      assert.strictEqual(readFileSync(join(repo, "old.secret"), "utf8"), "alpha\nBETA\ngamma\n")
+      assert.strictEqual(readFileSync(join(repo, "sub", "new.txt"), "utf8"), "in sub\n")
+      assert.isFalse(existsSync(join(repo, "new.txt")), "not stripped to the wrong path")
+      assert.strictEqual(readFileSync(join(repo, "é.txt"), "utf8"), "accent\n")
+      const patch = await Effect.runPromise(diffText(repo, head, tree))
+      assert.include(patch, "--- a/old.secret\n+++ b/old.secret")
+      assert.include(patch, "+hello")
+      assert.include(patch, "+BETA")
+      assert.notInclude(patch, "uryyb")
+      assert.notInclude(patch, "EXTERNAL")
+      assert.notInclude(patch, "\u001b[")
+      const stat = await Effect.runPromise(diffStat(repo, head, tree))
+      assert.deepStrictEqual(
+        stat.map((s) => `${s.path} +${s.added} -${s.deleted}`),
+        ["new.secret +1 -0", "old.secret +1 -1", "sub/new.txt +1 -0", "é.txt +1 -0"],
+      )
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("apply writes files as checkout does: clean/smudge filters (git-crypt style) and modes", async () => {
+    const { base, repo, cleanup } = makeRepo()
+    try {
+      const rot = script(base, "rot.sh", "tr 'a-zA-Z' 'n-za-mN-ZA-M'")
+      sh(repo, "config", "filter.rot.clean", rot)
+      sh(repo, "config", "filter.rot.smudge", rot)
+      writeFileSync(join(repo, ".gitattributes"), "*.secret filter=rot\n")
+      writeFileSync(join(repo, "old.secret"), "alpha\nbeta\ngamma\n")
+      sh(repo, "add", ".")
+      sh(repo, "commit", "-qm", "secrets")
+      assert.strictEqual(sh(repo, "cat-file", "-p", "HEAD:old.secret"), "nycun\norgn\ntnzzn")
+      const head = sh(repo, "rev-parse", "HEAD")
+      const wt = join(base, "wt")
+      await Effect.runPromise(addWorktree(repo, wt, "task", head))
+      writeFileSync(join(wt, "new.secret"), "hello\n")
+      writeFileSync(join(wt, "old.secret"), "alpha\nBETA\ngamma\n")
+      writeFileSync(join(wt, "run.sh"), "#!/bin/sh\n", { mode: 0o755 })
+      rmSync(join(wt, "f.txt"))
+      const tree = await Effect.runPromise(worktreeTree(wt))
+      const applied = await Effect.runPromise(applyTree(repo, head, tree))
+      assert.deepStrictEqual(applied, {
+        _tag: "Applied",
+        files: ["f.txt", "new.secret", "old.secret", "run.sh"],
+      })
+      assert.strictEqual(readFileSync(join(repo, "new.secret"), "utf8"), "hello\n")
+      assert.strictEqual(readFileSync(join(repo, "old.secret"), "utf8"), "alpha\nBETA\ngamma\n")
+      assert.isFalse(existsSync(join(repo, "f.txt")))
+      assert.strictEqual(statSync(join(repo, "run.sh")).mode & 0o111, 0o111)
+      assert.strictEqual(
+        sh(repo, "status", "--porcelain"),
+        "D f.txt\n M old.secret\n?? new.secret\n?? run.sh",
+      )
+    } finally {
+      cleanup()
+    }
+  })
+
+  it("the tool's own commits neither sign (commit.gpgsign) nor run hooks", async () => {
+    const { base, repo, cleanup } = makeRepo()
+    try {
+      const marker = join(base, "called")
+      const gpg = script(base, "gpg.sh", `echo gpg >> "${marker}"; exit 1`)
+      sh(repo, "config", "commit.gpgsign", "true")
+      sh(repo, "config", "gpg.program", gpg)
+      const hooks = join(base, "hooks")
+      mkdirSync(hooks)
+      for (const hook of ["pre-commit", "prepare-commit-msg", "commit-msg", "post-commit"])
+        script(hooks, hook, `echo ${hook} >> "${marker}"; exit 1`)
+      sh(repo, "config", "core.hooksPath", hooks)
+      const head = sh(repo, "rev-parse", "HEAD")
+      const wt = join(base, "wt")
+      await Effect.runPromise(addWorktree(repo, wt, "task", head))
+      writeFileSync(join(wt, "f.txt"), "one\nTWO\nthree\n")
+      const tree = await Effect.runPromise(worktreeTree(wt))
+      // apply's throwaway merge commits
+      const applied = await run(applyTree(repo, head, tree))
+      assert.isTrue(Exit.isSuccess(applied), failure(applied as never))
+      // archive's commit of a worktree's uncommitted work
+      const committed = await run(commitAll(wt, "codex-tasks: uncommitted work of X"))
+      assert.isTrue(Exit.isSuccess(committed), failure(committed as never))
+      assert.strictEqual(sh(repo, "show", "task:f.txt"), "one\nTWO\nthree")
+      assert.isFalse(existsSync(marker), existsSync(marker) ? readFileSync(marker, "utf8") : "")
     } finally {
       cleanup()
     }
