@@ -1,7 +1,7 @@
 import { dirname, join } from "node:path"
+import * as Terminal from "@effect/platform/Terminal"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import * as Terminal from "@effect/platform/Terminal"
 import { Console, Effect, Layer } from "effect"
 import { main } from "../../src/Cli.js"
 import { makePrinter, Printer } from "../../src/commands/Printer.js"
