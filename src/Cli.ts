@@ -109,7 +109,7 @@ export const main = (argv: ReadonlyArray<string>, options: { readonly fullTree?:
     Effect.catchAllCause(cliExitCodeOf),
   )
 
-/** Runs the CLI as the process: exit code per `main`, SIGINT interrupts the command. */
+/** Runs the CLI as the process: exit code per `main`; SIGINT/SIGTERM interrupt it (exit 130/143). */
 export const runCli = (
   argv: ReadonlyArray<string>,
   options: { readonly fullTree?: boolean } = {},

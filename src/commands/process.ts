@@ -3,7 +3,7 @@ import type { Path } from "@effect/platform/Path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Layer, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 import { Printer } from "./Printer.js"
 
@@ -46,10 +46,27 @@ export const exitCodeOf = (cause: Cause.Cause<unknown>): Effect.Effect<number> =
   )
 }
 
+/** The exit code of a command a signal interrupted: 130 for SIGINT (Ctrl-C), 143 for SIGTERM. */
+export const signalExitCode = (signal: NodeJS.Signals | undefined): number =>
+  signal === "SIGTERM" ? ExitCode.Terminated : ExitCode.Interrupted
+
+/**
+ * The code the process ends with once `program` ended as `exit`, after `signal` (if any) arrived;
+ * 0 leaves it to `process.exitCode` (which the program set). An interrupted command never ends 0,
+ * so `status --wait && deploy` does not deploy after a Ctrl-C.
+ */
+export const processExitCode = (
+  exit: Exit.Exit<unknown, unknown>,
+  signal: NodeJS.Signals | undefined,
+): number => {
+  if (Exit.isSuccess(exit)) return signal === undefined ? 0 : Number(process.exitCode ?? 0)
+  return Cause.isInterruptedOnly(exit.cause) ? signalExitCode(signal) : ExitCode.Error
+}
+
 /**
  * Runs `program` (which resolves to the exit code) as this process, on the file system and path
- * services only (NodeContext would load HTTP, workers, …) plus `extra`: SIGINT interrupts it, a reader
- * that went away (`| head`) ends it quietly as for any Unix tool.
+ * services only (NodeContext would load HTTP, workers, …) plus `extra`: SIGINT and SIGTERM interrupt
+ * it (exit 130 and 143), a reader that went away (`| head`) ends it quietly as for any Unix tool.
  */
 export const runAsProcess = <X>(
   program: Effect.Effect<number, never, FileSystem | Path | X>,
@@ -58,6 +75,16 @@ export const runAsProcess = <X>(
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(0)
   })
+  // runMain interrupts the program on the first SIGINT/SIGTERM; this notes which one it was (and,
+  // like runMain's own listener, is gone after it, so a second Ctrl-C kills as usual).
+  let signal: NodeJS.Signals | undefined
+  const note = (received: NodeJS.Signals) => {
+    signal ??= received
+    process.removeListener("SIGINT", note)
+    process.removeListener("SIGTERM", note)
+  }
+  process.on("SIGINT", note)
+  process.on("SIGTERM", note)
   program.pipe(
     Effect.flatMap((code) =>
       Effect.sync(() => {
@@ -65,6 +92,9 @@ export const runAsProcess = <X>(
       }),
     ),
     Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, extra)),
-    NodeRuntime.runMain({ disableErrorReporting: true }),
+    NodeRuntime.runMain({
+      disableErrorReporting: true,
+      teardown: (exit, onExit) => onExit(processExitCode(exit, signal)),
+    }),
   )
 }

@@ -12,8 +12,10 @@ export const ExitCode = {
   TaskFailed: 3,
   /** A `--timeout` expired. */
   Timeout: 124,
-  /** Interrupted by SIGINT/SIGTERM. */
+  /** Interrupted by SIGINT (Ctrl-C). */
   Interrupted: 130,
+  /** Ended by SIGTERM. */
+  Terminated: 143,
 } as const
 
 /** Bad input the argument parser could not catch (conflicting flags, empty prompt, ...). */

@@ -3,21 +3,25 @@
  * The worker records `waiting: {for: "usage_limit", until}`, tells the store (`store/usageLimit.ts`)
  * so other workers hold their turns too, sleeps until the reset (on `Clock`; a stop ends the wait
  * at once), then runs the prompt again (no side effects) or resumes the thread saying the turn was
- * cut off. All waits of one prompt together are bounded by `--max-limit-wait`.
+ * cut off. All waits of one prompt together are bounded by `--max-limit-wait`; a wait that would
+ * pass it fails the prompt visibly (outcome, dropped prompts). A wait ends at its wall-clock time:
+ * it sleeps in chunks of at most `WAIT_CHUNK_MS` and re-reads the clock after each, so a laptop's
+ * suspend does not make it end late (and no single timer exceeds Node's 2^31-1 ms).
  */
 import { Clock, Deferred, Effect, Option, Random, Ref } from "effect"
 import { formatDuration } from "../domain/duration.js"
 import { UsageLimitReached } from "../domain/errors.js"
-import { userMessage, workerNote } from "../domain/logEntries.js"
+import { promptsDropped, userMessage, workerNote } from "../domain/logEntries.js"
 import { DEFAULT_MAX_LIMIT_WAIT_MS } from "../domain/policy.js"
 import { nowTimestamp } from "../domain/task.js"
 import { minutePrecision, resetTimeOf } from "../domain/usageReset.js"
 import type { TaskLocation } from "../store/TaskStore.js"
-import { readUsageLimit, recordUsageLimit } from "../store/usageLimit.js"
+import { readUsageLimit, recordUsageLimit, type UsageIdentity } from "../store/usageLimit.js"
 import type { AttemptContext, PromptInput, PromptResult } from "./attempt.js"
 import type { WorkerEnv } from "./env.js"
 import { runPrompt } from "./prompt.js"
 import type { TaskLog } from "./taskLog.js"
+import { usageIdentityOf } from "./usageIdentity.js"
 
 /** What the worker sends when the cut-off turn had already acted (ran a command, changed a file). */
 export const CUT_OFF_PROMPT =
@@ -26,9 +30,19 @@ export const CUT_OFF_PROMPT =
 /** How long to wait when the message names no reset time. */
 export const UNKNOWN_RESET_WAIT_MS = 30 * 60_000
 
+/** The longest single sleep of a wait: after each, the wait re-reads the wall clock. */
+export const WAIT_CHUNK_MS = 60_000
+
+/**
+ * The jitter after a reset (`random` in [0, 1)): up to twice `floorMs` (a minute with the 30 s
+ * floor), so the waiters of a store spread their next turns instead of all starting at once.
+ */
+export const wakeJitter = (floorMs: number, random: number): number =>
+  Math.round(random * 2 * floorMs)
+
 /**
  * When to try again: the reset time, or `floorMs` from now when the reported minute has already
- * begun (codex truncates the time to the minute), plus a jitter of up to a third of `floorMs`.
+ * begun (codex truncates the time to the minute), plus the jitter (`wakeJitter`).
  */
 export const wakeTime = (
   resetMs: number,
@@ -37,8 +51,22 @@ export const wakeTime = (
 ): number => {
   const base =
     options.minutePrecision && resetMs <= nowMs ? nowMs + options.floorMs : Math.max(resetMs, nowMs)
-  return base + Math.round(options.random * (options.floorMs / 3))
+  return base + wakeJitter(options.floorMs, options.random)
 }
+
+/**
+ * Sleeps until the wall-clock time `untilMs` (`Clock.currentTimeMillis`), in sleeps of at most
+ * `WAIT_CHUNK_MS`: a suspend (which stops the monotonic timers but not the wall clock) makes it
+ * end at most one chunk late.
+ */
+export const sleepUntil = (untilMs: number): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    for (;;) {
+      const left = untilMs - (yield* Clock.currentTimeMillis)
+      if (left <= 0) return
+      yield* Effect.sleep(Math.min(left, WAIT_CHUNK_MS))
+    }
+  })
 
 /** Sleeps until `untilMs` with `waiting` recorded; true when a stop ended the wait. */
 const waitUntil = (env: WorkerEnv, loc: TaskLocation, untilMs: number, sinceMs: number) =>
@@ -46,9 +74,8 @@ const waitUntil = (env: WorkerEnv, loc: TaskLocation, untilMs: number, sinceMs: 
     const until = new Date(untilMs).toISOString()
     const since = new Date(sinceMs).toISOString()
     yield* env.updateMeta(loc, (m) => ({ ...m, waiting: { for: "usage_limit", until, since } }))
-    const now = yield* Clock.currentTimeMillis
     const stopped = yield* Effect.raceFirst(
-      Effect.as(Effect.sleep(Math.max(0, untilMs - now)), false),
+      Effect.as(sleepUntil(untilMs), false),
       Effect.as(Deferred.await(env.control.stopRequested), true),
     )
     yield* env.updateMeta(loc, ({ waiting: _, ...m }) =>
@@ -68,20 +95,49 @@ const waitUntil = (env: WorkerEnv, loc: TaskLocation, untilMs: number, sinceMs: 
     return stopped
   })
 
-const tooLong = (
+/**
+ * Gives up on a prompt whose next usage-limit wait would pass `--max-limit-wait`: the outcome
+ * says why (the task ends DIED), and a prompt that never reached codex (`notRun`: the store's
+ * reset held it) is recorded as dropped, so neither it nor a `send --wait` on it passes quietly.
+ */
+const giveUp = (
+  env: WorkerEnv,
   loc: TaskLocation,
-  error: UsageLimitReached | undefined,
+  cause: { readonly error?: UsageLimitReached; readonly notRun?: string },
   untilMs: number,
   maxMs: number,
 ) =>
-  ({
-    _tag: "Failed",
-    loc,
-    error: new UsageLimitReached({
-      message: `The usage limit resets at ${new Date(untilMs).toISOString()}, past --max-limit-wait (${formatDuration(maxMs)}); the task gave up.${error === undefined ? "" : ` ${error.message}`}`,
-      evidence: error?.evidence ?? { exitCode: null, signal: null, stderrTail: [], lastEvents: [] },
-    }),
-  }) satisfies PromptResult
+  Effect.gen(function* () {
+    const said = cause.error === undefined ? "" : ` ${cause.error.message}`
+    const heldBy =
+      cause.notRun === undefined ? "" : " (a reset another turn of this account recorded)"
+    const error = new UsageLimitReached({
+      message: `The usage limit resets at ${new Date(untilMs).toISOString()}${heldBy}, past --max-limit-wait (${formatDuration(maxMs)}); the task gave up.${said}`,
+      evidence: cause.error?.evidence ?? {
+        exitCode: null,
+        signal: null,
+        stderrTail: [],
+        lastEvents: [],
+      },
+    })
+    if (cause.notRun !== undefined) {
+      yield* env.store.appendLog(
+        loc,
+        promptsDropped([cause.notRun], `the task failed (${error._tag}): ${error.message}`),
+      )
+    }
+    yield* env.updateMeta(loc, (m) => ({
+      ...m,
+      ...(cause.notRun === undefined ? {} : { dropped_prompts: (m.dropped_prompts ?? 0) + 1 }),
+      last_outcome: {
+        kind: "failed",
+        error_class: error._tag,
+        message: error.message,
+        at: nowTimestamp(),
+      },
+    }))
+    return { _tag: "Failed", loc, error } satisfies PromptResult
+  })
 
 /**
  * Runs one prompt (`runPrompt`, with its retries) and waits out usage limits: before the turn
@@ -96,18 +152,20 @@ export const runPromptWaiting = (
 ) =>
   Effect.gen(function* () {
     const maxMs = (yield* Ref.get(env.limits)).max_limit_wait_ms ?? DEFAULT_MAX_LIMIT_WAIT_MS
+    const who: UsageIdentity = yield* usageIdentityOf(input.options)
     let firstWait: number | undefined
     let current = input
     let create = onThread
     for (;;) {
       const at = yield* log.location
       if (Option.isSome(at)) {
-        const known = yield* readUsageLimit(env.store.root)
         const now = yield* Clock.currentTimeMillis
+        const known = yield* readUsageLimit(env.store.root, who, now)
         if (known !== undefined && known > now) {
-          const wake = known + Math.round((yield* Random.next) * (env.limitFloorMs / 3))
+          const wake = known + wakeJitter(env.limitFloorMs, yield* Random.next)
           firstWait ??= now
-          if (wake - firstWait > maxMs) return tooLong(at.value, undefined, known, maxMs)
+          if (wake - firstWait > maxMs)
+            return yield* giveUp(env, at.value, { notRun: current.prompt }, known, maxMs)
           yield* env.store.appendLog(
             at.value,
             workerNote(
@@ -123,26 +181,14 @@ export const runPromptWaiting = (
       const { loc, error } = result
       const now = yield* Clock.currentTimeMillis
       const reset = resetTimeOf(error.message, now) ?? now + UNKNOWN_RESET_WAIT_MS
-      yield* recordUsageLimit(env.store.root, reset, now, loc.id).pipe(Effect.ignore)
+      yield* recordUsageLimit(env.store.root, who, reset, now, loc.id).pipe(Effect.ignore)
       const wake = wakeTime(reset, now, {
         floorMs: env.limitFloorMs,
         minutePrecision: minutePrecision(error.message),
         random: yield* Random.next,
       })
       firstWait ??= now
-      if (wake - firstWait > maxMs) {
-        const failed = tooLong(loc, error, reset, maxMs)
-        yield* env.updateMeta(loc, (m) => ({
-          ...m,
-          last_outcome: {
-            kind: "failed",
-            error_class: failed.error._tag,
-            message: failed.error.message,
-            at: nowTimestamp(),
-          },
-        }))
-        return failed
-      }
+      if (wake - firstWait > maxMs) return yield* giveUp(env, loc, { error }, reset, maxMs)
       yield* env.store.appendLog(
         loc,
         workerNote(

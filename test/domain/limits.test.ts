@@ -105,9 +105,9 @@ describe("the reset time of a usage-limit message (captured texts, TZ unset = UT
 
 describe("wakeTime", () => {
   const floor = { floorMs: 30_000, minutePrecision: true }
-  it("waits for a reset still ahead, plus jitter up to a third of the floor", () => {
+  it("waits for a reset still ahead, plus jitter up to twice the floor", () => {
     expect(wakeTime(100_000, 40_000, { ...floor, random: 0 })).toBe(100_000)
-    expect(wakeTime(100_000, 40_000, { ...floor, random: 1 })).toBe(110_000)
+    expect(wakeTime(100_000, 40_000, { ...floor, random: 1 })).toBe(160_000)
   })
   it("waits at least the floor once the reported minute has begun", () => {
     expect(wakeTime(60_000, 70_000, { ...floor, random: 0 })).toBe(100_000)

@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import type { TaskLimits } from "../../src/domain/policy.js"
 import type { FakeScript } from "../../src/testing/index.js"
+import { usageIdentityOf } from "../../src/worker/usageIdentity.js"
 import { CUT_OFF_PROMPT } from "../../src/worker/usageWait.js"
 import {
   drive,
@@ -88,10 +89,10 @@ describe("worker: usage limits", () => {
       const task = yield* startWith(world, "work", { max_limit_wait_ms: 3_600_000 })
       yield* until("the wait", () => metaOf(world, task.id).waiting?.for === "usage_limit")
       const waiting = metaOf(world, task.id).waiting
-      // 10 minutes from the TestClock's 0, plus at most 10 s of jitter.
+      // 10 minutes from the TestClock's 0, plus at most a minute of jitter.
       const until_ = Date.parse(waiting?.until ?? "")
       assert.isAtLeast(until_, 600_000)
-      assert.isAtMost(until_, 610_000)
+      assert.isAtMost(until_, 660_000)
       yield* TestClock.adjust("9 minutes")
       yield* realTick(20)
       assert.strictEqual(world.fake.requests.length, 1, "no turn before the reset")
@@ -165,12 +166,16 @@ describe("worker: usage limits", () => {
     Effect.gen(function* () {
       const world = yield* setup([reply("one", "1 hour"), reply("two")])
       const task = yield* startWith(world, "one", {})
-      // Another worker learned of a limit resetting 20 minutes after this turn ends.
+      const who = yield* usageIdentityOf({})
+      // Another worker of the same CODEX_HOME (and account) learned of a limit resetting 20 minutes after
+      // this turn ends.
       writeFileSync(
         join(world.root, ".usage-limit.json"),
         JSON.stringify({
           until: new Date(80 * 60_000).toISOString(),
           recorded_at: new Date(0).toISOString(),
+          codex_home: who.codexHome,
+          account: who.account,
         }),
       )
       yield* world.store.inboxPush(task.loc, "two")
