@@ -58,7 +58,7 @@ export const StartArgs = z.strictObject({
     .string()
     .optional()
     .describe(
-      "Clone this git repository into workingDir first (without --allow-unsafe a local path must lie in the allowed directories).",
+      "Clone this git repository into workingDir first (without --allow-unsafe: a local path inside the allowed directories, or a network address under an --allow-repo one).",
     ),
   repoRef: z.string().optional().describe("Branch, tag or commit to check out after repoUrl."),
   model: z.string().optional(),

@@ -1,8 +1,9 @@
+import { mkdirSync } from "node:fs"
 import { dirname, join } from "node:path"
 import * as Terminal from "@effect/platform/Terminal"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Exit, Layer, Scope } from "effect"
 import { main } from "../../src/Cli.js"
 import { makePrinter, Printer } from "../../src/commands/Printer.js"
 import { CliWorld } from "../../src/commands/runtime.js"
@@ -105,3 +106,31 @@ export const runCli = (world: CliTestWorld, argv: ReadonlyArray<string>) =>
     )
     return { stdout, stderr, code } satisfies CliRun
   })
+
+/** A `CliTestWorld` for plain async tests: `run` a command, `close` when done. */
+export interface OpenCliWorld {
+  readonly root: string
+  readonly workingDir: string
+  readonly run: (argv: ReadonlyArray<string>) => Promise<CliRun>
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Opens a world outside Effect; `seed` is called with the (empty) store root before the first
+ * command, to copy a store into it.
+ */
+export const openCliWorld = async (
+  scripts: ReadonlyArray<FakeScript>,
+  seed: (root: string) => void = () => {},
+): Promise<OpenCliWorld> => {
+  const scope = Effect.runSync(Scope.make())
+  const world = await Effect.runPromise(Scope.extend(makeCliWorld(scripts), scope))
+  mkdirSync(world.root, { recursive: true })
+  seed(world.root)
+  return {
+    root: world.root,
+    workingDir: world.workingDir,
+    run: (argv) => Effect.runPromise(Effect.scoped(runCli(world, argv))),
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
+  }
+}
