@@ -3,7 +3,7 @@
  * number of seconds (`45`). Parsed to milliseconds, at most `MAX_DURATION_MS`; anything else is a
  * clear error.
  */
-import { Either } from "effect"
+import { Either, Option } from "effect"
 
 /** The longest duration any option takes: 365 days (README "Limits and usage-limit waits"). */
 export const MAX_DURATION_MS = 365 * 86_400_000
@@ -55,3 +55,11 @@ export const formatDuration = (ms: number): string => {
   }
   return parts.length === 0 ? `${ms}ms` : parts.join("")
 }
+
+/** Why `seconds` is no `--timeout SECONDS` (whole, 0 to `MAX_DURATION_MS`), or none. */
+export const timeoutSecondsProblem = (seconds: number): Option.Option<string> =>
+  Number.isInteger(seconds) && seconds >= 0 && seconds * 1_000 <= MAX_DURATION_MS
+    ? Option.none()
+    : Option.some(
+        `--timeout must be a whole number of seconds from 0 to ${MAX_DURATION_MS / 1_000} (365 days): ${seconds}`,
+      )

@@ -24,17 +24,19 @@ describe("durations have a documented maximum (365d)", () => {
     }
   })
 
-  it.effect("--turn-timeout 9999999999999d is a usage error, not a task that cannot be stored", () =>
-    Effect.gen(function* () {
-      const error = yield* Effect.flip(
-        startLimits({ ...noLimits, turnTimeout: Option.some("9999999999999d") }),
-      )
-      assert.strictEqual(error._tag, "UsageError")
-      assert.strictEqual(
-        error.message,
-        '--turn-timeout: Duration "9999999999999d" is too long: at most 365d.',
-      )
-    }),
+  it.effect(
+    "--turn-timeout 9999999999999d is a usage error, not a task that cannot be stored",
+    () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(
+          startLimits({ ...noLimits, turnTimeout: Option.some("9999999999999d") }),
+        )
+        assert.strictEqual(error._tag, "UsageError")
+        assert.strictEqual(
+          error.message,
+          '--turn-timeout: Duration "9999999999999d" is too long: at most 365d.',
+        )
+      }),
   )
 
   it.effect("--max-tokens past 2^53 is a usage error; what passes can be stored", () =>

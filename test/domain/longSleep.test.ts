@@ -16,13 +16,15 @@ describe("long sleeps (a timer holds at most 2^31-1 ms)", () => {
     }),
   )
 
-  it.effect("a plain Effect.sleep that long never ends on such a clock (what the steps avoid)", () =>
-    Effect.gen(function* () {
-      const fiber = yield* Effect.fork(withTimerCap(Effect.sleep(MAX_TIMER_MS + 1)))
-      yield* TestClock.adjust(60 * DAY)
-      assert.isNull(fiber.unsafePoll())
-      yield* Fiber.interrupt(fiber)
-    }),
+  it.effect(
+    "a plain Effect.sleep that long never ends on such a clock (what the steps avoid)",
+    () =>
+      Effect.gen(function* () {
+        const fiber = yield* Effect.fork(withTimerCap(Effect.sleep(MAX_TIMER_MS + 1)))
+        yield* TestClock.adjust(60 * DAY)
+        assert.isNull(fiber.unsafePoll())
+        yield* Fiber.interrupt(fiber)
+      }),
   )
 
   it.effect("sleepUntil re-reads the wall clock after each step (a suspend ends it on time)", () =>

@@ -20,7 +20,9 @@ describe("the turn watchdog with limits past a timer's 24.8 days", () => {
 
   it.effect("--stall-timeout 30d cuts a silent turn after 30 days", () =>
     Effect.gen(function* () {
-      const fiber = yield* Effect.fork(withTimerCap(watchTurn(silent, { stallTimeoutMs: 30 * DAY })))
+      const fiber = yield* Effect.fork(
+        withTimerCap(watchTurn(silent, { stallTimeoutMs: 30 * DAY })),
+      )
       yield* TestClock.adjust(30 * DAY - 1)
       assert.isNull(fiber.unsafePoll())
       yield* TestClock.adjust(1)
