@@ -21,7 +21,10 @@ const withReceiver = <A, E>(use: (base: string) => Effect.Effect<A, E>) =>
       server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
     }),
     (server) => use(`127.0.0.1:${(server.address() as AddressInfo).port}`),
-    (server) => Effect.async<void>((resume) => server.close(() => resume(Effect.void))),
+    (server) =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      }),
   )
 
 describe("webhook secrets", () => {
