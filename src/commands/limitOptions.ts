@@ -63,9 +63,13 @@ const tokens = (value: Option.Option<number>) =>
   Option.match(value, {
     onNone: () => Effect.succeed(undefined),
     onSome: (n) =>
-      n > 0
+      n > 0 && Number.isSafeInteger(n)
         ? Effect.succeed(n)
-        : Effect.fail(new UsageError({ message: `--max-tokens must be a positive number: ${n}` })),
+        : Effect.fail(
+            new UsageError({
+              message: `--max-tokens must be a positive number up to ${Number.MAX_SAFE_INTEGER}: ${n}`,
+            }),
+          ),
   })
 
 /** The limits a `start` stores with the task: its flags, else the env defaults. */

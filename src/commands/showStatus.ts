@@ -1,4 +1,5 @@
 import { Duration, Effect, Option } from "effect"
+import { timeoutSecondsProblem } from "../domain/duration.js"
 import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
 import { renderStatus } from "../render/status.js"
 import type { TimeFormat } from "../render/time.js"
@@ -42,6 +43,9 @@ export const showStatus = (o: StatusRequest) =>
     }
     if (o.wait && o.waitAny)
       return yield* new UsageError({ message: "--wait and --wait-any exclude each other." })
+    const timeoutProblem = Option.flatMap(o.timeout, timeoutSecondsProblem)
+    if (Option.isSome(timeoutProblem))
+      return yield* new UsageError({ message: timeoutProblem.value })
     const selector: Selector = o.all
       ? { _tag: "All" }
       : o.allRunning

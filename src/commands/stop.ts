@@ -1,5 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { timeoutSecondsProblem } from "../domain/duration.js"
 import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
 import { stopLines, stopMissedSome } from "../render/reports.js"
 import { Tasks } from "../tasks/Tasks.js"
@@ -39,6 +40,8 @@ export const stop = Command.make(
           })
         }
         if (o.timeout <= 0) return yield* new UsageError({ message: "--timeout must be positive." })
+        const tooLong = timeoutSecondsProblem(o.timeout)
+        if (Option.isSome(tooLong)) return yield* new UsageError({ message: tooLong.value })
         const reports = yield* (yield* Tasks).stop(o.all ? "all" : o.tasks, {
           afterTurn: o.afterTurn,
           timeoutMs: o.timeout * 1000,

@@ -1,8 +1,12 @@
 /**
  * Durations as users type them: `90s`, `10m`, `2h`, `1d`, combinations (`1h30m`), and a bare
- * number of seconds (`45`). Parsed to milliseconds; anything else is a clear error.
+ * number of seconds (`45`). Parsed to milliseconds, at most `MAX_DURATION_MS`; anything else is a
+ * clear error.
  */
-import { Either } from "effect"
+import { Either, Option } from "effect"
+
+/** The longest duration any option takes: 365 days (README "Limits and usage-limit waits"). */
+export const MAX_DURATION_MS = 365 * 86_400_000
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy
@@ -14,7 +18,7 @@ export const parseDuration = (text: string): Either.Either<number, string> => {
     `Invalid duration ${JSON.stringify(text)}: expected a number with a unit, like 90s, 10m, 2h or 1h30m (a bare number is seconds).`,
   )
   if (s === "") return bad
-  if (/^\d+(?:\.\d+)?$/.test(s)) return Either.right(Math.round(Number(s) * 1_000))
+  if (/^\d+(?:\.\d+)?$/.test(s)) return atMostMax(text, Math.round(Number(s) * 1_000))
   PART.lastIndex = 0
   let total = 0
   let end = 0
@@ -23,8 +27,15 @@ export const parseDuration = (text: string): Either.Either<number, string> => {
     end = PART.lastIndex
   }
   if (end !== s.length) return bad
-  return Either.right(Math.round(total))
+  return atMostMax(text, Math.round(total))
 }
+
+const atMostMax = (text: string, ms: number): Either.Either<number, string> =>
+  ms <= MAX_DURATION_MS
+    ? Either.right(ms)
+    : Either.left(
+        `Duration ${JSON.stringify(text)} is too long: at most ${formatDuration(MAX_DURATION_MS)}.`,
+      )
 
 /** `ms` as the shortest `1h30m`-style text (`0s` for zero). */
 export const formatDuration = (ms: number): string => {
@@ -44,3 +55,11 @@ export const formatDuration = (ms: number): string => {
   }
   return parts.length === 0 ? `${ms}ms` : parts.join("")
 }
+
+/** Why `seconds` is no `--timeout SECONDS` (whole, 0 to `MAX_DURATION_MS`), or none. */
+export const timeoutSecondsProblem = (seconds: number): Option.Option<string> =>
+  Number.isInteger(seconds) && seconds >= 0 && seconds * 1_000 <= MAX_DURATION_MS
+    ? Option.none()
+    : Option.some(
+        `--timeout must be a whole number of seconds from 0 to ${MAX_DURATION_MS / 1_000} (365 days): ${seconds}`,
+      )

@@ -30,6 +30,52 @@ export const webhookProblem = (url: string): string | undefined => {
       ? undefined
       : `--webhook must be an http or https URL (got ${u.protocol})`
   } catch {
-    return `--webhook is not a URL: ${url}`
+    return `--webhook is not a URL: ${redactUrl(url)}`
+  }
+}
+
+const parseUrl = (url: string): URL | undefined => {
+  try {
+    return new URL(url)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `url` as it may be shown or logged: a user and password (`user:pass@`) become `***`, and so
+ * does every query value (`?token=***`), where webhook receivers often take their secret.
+ */
+export const redactUrl = (url: string): string => {
+  const u = parseUrl(url)
+  // Not a URL: hide what looks like credentials or a query all the same.
+  if (u === undefined) return url.replace(/\/\/[^/?#]*@/, "//***@").replace(/\?.*$/s, "?***")
+  if (u.username !== "" || u.password !== "") {
+    u.username = "***"
+    u.password = ""
+  }
+  for (const key of new Set(u.searchParams.keys())) u.searchParams.set(key, "***")
+  return u.href
+}
+
+/** `text` (a message about delivering to `url`) with `url` redacted, however it is spelt there. */
+export const redactUrlIn = (text: string, url: string): string => {
+  const u = parseUrl(url)
+  const shown = redactUrl(url)
+  let out = text.split(url).join(shown)
+  if (u === undefined) return out
+  out = out.split(u.href).join(shown)
+  const queryValues = [...u.searchParams.values()].filter((v) => v.length >= 8)
+  for (const secret of [u.password, safeDecode(u.password), ...queryValues]) {
+    if (secret.length >= 3) out = out.split(secret).join("***")
+  }
+  return out
+}
+
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
   }
 }

@@ -3,7 +3,7 @@
  * applied to every later turn. Snake_case on disk; every field optional (absent = no limit).
  */
 import { Either, Schema } from "effect"
-import { parseDuration } from "./duration.js"
+import { formatDuration, parseDuration } from "./duration.js"
 
 const Positive = Schema.Number.pipe(Schema.int(), Schema.positive())
 
@@ -24,11 +24,20 @@ export type TaskLimits = typeof TaskLimits.Type
 /** The default `--max-limit-wait`: 12 hours. */
 export const DEFAULT_MAX_LIMIT_WAIT_MS = 12 * 3_600_000
 
+/**
+ * The shortest `--stall-timeout`: 5 minutes. A model that is reasoning prints nothing until its
+ * reasoning item is complete (codex streams no reasoning deltas), and codex itself waits this long
+ * (`stream_idle_timeout_ms`) before it gives up on a silent model stream.
+ */
+export const MIN_STALL_TIMEOUT_MS = 5 * 60_000
+
 /** The environment variables giving the limits' defaults. */
 export const LIMIT_ENV = {
   stall: "CODEX_TASKS_STALL_TIMEOUT",
   turn: "CODEX_TASKS_TURN_TIMEOUT",
   maxLimitWait: "CODEX_TASKS_MAX_LIMIT_WAIT",
+  /** Lowers `MIN_STALL_TIMEOUT_MS` (a duration; for tests, whose stalls are seconds long). */
+  stallFloor: "CODEX_TASKS_STALL_FLOOR",
 } as const
 
 /** The limits given on the command line (already parsed), before env defaults. */
@@ -48,13 +57,36 @@ const fromEnv = (
   return Either.mapLeft(parseDuration(raw), (e) => `${name}: ${e}`)
 }
 
-/** The limits a new task stores: the given ones, else the env defaults; or why the env is bad. */
+/** Why `stallMs` (from `source`) is shorter than the stall floor, or undefined. */
+const stallTooShort = (
+  stallMs: number | undefined,
+  source: string,
+  env: NodeJS.ProcessEnv,
+): Either.Either<void, string> =>
+  Either.gen(function* () {
+    if (stallMs === undefined || stallMs <= 0) return
+    const floor = (yield* fromEnv(env, LIMIT_ENV.stallFloor)) ?? MIN_STALL_TIMEOUT_MS
+    if (stallMs >= floor) return
+    return yield* Either.left(
+      `${source} ${formatDuration(stallMs)} is too short: at least ${formatDuration(floor)} (a model that is thinking prints nothing until it is done; 0 turns the watchdog off).`,
+    )
+  })
+
+/**
+ * The limits a new task stores: the given ones, else the env defaults; or why one is bad (an env
+ * default that is no duration, a stall timeout under `MIN_STALL_TIMEOUT_MS`).
+ */
 export const resolveLimits = (
   given: LimitInput,
   env: NodeJS.ProcessEnv,
 ): Either.Either<TaskLimits, string> =>
   Either.gen(function* () {
     const stall = given.stallTimeoutMs ?? (yield* fromEnv(env, LIMIT_ENV.stall))
+    yield* stallTooShort(
+      stall,
+      given.stallTimeoutMs === undefined ? LIMIT_ENV.stall : "--stall-timeout",
+      env,
+    )
     const turn = given.turnTimeoutMs ?? (yield* fromEnv(env, LIMIT_ENV.turn))
     const wait =
       given.maxLimitWaitMs ??

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
-import { Context, Data, Deferred, Effect, Layer, Schema } from "effect"
+import { Context, Data, Deferred, Effect, Either, Layer, ParseResult, Schema } from "effect"
 import { newStartDir, WORKER_STDERR } from "../store/scratchNames.js"
 import { claimPrewarmed, type PrewarmedWorker, workerEnv } from "../worker/prewarm.js"
 import { Handshake, WorkerRequest } from "../worker/protocol.js"
@@ -36,7 +36,23 @@ export class WorkerLauncher extends Context.Tag("codex-tasks/WorkerLauncher")<
 >() {}
 
 const decodeHandshake = Schema.decodeUnknownEither(Schema.parseJson(Handshake))
-const encodeRequest = Schema.encodeSync(WorkerRequest)
+const encodeRequest = Schema.encodeEither(WorkerRequest)
+
+/** `request`'s encoded form, or why it has none (its first problem, e.g. a limit that is no integer). */
+const encoded = (request: WorkerRequest): Effect.Effect<unknown, WorkerLaunchFailed> =>
+  Either.match(encodeRequest(request), {
+    onRight: (value) => Effect.succeed(value),
+    onLeft: (error) => {
+      const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
+      const where =
+        first === undefined || first.path.length === 0 ? "" : `${first.path.join(".")}: `
+      return Effect.fail(
+        new WorkerLaunchFailed({
+          message: `cannot hand the task to a worker: ${where}${first?.message ?? error.message}`,
+        }),
+      )
+    },
+  })
 
 /** Opens the worker's stderr file for appending (private); undefined when there is none. */
 const openStderr = (path: string | undefined, dir: string | undefined): number | undefined => {
@@ -124,6 +140,9 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
             message: `The codex executable was not found (${given.codexBin} is not on PATH); install codex or pass --codex-bin.`,
           })
         }
+        // Checked before a worker exists: one that got no request would wait for it forever
+        // (and a claimed prewarmed worker keeps this process alive).
+        yield* encoded(given)
         const [bin, ...args] = command
         // A start's worker writes its stderr into the start's scratch directory, which moves
         // into the task directory once the task exists (a crash of the worker leaves a trace).
@@ -138,13 +157,14 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
         const request: WorkerRequest =
           given._tag === "Start" && scratchDir !== undefined ? { ...given, scratchDir, cwd } : given
         const errPath = stderrFile ?? (scratchDir && join(scratchDir, WORKER_STDERR))
+        // The pipe carries the encoded form (exec options snake_case), decoded by the worker.
+        const payload = yield* encoded(request)
         const { child, pid } =
           prewarmed === undefined
             ? yield* spawnWorker(bin!, args, cwd, errPath, scratchDir)
             : adopt(prewarmed)
         child.stdin!.on("error", () => {})
-        // The pipe carries the encoded form (exec options snake_case), decoded by the worker.
-        child.stdin!.end(JSON.stringify(encodeRequest(request)))
+        child.stdin!.end(JSON.stringify(payload))
         const answer = yield* Deferred.make<Handshake, WorkerLaunchFailed>()
         let text = ""
         const done = (effect: Effect.Effect<Handshake, WorkerLaunchFailed>) => {

@@ -3,6 +3,7 @@ import { basename, join, resolve as resolvePath } from "node:path"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
 import { budgetSpent, type TaskLimits, tokensUsed } from "../domain/policy.js"
+import { promptTooLong } from "../domain/promptLimit.js"
 import { canonicalExtraArgs, extraArgsProblems } from "../exec/extraArgs.js"
 import type { ExecOptions } from "../exec/options.js"
 import type { PinnedPath } from "../exec/pinnedPaths.js"
@@ -51,6 +52,13 @@ const isDirectory = (p: string) => {
 }
 
 const blank = (s: string) => s.trim().length === 0
+
+/** The prompt as codex would take it: not empty, not over its length limit. */
+const checkPrompt = (prompt: string) => {
+  if (blank(prompt)) return Effect.fail(new UsageError({ message: "The prompt is empty." }))
+  const tooLong = promptTooLong(prompt)
+  return tooLong === undefined ? Effect.void : Effect.fail(new UsageError({ message: tooLong }))
+}
 
 // A codex feature name: never something codex's parser could take for a flag.
 const FEATURE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
@@ -145,7 +153,7 @@ export const makeLaunches = (
 
   /** Starts a task: spawns its worker and waits until codex reported the thread id. */
   const start = Effect.fn("Tasks.start")(function* (input: StartInput) {
-    if (blank(input.prompt)) return yield* new UsageError({ message: "The prompt is empty." })
+    yield* checkPrompt(input.prompt)
     const cwd = process.cwd()
     if (input.repo !== undefined) {
       if (input.options.workingDir === undefined) {
@@ -217,7 +225,7 @@ export const makeLaunches = (
       readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
     } = {},
   ) {
-    if (blank(prompt)) return yield* new UsageError({ message: "The prompt is empty." })
+    yield* checkPrompt(prompt)
     const loc = yield* resolveActive(ref)
     // Proto- and flat-era ids were generated locally: there is no Codex thread to resume.
     const format = yield* store.format(loc)

@@ -1,4 +1,5 @@
-import { type Duration, Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
+import { sleepFor } from "../domain/longSleep.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { withLeftovers } from "./leftovers.js"
 import { endedBadly, type Selector, selectTasks, type Unreadable, waitForTasks } from "./queries.js"
@@ -64,7 +65,11 @@ export const statusOf = (request: StatusRequest) =>
     const waited =
       request.timeout === undefined
         ? yield* Effect.map(wait, Option.some)
-        : yield* Effect.timeoutOption(wait, request.timeout)
+        : // Not Effect.timeoutOption: one timer cannot hold more than 24.8 days.
+          yield* Effect.raceFirst(
+            Effect.map(wait, Option.some),
+            Effect.as(sleepFor(Duration.toMillis(request.timeout)), Option.none()),
+          )
     if (Option.isNone(waited)) {
       return {
         views,

@@ -45,7 +45,10 @@ export const workerMain = async (): Promise<void> => {
   // starting up is remembered and honoured as soon as the task loop can act on it.
   let requestStop: ((mode: StopMode) => void) | undefined
   let pending: StopMode | undefined
+  let requested = false
   const onSignal = (mode: StopMode) => () => {
+    // No request yet (a prewarmed worker whose CLI is stuck): there is no task to stop, only this.
+    if (!requested && mode === "now") process.exit(0)
     if (requestStop !== undefined) requestStop(mode)
     else if (pending !== "now") pending = mode
   }
@@ -53,6 +56,7 @@ export const workerMain = async (): Promise<void> => {
   process.on("SIGINT", onSignal("now"))
   process.on("SIGUSR1", onSignal("after-turn"))
   const text = await readStdin()
+  requested = true
   // A worker spawned ahead of its request (worker/prewarm.ts) whose CLI ended without one.
   if (text === "") process.exit(0)
   const request = Schema.decodeUnknownSync(Schema.parseJson(WorkerRequest))(text)

@@ -1,9 +1,10 @@
 /**
  * The turn watchdog (issue 12): `--stall-timeout` (no stdout line for that long while no command
  * item is in progress) and `--turn-timeout` (the turn ran that long). On Effect's `Clock`, so
- * `TestClock` drives it.
+ * `TestClock` drives it; a limit past a timer's 24.8 days is slept in steps (`domain/longSleep.ts`).
  */
 import { Effect, Option, Stream } from "effect"
+import { sleepFor } from "../domain/longSleep.js"
 import type { ExecLine } from "../exec/decode.js"
 
 /** Why the watchdog cut a turn. */
@@ -52,11 +53,11 @@ export const watchTurn = <E, R>(
   const timeout =
     limits.turnTimeoutMs === undefined
       ? Effect.never
-      : Effect.as(Effect.sleep(limits.turnTimeoutMs), "timed_out" as const)
+      : Effect.as(sleepFor(limits.turnTimeoutMs), "timed_out" as const)
   const stall = limits.stallTimeoutMs
   if (stall === undefined) return timeout
   const stalled = busyStates(lines).pipe(
-    Stream.flatMap((busy) => (busy ? Stream.never : Stream.fromEffect(Effect.sleep(stall))), {
+    Stream.flatMap((busy) => (busy ? Stream.never : Stream.fromEffect(sleepFor(stall))), {
       switch: true,
     }),
     Stream.runHead,

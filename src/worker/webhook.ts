@@ -1,4 +1,5 @@
 import { Data, Duration, Effect, Ref, Schedule } from "effect"
+import { redactUrlIn } from "../domain/notify.js"
 
 /** How long a webhook is retried before it is given up. */
 export const WEBHOOK_RETRY_FOR = Duration.minutes(1)
@@ -14,13 +15,34 @@ export class WebhookFailed extends Data.TaggedError("WebhookFailed")<{
 /** Sends one POST of `body` to `url`; resolves to the HTTP status. */
 export type PostFn = (url: string, body: string) => Effect.Effect<number, WebhookFailed>
 
+/**
+ * `url` without its `user:pass@` (which `fetch` refuses) and the `authorization` header it stands
+ * for (HTTP Basic, as curl sends it).
+ */
+export const splitCredentials = (
+  url: string,
+): { readonly url: string; readonly authorization?: string } => {
+  const u = new URL(url)
+  if (u.username === "" && u.password === "") return { url }
+  const user = decodeURIComponent(u.username)
+  const password = decodeURIComponent(u.password)
+  u.username = ""
+  u.password = ""
+  const basic = Buffer.from(`${user}:${password}`, "utf8").toString("base64")
+  return { url: u.href, authorization: `Basic ${basic}` }
+}
+
 /** A POST with `fetch`, `content-type: application/json`, 10 s per attempt. */
 export const fetchPost: PostFn = (url, body) =>
   Effect.tryPromise({
     try: async () => {
-      const res = await fetch(url, {
+      const target = splitCredentials(url)
+      const res = await fetch(target.url, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          ...(target.authorization === undefined ? {} : { authorization: target.authorization }),
+        },
         body,
         redirect: "manual",
         signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
@@ -49,7 +71,8 @@ const refused = (status: number) =>
 
 /**
  * POSTs `body` to `url` until a 2xx answer, retrying with exponential backoff (1 s, doubling,
- * jittered) for up to a minute; a 4xx refusal (not 408/429) ends it at once. Never fails.
+ * jittered) for up to a minute; a 4xx refusal (not 408/429) ends it at once. Never fails; the
+ * result's message never shows the URL's credentials or query values (`redactUrlIn`).
  */
 export const deliverWebhook = (
   url: string,
@@ -76,5 +99,6 @@ export const deliverWebhook = (
     const withStatus = status === undefined ? {} : { status }
     return exit._tag === "Right"
       ? { ok: true, attempts: n, ...withStatus, message: `HTTP ${exit.right}` }
-      : { ok: false, attempts: n, ...withStatus, message: exit.left.message }
+      : // Logged in the task log: never with the URL's credentials or query tokens.
+        { ok: false, attempts: n, ...withStatus, message: redactUrlIn(exit.left.message, url) }
   })

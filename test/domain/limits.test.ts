@@ -55,9 +55,9 @@ describe("parseDuration", () => {
 describe("limits", () => {
   it("flags win over env defaults; max-limit-wait defaults to 12h", () => {
     const env = { CODEX_TASKS_STALL_TIMEOUT: "5m", CODEX_TASKS_TURN_TIMEOUT: "2h" }
-    expect(resolveLimits({ stallTimeoutMs: 1_000 }, env)).toStrictEqual(
+    expect(resolveLimits({ stallTimeoutMs: 600_000 }, env)).toStrictEqual(
       Either.right({
-        stall_timeout_ms: 1_000,
+        stall_timeout_ms: 600_000,
         turn_timeout_ms: 7_200_000,
         max_limit_wait_ms: DEFAULT_MAX_LIMIT_WAIT_MS,
       }),

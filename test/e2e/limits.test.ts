@@ -95,7 +95,10 @@ describe("stall watchdog and turn timeout", () => {
   it("--stall-timeout recovers a hung stream by a retry", async () => {
     const { server, sandbox } = await setup()
     const began = Date.now()
-    const id = await start(sandbox, ["--stall-timeout", "3s", "HANG:first\nREPLY:recovered"])
+    // The 5 min floor of --stall-timeout (domain/policy.ts), lowered for a 3 s stall.
+    const id = await start(sandbox, ["--stall-timeout", "3s", "HANG:first\nREPLY:recovered"], {
+      CODEX_TASKS_STALL_FLOOR: "1s",
+    })
     const done = await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
     const seconds = (Date.now() - began) / 1_000
     assert.strictEqual(done.meta.last_result, "recovered")
