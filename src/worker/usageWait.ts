@@ -12,6 +12,7 @@ import { Clock, Deferred, Effect, Option, Random, Ref } from "effect"
 import { formatDuration } from "../domain/duration.js"
 import { UsageLimitReached } from "../domain/errors.js"
 import { promptsDropped, userMessage, workerNote } from "../domain/logEntries.js"
+import { sleepUntil } from "../domain/longSleep.js"
 import { DEFAULT_MAX_LIMIT_WAIT_MS } from "../domain/policy.js"
 import { nowTimestamp } from "../domain/task.js"
 import { minutePrecision, resetTimeOf } from "../domain/usageReset.js"
@@ -54,20 +55,6 @@ export const wakeTime = (
   return base + wakeJitter(options.floorMs, options.random)
 }
 
-/**
- * Sleeps until the wall-clock time `untilMs` (`Clock.currentTimeMillis`), in sleeps of at most
- * `WAIT_CHUNK_MS`: a suspend (which stops the monotonic timers but not the wall clock) makes it
- * end at most one chunk late.
- */
-export const sleepUntil = (untilMs: number): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    for (;;) {
-      const left = untilMs - (yield* Clock.currentTimeMillis)
-      if (left <= 0) return
-      yield* Effect.sleep(Math.min(left, WAIT_CHUNK_MS))
-    }
-  })
-
 /** Sleeps until `untilMs` with `waiting` recorded; true when a stop ended the wait. */
 const waitUntil = (env: WorkerEnv, loc: TaskLocation, untilMs: number, sinceMs: number) =>
   Effect.gen(function* () {
@@ -75,7 +62,7 @@ const waitUntil = (env: WorkerEnv, loc: TaskLocation, untilMs: number, sinceMs: 
     const since = new Date(sinceMs).toISOString()
     yield* env.updateMeta(loc, (m) => ({ ...m, waiting: { for: "usage_limit", until, since } }))
     const stopped = yield* Effect.raceFirst(
-      Effect.as(sleepUntil(untilMs), false),
+      Effect.as(sleepUntil(untilMs, { stepMs: WAIT_CHUNK_MS }), false),
       Effect.as(Deferred.await(env.control.stopRequested), true),
     )
     yield* env.updateMeta(loc, ({ waiting: _, ...m }) =>
