@@ -112,6 +112,8 @@ export interface OpenCliWorld {
   readonly root: string
   readonly workingDir: string
   readonly run: (argv: ReadonlyArray<string>) => Promise<CliRun>
+  /** How many codex runs the scripted codex was asked for. */
+  readonly codexRuns: () => number
   readonly close: () => Promise<void>
 }
 
@@ -131,6 +133,7 @@ export const openCliWorld = async (
     root: world.root,
     workingDir: world.workingDir,
     run: (argv) => Effect.runPromise(Effect.scoped(runCli(world, argv))),
+    codexRuns: () => world.codex.requests.length,
     close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
   }
 }
