@@ -1,0 +1,100 @@
+import { readdirSync, readFileSync, statSync } from "node:fs"
+import { dirname, join, relative, resolve } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+
+// The folders of src/ depend on each other only as docs/ARCHITECTURE.md ("Dependencies") says:
+// this reads every relative import (static and dynamic) and fails on any other folder edge.
+
+const SRC = new URL("../src/", import.meta.url).pathname
+
+/**
+ * What each folder (and each top-level file of src/, a node of its own) may import from. The
+ * top-level files: `bin.ts` the entry, `Cli.ts` the command tree, `fastRead.ts` the fast read
+ * path, `readArgs.ts` its argv parse, `route.ts` the routing table, `version.ts`, `index.ts` the
+ * library's exports.
+ */
+const ALLOWED: Record<string, ReadonlyArray<string>> = {
+  "bin.ts": ["Cli.ts", "fastRead.ts", "readArgs.ts", "route.ts", "worker"],
+  "Cli.ts": ["commands", "domain", "render", "route.ts", "version.ts"],
+  "fastRead.ts": ["commands", "domain", "readArgs.ts"],
+  "readArgs.ts": ["commands", "route.ts"],
+  "route.ts": [],
+  "version.ts": [],
+  "index.ts": ["domain", "exec", "processes", "store", "tasks", "version.ts"],
+  commands: [
+    "domain",
+    "exec",
+    "mcp",
+    "processes",
+    "render",
+    "route.ts",
+    "store",
+    "tasks",
+    "worker",
+  ],
+  mcp: ["domain", "exec", "render", "store", "tasks", "version.ts", "worker"],
+  render: ["domain", "exec", "tasks"],
+  tasks: ["domain", "exec", "git", "processes", "store", "worker"],
+  worker: ["domain", "exec", "processes", "store"],
+  store: ["domain", "processes"],
+  exec: ["domain", "processes"],
+  git: ["domain", "processes"],
+  processes: ["domain"],
+  domain: [],
+  testing: ["domain", "exec", "processes", "store", "tasks", "worker"],
+}
+
+const files = (dir: string): ReadonlyArray<string> =>
+  readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : []
+  })
+
+const folderOf = (path: string) => {
+  const rel = relative(SRC, path)
+  return rel.includes("/") ? (rel.split("/")[0] ?? rel) : rel
+}
+
+const IMPORT = /(?:\bfrom|\bimport)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g
+
+describe("folder dependencies", () => {
+  it("every import between folders of src/ is one the architecture allows", () => {
+    const outside: Array<string> = []
+    const seen = new Set<string>()
+    for (const file of files(SRC)) {
+      const from = folderOf(file)
+      for (const m of readFileSync(file, "utf8").matchAll(IMPORT)) {
+        const to = folderOf(resolve(dirname(file), (m[1] ?? "").replace(/\.js$/, ".ts")))
+        if (to === from) continue
+        seen.add(`${from} -> ${to}`)
+        if (!(ALLOWED[from] ?? []).includes(to)) {
+          outside.push(`${relative(SRC, file)} imports ${m[1]} (${from} -> ${to})`)
+        }
+      }
+    }
+    assert.deepStrictEqual(outside, [])
+    // The reader finds imports at all (a regex that matched nothing would pass the check above).
+    assert.isTrue(seen.has("tasks -> store") && seen.has("commands -> tasks"))
+  })
+
+  it("the allowed folder graph has no cycle", () => {
+    const visiting = new Set<string>()
+    const done = new Set<string>()
+    const cycle = (
+      folder: string,
+      path: ReadonlyArray<string>,
+    ): ReadonlyArray<string> | undefined => {
+      if (done.has(folder)) return undefined
+      if (visiting.has(folder)) return [...path, folder]
+      visiting.add(folder)
+      for (const next of ALLOWED[folder] ?? []) {
+        const found = cycle(next, [...path, folder])
+        if (found !== undefined) return found
+      }
+      visiting.delete(folder)
+      done.add(folder)
+      return undefined
+    }
+    for (const folder of Object.keys(ALLOWED)) assert.isUndefined(cycle(folder, []))
+  })
+})
