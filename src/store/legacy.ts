@@ -25,10 +25,6 @@ export type TaskFormat = "current" | "exec" | "proto" | "flat"
 /** Key we add to a proto- or flat-era `task.json` when we rewrite it, so its era is not forgotten. */
 export const LEGACY_FORMAT_KEY = "legacy_format"
 
-/** True when the task's id is a Codex thread that `codex exec resume` can continue. */
-export const isResumable = (format: TaskFormat): boolean =>
-  format === "current" || format === "exec"
-
 /** True for the formats that predate Codex thread ids (read, log and archive only). */
 export const predatesThreads = (format: TaskFormat): format is "proto" | "flat" =>
   format === "proto" || format === "flat"

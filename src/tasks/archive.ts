@@ -2,8 +2,6 @@ import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { timestampMillis } from "../domain/task.js"
-import { liveProcesses } from "../processes/live.js"
-import { Processes } from "../processes/Processes.js"
 import { ARCHIVE_DIR } from "../store/layout.js"
 import { LEGACY_FORMAT_KEY, predatesThreads } from "../store/legacy.js"
 import { LOCK_FILE } from "../store/lock.js"
@@ -107,10 +105,6 @@ export const archiveTaskWith = (loc: TaskLocation, branch: BranchPolicy = KEEP_B
       ...(outcome.keptIgnored > 0 ? { keptIgnored: outcome.keptIgnored } : {}),
     } satisfies ArchiveReport
   })
-
-/** `archiveTaskWith` with the live process table (for callers without a `Processes` service). */
-export const archiveTask = (loc: TaskLocation) =>
-  Effect.provideService(archiveTaskWith(loc), Processes, liveProcesses)
 
 /** How archiving several tasks went, with the counts the summaries print. */
 export interface ArchiveSummary {

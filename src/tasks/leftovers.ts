@@ -20,9 +20,6 @@ export const runProcessesOf = (loc: TaskLocation) =>
     runProcesses,
   )
 
-/** The processes of the task's last worker that still run (its codex and their commands). */
-export const leftoversOf = (loc: TaskLocation) => Effect.flatMap(runProcessesOf(loc), liveOf)
-
 /** Kills every process left by the task's last worker; returns how many were killed. */
 export const endLeftovers = (loc: TaskLocation) => Effect.flatMap(runProcessesOf(loc), killRun)
 

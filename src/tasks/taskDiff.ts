@@ -3,7 +3,6 @@ import { isAbsolute, relative } from "node:path"
 import { Effect } from "effect"
 import { applyTree, diffStat, diffText, type FileStat, treeOf, worktreeTree } from "../git/diff.js"
 import { changedAmong, commitFiles, findRepo, refused, WorktreeRefused } from "../git/repo.js"
-import { gitRaw } from "../git/run.js"
 import { readWorktree, type WorktreeRecord } from "./worktree.js"
 
 /** What a task changed: against its base (worktree task) or the files its patches touched. */
@@ -156,7 +155,3 @@ const refuseUserChanges = (top: string, files: ReadonlyArray<string>) =>
       message: `Not applied: ${top} has uncommitted changes in ${mine.join(", ")}, which the task also changes; --commit would commit them too. Commit or stash them first, or apply without --commit. Nothing was changed.`,
     })
   })
-
-/** Whether `dir` has uncommitted changes (for messages). */
-export const isDirty = (dir: string) =>
-  Effect.map(gitRaw(["status", "--porcelain"], { cwd: dir }), (r) => r.stdout.trim().length > 0)

@@ -16,8 +16,9 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { effectiveState, TaskMeta } from "../../src/domain/task.js"
-import { TaskStore } from "../../src/store/TaskStore.js"
-import { archiveTask } from "../../src/tasks/archive.js"
+import * as ProcessesLive from "../../src/processes/live.js"
+import { type TaskLocation, TaskStore } from "../../src/store/TaskStore.js"
+import { archiveTaskWith } from "../../src/tasks/archive.js"
 
 // The Rust tool's example stores (../shared/legacy-stores), as copied into the repo.
 const LEGACY = new URL("../../fixtures/legacy-stores/", import.meta.url).pathname
@@ -85,6 +86,9 @@ const spawnChild = (command: string, args: ReadonlyArray<string>) =>
         await exited
       }),
   )
+
+/** Archives one task with the live process table. */
+const archiveTask = (loc: TaskLocation) => Effect.provide(archiveTaskWith(loc), ProcessesLive.layer)
 
 describe("stores written by the Rust tool", () => {
   it.scoped("reads every exec-era task, whatever its timestamp precision", () =>
