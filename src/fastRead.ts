@@ -1,13 +1,13 @@
 /**
  * The fast read path: `ls` and `status` in their everyday forms (`readArgs.ts`), run without
  * @effect/cli, through the same programs, layers and exit codes as the command tree
- * (`commands/listTasks.ts`, `commands/showStatus.ts`). The launcher picks it (dist/cli/read.cjs).
+ * (`commands/showTaskList.ts`, `commands/showStatus.ts`). The launcher picks it (dist/cli/read.cjs).
  */
 import { Effect, Layer, Option } from "effect"
-import { listTasks } from "./commands/listTasks.js"
 import { exitCodeOf, runAsProcess } from "./commands/process.js"
 import { type LocalGlobals, RootGlobals, withTasks } from "./commands/runtime.js"
 import { showStatus } from "./commands/showStatus.js"
+import { showTaskList } from "./commands/showTaskList.js"
 import { ExitCode } from "./domain/exit.js"
 import type { ReadArgs, ReadGlobals } from "./readArgs.js"
 
@@ -23,7 +23,7 @@ export const fastRead = (read: ReadArgs) => {
   const local = localGlobals(read.after)
   const program =
     r.command === "ls"
-      ? withTasks(listTasks(r), local)
+      ? withTasks(showTaskList(r), local)
       : withTasks(showStatus({ ...r, timeout: Option.fromNullable(r.timeout) }), local)
   return program.pipe(
     Effect.provideService(RootGlobals, localGlobals(read.before)),

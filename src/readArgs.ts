@@ -6,8 +6,9 @@
  * them as a flag's value); anything else returns `undefined` and goes through the command tree,
  * which gives its help and errors. Plain values only: the launcher loads this before any bundle.
  */
-import type { ListRequest } from "./commands/listTasks.js"
-import type { StatusRequest } from "./commands/showStatus.js"
+
+import type { ShowStatusOptions } from "./commands/showStatus.js"
+import type { ListRequest } from "./commands/showTaskList.js"
 import { GLOBAL_OPTIONS } from "./route.js"
 
 /** The global options on one side of the command (`undefined`: not given there). */
@@ -18,12 +19,12 @@ export interface ReadGlobals {
 }
 
 /** `ls` as `readArgs` parsed it. */
-export interface ListArgs extends ListRequest {
+export interface LsArgv extends ListRequest {
   readonly command: "ls"
 }
 
 /** `status` as `readArgs` parsed it (a plain `timeout`: this module loads no Effect). */
-export interface StatusArgs extends Omit<StatusRequest, "timeout"> {
+export interface StatusArgv extends Omit<ShowStatusOptions, "timeout"> {
   readonly command: "status"
   readonly timeout: number | undefined
 }
@@ -32,7 +33,7 @@ export interface StatusArgs extends Omit<StatusRequest, "timeout"> {
 export interface ReadArgs {
   readonly before: ReadGlobals
   readonly after: ReadGlobals
-  readonly request: ListArgs | StatusArgs
+  readonly request: LsArgv | StatusArgv
 }
 
 // The words @effect/cli reads as the value of the boolean flag before them (`--json true`).
@@ -136,7 +137,7 @@ export const readArgs = (args: ReadonlyArray<string>): ReadArgs | undefined => {
   if (before === undefined || after === undefined) return undefined
   const json = on.has("json")
   const all = on.has("all")
-  const request: ListArgs | StatusArgs =
+  const request: LsArgv | StatusArgv =
     command === "ls"
       ? { command, all, state: states, json, timeFormat }
       : {

@@ -1,8 +1,8 @@
 import { Command, Options } from "@effect/cli"
-import { listTasks } from "./listTasks.js"
 import { globalOptions } from "./root.js"
 import { withTasks } from "./runtime.js"
 import { jsonOption, timeFormatOption } from "./shared.js"
+import { showTaskList } from "./showTaskList.js"
 
 /** `codex-tasks ls`: list tasks, newest first. */
 export const ls = Command.make(
@@ -22,7 +22,7 @@ export const ls = Command.make(
     json: jsonOption,
     timeFormat: timeFormatOption,
   },
-  (o) => withTasks(listTasks(o), o),
+  (o) => withTasks(showTaskList(o), o),
 ).pipe(
   Command.withDescription(
     "List tasks, newest first.\n\nExample: codex-tasks ls\nExample: codex-tasks ls -a --state running,died --json",

@@ -15,7 +15,7 @@ import {
 } from "./Printer.js"
 
 /** What `status` was asked for (parsed by @effect/cli in `status.ts`, or by `readArgs.ts`). */
-export interface StatusRequest {
+export interface ShowStatusOptions {
   readonly json: boolean
   readonly timeFormat: TimeFormat
   readonly all: boolean
@@ -34,7 +34,7 @@ const exitCodes: Record<StatusVerdict, number> = {
 }
 
 /** `status`: show the selected tasks, or wait for them to finish; the exit code is the verdict. */
-export const showStatus = (o: StatusRequest) =>
+export const showStatus = (o: ShowStatusOptions) =>
   Effect.gen(function* () {
     if ([o.all, o.allRunning, o.tasks.length > 0].filter(Boolean).length !== 1) {
       return yield* new UsageError({

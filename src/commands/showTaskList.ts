@@ -32,7 +32,7 @@ const parseStates = (values: ReadonlyArray<string>) =>
   })
 
 /** `ls`: the tasks, newest first, as a table or JSON. */
-export const listTasks = (o: ListRequest) =>
+export const showTaskList = (o: ListRequest) =>
   Effect.gen(function* () {
     const states = yield* parseStates(o.state)
     const includeArchived = o.all || states.includes("ARCHIVED")
