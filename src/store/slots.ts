@@ -83,18 +83,29 @@ const register = (dir: string, owner: TicketOwner) =>
   )
 
 /**
- * The names of the live tickets ahead of `mine`; tickets of dead owners are removed on the way.
- * `owners` caches what each ticket says (a ticket is never rewritten).
+ * The names of the live tickets ahead of `mine`, nearest first, at most `enough` of them (the
+ * nearer ones are all a waiter needs to know it must wait); tickets of dead owners met on the way
+ * are removed. `owners` caches what each ticket says (a ticket is never rewritten).
  */
-const liveAhead = (dir: string, mine: SlotTicket, owners: Map<string, TicketOwner>) =>
+const liveAhead = (
+  dir: string,
+  mine: SlotTicket,
+  owners: Map<string, TicketOwner>,
+  enough = Number.POSITIVE_INFINITY,
+) =>
   Effect.gen(function* () {
-    const names = yield* tryFs("readdir", dir, () => readdir(dir))
+    const names = (yield* tryFs("readdir", dir, () => readdir(dir)))
+      .filter((name) => {
+        const m = TICKET.exec(name)
+        return m !== null && Number(m[1]) < mine.seq
+      })
+      .sort()
+      .reverse()
     const live: Array<string> = []
     // Read once per look, and only when an owner is gone: the whole process table.
     let marked: ReadonlyMap<string, ReadonlyArray<unknown>> | undefined
     for (const name of names) {
-      const m = TICKET.exec(name)
-      if (m === null || Number(m[1]) >= mine.seq) continue
+      if (live.length >= enough) break
       const path = join(dir, name)
       let owner = owners.get(name)
       if (owner === undefined) {
@@ -161,9 +172,12 @@ const waitForSlot = (
     for (;;) {
       // The watch is armed before each look, so no removal between a look and the wait is lost.
       removed.clear()
-      const live = yield* liveAhead(dir, ticket, owners)
+      // The first look counts every ticket ahead (for `onWait`); later ones only the nearest
+      // `limit`, and a waiter wakes only when one of those goes: the release of a slot wakes the
+      // waiter right behind it, not the whole queue.
+      const live = yield* liveAhead(dir, ticket, owners, waited ? limit : Number.POSITIVE_INFINITY)
       if (live.length < limit) return waited
-      counted = new Set(live.filter((name) => !removed.has(name)))
+      counted = new Set(live.slice(0, limit).filter((name) => !removed.has(name)))
       if (counted.size < limit) continue
       if (!waited) {
         waited = true
