@@ -15,6 +15,8 @@ const arg = (name, fallback) => {
   return at === -1 ? fallback : Number(process.argv[at + 1])
 }
 const n = arg("--n", 50)
+// `--idle`: the same processes, waiting on nothing (the floor: an idle Node process's own cost).
+const idle = process.argv.includes("--idle")
 const seconds = arg("--seconds", 5)
 const { takeSlot } = await import(join(repo, "dist/store/slots.js"))
 const { Effect, Exit, Scope } = await import("effect")
@@ -24,7 +26,14 @@ const holder = await Effect.runPromise(Scope.make())
 await Effect.runPromise(Scope.extend(takeSlot(root, 1), holder))
 
 // Each waiter: prints "waiting" once it waits, "took" once it holds the slot, then releases it.
-const child = `
+const child = idle
+  ? `
+await import(process.env.SLOTS_JS)
+const { Effect } = await import("effect")
+console.log("waiting")
+await Effect.runPromise(Effect.sleep("1 hour"))
+`
+  : `
 const { takeSlot } = await import(process.env.SLOTS_JS)
 const { Effect } = await import("effect")
 await Effect.runPromise(Effect.scoped(Effect.tap(
@@ -60,17 +69,20 @@ const ticks = (pid) => {
   }
 }
 const total = () => waiters.reduce((sum, w) => sum + ticks(w.proc.pid), 0)
-await new Promise((r) => setTimeout(r, 1000)) // settle after the last start-up
+await new Promise((r) => setTimeout(r, 3000)) // settle after the last start-up
 const before = total()
 await new Promise((r) => setTimeout(r, seconds * 1000))
 const used = (total() - before) / 100 // clock ticks (USER_HZ = 100) → CPU seconds
 const t0 = performance.now()
+if (idle) for (const w of waiters) w.proc.kill()
 await Effect.runPromise(Scope.close(holder, Exit.void))
 while (waiters.some((w) => !w.exited)) await new Promise((r) => setTimeout(r, 5))
 const drained = performance.now() - t0
-const tookAll = waiters.every((w) => w.took)
+const tookAll = idle || waiters.every((w) => w.took)
 
-console.log(`Node ${process.version}, ${n} waiters, limit 1, window ${seconds} s`)
+console.log(
+  `Node ${process.version}, ${n} ${idle ? "idle processes (--idle)" : "waiters"}, limit 1, window ${seconds} s`,
+)
 console.log(
   `CPU while waiting: ${used.toFixed(2)} CPU-s in ${seconds} s = ${((100 * used) / seconds).toFixed(1)} % of a core (${((1000 * used) / seconds / n).toFixed(2)} ms/s per waiter)`,
 )
