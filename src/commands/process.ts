@@ -3,7 +3,7 @@ import type { Path } from "@effect/platform/Path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Layer, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 
 const say = (text: string) => Effect.sync(() => process.stderr.write(`codex-tasks: ${text}\n`))
@@ -58,6 +58,17 @@ export const runAsProcess = <X>(
       }),
     ),
     Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, extra)),
-    NodeRuntime.runMain({ disableErrorReporting: true }),
+    NodeRuntime.runMain({
+      disableErrorReporting: true,
+      // SIGINT/SIGTERM interrupt the program: exit 130 as documented (runMain's default says 0).
+      teardown: (exit, onExit) =>
+        onExit(
+          Exit.isSuccess(exit)
+            ? Number(process.exitCode ?? 0)
+            : Cause.isInterruptedOnly(exit.cause)
+              ? ExitCode.Interrupted
+              : ExitCode.Error,
+        ),
+    }),
   )
 }

@@ -188,15 +188,14 @@ describe("--max-running", () => {
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    const exited = new Promise<void>((r) => child.on("close", () => r()))
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)))
     await waitFor("the start to wait", () =>
       stderr.includes("waiting for a run slot") ? true : undefined,
     )
     const worker = pendingWorkers(sandbox)
     assert.strictEqual(worker.length, 1, "the start's worker")
     child.kill("SIGINT")
-    // The exit code of an interrupted command is left as it is for every command (0).
-    await exited
+    assert.strictEqual(await exited, 130, stderr)
     assert.strictEqual(stdout, "", "no id printed")
     assert.isFalse(isAlive(worker[0]!), "the start's worker is gone when start returns")
     assert.deepStrictEqual(storeEntries(sandbox), [holderId], "no other task")
