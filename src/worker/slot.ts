@@ -52,12 +52,15 @@ export const withRunSlot = <A, E, R>(
           ? notice({ _tag: "Waiting", for: "slot", ahead: w.ahead, limit: w.limit })
           : Effect.zipRight(
               log.write(workerNote(waitingText(w))),
-              Effect.zipRight(
-                Effect.sync(() => (recorded = loc)),
-                env.updateMeta(loc.value, (m) => ({
-                  ...m,
-                  waiting: { for: "slot", since: nowTimestamp() },
-                })),
+              // Whole, so a stop cannot leave the record landing after its removal.
+              Effect.uninterruptible(
+                Effect.zipRight(
+                  Effect.sync(() => (recorded = loc)),
+                  env.updateMeta(loc.value, (m) => ({
+                    ...m,
+                    waiting: { for: "slot", since: nowTimestamp() },
+                  })),
+                ),
               ),
             ),
       ).pipe(Effect.ignore)
