@@ -2,13 +2,14 @@ import { Effect, Either } from "effect"
 import type { TaskState } from "../domain/task.js"
 import { Processes } from "../processes/Processes.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { readWorkerIdentity } from "../store/workerFiles.js"
 import { archiveTasks } from "./archive.js"
 import { makeLaunches } from "./launch.js"
 import { readLog } from "./logReader.js"
 import { type LogWindowRequest, logWindow } from "./logWindow.js"
 import { currentState, listTasks, type Selector, selectTasks, waitForTasks } from "./queries.js"
 import { type StatusRequest, statusOf } from "./status.js"
-import { type StopReport, stopTask } from "./stop.js"
+import { type StopReport, stopPendingStarts, stopTask } from "./stop.js"
 import { TasksConfig } from "./TasksConfig.js"
 import { applyTaskChanges, taskChanges } from "./taskDiff.js"
 import { followTurn, waitForTurn } from "./turns.js"
@@ -63,7 +64,7 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
                 Effect.either,
               ),
             )
-      return yield* Effect.forEach(
+      const tasks = Effect.forEach(
         resolved,
         (r) =>
           Either.isLeft(r)
@@ -71,6 +72,17 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
             : withServices(stopTask(r.right, options.afterTurn, options.timeoutMs)),
         { concurrency: "unbounded" },
       )
+      if (refs !== "all") return yield* tasks
+      // Starts still waiting for their task (a run slot, codex's thread) are stopped too.
+      const taskWorkers = resolved.flatMap((r) => {
+        const w = Either.isRight(r) ? readWorkerIdentity(r.right.dir) : undefined
+        return w === undefined ? [] : [w]
+      })
+      const [stopped, pending] = yield* Effect.all(
+        [tasks, withServices(stopPendingStarts(store.root, taskWorkers, options.timeoutMs))],
+        { concurrency: "unbounded" },
+      )
+      return [...stopped, ...pending]
     })
 
     return {

@@ -7,6 +7,7 @@ import { promptTooLong } from "../domain/promptLimit.js"
 import { canonicalExtraArgs, extraArgsProblems } from "../exec/extraArgs.js"
 import type { ExecOptions } from "../exec/options.js"
 import type { PinnedPath } from "../exec/pinnedPaths.js"
+import { signalIfSame, waitGone } from "../processes/control.js"
 import type { ProcessesShape } from "../processes/Processes.js"
 import { Processes } from "../processes/Processes.js"
 import { WORKER_STDERR } from "../store/scratchNames.js"
@@ -85,6 +86,9 @@ const logSize = (path: string) => {
   }
 }
 
+// How long a cancelled start waits for its worker to go (it interrupts a codex already started).
+const CANCEL_WAIT_MS = 15_000
+
 /** `start` and `send`: the operations that launch workers. */
 export const makeLaunches = (
   store: TaskStore,
@@ -151,6 +155,15 @@ export const makeLaunches = (
       }
     })
 
+  /** Stops a start's worker that has not answered yet and waits (bounded) until it is gone. */
+  const cancelStart = (pid: number) =>
+    Effect.gen(function* () {
+      const identity = yield* processes.identify(pid)
+      if (Option.isNone(identity)) return
+      yield* signalIfSame(identity.value, "SIGTERM")
+      yield* waitGone(identity.value, CANCEL_WAIT_MS)
+    }).pipe(Effect.provideService(Processes, processes))
+
   /** Starts a task: spawns its worker and waits until codex reported the thread id. */
   const start = Effect.fn("Tasks.start")(function* (input: StartInput) {
     yield* checkPrompt(input.prompt)
@@ -187,7 +200,12 @@ export const makeLaunches = (
           undefined,
           input.onNotice,
         )
-        const answer = yield* worker.handshake
+        // Ctrl-C or an MCP cancel before the id (e.g. while the start waits for a run slot)
+        // calls the start off: its worker is stopped and gone before this returns, so nothing
+        // runs later unseen (codex never starts, or is interrupted before it has a thread).
+        const answer = yield* worker.handshake.pipe(
+          Effect.onInterrupt(() => cancelStart(worker.pid)),
+        )
         if (answer._tag === "Failed") {
           return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
         }
@@ -293,7 +311,8 @@ export const makeLaunches = (
             )
           const identity = yield* processes.identify(worker.pid)
           if (Option.isSome(identity)) yield* store.writeWorker(loc, identity.value)
-          yield* store.update(loc, (m) => ({ ...m, state: "RUNNING" }))
+          // A `waiting` left by a worker that is gone (killed while it waited) is not this one's.
+          yield* store.update(loc, ({ waiting: _, ...m }) => ({ ...m, state: "RUNNING" }))
           return { ...base, status: "started", worker } as const
         }),
         // Queued prompt and launched worker go together: a Ctrl-C or an MCP cancel in between

@@ -1,10 +1,12 @@
-import { readFileSync, rmSync } from "node:fs"
+import { readdirSync, readFileSync, rmSync } from "node:fs"
+import { join } from "node:path"
 import { Effect, Option } from "effect"
 import { isAlive, killRun, signalIfSame, waitGone } from "../processes/control.js"
-import { sameProcess } from "../processes/identity.js"
+import { type ProcessIdentity, sameProcess } from "../processes/identity.js"
 import { Processes } from "../processes/Processes.js"
 import type { CorruptTask, LockTimeout, StoreError, TaskNotFound } from "../store/errors.js"
 import { taskPaths } from "../store/layout.js"
+import { START_SCRATCH_DIR } from "../store/scratchNames.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
 import { endLeftovers, runProcesses } from "./leftovers.js"
@@ -134,4 +136,53 @@ export const stopTask = (
       status: "killed",
       message: `Task ${loc.id} did not stop within ${Math.round(timeoutMs / 1000)} s; killed.${taken ? " A newer worker has taken the task over since." : ""}`,
     } satisfies StopReport
+  })
+
+/**
+ * `stop --all` for starts that have no task yet (their worker waits for a run slot, or for codex's
+ * thread): each live owner of a start's scratch directory that is not one of `taskWorkers` gets
+ * SIGTERM (the start is called off: codex never runs, or is interrupted), SIGKILL after
+ * `timeoutMs`. Reported by the scratch directory's name, since there is no task id.
+ */
+export const stopPendingStarts = (
+  root: string,
+  taskWorkers: ReadonlyArray<ProcessIdentity>,
+  timeoutMs: number,
+): Effect.Effect<ReadonlyArray<StopReport>, never, Processes> =>
+  Effect.gen(function* () {
+    const base = join(root, START_SCRATCH_DIR)
+    let names: Array<string> = []
+    try {
+      names = readdirSync(base)
+    } catch {
+      return []
+    }
+    const owners: Array<{ readonly name: string; readonly owner: ProcessIdentity }> = []
+    for (const name of names) {
+      const owner = readWorkerIdentity(join(base, name))
+      if (owner === undefined || taskWorkers.some((w) => sameProcess(w, owner))) continue
+      if (yield* isAlive(owner)) owners.push({ name, owner })
+    }
+    return yield* Effect.forEach(
+      owners,
+      ({ name, owner }) =>
+        Effect.gen(function* () {
+          yield* signalIfSame(owner, "SIGTERM")
+          if (yield* waitGone(owner, timeoutMs)) {
+            return {
+              id: name,
+              status: "killed",
+              message: `A start without a task yet (worker ${owner.pid}) was stopped; it will not run.`,
+            } satisfies StopReport
+          }
+          yield* signalIfSame(owner, "SIGKILL")
+          yield* waitGone(owner, 5_000)
+          return {
+            id: name,
+            status: "killed",
+            message: `A start without a task yet (worker ${owner.pid}) did not stop within ${Math.round(timeoutMs / 1000)} s; killed.`,
+          } satisfies StopReport
+        }),
+      { concurrency: "unbounded" },
+    )
   })

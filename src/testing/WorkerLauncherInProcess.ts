@@ -3,6 +3,7 @@ import type { CodexExec } from "../exec/CodexExec.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { WorkerLauncher } from "../tasks/WorkerLauncher.js"
 import type { Handshake } from "../worker/protocol.js"
+import { RunSlots } from "../worker/slot.js"
 import { runWorker } from "../worker/Worker.js"
 import { makeWorkerControl, WorkerControl } from "../worker/WorkerControl.js"
 import type { FakeProcesses } from "./ProcessesFake.js"
@@ -37,7 +38,7 @@ export const inProcessLauncher = (
       )
       let nextPid = FIRST_IN_PROCESS_PID
       return {
-        launch: (request) =>
+        launch: (request, _cwd, _stderr, onNotice) =>
           Effect.gen(function* () {
             const pid = nextPid++
             const { control, request: requestStop } = yield* makeWorkerControl
@@ -61,6 +62,14 @@ export const inProcessLauncher = (
               Effect.provideService(TaskStore, store),
               Effect.provide(codex),
               Effect.provideService(WorkerControl, control),
+              // The request's --max-running, as worker/main.ts provides it to a real worker.
+              Effect.provide(
+                RunSlots.layer({
+                  root: store.root,
+                  limit: request.maxRunning ?? 0,
+                  notice: (n) => Effect.sync(() => onNotice?.(n)),
+                }),
+              ),
               Effect.raceFirst(Deferred.await(killed)),
               Effect.catchAllCause((cause) =>
                 respond({

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { rename } from "node:fs/promises"
 import { join } from "node:path"
-import { Cause, Effect, Either, Option, Ref } from "effect"
+import { Cause, Deferred, Effect, Either, Option, Ref } from "effect"
 import { parseDuration } from "../domain/duration.js"
 import { userMessage, workerNote } from "../domain/logEntries.js"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
@@ -161,10 +161,16 @@ const start = (env: WorkerEnv, request: StartRequest, handshake: HandshakeFn) =>
         onThread,
       )
       if (first._tag === "NoTask") {
+        // A stop before the thread (a cancelled start, `stop --all`) says so.
+        const stopped = first.error === undefined && (yield* Deferred.isDone(env.control.stopNow))
         return yield* handshake({
           _tag: "Failed",
-          errorTag: first.error?._tag ?? "MissingThreadStarted",
-          message: first.error?.message ?? "codex exited before starting a thread",
+          errorTag: first.error?._tag ?? (stopped ? "Stopped" : "MissingThreadStarted"),
+          message:
+            first.error?.message ??
+            (stopped
+              ? "the start was stopped before codex started a thread"
+              : "codex exited before starting a thread"),
         })
       }
       if (first._tag === "Failed") return yield* finishAfterFailure(env, first.loc, first.error)

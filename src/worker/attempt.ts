@@ -11,7 +11,7 @@ import type { StoreFailure } from "../store/errors.js"
 import { scratchResultPath } from "../store/results.js"
 import type { TaskLocation } from "../store/TaskStore.js"
 import type { WorkerEnv } from "./env.js"
-import { runInvocation } from "./invocation.js"
+import { type InvocationResult, runInvocation } from "./invocation.js"
 import { hasSideEffects, outcomeOf, storedUsage } from "./rules.js"
 import { withRunSlot } from "./slot.js"
 import type { TaskLog } from "./taskLog.js"
@@ -122,6 +122,13 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
         pinsHold(env.pinnedPaths),
         runInvocation(request, { log: log.write, onEvent }, watch),
       ),
+      // Stopped while waiting for a run slot: the turn ends interrupted, codex never ran.
+      Effect.succeed<InvocationResult>({
+        outcome: { _tag: "Interrupted", threadId: undefined },
+        exitCode: null,
+        signal: null,
+        stderrTail: [],
+      }),
     ).pipe(
       Effect.map((result) => Either.right(result)),
       Effect.catchIf(isExecError, (e) => Effect.succeed(Either.left(e))),

@@ -8,6 +8,7 @@ import { Context, Deferred, Effect, Layer, Option } from "effect"
 import { workerNote } from "../domain/logEntries.js"
 import { nowTimestamp } from "../domain/task.js"
 import { type SlotWait, takeSlot } from "../store/slots.js"
+import type { TaskLocation } from "../store/TaskStore.js"
 import type { WorkerEnv } from "./env.js"
 import type { WorkerNotice } from "./slotNotice.js"
 import type { TaskLog } from "./taskLog.js"
@@ -31,36 +32,69 @@ const waitingText = (w: SlotWait) =>
 
 /**
  * Runs `effect` (one codex invocation) holding a run slot when the worker has a limit. A stop
- * during the wait ends the wait: the invocation then starts and is interrupted at once.
+ * ("now") during the wait ends it without starting codex: `stopped` runs instead. The task's
+ * `waiting` record lasts exactly as long as the wait, however it ends.
  */
 export const withRunSlot = <A, E, R>(
   env: WorkerEnv,
   log: TaskLog,
   effect: Effect.Effect<A, E, R>,
+  stopped: Effect.Effect<A, E, R>,
 ): Effect.Effect<A, E, R> =>
   Effect.flatMap(Effect.serviceOption(RunSlots), (gate) => {
     if (Option.isNone(gate) || gate.value.limit <= 0) return effect
     const { root, limit, notice } = gate.value
+    // Where `waiting` was recorded (the task existed when the wait began).
+    let recorded: Option.Option<TaskLocation> = Option.none()
     const onWait = (w: SlotWait) =>
       Effect.flatMap(log.location, (loc) =>
         Option.isNone(loc)
           ? notice({ _tag: "Waiting", for: "slot", ahead: w.ahead, limit: w.limit })
           : Effect.zipRight(
               log.write(workerNote(waitingText(w))),
-              env.updateMeta(loc.value, (m) => ({
-                ...m,
-                waiting: { for: "slot", since: nowTimestamp() },
-              })),
+              // Whole, so a stop cannot leave the record landing after its removal.
+              Effect.uninterruptible(
+                Effect.zipRight(
+                  Effect.sync(() => (recorded = loc)),
+                  env.updateMeta(loc.value, (m) => ({
+                    ...m,
+                    waiting: { for: "slot", since: nowTimestamp() },
+                  })),
+                ),
+              ),
             ),
       ).pipe(Effect.ignore)
-    const onTaken = Effect.flatMap(log.location, (loc) =>
-      Option.isNone(loc) ? Effect.void : env.updateMeta(loc.value, ({ waiting: _, ...m }) => m),
+    const unrecord = Effect.suspend(() =>
+      Option.isNone(recorded)
+        ? Effect.void
+        : env.updateMeta(recorded.value, (m) => {
+            if (m.waiting?.for !== "slot") return m
+            const { waiting: _, ...rest } = m
+            return rest
+          }),
     ).pipe(Effect.ignore)
-    const slot = takeSlot(root, limit, { onWait, onTaken }).pipe(
+    const slot = takeSlot(root, limit, { onWait, runId: env.runId }).pipe(
+      Effect.asVoid,
       // A store that cannot keep tickets must not stop the task: it runs without a slot.
       Effect.catchAll((e) => log.write(workerNote(`run slot unavailable: ${e.message}`))),
       Effect.ignore,
     )
-    const untilStop = Effect.raceFirst(slot, Deferred.await(env.control.stopNow))
-    return Effect.scoped(Effect.zipRight(untilStop, effect))
+    const untilStop = Effect.raceFirst(
+      Effect.as(slot, "slot" as const),
+      Effect.as(Deferred.await(env.control.stopNow), "stop" as const),
+    ).pipe(Effect.ensuring(unrecord))
+    return Effect.scoped(
+      Effect.flatMap(untilStop, (got) =>
+        got === "slot"
+          ? effect
+          : Effect.zipRight(
+              log
+                .write(
+                  workerNote("stop requested while waiting for a run slot: codex was not started"),
+                )
+                .pipe(Effect.ignore),
+              stopped,
+            ),
+      ),
+    )
   })

@@ -1,10 +1,11 @@
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope, TestClock } from "effect"
-import { SLOT_POLL_MS, SLOTS_DIR, slotTickets, takeSlot } from "../../src/store/slots.js"
+import { RUN_MARKER_VAR } from "../../src/processes/runMarker.js"
+import { SLOT_RECHECK_MS, SLOTS_DIR, slotTickets, takeSlot } from "../../src/store/slots.js"
 import { until } from "../support/workerHarness.js"
 
 // Run slots of a store (issue 12, item 1): first come first served, at most N held at once, and a
@@ -33,9 +34,9 @@ const contender = (root: string, limit: number) =>
     return { state, fiber, release: Scope.close(scope, Exit.void) }
   })
 
-/** Lets the waiters poll once more (virtual time), then gives their file reads real time. */
+/** Lets the waiters look once more (virtual time), then gives their file reads real time. */
 const poll = Effect.gen(function* () {
-  yield* TestClock.adjust(SLOT_POLL_MS)
+  yield* TestClock.adjust(SLOT_RECHECK_MS * 1.5)
   yield* Effect.promise(() => new Promise((r) => setTimeout(r, 30)))
 })
 
@@ -82,6 +83,59 @@ describe("takeSlot", () => {
       yield* poll
       yield* Fiber.join(second.fiber)
       yield* second.release
+    }),
+  )
+
+  it.scoped("a waiter takes a released slot at once: it watches the tickets, no polling", () =>
+    Effect.gen(function* () {
+      const root = yield* makeRoot()
+      const holder = yield* contender(root, 1)
+      yield* until("the holder", () => holder.state.holding)
+      const waiter = yield* contender(root, 1)
+      yield* until("the waiter", () => waiter.state.waited)
+      yield* holder.release
+      // No clock moved: only the removal of the holder's ticket can wake the waiter.
+      yield* until("the waiter to take the slot", () => waiter.state.holding)
+      yield* waiter.release
+    }),
+  )
+
+  it.scoped("a ticket whose owner died holds the slot while its run's codex lives on", () =>
+    Effect.gen(function* () {
+      const root = yield* makeRoot()
+      // A worker SIGKILLed mid-turn: its ticket names a dead pid, its codex (marker) still runs.
+      const gone = spawnSync("true").pid
+      const codex = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          spawn("sleep", ["60"], {
+            stdio: "ignore",
+            env: { ...process.env, [RUN_MARKER_VAR]: "run-of-the-dead-worker" },
+          }),
+        ),
+        (p) => Effect.sync(() => p.kill("SIGKILL")),
+      )
+      const dir = join(root, SLOTS_DIR)
+      yield* Effect.sync(() => {
+        spawnSync("mkdir", ["-p", dir])
+        writeFileSync(
+          join(dir, "000000000001.json"),
+          JSON.stringify({ pid: gone, start_time: "1", run_id: "run-of-the-dead-worker" }),
+        )
+      })
+      const c = yield* contender(root, 1)
+      yield* until("the waiter", () => c.state.waited)
+      yield* poll
+      assert.isFalse(c.state.holding, "two codex would run under --max-running 1")
+      codex.kill("SIGKILL")
+      yield* until(
+        "the codex to be gone",
+        () => codex.exitCode !== null || codex.signalCode !== null,
+      )
+      yield* poll
+      yield* Fiber.join(c.fiber)
+      assert.isTrue(c.state.holding)
+      assert.notInclude(readdirSync(dir), "000000000001.json")
+      yield* c.release
     }),
   )
 

@@ -78,4 +78,45 @@ describe("Tasks.send", () => {
       assert.strictEqual((yield* store.read(loc)).state, "RUNNING")
     }),
   )
+
+  it.scoped("a send to a task whose worker died waiting for a slot does not show it waiting", () =>
+    Effect.gen(function* () {
+      const root = join(yield* tempRoot, "store")
+      const launcher = Layer.succeed(WorkerLauncher, {
+        launch: () =>
+          Effect.succeed({
+            pid: process.pid,
+            handshake: Effect.succeed({ _tag: "Accepted", id: "t" } as const),
+          }),
+      })
+      const storeLayer = TaskStore.layer(root)
+      const layer = Tasks.Default.pipe(
+        Layer.provideMerge(storeLayer),
+        Layer.provide(launcher),
+        Layer.provide(TasksConfig.layer("codex")),
+        Layer.provide(ProcessesLive.layer),
+      )
+      const store = yield* Effect.provide(TaskStore, storeLayer)
+      // What a worker SIGKILLed during a slot wait leaves: the task stored RUNNING, waiting.
+      const loc = yield* store.create(
+        Schema.decodeUnknownSync(TaskMeta)({
+          id: "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c6e",
+          state: "RUNNING",
+          created_at: "2026-11-26T20:01:47.000Z",
+          updated_at: "2026-11-26T20:01:47.000Z",
+          schema_version: 1,
+          waiting: { for: "slot", since: "2026-11-26T20:02:00.000Z" },
+        }),
+      )
+      const receipt = yield* Effect.provide(
+        Effect.flatMap(Tasks, (t) => t.send(loc.id, "again")),
+        layer,
+      )
+      assert.strictEqual(receipt.status, "started")
+      const meta = yield* store.read(loc)
+      assert.strictEqual(meta.state, "RUNNING")
+      // The new worker has not waited for anything (yet): status must not say "Waiting".
+      assert.isUndefined(meta.waiting)
+    }),
+  )
 })

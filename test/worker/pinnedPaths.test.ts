@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope, TestClock } from "effect"
-import { SLOT_POLL_MS, takeSlot } from "../../src/store/slots.js"
+import { SLOT_RECHECK_MS, takeSlot } from "../../src/store/slots.js"
 import type { WorkerRequest } from "../../src/worker/protocol.js"
 import { RunSlots } from "../../src/worker/slot.js"
 import type { WorkerNotice } from "../../src/worker/slotNotice.js"
@@ -66,7 +66,7 @@ const afterSlotWait = (meanwhile: (d: { work: string; elsewhere: string }) => vo
     yield* until("the start to wait for a slot", () => notices.length > 0)
     meanwhile(d)
     yield* Scope.close(held, Exit.void)
-    yield* TestClock.adjust(SLOT_POLL_MS)
+    yield* TestClock.adjust(SLOT_RECHECK_MS * 2)
     yield* realTick(20)
     const answer = yield* worker.handshake
     yield* drive(worker.fiber)
