@@ -7,6 +7,7 @@ import type { CorruptTask, LockTimeout, StoreError, TaskNotFound } from "../stor
 import { taskPaths } from "../store/layout.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
+import { claimEnd, launchNotifier, notifyEnd } from "./endNotify.js"
 import { endLeftovers, runProcesses } from "./leftovers.js"
 
 /** Why a stop could not even look at the task (its files). */
@@ -85,6 +86,9 @@ export const stopTask = (
       if (leftovers === "new-worker") return yield* stopTask(loc, afterTurn, timeoutMs)
       const stored = yield* store.read(loc).pipe(Effect.option)
       const lost = stored._tag === "Some" && stored.value.state === "RUNNING"
+      // A lost worker's end was never notified: this stop is the one that saw it (once per run).
+      const lostRun = lost ? yield* store.readRunRecord(loc) : Option.none()
+      if (Option.isSome(lostRun)) yield* notifyEnd(loc, lostRun.value.runId, "worker_lost")
       const killed = leftovers
       if (killed > 0) {
         return {
@@ -110,11 +114,17 @@ export const stopTask = (
     yield* waitGone(identity, 5_000)
     // What the worker would have done (queued prompts dropped, visibly; STOPPED), under the lock
     // and only if worker.json still names the killed worker: else a newer worker owns the task.
-    const taken = yield* store.withLock(
+    const outcome = yield* store.withLock(
       loc,
       Effect.gen(function* () {
         const current = readWorkerIdentity(loc.dir)
-        if (current === undefined || !sameProcess(identity, current)) return true
+        if (current === undefined || !sameProcess(identity, current)) return { taken: true }
+        // The killed worker cannot notify: this stop does, claimed before the task leaves
+        // RUNNING (as a worker's own end is), the notifier started once the lock is released.
+        const notify =
+          Option.isSome(run) && (yield* claimEnd(loc, run.value.runId, "killed"))
+            ? run.value.runId
+            : undefined
         yield* store.dropQueued(loc)
         yield* store.update(loc, (m) => ({
           ...m,
@@ -126,9 +136,11 @@ export const stopTask = (
           },
         }))
         yield* store.clearWorker(loc, identity)
-        return false
+        return { taken: false, notify }
       }),
     )
+    if (outcome.notify !== undefined) yield* launchNotifier(loc, outcome.notify, "killed")
+    const taken = outcome.taken
     return {
       id: loc.id,
       status: "killed",
