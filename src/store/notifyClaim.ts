@@ -5,8 +5,7 @@
  * names the process doing the notification (`owner`) and says when it was done (`done_at`), so a
  * `status --wait` can wait for it and an `archive` does not move the task from under it.
  */
-import { openSync, readdirSync, readFileSync, writeSync } from "node:fs"
-import { closeSync } from "node:fs"
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Option, Schema } from "effect"
 import { ProcessIdentity } from "../processes/identity.js"

@@ -11,12 +11,7 @@ import { isAlive } from "../processes/control.js"
 import { liveProcesses } from "../processes/live.js"
 import { Processes } from "../processes/Processes.js"
 import { currentIdentity } from "../processes/procfs.js"
-import {
-  claimDone,
-  claimNotification,
-  type NotifyEvent,
-  readClaims,
-} from "../store/notifyClaim.js"
+import { claimDone, claimNotification, type NotifyEvent, readClaims } from "../store/notifyClaim.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { TaskView } from "./view.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
@@ -62,10 +57,7 @@ export const launchNotifier = (loc: TaskLocation, runId: string, event: NotifyEv
     if (Option.isNone(launcher)) return
     const store = yield* TaskStore
     const answer = yield* launcher.value
-      .launch(
-        { _tag: "Notify", storeRoot: store.root, taskId: loc.id, runId, event },
-        loc.dir,
-      )
+      .launch({ _tag: "Notify", storeRoot: store.root, taskId: loc.id, runId, event }, loc.dir)
       .pipe(
         Effect.flatMap((w) => w.handshake),
         Effect.either,

@@ -211,15 +211,16 @@ export const runWorker = (
   /** This worker's process (another one when the worker runs in-process, in tests). */
   self: ProcessIdentity | undefined = currentIdentity(),
 ) =>
-  request._tag === "Notify" ? notifyOnly(request, handshake, self) : runTask(request, handshake, self)
+  request._tag === "Notify"
+    ? notifyOnly(request, handshake, self)
+    : runTask(request, handshake, self)
 
 /** The `Notify` request: only the notifications of a run that ended without its worker's. */
 export const notifyOnly = (
   request: NotifyRequest,
   handshake: HandshakeFn,
   self: ProcessIdentity | undefined = currentIdentity(),
-) =>
-  runNotifier(request, (id) => handshake({ _tag: "Accepted", id }), self).pipe(Effect.orDie)
+) => runNotifier(request, (id) => handshake({ _tag: "Accepted", id }), self).pipe(Effect.orDie)
 
 const runTask = (
   request: StartRequest | ResumeRequest,

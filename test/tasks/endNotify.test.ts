@@ -2,13 +2,13 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Option, TestClock } from "effect"
+import type { Processes } from "../../src/processes/Processes.js"
 import {
   claimDone,
   claimNotification,
   type NotifyEvent,
   readClaim,
 } from "../../src/store/notifyClaim.js"
-import type { Processes } from "../../src/processes/Processes.js"
 import type { TaskLocation, TaskStore } from "../../src/store/TaskStore.js"
 import { archiveTaskWith } from "../../src/tasks/archive.js"
 import { listTasks, selectTasks, waitForTasks } from "../../src/tasks/queries.js"
