@@ -138,6 +138,7 @@ export const notifyFinished = (env: WorkerEnv, log: TaskLog): Effect.Effect<void
     if (Option.isNone(loc)) return
     const at = loc.value
     const meta = yield* env.store.read(at)
+    if (notifyOf(meta) === undefined) return
     const claim = readClaim(at.dir, env.runId)
     const ours = Option.isSome(claim) && claim.value.event === "finished"
     // A racing `send` set the task RUNNING again: the task never visibly ended.
