@@ -185,6 +185,35 @@ describe("notifications", () => {
     )
   }, 120_000)
 
+  it("status --wait && archive: the notification still reads the result and is logged (issue 20)", async () => {
+    const sandbox = await setup()
+    // A hook that takes a moment: before, `status --wait` returned as soon as the task was
+    // STOPPED and `archive` moved the task while the hook ran (result file gone, entry lost).
+    const onFinish = 'sleep 1; cat "$CODEX_TASKS_RESULT_FILE"'
+    const run = await runCli(sandbox, [
+      "start",
+      ...FLAGS,
+      "--on-finish",
+      onFinish,
+      "Hi.\nREPLY:the result",
+    ])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    const wait = await runCli(sandbox, ["status", "--wait", id])
+    assert.strictEqual(wait.code, 0, wait.stderr)
+    const archived = await runCli(sandbox, ["archive", id])
+    assert.strictEqual(archived.code, 0, archived.stderr)
+    const log = await runCli(sandbox, ["log", "--json", id])
+    assert.strictEqual(log.code, 0, log.stderr)
+    const entries = log.stdout
+      .split("\n")
+      .filter((l) => l.includes('"type":"notification"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    assert.lengthOf(entries, 1)
+    assert.include(entries[0], { kind: "on_finish", ok: true, message: "exit 0" })
+    assert.include(String(entries[0]?.output), "the result")
+  }, 60_000)
+
   it("refuses a webhook that is not http or https (exit 2), before anything runs", async () => {
     const sandbox = await setup()
     const run = await runCli(sandbox, ["start", ...FLAGS, "--webhook", "file:///etc/passwd", "x"])
