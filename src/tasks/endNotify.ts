@@ -11,7 +11,13 @@ import { isAlive } from "../processes/control.js"
 import { liveProcesses } from "../processes/live.js"
 import { Processes } from "../processes/Processes.js"
 import { currentIdentity } from "../processes/procfs.js"
-import { claimDone, claimNotification, type NotifyEvent, readClaims } from "../store/notifyClaim.js"
+import {
+  claimDone,
+  claimNotification,
+  type NotifyEvent,
+  readClaim,
+  readClaims,
+} from "../store/notifyClaim.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { TaskView } from "./view.js"
 import { WorkerLauncher } from "./WorkerLauncher.js"
@@ -81,14 +87,34 @@ export const notifyEnd = (loc: TaskLocation, runId: string, event: NotifyEvent) 
     if (yield* claimEnd(loc, runId, event)) yield* launchNotifier(loc, runId, event)
   })
 
-/** For each of `views` whose worker was lost, the notifications of its last run (once per run). */
+/**
+ * For each of `views` whose worker was lost, the notifications of its last run (once per run).
+ * The claim is made under the task lock, after checking again that no worker runs: a `send`
+ * records the worker it starts before releasing the lock, so the run read there is the lost one.
+ */
 export const notifyLost = (views: ReadonlyArray<TaskView>) =>
   Effect.forEach(
     views.filter((v) => v.outcome?.kind === "worker_lost" && notifyOf(v.meta) !== undefined),
-    (v) =>
+    ({ loc }) =>
       Effect.gen(function* () {
-        const run = yield* (yield* TaskStore).readRunRecord(v.loc)
-        if (Option.isSome(run)) yield* notifyEnd(v.loc, run.value.runId, "worker_lost")
+        const store = yield* TaskStore
+        // Already claimed (the usual case after the first observer): no lock taken.
+        const seen = yield* store.readRunRecord(loc)
+        if (Option.isNone(seen) || Option.isSome(readClaim(loc.dir, seen.value.runId))) return
+        const claimed = yield* store.withLock(
+          loc,
+          Effect.gen(function* () {
+            const meta = yield* store.read(loc)
+            if (meta.state !== "RUNNING" || (yield* store.workerAlive(loc)) !== false)
+              return undefined
+            const run = yield* store.readRunRecord(loc)
+            if (Option.isNone(run)) return undefined
+            return (yield* claimEnd(loc, run.value.runId, "worker_lost"))
+              ? run.value.runId
+              : undefined
+          }),
+        )
+        if (claimed !== undefined) yield* launchNotifier(loc, claimed, "worker_lost")
       }),
     { discard: true },
   ).pipe(Effect.catchAllCause(() => Effect.void))

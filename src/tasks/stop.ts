@@ -80,16 +80,23 @@ export const stopTask = (
         Effect.gen(function* () {
           const now = readWorkerIdentity(loc.dir)
           if (now !== undefined && (yield* isAlive(now))) return "new-worker" as const
-          return yield* endLeftovers(loc)
+          const killed = yield* endLeftovers(loc)
+          // Stored RUNNING with no worker: a lost worker, whose run is this run.json's.
+          const stored = yield* store.read(loc).pipe(Effect.option)
+          const lostRun =
+            stored._tag === "Some" && stored.value.state === "RUNNING"
+              ? yield* store.readRunRecord(loc)
+              : Option.none()
+          return { killed, lostRun }
         }),
       )
       if (leftovers === "new-worker") return yield* stopTask(loc, afterTurn, timeoutMs)
       const stored = yield* store.read(loc).pipe(Effect.option)
       const lost = stored._tag === "Some" && stored.value.state === "RUNNING"
       // A lost worker's end was never notified: this stop is the one that saw it (once per run).
-      const lostRun = lost ? yield* store.readRunRecord(loc) : Option.none()
-      if (Option.isSome(lostRun)) yield* notifyEnd(loc, lostRun.value.runId, "worker_lost")
-      const killed = leftovers
+      if (Option.isSome(leftovers.lostRun))
+        yield* notifyEnd(loc, leftovers.lostRun.value.runId, "worker_lost")
+      const killed = leftovers.killed
       if (killed > 0) {
         return {
           id: loc.id,
