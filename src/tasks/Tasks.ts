@@ -38,10 +38,12 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
     const launcher = yield* WorkerLauncher
     const config = yield* TasksConfig
     const processes = yield* Processes
+    // The launcher too: a command that finds a worker lost starts its notifier (endNotify.ts).
     const withServices = <A, E>(effect: Effect.Effect<A, E, TaskStore | Processes>) =>
       effect.pipe(
         Effect.provideService(TaskStore, store),
         Effect.provideService(Processes, processes),
+        Effect.provideService(WorkerLauncher, launcher),
       )
     const { start, send } = makeLaunches(store, launcher, config, processes)
 

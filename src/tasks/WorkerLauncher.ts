@@ -135,7 +135,7 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
       Effect.gen(function* () {
         // A relative codex would be looked up from the task's directory (`--codex-bin` is made
         // absolute by the CLI; a bare name it found nowhere on PATH never reaches a worker).
-        if (!isAbsolute(given.codexBin)) {
+        if (given._tag !== "Notify" && !isAbsolute(given.codexBin)) {
           return yield* new WorkerLaunchFailed({
             message: `The codex executable was not found (${given.codexBin} is not on PATH); install codex or pass --codex-bin.`,
           })

@@ -1,11 +1,12 @@
 import { rmSync } from "node:fs"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import { timestampMillis } from "../domain/task.js"
 import { ARCHIVE_DIR } from "../store/layout.js"
 import { LEGACY_FORMAT_KEY, predatesThreads } from "../store/legacy.js"
 import { LOCK_FILE } from "../store/lock.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { notificationPending } from "./endNotify.js"
 import { endLeftovers } from "./leftovers.js"
 import { viewOf } from "./view.js"
 import { type BranchPolicy, KEEP_BRANCH, retireWorktree } from "./worktree.js"
@@ -25,6 +26,22 @@ export type ArchiveReport =
   | { readonly id: string; readonly status: "already-archived"; readonly dir: string }
 
 const pad = (n: number) => String(n).padStart(2, "0")
+
+/** The longest an `archive` waits for a task's end notifications (they take ~75 s at most). */
+export const NOTIFY_WAIT = Duration.minutes(2)
+
+/**
+ * Waits while the task's end is being notified (`--on-finish`, `--webhook`): moving it now would
+ * take its result file and log from under the notification. Gives up after `NOTIFY_WAIT`.
+ */
+const notificationsDone = (loc: TaskLocation) =>
+  notificationPending(loc).pipe(
+    Effect.repeat({
+      schedule: Schedule.spaced(Duration.millis(200)).pipe(Schedule.upTo(NOTIFY_WAIT)),
+      while: (pending) => pending,
+    }),
+    Effect.asVoid,
+  )
 
 /** `archive/YYYY/MM/DD/<id>` for today's UTC date. */
 export const archiveDirFor = (root: string, id: string, now = new Date()) =>
@@ -61,6 +78,7 @@ export const archiveTaskWith = (loc: TaskLocation, branch: BranchPolicy = KEEP_B
     const now = yield* store.resolve(loc.id, { includeArchived: true })
     if (now.archived)
       return { id: loc.id, status: "already-archived", dir: now.dir } satisfies ArchiveReport
+    yield* notificationsDone(loc)
     const format = yield* store.format(loc)
     // Marking and moving happen under the task lock, so a racing `send` either runs first (and
     // the task is RUNNING: skipped) or sees ARCHIVED and refuses; it can never recreate the moved

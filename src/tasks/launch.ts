@@ -11,13 +11,14 @@ import { signalIfSame, waitGone } from "../processes/control.js"
 import type { ProcessesShape } from "../processes/Processes.js"
 import { Processes } from "../processes/Processes.js"
 import { WORKER_STDERR } from "../store/scratchNames.js"
-import type { TaskStore } from "../store/TaskStore.js"
+import { TaskStore } from "../store/TaskStore.js"
+import { claimEnd, launchNotifier } from "./endNotify.js"
 import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
 import { endLeftovers } from "./leftovers.js"
 import { cloneRepo } from "./repo.js"
 import type { TasksConfigShape } from "./TasksConfig.js"
 import { checkNotify, type StartExtras, workerExtras } from "./unattended.js"
-import type { WorkerLauncher } from "./WorkerLauncher.js"
+import { WorkerLauncher } from "./WorkerLauncher.js"
 import { startInWorktree, type WorktreeRequest } from "./worktree.js"
 
 /** What `start` needs. */
@@ -288,6 +289,18 @@ export const makeLaunches = (
           const receipt = yield* store.inboxPush(loc, prompt)
           const base = { id: loc.id, seq: receipt.seq, logOffset }
           if (alive) return { ...base, status: "queued", position: receipt.position } as const
+          // Stored RUNNING with no worker: the last one was lost, and nobody notified its end yet
+          // (its run id goes when the new worker records its own).
+          const lostRun =
+            current.state === "RUNNING" ? yield* store.readRunRecord(loc) : Option.none()
+          const lost =
+            Option.isSome(lostRun) &&
+            (yield* claimEnd(loc, lostRun.value.runId, "worker_lost").pipe(
+              Effect.provideService(TaskStore, store),
+              Effect.provideService(WorkerLauncher, launcher),
+            ))
+              ? lostRun.value.runId
+              : undefined
           yield* endLeftovers(loc).pipe(Effect.provideService(Processes, processes))
           const worker = yield* launcher
             .launch(
@@ -313,7 +326,7 @@ export const makeLaunches = (
           if (Option.isSome(identity)) yield* store.writeWorker(loc, identity.value)
           // A `waiting` left by a worker that is gone (killed while it waited) is not this one's.
           yield* store.update(loc, ({ waiting: _, ...m }) => ({ ...m, state: "RUNNING" }))
-          return { ...base, status: "started", worker } as const
+          return { ...base, status: "started", worker, lost } as const
         }),
         // Queued prompt and launched worker go together: a Ctrl-C or an MCP cancel in between
         // would leave the prompt in the inbox with no worker to run it.
@@ -327,7 +340,13 @@ export const makeLaunches = (
       yield* unqueue
       return yield* new StartFailed({ message: answer.message, errorTag: answer.errorTag })
     }
-    const { worker: _, ...receipt } = decision
+    if (decision.lost !== undefined) {
+      yield* launchNotifier(loc, decision.lost, "worker_lost").pipe(
+        Effect.provideService(TaskStore, store),
+        Effect.provideService(WorkerLauncher, launcher),
+      )
+    }
+    const { worker: _, lost: _lost, ...receipt } = decision
     return receipt satisfies SendReceipt
   })
 

@@ -3,6 +3,7 @@ import { Deferred, Effect } from "effect"
 import { effectiveState, type TaskState, timestampMillis } from "../domain/task.js"
 import type { CorruptTask, TaskNotFound } from "../store/errors.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { notificationPending, notifyLost } from "./endNotify.js"
 import { recheckMs } from "./recheck.js"
 import { type TaskView, viewOf } from "./view.js"
 
@@ -32,6 +33,8 @@ export const listTasks = (options: {
       if ("error" in entry) broken.push({ ref: entry.loc.id, message: entry.error.message })
       else views.push(yield* viewOf(store, entry.loc, entry.meta, { withResult: false }))
     }
+    // Whoever sees a worker lost first has its notifications run (once: see endNotify.ts).
+    yield* notifyLost(views)
     const wanted = options.states
     const shown =
       wanted === undefined || wanted.length === 0
@@ -68,6 +71,7 @@ export const selectTasks = (selector: Selector) =>
       if (view.ok) views.push(view.v)
       else broken.push({ ref, message: view.message })
     }
+    yield* notifyLost(views)
     return { views, broken }
   })
 
@@ -102,12 +106,14 @@ const watchDirs = (locs: ReadonlyArray<TaskLocation>, fallbackMs: number) =>
  * Waits until all (or any) of `locs` are no longer RUNNING, watching their directories (no busy
  * polling; a slow liveness check catches workers that die without a word). Returns the views of
  * the tasks that finished. The watch is set before the first read, so a task finishing between
- * a read and the wait that follows it still wakes the wait.
+ * a read and the wait that follows it still wakes the wait. Without `isDone`, a task has finished
+ * once its end's notifications (`--on-finish`, `--webhook`) are done too: until then its files
+ * are still read (an `archive` right after would pull them from under the notification).
  */
 export const waitForTasks = (
   locs: ReadonlyArray<TaskLocation>,
   mode: "all" | "any",
-  isDone: (v: TaskView) => boolean = (v) => v.state !== "RUNNING",
+  isDone?: (v: TaskView) => boolean,
 ) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
@@ -117,7 +123,17 @@ export const waitForTasks = (
       const views = yield* Effect.forEach(locs, (loc) =>
         Effect.flatMap(store.read(loc), (meta) => viewOf(store, loc, meta)),
       )
-      const done = views.filter(isDone)
+      const done =
+        isDone !== undefined
+          ? views.filter(isDone)
+          : yield* Effect.gen(function* () {
+              yield* notifyLost(views)
+              return yield* Effect.filter(views, (v) =>
+                v.state === "RUNNING"
+                  ? Effect.succeed(false)
+                  : Effect.map(notificationPending(v.loc), (pending) => !pending),
+              )
+            })
       if (mode === "any" ? done.length > 0 : done.length === views.length) return done
       yield* changes.next
     }

@@ -9,6 +9,7 @@ import { taskPaths } from "../store/layout.js"
 import { START_SCRATCH_DIR } from "../store/scratchNames.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
+import { claimEnd, launchNotifier, notifyEnd } from "./endNotify.js"
 import { endLeftovers, runProcesses } from "./leftovers.js"
 
 /** Why a stop could not even look at the task (its files). */
@@ -81,13 +82,23 @@ export const stopTask = (
         Effect.gen(function* () {
           const now = readWorkerIdentity(loc.dir)
           if (now !== undefined && (yield* isAlive(now))) return "new-worker" as const
-          return yield* endLeftovers(loc)
+          const killed = yield* endLeftovers(loc)
+          // Stored RUNNING with no worker: a lost worker, whose run is this run.json's.
+          const stored = yield* store.read(loc).pipe(Effect.option)
+          const lostRun =
+            stored._tag === "Some" && stored.value.state === "RUNNING"
+              ? yield* store.readRunRecord(loc)
+              : Option.none()
+          return { killed, lostRun }
         }),
       )
       if (leftovers === "new-worker") return yield* stopTask(loc, afterTurn, timeoutMs)
       const stored = yield* store.read(loc).pipe(Effect.option)
       const lost = stored._tag === "Some" && stored.value.state === "RUNNING"
-      const killed = leftovers
+      // A lost worker's end was never notified: this stop is the one that saw it (once per run).
+      if (Option.isSome(leftovers.lostRun))
+        yield* notifyEnd(loc, leftovers.lostRun.value.runId, "worker_lost")
+      const killed = leftovers.killed
       if (killed > 0) {
         return {
           id: loc.id,
@@ -112,11 +123,17 @@ export const stopTask = (
     yield* waitGone(identity, 5_000)
     // What the worker would have done (queued prompts dropped, visibly; STOPPED), under the lock
     // and only if worker.json still names the killed worker: else a newer worker owns the task.
-    const taken = yield* store.withLock(
+    const outcome = yield* store.withLock(
       loc,
       Effect.gen(function* () {
         const current = readWorkerIdentity(loc.dir)
-        if (current === undefined || !sameProcess(identity, current)) return true
+        if (current === undefined || !sameProcess(identity, current)) return { taken: true }
+        // The killed worker cannot notify: this stop does, claimed before the task leaves
+        // RUNNING (as a worker's own end is), the notifier started once the lock is released.
+        const notify =
+          Option.isSome(run) && (yield* claimEnd(loc, run.value.runId, "killed"))
+            ? run.value.runId
+            : undefined
         yield* store.dropQueued(loc)
         yield* store.update(loc, (m) => ({
           ...m,
@@ -128,9 +145,11 @@ export const stopTask = (
           },
         }))
         yield* store.clearWorker(loc, identity)
-        return false
+        return { taken: false, notify }
       }),
     )
+    if (outcome.notify !== undefined) yield* launchNotifier(loc, outcome.notify, "killed")
+    const taken = outcome.taken
     return {
       id: loc.id,
       status: "killed",

@@ -66,7 +66,7 @@ export const inProcessLauncher = (
               Effect.provide(
                 RunSlots.layer({
                   root: store.root,
-                  limit: request.maxRunning ?? 0,
+                  limit: request._tag === "Notify" ? 0 : (request.maxRunning ?? 0),
                   notice: (n) => Effect.sync(() => onNotice?.(n)),
                 }),
               ),

@@ -13,7 +13,7 @@ import { WORKER_STDERR } from "../store/scratchNames.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { PromptResult } from "./attempt.js"
 import { type WorkerEnv, waitingOutLock } from "./env.js"
-import { notifyFinished } from "./notify.js"
+import { claimFinished, notifyFinished, runNotifier } from "./notify.js"
 import type { Handshake, WorkerRequest } from "./protocol.js"
 import { finishAfterFailure, takeNext } from "./queue.js"
 import { makeTaskLog, type TaskLog } from "./taskLog.js"
@@ -25,6 +25,7 @@ export type HandshakeFn = (handshake: Handshake) => Effect.Effect<void>
 
 type StartRequest = Extract<WorkerRequest, { _tag: "Start" }>
 type ResumeRequest = Extract<WorkerRequest, { _tag: "Resume" }>
+type NotifyRequest = Extract<WorkerRequest, { _tag: "Notify" }>
 
 /** The one-line reason of a failure (never a stack trace). */
 export const reasonOf = (cause: Cause.Cause<unknown>): string => {
@@ -47,6 +48,7 @@ const guardTask = <R>(env: WorkerEnv, log: TaskLog, effect: Effect.Effect<void, 
           return yield* Effect.failCause(cause)
         const message = `the worker failed: ${reasonOf(cause)}`
         const at = loc.value
+        yield* claimFinished(env, at)
         yield* env.store
           .update(at, (m) => ({
             ...m,
@@ -214,6 +216,22 @@ export const runWorker = (
   handshake: HandshakeFn,
   /** This worker's process (another one when the worker runs in-process, in tests). */
   self: ProcessIdentity | undefined = currentIdentity(),
+) =>
+  request._tag === "Notify"
+    ? notifyOnly(request, handshake, self)
+    : runTask(request, handshake, self)
+
+/** The `Notify` request: only the notifications of a run that ended without its worker's. */
+export const notifyOnly = (
+  request: NotifyRequest,
+  handshake: HandshakeFn,
+  self: ProcessIdentity | undefined = currentIdentity(),
+) => runNotifier(request, (id) => handshake({ _tag: "Accepted", id }), self).pipe(Effect.orDie)
+
+const runTask = (
+  request: StartRequest | ResumeRequest,
+  handshake: HandshakeFn,
+  self: ProcessIdentity | undefined,
 ) =>
   Effect.gen(function* () {
     const store = yield* TaskStore

@@ -6,7 +6,7 @@ import { TaskStore } from "../store/TaskStore.js"
 import { type Handshake, WorkerRequest } from "./protocol.js"
 import { RunSlots } from "./slot.js"
 import type { WorkerNotice } from "./slotNotice.js"
-import { runWorker } from "./Worker.js"
+import { notifyOnly, runWorker } from "./Worker.js"
 import { makeWorkerControl, type StopMode, WorkerControl } from "./WorkerControl.js"
 
 const readStdin = (): Promise<string> =>
@@ -61,6 +61,18 @@ export const workerMain = async (): Promise<void> => {
   if (text === "") process.exit(0)
   const request = Schema.decodeUnknownSync(Schema.parseJson(WorkerRequest))(text)
   if (request._tag === "Start" && request.cwd !== undefined) process.chdir(request.cwd)
+  if (request._tag === "Notify") {
+    // Only the notifications of a run that ended without its worker's (see worker/notify.ts).
+    await Effect.runPromise(
+      notifyOnly(request, handshake).pipe(
+        Effect.provide(TaskStore.Default.pipe(Layer.provide(guardedStoreRoot(request.storeRoot)))),
+        Effect.catchAllCause((cause) =>
+          handshake({ _tag: "Failed", errorTag: "NotifyFailed", message: messageOf(cause) }),
+        ),
+      ),
+    )
+    process.exit(0)
+  }
   const program = Effect.gen(function* () {
     const made = yield* makeWorkerControl
     requestStop = (mode) => Effect.runFork(made.request(mode))

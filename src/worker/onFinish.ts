@@ -1,9 +1,14 @@
 import { spawn } from "node:child_process"
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Duration, Effect } from "effect"
 
 /** How long an `--on-finish` command may run before its process group is killed. */
 export const ON_FINISH_TIMEOUT = Duration.seconds(60)
 const OUTPUT_TAIL = 4_000
+// Enough bytes for OUTPUT_TAIL characters of UTF-8 (at most 4 bytes each).
+const TAIL_BYTES = OUTPUT_TAIL * 4
 
 /** How an `--on-finish` command ended. */
 export interface CommandResult {
@@ -16,9 +21,20 @@ export interface CommandResult {
   readonly spawnError?: string
 }
 
+/** The last `OUTPUT_TAIL` characters of the file open as `fd` (read from its end only). */
+const tailOf = (fd: number): string => {
+  const size = fstatSync(fd).size
+  const length = Math.min(size, TAIL_BYTES)
+  const buffer = Buffer.alloc(length)
+  readSync(fd, buffer, 0, length, size - length)
+  return buffer.toString("utf8").slice(-OUTPUT_TAIL)
+}
+
 /**
  * Runs `sh -c command` in `cwd` with `env`, in its own process group (killed with SIGKILL after
  * `timeout`). The command is the user's text as given; task values are only in the environment.
+ * It ends when `sh` exits: its output goes to a private temporary file (not a pipe), so a job it
+ * put in the background (`cmd &`) holding stdout keeps nobody waiting; such a job runs on.
  */
 export const runCommand = (
   command: string,
@@ -26,48 +42,67 @@ export const runCommand = (
   env: NodeJS.ProcessEnv,
   timeout: Duration.DurationInput = ON_FINISH_TIMEOUT,
 ): Effect.Effect<CommandResult> =>
-  Effect.gen(function* () {
-    let output = ""
-    const child = spawn("sh", ["-c", command], {
-      cwd,
-      env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL)
-    }
-    child.stdout?.on("data", keep)
-    child.stderr?.on("data", keep)
-    const ended = Effect.async<Omit<CommandResult, "timedOut" | "output">>((resume) => {
-      child.once("error", (e) =>
-        resume(Effect.succeed({ exitCode: null, signal: null, spawnError: e.message })),
-      )
-      child.once("close", (code, signal) =>
-        resume(Effect.succeed({ exitCode: code, signal: signal ?? null })),
-      )
-    })
-    const killGroup = Effect.sync(() => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
-      } catch {
-        // already gone
-      }
-    })
-    const result = yield* ended.pipe(
-      Effect.map((r) => ({ ...r, timedOut: false })),
-      Effect.timeoutTo({
-        duration: timeout,
-        onSuccess: Effect.succeed,
-        onTimeout: () =>
-          Effect.zipRight(
-            killGroup,
-            Effect.map(ended, (r) => ({ ...r, timedOut: true })),
-          ),
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const dir = mkdtempSync(join(tmpdir(), "codex-tasks-on-finish-"))
+      const fd = openSync(join(dir, "output"), "w+", 0o600)
+      return { dir, fd }
+    }),
+    ({ fd }) =>
+      Effect.gen(function* () {
+        const child = spawn("sh", ["-c", command], {
+          cwd,
+          env,
+          detached: true,
+          stdio: ["ignore", fd, fd],
+        })
+        const ended = Effect.async<Omit<CommandResult, "timedOut" | "output">>((resume) => {
+          child.once("error", (e) =>
+            resume(Effect.succeed({ exitCode: null, signal: null, spawnError: e.message })),
+          )
+          // `exit`, not `close`: the end of `sh` itself, whoever else holds the output file.
+          child.once("exit", (code, signal) =>
+            resume(Effect.succeed({ exitCode: code, signal: signal ?? null })),
+          )
+        })
+        const killGroup = Effect.sync(() => {
+          try {
+            if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
+          } catch {
+            // already gone
+          }
+        })
+        const result = yield* ended.pipe(
+          Effect.map((r) => ({ ...r, timedOut: false })),
+          Effect.timeoutTo({
+            duration: timeout,
+            onSuccess: Effect.succeed,
+            onTimeout: () =>
+              Effect.zipRight(
+                killGroup,
+                Effect.map(ended, (r) => ({ ...r, timedOut: true })),
+              ),
+          }),
+          Effect.flatten,
+          // Interrupted (the worker is being stopped): the command goes with it.
+          Effect.onInterrupt(() => killGroup),
+        )
+        return { ...result, output: tailOf(fd) }
       }),
-      Effect.flatten,
-      // The group goes with the command even when it exited and left children behind.
-      Effect.ensuring(killGroup),
-    )
-    return { ...result, output }
-  })
+    ({ dir, fd }) =>
+      Effect.sync(() => {
+        closeSync(fd)
+        // A background job still writing keeps its (unlinked) file; nothing here waits for it.
+        rmSync(dir, { recursive: true, force: true })
+      }),
+  ).pipe(
+    Effect.catchAllDefect((e) =>
+      Effect.succeed({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        output: "",
+        spawnError: `cannot record its output: ${e instanceof Error ? e.message : String(e)}`,
+      }),
+    ),
+  )

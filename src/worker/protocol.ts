@@ -2,6 +2,7 @@ import { Schema } from "effect"
 import { TaskLimits } from "../domain/policy.js"
 import { ExecOptions } from "../exec/options.js"
 import { PinnedPath } from "../exec/pinnedPaths.js"
+import { NotifyEvent } from "../store/notifyClaim.js"
 import { WorkerExtras } from "./extras.js"
 
 /** Retry policy for retryable codex failures. */
@@ -55,6 +56,16 @@ export const WorkerRequest = Schema.Union(
     retry: RetryPolicy,
     ...WorkerExtras.fields,
     ...pinnedPaths,
+  }),
+  /**
+   * Run the task's notifications for a worker run that could not (lost, killed by `stop`): the
+   * sender has claimed them (`store/notifyClaim.ts`); the answer is `Accepted`.
+   */
+  Schema.TaggedStruct("Notify", {
+    storeRoot: Schema.String,
+    taskId: Schema.String,
+    runId: Schema.String,
+    event: NotifyEvent,
   }),
 )
 /** A worker request. */

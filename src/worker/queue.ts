@@ -6,12 +6,13 @@ import { nowTimestamp } from "../domain/task.js"
 import type { InboxEntry } from "../store/inbox.js"
 import type { TaskLocation } from "../store/TaskStore.js"
 import { type WorkerEnv, waitingOutLock } from "./env.js"
+import { claimFinished } from "./notify.js"
 import { finalState } from "./rules.js"
 
 /**
  * Ends the worker's work on the task, under the task lock: queued prompts are dropped (visibly,
- * with the reason) when a stop was requested or the task failed for good, the task takes its final
- * state, and the worker record is removed. A `send` racing with this either queued its prompt
+ * with the reason) when a stop was requested or the task failed for good, the notification is
+ * claimed, the task takes its final state, and the worker record is removed. A `send` racing with this either queued its prompt
  * before (dropped here, or seen by `takeNext`) or finds no worker afterwards and starts one.
  */
 const finishLocked = (env: WorkerEnv, loc: TaskLocation, failure?: ExecError) =>
@@ -21,6 +22,9 @@ const finishLocked = (env: WorkerEnv, loc: TaskLocation, failure?: ExecError) =>
     else if (failure !== undefined) {
       yield* env.store.dropQueued(loc, `the task failed (${failure._tag}): ${failure.message}`)
     }
+    // The notification is claimed before the task leaves RUNNING: whoever sees it ended sees
+    // that it is still to be notified.
+    yield* claimFinished(env, loc)
     yield* env.store.update(loc, (m) => ({ ...m, state: finalState(m.last_outcome) }))
     yield* env.store.clearWorker(loc, env.self)
   })

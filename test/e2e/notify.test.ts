@@ -3,7 +3,16 @@ import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { assert, describe, it } from "vitest"
-import { readLog, runCli, waitFor, waitForState } from "../support/cli.js"
+import {
+  commandLine,
+  readLog,
+  runCli,
+  taskProcesses,
+  tokenProcesses,
+  tokenSleep,
+  waitFor,
+  waitForState,
+} from "../support/cli.js"
 import { e2eWorld } from "../support/e2eWorld.js"
 
 // Notifications of a task's end (issue 12, item 5) with the real codex: `--on-finish` runs a
@@ -111,6 +120,99 @@ describe("notifications", () => {
     )
     assert.strictEqual(readFileSync(file, "utf8"), "STOPPED one\nSTOPPED two\n")
   }, 120_000)
+
+  it("a hook that backgrounds a job holding its stdout: the worker exits at once (issue 20)", async () => {
+    const sandbox = await setup()
+    // `$PPID` of the hook's shell is the worker; the sleep keeps the shell's stdout open.
+    const onFinish = `echo $PPID > worker.pid; ${tokenSleep(sandbox, 30)} & echo hooked`
+    const run = await runCli(sandbox, ["start", ...FLAGS, "--on-finish", onFinish, "Hi.\nREPLY:ok"])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    const pidFile = join(sandbox.cwd, "worker.pid")
+    const worker = await waitFor("the hook to run", () =>
+      existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : undefined,
+    )
+    // Before: the worker waited for the sleep's EOF (30 s). Far below that, it is gone.
+    await waitFor(
+      "the worker to exit",
+      () => (existsSync(`/proc/${worker}`) ? undefined : true),
+      20_000,
+    )
+    const entry = (await readLog(sandbox, id)).find((e) => e.type === "notification")
+    assert.include(entry, { kind: "on_finish", ok: true, message: "exit 0" })
+    assert.include(String(entry?.output), "hooked")
+    // The job the hook put in the background runs on (as it would from a shell).
+    const sleeps = tokenProcesses(sandbox).filter((p) => commandLine(p) === tokenSleep(sandbox, 30))
+    assert.lengthOf(sleeps, 1)
+    for (const p of sleeps) process.kill(p, "SIGKILL")
+  }, 60_000)
+
+  it("a worker SIGKILLed mid-turn: the next command notifies, once (issue 20)", async () => {
+    const sandbox = await setup()
+    const onFinish = 'echo "$CODEX_TASKS_EVENT $CODEX_TASKS_STATE $CODEX_TASKS_OUTCOME" >> ends.txt'
+    const run = await runCli(sandbox, [
+      "start",
+      ...FLAGS,
+      "--on-finish",
+      onFinish,
+      `Long.\nRUN:${tokenSleep(sandbox)}\nREPLY:never`,
+    ])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    const worker = await waitFor("the worker", () => taskProcesses(sandbox, id).worker)
+    process.kill(worker, "SIGKILL")
+    await waitFor("the worker to be gone", () =>
+      taskProcesses(sandbox, id).worker === undefined ? true : undefined,
+    )
+    // Two observers at once, then more: one notification.
+    const [ls, status] = await Promise.all([
+      runCli(sandbox, ["ls"]),
+      runCli(sandbox, ["status", id]),
+    ])
+    assert.strictEqual(ls.code, 0, ls.stderr)
+    assert.strictEqual(status.code, 0, status.stderr)
+    const file = join(sandbox.cwd, "ends.txt")
+    await waitFor("the notification", async () =>
+      (await readLog(sandbox, id)).some((e) => e.type === "notification") ? true : undefined,
+    )
+    // Later observers (a stop ends what the lost worker left, if anything) notify no more.
+    await runCli(sandbox, ["stop", id])
+    assert.strictEqual((await runCli(sandbox, ["ls"])).code, 0)
+    assert.strictEqual(readFileSync(file, "utf8"), "worker_lost DIED worker_lost\n")
+    assert.lengthOf(
+      (await readLog(sandbox, id)).filter((e) => e.type === "notification"),
+      1,
+    )
+  }, 120_000)
+
+  it("status --wait && archive: the notification still reads the result and is logged (issue 20)", async () => {
+    const sandbox = await setup()
+    // A hook that takes a moment: before, `status --wait` returned as soon as the task was
+    // STOPPED and `archive` moved the task while the hook ran (result file gone, entry lost).
+    const onFinish = 'sleep 1; cat "$CODEX_TASKS_RESULT_FILE"'
+    const run = await runCli(sandbox, [
+      "start",
+      ...FLAGS,
+      "--on-finish",
+      onFinish,
+      "Hi.\nREPLY:the result",
+    ])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    const wait = await runCli(sandbox, ["status", "--wait", id])
+    assert.strictEqual(wait.code, 0, wait.stderr)
+    const archived = await runCli(sandbox, ["archive", id])
+    assert.strictEqual(archived.code, 0, archived.stderr)
+    const log = await runCli(sandbox, ["log", "--json", id])
+    assert.strictEqual(log.code, 0, log.stderr)
+    const entries = log.stdout
+      .split("\n")
+      .filter((l) => l.includes('"type":"notification"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    assert.lengthOf(entries, 1)
+    assert.include(entries[0], { kind: "on_finish", ok: true, message: "exit 0" })
+    assert.include(String(entries[0]?.output), "the result")
+  }, 60_000)
 
   it("refuses a webhook that is not http or https (exit 2), before anything runs", async () => {
     const sandbox = await setup()

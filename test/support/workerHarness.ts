@@ -22,7 +22,10 @@ export const tempRoot = Effect.acquireRelease(
 
 export const policy: RetryPolicy = { maxRetries: 2, baseDelayMs: 1_000, maxDelayMs: 60_000 }
 
-export const startRequest = (prompt: string, retry: RetryPolicy = policy): WorkerRequest => ({
+export const startRequest = (
+  prompt: string,
+  retry: RetryPolicy = policy,
+): Extract<WorkerRequest, { _tag: "Start" }> => ({
   _tag: "Start",
   storeRoot: "unused-in-process",
   codexBin: "unused-in-process",
@@ -32,7 +35,10 @@ export const startRequest = (prompt: string, retry: RetryPolicy = policy): Worke
   retry,
 })
 
-export const resumeRequest = (taskId: string, retry: RetryPolicy = policy): WorkerRequest => ({
+export const resumeRequest = (
+  taskId: string,
+  retry: RetryPolicy = policy,
+): Extract<WorkerRequest, { _tag: "Resume" }> => ({
   _tag: "Resume",
   storeRoot: "unused-in-process",
   codexBin: "unused-in-process",

@@ -119,4 +119,49 @@ describe("Tasks.send", () => {
       assert.isUndefined(meta.waiting)
     }),
   )
+
+  it.scoped("a send that finds the worker lost has its end notified, then resumes (issue 20)", () =>
+    Effect.gen(function* () {
+      const root = join(yield* tempRoot, "store")
+      const launched: Array<WorkerRequest> = []
+      const launcher = Layer.succeed(WorkerLauncher, {
+        launch: (request) =>
+          Effect.sync(() => {
+            launched.push(request)
+            return {
+              pid: process.pid,
+              handshake: Effect.succeed({ _tag: "Accepted", id: "t" } as const),
+            }
+          }),
+      })
+      const storeLayer = TaskStore.layer(root)
+      const layer = Tasks.Default.pipe(
+        Layer.provideMerge(storeLayer),
+        Layer.provide(launcher),
+        Layer.provide(TasksConfig.layer("/abs/codex")),
+        Layer.provide(ProcessesLive.layer),
+      )
+      const store = yield* Effect.provide(TaskStore, storeLayer)
+      // Stored RUNNING, its worker gone (no worker record), its last run known.
+      const loc = yield* store.create(
+        Schema.decodeUnknownSync(TaskMeta)({
+          id: "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c6e",
+          state: "RUNNING",
+          created_at: "2026-11-26T20:01:47.000Z",
+          updated_at: "2026-11-26T20:01:47.000Z",
+          schema_version: 1,
+          notify: { on_finish: "true" },
+        }),
+      )
+      yield* store.writeRunRecord(loc, "lost-run")
+      yield* Effect.provide(
+        Effect.flatMap(Tasks, (t) => t.send(loc.id, "go on")),
+        layer,
+      )
+      assert.deepStrictEqual(
+        launched.map((r) => (r._tag === "Notify" ? `Notify ${r.event} ${r.runId}` : r._tag)),
+        ["Resume", "Notify worker_lost lost-run"],
+      )
+    }),
+  )
 })

@@ -72,6 +72,30 @@ describe("runCommand (--on-finish)", () => {
     }),
   )
 
+  it.effect(
+    "ends when sh exits: a job it put in the background holding stdout keeps no one waiting",
+    () =>
+      Effect.gen(function* () {
+        const marker = `sleep 30.${process.pid}${Date.now() % 1000}`
+        const running = () => spawnSync("pgrep", ["-f", marker], { encoding: "utf8" }).stdout.trim()
+        // The background sleep inherits stdout: before, the command ended only at its EOF (30 s
+        // later, or at the 60 s limit); the test clock never moves here.
+        const r = yield* runCommand(
+          `echo started; ${marker} & echo "bg $!"`,
+          process.cwd(),
+          process.env,
+        )
+        assert.strictEqual(r.exitCode, 0)
+        assert.isFalse(r.timedOut)
+        assert.include(r.output, "started")
+        const bg = Number(/bg (\d+)/.exec(r.output)?.[1])
+        assert.isAbove(bg, 0)
+        // The job the user put in the background runs on.
+        assert.notStrictEqual(running(), "")
+        process.kill(bg, "SIGKILL")
+      }),
+  )
+
   it.effect("kills the command's process group after 60 s", () =>
     Effect.gen(function* () {
       const marker = `sleep 300.${process.pid}${Date.now() % 1000}`
