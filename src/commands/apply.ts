@@ -1,5 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
+import type { ApplyJson } from "../domain/wire.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { printJson, printLine } from "./Printer.js"
 import { globalOptions } from "./root.js"
@@ -23,7 +24,8 @@ export const apply = Command.make(
         const { id, applied: r } = yield* (yield* Tasks).applyChanges(o.task, o.commit)
         const files = r._tag === "Applied" ? r.files : []
         if (o.json) {
-          return yield* printJson({ id: id, dir: r.record.repo, files, committed: r.committed })
+          const json: ApplyJson = { id, dir: r.record.repo, files, committed: r.committed }
+          return yield* printJson(json)
         }
         if (files.length === 0) return yield* printLine(`Task ${id} changed nothing to apply.`)
         yield* printLine(

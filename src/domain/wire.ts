@@ -123,3 +123,46 @@ export const TaskListResultJson = Schema.Struct({
   tasks: TaskListJson,
   unreadable: Schema.Array(UnreadableJson),
 })
+
+/** A changed file of `diff --json`: its path and line counts (null for a binary file). */
+export const DiffFileJson = Schema.Struct({
+  path: Schema.String,
+  added: Schema.NullOr(Count).annotations({ description: "Lines added; null for a binary file." }),
+  deleted: Schema.NullOr(Count).annotations({
+    description: "Lines deleted; null for a binary file.",
+  }),
+})
+
+/** `diff --json` (and MCP `task_diff`): what a task changed; `--stat` leaves `patch` out. */
+export const DiffJson = Schema.Struct({
+  id: TaskId,
+  worktree: Schema.NullOr(
+    Schema.Struct({
+      path: Schema.String,
+      branch: Schema.String,
+      base: Schema.String.annotations({ description: "The commit the worktree started from." }),
+    }),
+  ).annotations({ description: "A worktree task's worktree; null for other tasks." }),
+  files: Schema.Array(DiffFileJson),
+  touched: Schema.NullOr(Schema.Array(Schema.String)).annotations({
+    description:
+      "Tasks without a worktree: the files their patches touched (as logged); null for a worktree task.",
+  }),
+  patch: Schema.optional(Schema.String).annotations({
+    description: "The unified diff, as `git apply` (-p1) takes it; absent with --stat.",
+  }),
+})
+/** What `diff --json` prints. */
+export type DiffJson = typeof DiffJson.Type
+
+/** `apply --json`: where a worktree task's changes were applied, which files, committed or not. */
+export const ApplyJson = Schema.Struct({
+  id: TaskId,
+  dir: Schema.String.annotations({ description: "The directory the changes were applied to." }),
+  files: Schema.Array(Schema.String).annotations({
+    description: "The files applied (empty when the task changed nothing).",
+  }),
+  committed: Schema.Boolean,
+})
+/** What `apply --json` prints. */
+export type ApplyJson = typeof ApplyJson.Type

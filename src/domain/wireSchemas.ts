@@ -1,5 +1,5 @@
 import { JSONSchema, type Schema } from "effect"
-import { SendJson, StartJson, TaskJson, TaskListJson } from "./wire.js"
+import { ApplyJson, DiffJson, SendJson, StartJson, TaskJson, TaskListJson } from "./wire.js"
 
 type Json = { readonly [key: string]: unknown } | ReadonlyArray<unknown> | string | number | boolean
 
@@ -98,5 +98,17 @@ export const documentedSchemas = (): Record<string, Json> => ({
     "codex-tasks send --json",
     "What `send --json` prints: the prompt started a turn now, or was queued at a 1-based position among the waiting prompts. See docs/json-output.md.",
     SendJson,
+  ),
+  diff: documented(
+    "diff",
+    "codex-tasks diff --json",
+    "What `diff --json [--stat]` prints, and MCP task_diff's structuredContent: what a task changed (a worktree task: against its base; else the files its patches touched). See docs/json-output.md.",
+    DiffJson,
+  ),
+  apply: documented(
+    "apply",
+    "codex-tasks apply --json",
+    "What `apply --json` prints: the directory a worktree task's changes were applied to, the files, and whether they were committed. See docs/json-output.md.",
+    ApplyJson,
   ),
 })

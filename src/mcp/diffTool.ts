@@ -9,7 +9,7 @@ import { changesJson } from "../tasks/taskDiff.js"
 import { readWorktree } from "../tasks/worktree.js"
 import { type McpContext, runTool, type ToolAnswer } from "./bridge.js"
 import { gateRead } from "./gate.js"
-import { taskId } from "./schemas.js"
+import { DiffResult, taskId } from "./schemas.js"
 
 /** `task_diff` arguments. */
 export const DiffArgs = z.strictObject({
@@ -20,20 +20,6 @@ export const DiffArgs = z.strictObject({
     .describe("Only the changed files with added/deleted line counts (no patch)."),
 })
 
-/** `task_diff` result (`diff --json`). */
-export const DiffResult = z.object({
-  id: z.string(),
-  worktree: z.object({ path: z.string(), branch: z.string(), base: z.string() }).nullable(),
-  files: z.array(
-    z.object({
-      path: z.string(),
-      added: z.number().int().nullable(),
-      deleted: z.number().int().nullable(),
-    }),
-  ),
-  touched: z.array(z.string()).nullable(),
-  patch: z.string().optional(),
-})
 
 /** `task_diff`: `diff --json [--stat] TASK` (refused for a task outside the allowed trees). */
 const taskDiff = (ctx: McpContext, a: z.infer<typeof DiffArgs>) =>

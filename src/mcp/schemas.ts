@@ -1,6 +1,7 @@
 import type { Schema } from "effect"
 import * as z from "zod"
 import {
+  DiffJson,
   SendJson,
   StartJson,
   TaskJson as TaskJsonSchema,
@@ -122,6 +123,9 @@ export const SendArgs = z.strictObject({
 
 /** `task_send` result (`send --json`). */
 export const SendResult = zodOf(SendJson)
+
+/** `task_diff` result (`diff --json`). */
+export const DiffResult = zodOf(DiffJson)
 
 /** `task_status` arguments. */
 export const StatusArgs = z.strictObject({ taskId })

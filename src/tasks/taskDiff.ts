@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs"
 import { isAbsolute, relative } from "node:path"
 import { Effect } from "effect"
+import type { TaskId } from "../domain/taskId.js"
+import type { DiffJson } from "../domain/wire.js"
 import { applyTree, diffStat, diffText, type FileStat, treeOf, worktreeTree } from "../git/diff.js"
 import { changedAmong, commitFiles, findRepo, refused, WorktreeRefused } from "../git/repo.js"
 import { readWorktree, type WorktreeRecord } from "./worktree.js"
@@ -16,7 +18,7 @@ export interface TaskChanges {
 }
 
 /** `diff --json` (and MCP `task_diff`): docs/json-output.md "diff"; `stat` leaves the patch out. */
-export const changesJson = (id: string, c: TaskChanges, stat: boolean) => ({
+export const changesJson = (id: TaskId, c: TaskChanges, stat: boolean): DiffJson => ({
   id,
   worktree:
     c.worktree === undefined

@@ -1,11 +1,18 @@
 import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { SendJson, TaskJson } from "../../src/domain/wire.js"
+import type { TaskId } from "../../src/domain/taskId.js"
+import { ApplyJson, DiffJson, SendJson, TaskJson } from "../../src/domain/wire.js"
 import { documentedSchemas } from "../../src/domain/wireSchemas.js"
-import { ListResult, SendResult, TaskJson as TaskJsonZod } from "../../src/mcp/schemas.js"
+import {
+  DiffResult,
+  ListResult,
+  SendResult,
+  TaskJson as TaskJsonZod,
+} from "../../src/mcp/schemas.js"
+import { changesJson } from "../../src/tasks/taskDiff.js"
 
-// docs/json-schema/{task,task-list,start,send}.schema.json are generated from src/domain/wire.ts
+// docs/json-schema/{task,task-list,start,send,diff,apply}.schema.json are generated from src/domain/wire.ts
 // (`npm run build && npm run json-schemas`); the MCP zod schemas are built from the same Schemas.
 
 const dir = new URL("../../docs/json-schema/", import.meta.url)
@@ -76,5 +83,42 @@ describe("wire shapes", () => {
       assert.isTrue(SendResult.safeParse(value).success)
     }
     assert.isFalse(SendResult.safeParse({ id: "t1", seq: 0, status: "started" }).success)
+  })
+
+  it("diff results: a worktree task's and a plain task's, with and without the patch", () => {
+    const id = "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c6d" as TaskId
+    const files = [
+      { path: "f.txt", added: 1, deleted: 0 },
+      { path: "logo.png", added: null, deleted: null },
+    ]
+    const worktree = { path: "/s/.worktrees/a", branch: "codex-tasks/0199d7c2", base: "abc" }
+    const record = { ...worktree, base_ref: "HEAD", repo: "/r", dir: "/r" }
+    const values = [
+      changesJson(id, { worktree: record, files, patch: "+x", touched: [] }, false),
+      changesJson(id, { worktree: record, files, patch: "", touched: [] }, true),
+      changesJson(id, { worktree: undefined, files: [], patch: "", touched: ["/w/a"] }, false),
+    ]
+    assert.deepStrictEqual(values[0]?.worktree, worktree, "the record's other keys are not shown")
+    assert.notProperty(values[1], "patch")
+    assert.deepStrictEqual(values[2]?.worktree, null)
+    for (const value of values) {
+      assert.isTrue(Schema.is(DiffJson)(value), JSON.stringify(value))
+      assert.isTrue(DiffResult.safeParse(value).success, JSON.stringify(value))
+    }
+    const wrong = [
+      { ...values[0], files: [{ path: "f.txt", added: -1, deleted: 0 }] },
+      { ...values[0], touched: undefined },
+      { ...values[0], patch: 3 },
+      { ...values[2], worktree: { path: "/p" } },
+    ]
+    for (const value of wrong) {
+      assert.isFalse(Schema.is(DiffJson)(value), JSON.stringify(value))
+      assert.isFalse(DiffResult.safeParse(value).success, JSON.stringify(value))
+    }
+  })
+
+  it("apply results", () => {
+    assert.isTrue(Schema.is(ApplyJson)({ id: "t1", dir: "/r", files: [], committed: false }))
+    assert.isFalse(Schema.is(ApplyJson)({ id: "t1", dir: "/r", files: ["a"] }))
   })
 })

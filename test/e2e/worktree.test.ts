@@ -5,6 +5,7 @@ import { afterEach, assert, describe, it } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
 import { makeCliSandbox, runCli, storeEntries, taskDir, waitForState } from "../support/cli.js"
 import { callTool, connectMcp, structured, textOf } from "../support/mcpClient.js"
+import { assertSchema } from "../support/watchHelpers.js"
 
 // `start --worktree`, `diff`, `apply`, `archive` of worktree tasks, and MCP `task_start`
 // `worktree` + `task_diff` + `task_send`, with the real codex.
@@ -188,6 +189,7 @@ describe("worktree tasks", () => {
     const diff = structured(await callTool(client, "task_diff", { taskId: id }))
     const cli = await runCli(sandbox, ["diff", "--json", id])
     assert.deepStrictEqual(diff, JSON.parse(cli.stdout))
+    assertSchema("diff", diff, "diff --json")
     assert.deepStrictEqual(diff.files, [{ path: "f.txt", added: 1, deleted: 0 }])
     assert.include(diff.patch as string, "+via mcp")
 

@@ -175,8 +175,8 @@ export const tableRows = (stdout: string): ReadonlyArray<ReadonlyArray<string>> 
 
 const schemaDir = fileURLToPath(new URL("../../docs/json-schema/", import.meta.url))
 
-/** The names of the documented schemas (`task`, `task-list`, `start`, `send`, `log-entry`). */
-export type SchemaName = "task" | "task-list" | "start" | "send" | "log-entry"
+/** The names of the documented schemas (docs/json-schema/<name>.schema.json). */
+export type SchemaName = "task" | "task-list" | "start" | "send" | "diff" | "apply" | "log-entry"
 
 const ajv = (() => {
   const instance = new Ajv2020({ allErrors: true, strict: true })
