@@ -20,7 +20,6 @@ export const DiffArgs = z.strictObject({
     .describe("Only the changed files with added/deleted line counts (no patch)."),
 })
 
-
 /** `task_diff`: `diff --json [--stat] TASK` (refused for a task outside the allowed trees). */
 const taskDiff = (ctx: McpContext, a: z.infer<typeof DiffArgs>) =>
   Effect.gen(function* () {
