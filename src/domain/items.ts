@@ -2,7 +2,7 @@
  * Schemas for the items of `codex exec --json` `item.*` events (see `events.ts`, which re-exports
  * them). Unknown item types decode to `UnknownItem`, which keeps every field.
  */
-import { Schema } from "effect"
+import { Schema, SchemaAST } from "effect"
 
 // ---------------------------------------------------------------------------------------------
 // Items
@@ -122,6 +122,7 @@ export const knownItemTypes: ReadonlySet<string> = new Set([
 export const UnknownItemType = Schema.String.pipe(
   Schema.filter((type) => !knownItemTypes.has(type), {
     message: () => "a known item type must match its schema",
+    jsonSchema: { not: { enum: [...knownItemTypes] } },
   }),
   Schema.brand("UnknownItemType"),
 )
@@ -145,6 +146,7 @@ export const ThreadItem = Schema.Union(
   ErrorItem,
   McpToolCallItem,
   UnknownItem,
-)
+  // The JSON Schema's name (docs/json-schema/log-entry.schema.json $defs); parse errors keep theirs.
+).annotations({ [SchemaAST.JSONIdentifierAnnotationId]: "item" })
 /** Any item of an `item.*` event. */
 export type ThreadItem = typeof ThreadItem.Type

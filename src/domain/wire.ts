@@ -1,4 +1,25 @@
 import { Schema } from "effect"
+import {
+  ErrorEvent,
+  ItemCompleted,
+  ItemStarted,
+  ItemUpdated,
+  knownEventTypes,
+  ThreadStarted,
+  TurnCompleted,
+  TurnFailed,
+  TurnStarted,
+} from "./events.js"
+import {
+  InvocationFailedEntry,
+  logEntryTypes,
+  NotificationEntry,
+  PromptsDroppedEntry,
+  RetryEntry,
+  StderrEntry,
+  UserMessageEntry,
+  WorkerEntry,
+} from "./logEntries.js"
 import { TaskOutcome, TaskState, TaskUsage, TaskWaiting, Timestamp } from "./task.js"
 import { TaskId } from "./taskId.js"
 
@@ -166,3 +187,55 @@ export const ApplyJson = Schema.Struct({
 })
 /** What `apply --json` prints. */
 export type ApplyJson = typeof ApplyJson.Type
+
+// A log line is described on disk, snake_case: the encoded side of the entries' Schemas.
+const onDisk = <A, I>(schema: Schema.Schema<A, I>, description: string) =>
+  Schema.encodedBoundSchema(schema).annotations({ description })
+
+const namedTypes = [...knownEventTypes, ...logEntryTypes]
+
+/** A line of a type neither codex's events nor our entries name: kept with all its fields. */
+const OtherLineJson = Schema.Struct(
+  {
+    type: Schema.String.pipe(
+      Schema.filter((type) => !namedTypes.includes(type), {
+        jsonSchema: { not: { enum: namedTypes } },
+      }),
+    ),
+  },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+).annotations({
+  description:
+    "An event of a type this version does not know (a newer codex's): kept with whatever fields it has.",
+})
+
+/**
+ * One line of `log --json` (task.log, byte for byte): an event of `codex exec --json` or one of
+ * our synthetic entries, as written (the Rust tool's `user_message` and `stderr` have no `at`).
+ */
+export const LogLineJson = Schema.Union(
+  onDisk(ThreadStarted, "codex: the first line of every run that created or resumed a thread."),
+  onDisk(TurnStarted, "codex: the turn begins."),
+  onDisk(ItemStarted, "codex: an item began."),
+  onDisk(ItemUpdated, "codex: an item changed."),
+  onDisk(ItemCompleted, "codex: an item is final."),
+  onDisk(TurnCompleted, "codex: the turn finished; usage is the thread's running total."),
+  onDisk(TurnFailed, "codex: the turn failed (after an error event with the same message)."),
+  onDisk(ErrorEvent, "codex: an error report, fatal before turn.failed or informational."),
+  onDisk(UserMessageEntry, "The prompt, written before the events of its invocation."),
+  onDisk(StderrEntry, "One line codex wrote on stderr."),
+  onDisk(RetryEntry, "A retryable failure about to be retried after delay_ms."),
+  onDisk(InvocationFailedEntry, "An invocation that failed for good."),
+  onDisk(
+    PromptsDroppedEntry,
+    "Queued prompts that were never run (kept here, not lost): dropped by a stop, or for the reason given.",
+  ),
+  onDisk(
+    WorkerEntry,
+    "Something the worker did or saw (stop requested, interrupted, a wait, ...).",
+  ),
+  onDisk(NotificationEntry, "How a notification of the task's end (--on-finish, --webhook) went."),
+  OtherLineJson,
+)
+/** One `task.log` line as JSON. */
+export type LogLineJson = typeof LogLineJson.Type

@@ -1,5 +1,13 @@
 import { JSONSchema, type Schema } from "effect"
-import { ApplyJson, DiffJson, SendJson, StartJson, TaskJson, TaskListJson } from "./wire.js"
+import {
+  ApplyJson,
+  DiffJson,
+  LogLineJson,
+  SendJson,
+  StartJson,
+  TaskJson,
+  TaskListJson,
+} from "./wire.js"
 
 type Json = { readonly [key: string]: unknown } | ReadonlyArray<unknown> | string | number | boolean
 
@@ -110,5 +118,11 @@ export const documentedSchemas = (): Record<string, Json> => ({
     "codex-tasks apply --json",
     "What `apply --json` prints: the directory a worktree task's changes were applied to, the files, and whether they were committed. See docs/json-output.md.",
     ApplyJson,
+  ),
+  "log-entry": documented(
+    "log-entry",
+    "codex-tasks task.log line",
+    "One line of `log --json` (the raw task.log JSONL, byte for byte): an event of `codex exec --json`, or a synthetic entry of codex-tasks (user_message, stderr, retry, invocation_failed, prompts_dropped, worker, notification). Unknown types may appear and keep whatever fields they have. See docs/json-output.md.",
+    LogLineJson,
   ),
 })

@@ -1,9 +1,24 @@
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
+import { Ajv2020 } from "ajv/dist/2020.js"
 import { Schema } from "effect"
+import {
+  decodeLogEntry,
+  invocationFailed,
+  logEntryTypes,
+  notificationEntry,
+  promptsDropped,
+  retryEntry,
+  stderrLine,
+  userMessage,
+  workerNote,
+} from "../../src/domain/logEntries.js"
 import type { TaskId } from "../../src/domain/taskId.js"
-import { ApplyJson, DiffJson, SendJson, TaskJson } from "../../src/domain/wire.js"
+import { ApplyJson, DiffJson, LogLineJson, SendJson, TaskJson } from "../../src/domain/wire.js"
 import { documentedSchemas } from "../../src/domain/wireSchemas.js"
+import { decodeLine } from "../../src/exec/decode.js"
 import {
   DiffResult,
   ListResult,
@@ -120,5 +135,124 @@ describe("wire shapes", () => {
   it("apply results", () => {
     assert.isTrue(Schema.is(ApplyJson)({ id: "t1", dir: "/r", files: [], committed: false }))
     assert.isFalse(Schema.is(ApplyJson)({ id: "t1", dir: "/r", files: ["a"] }))
+  })
+})
+
+// docs/json-schema/log-entry.schema.json (generated from `LogLineJson`) must accept exactly the
+// lines our readers accept: codex's events as `decodeLine` takes them, our entries as
+// `decodeLogEntry` does; on every recorded line, every entry the worker writes, and every
+// one-field mutation of them.
+describe("task.log lines", () => {
+  const ajv = new Ajv2020({ allErrors: true, strict: true })
+  for (const name of Object.keys(documentedSchemas())) {
+    ajv.addSchema(JSON.parse(readFileSync(new URL(`${name}.schema.json`, dir), "utf8")))
+  }
+  const documentedLine = ajv.getSchema(
+    "https://codex-tasks.invalid/json-schema/log-entry.schema.json",
+  )
+  const isLine = Schema.is(LogLineJson)
+  const readable = (value: unknown): boolean => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return false
+    const type = (value as { type?: unknown }).type
+    if (typeof type === "string" && logEntryTypes.has(type)) {
+      return decodeLogEntry(value as { type: string }) !== undefined
+    }
+    return decodeLine(JSON.stringify(value))._tag === "Event"
+  }
+
+  const wrongValues = (v: unknown): Array<unknown> =>
+    typeof v === "string"
+      ? [7, null]
+      : typeof v === "number"
+        ? ["7", null]
+        : typeof v === "boolean"
+          ? ["true"]
+          : Array.isArray(v)
+            ? [{}, [7]]
+            : v === null
+              ? ["null"]
+              : ["{}", null]
+  const mutations = (value: unknown): Array<unknown> => {
+    if (typeof value !== "object" || value === null) return []
+    const entries = Object.entries(value)
+    return entries.flatMap(([key, v]) => {
+      const rebuild = (replacement: Array<unknown>) =>
+        Array.isArray(value)
+          ? value.map((e, i) => (String(i) === key ? replacement[0] : e))
+          : Object.fromEntries(
+              entries.flatMap(([k, e]) =>
+                k === key ? (replacement.length === 0 ? [] : [[k, replacement[0]]]) : [[k, e]],
+              ),
+            )
+      return [
+        ...(Array.isArray(value) ? [] : [rebuild([])]),
+        ...wrongValues(v).map((w) => rebuild([w])),
+        ...mutations(v).map((m) => rebuild([m])),
+      ]
+    })
+  }
+
+  const recorded = (root: string): Array<string> =>
+    (readdirSync(root, { recursive: true, encoding: "utf8" }) as Array<string>)
+      .filter((f) => f.endsWith(".jsonl") || f.endsWith(".log"))
+      .flatMap((f) => readFileSync(join(root, f), "utf8").split("\n"))
+      .filter((l) => {
+        try {
+          JSON.parse(l)
+          return true
+        } catch {
+          return false
+        }
+      })
+  const written = [
+    userMessage("p"),
+    stderrLine("warning: x"),
+    retryEntry({ attempt: 1, maxRetries: 3, delayMs: 1000, errorClass: "Network", message: "m" }),
+    invocationFailed("Auth", "401", false),
+    promptsDropped(["a", "b"], "budget"),
+    promptsDropped([]),
+    workerNote("stop requested"),
+    notificationEntry({ kind: "webhook", ok: false, message: "HTTP 500", status: 500 }),
+    notificationEntry({ kind: "on_finish", ok: true, message: "exit 0", exitCode: 0, output: "" }),
+  ].map((l) => l.trimEnd())
+  const fixtures = fileURLToPath(new URL("../../fixtures/", import.meta.url))
+  const lines = [...new Set([...recorded(fixtures), ...written])]
+
+  it("every entry the worker writes is a documented line", () => {
+    for (const line of written) {
+      assert.isTrue(documentedLine?.(JSON.parse(line)), line)
+    }
+  })
+
+  it("the documented schema, the Schema and the readers agree on every recorded line and its mutations", () => {
+    const types = new Set<string>()
+    let checked = 0
+    for (const line of lines) {
+      const value = JSON.parse(line)
+      types.add(value.type)
+      for (const candidate of [value, ...mutations(value)]) {
+        const expected = readable(candidate)
+        const what = JSON.stringify(candidate)
+        assert.strictEqual(documentedLine?.(candidate), expected, what)
+        assert.strictEqual(isLine(candidate), expected, what)
+        checked++
+      }
+    }
+    assert.isAtLeast(checked, 2000)
+    for (const type of [...logEntryTypes, "thread.started", "item.completed", "turn.failed"]) {
+      assert.isTrue(types.has(type), type)
+    }
+  })
+
+  it("keeps a line of a type nobody knows, refuses a known one that lacks its fields", () => {
+    assert.isTrue(documentedLine?.({ type: "some.future.event", x: 1 }))
+    for (const type of [...logEntryTypes, "thread.started", "item.completed", "turn.completed"]) {
+      assert.isFalse(documentedLine?.({ type }), type)
+    }
+    assert.isFalse(documentedLine?.({ message: "no type" }))
+    assert.isFalse(
+      documentedLine?.({ type: "item.completed", item: { id: "i", type: "agent_message" } }),
+    )
+    assert.isTrue(documentedLine?.({ type: "item.completed", item: { type: "future_item" } }))
   })
 })
