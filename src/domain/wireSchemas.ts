@@ -24,23 +24,35 @@ const clean = (value: unknown): unknown => {
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, clean(v)]))
 }
 
+// Effect titles its refinements ("minLength(1)"); an input's arguments keep only what we wrote.
+const untitled = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(untitled)
+  if (value === null || typeof value !== "object") return value
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k, v]) => !(k === "title" && typeof v === "string"))
+      .map(([k, v]) => [k, untitled(v)]),
+  )
+}
+
 /**
  * The JSON Schema (2020-12) of a wire shape, objects open to more keys (consumers must accept
  * keys added later); what docs/json-schema/ holds and what the MCP zod schemas are built from.
+ * `input`: an argument object instead, closed (a misspelt key is refused) and without titles.
  */
-export const jsonSchemaOf = <A, I>(schema: Schema.Schema<A, I>): Record<string, unknown> => {
+export const jsonSchemaOf = <A, I>(
+  schema: Schema.Schema<A, I>,
+  options: { readonly input?: boolean } = {},
+): Record<string, unknown> => {
   const definitions: Record<string, JSONSchema.JsonSchema7> = {}
   const body = JSONSchema.fromAST(schema.ast, {
     definitions,
     target: "jsonSchema2020-12",
-    additionalPropertiesStrategy: "allow",
+    additionalPropertiesStrategy: options.input === true ? "strict" : "allow",
   })
   const defs = Object.keys(definitions).length === 0 ? {} : { $defs: definitions }
-  return clean({
-    $schema: "https://json-schema.org/draft/2020-12/schema",
-    ...defs,
-    ...body,
-  }) as Record<string, unknown>
+  const out = clean({ $schema: "https://json-schema.org/draft/2020-12/schema", ...defs, ...body })
+  return (options.input === true ? untitled(out) : out) as Record<string, unknown>
 }
 
 const documented = <A, I>(

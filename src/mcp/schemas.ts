@@ -1,4 +1,4 @@
-import type { Schema } from "effect"
+import { Schema } from "effect"
 import * as z from "zod"
 import {
   DiffJson,
@@ -19,14 +19,26 @@ import { notifyArgFields } from "./unattended.js"
 const zodOf = <A, I>(schema: Schema.Schema<A, I>) =>
   z.fromJSONSchema(jsonSchemaOf(schema) as z.core.JSONSchema.JSONSchema)
 
+/** The zod shape of an argument object whose encoded form is `I` (optional keys stay optional). */
+type InputShape<I> = {
+  readonly [K in keyof I]-?: {} extends Pick<I, K>
+    ? z.ZodOptional<z.ZodType<Exclude<I[K], undefined>>>
+    : z.ZodType<I[K]>
+}
+
+/** The strict zod object of an argument Schema: a misspelt argument is refused, not dropped. */
+const inputZodOf = <A, I>(schema: Schema.Schema<A, I>) =>
+  z.fromJSONSchema(
+    jsonSchemaOf(schema, { input: true }) as z.core.JSONSchema.JSONSchema,
+  ) as unknown as z.ZodObject<InputShape<I>, z.core.$strict>
+
 /** The most `task_log` waits for new events, in seconds. */
 export const MAX_WAIT_SECONDS = 300
 
+const TASK_REF = "Task id (the Codex thread id) or a unique prefix of it."
+
 /** A `taskId` argument. */
-export const taskId = z
-  .string()
-  .min(1)
-  .describe("Task id (the Codex thread id) or a unique prefix of it.")
+export const taskId = z.string().min(1).describe(TASK_REF)
 const taskIdOrAll = {
   taskId: taskId.optional(),
   all: z
@@ -39,87 +51,87 @@ const State = z.enum(["RUNNING", "STOPPED", "DIED", "ARCHIVED"])
 /** The task object (`status --json`), from its one Schema (domain/wire.ts). */
 export const TaskJson = zodOf(TaskJsonSchema)
 
-/** `task_start` arguments: the CLI's `start` options in camelCase. */
-export const StartArgs = z.strictObject({
-  prompt: z.string().min(1).describe("The first prompt."),
-  title: z.string().optional().describe("A title for the task."),
-  workingDir: z
-    .string()
-    .optional()
-    .describe(
+const text = (description: string) => Schema.String.annotations({ description })
+const flag = (description: string) => Schema.Boolean.annotations({ description })
+const texts = (description: string) => Schema.Array(Schema.String).annotations({ description })
+const nonEmpty = (description: string) =>
+  Schema.String.pipe(Schema.minLength(1)).annotations({ description })
+
+/** `task_start` arguments: the CLI's `start` options in camelCase (`StartArgs` is its zod). */
+export const StartInput = Schema.Struct({
+  prompt: nonEmpty("The first prompt."),
+  title: Schema.optional(text("A title for the task.")),
+  workingDir: Schema.optional(
+    text(
       "Directory codex works in (relative paths: from the server's directory); without --allow-unsafe it must lie in the server's directory or an --allow-dir one.",
     ),
-  configFile: z
-    .string()
-    .optional()
-    .describe(
+  ),
+  configFile: Schema.optional(
+    text(
       "A config.toml; its directory becomes CODEX_HOME for this task (refused unless the server runs with --allow-unsafe).",
     ),
-  repoUrl: z
-    .string()
-    .optional()
-    .describe(
+  ),
+  repoUrl: Schema.optional(
+    text(
       "Clone this git repository into workingDir first (without --allow-unsafe: a local path inside the allowed directories, or a network address under an --allow-repo one).",
     ),
-  repoRef: z.string().optional().describe("Branch, tag or commit to check out after repoUrl."),
-  model: z.string().optional(),
-  sandbox: z
-    .enum(SandboxMode.literals)
-    .optional()
-    .describe('Sandbox mode for commands ("danger-full-access" only with --allow-unsafe).'),
-  profile: z
-    .string()
-    .optional()
-    .describe(
-      "A profile of codex's config.toml (refused unless the server runs with --allow-unsafe).",
-    ),
-  config: z
-    .array(z.string())
-    .optional()
-    .describe(
+  ),
+  repoRef: Schema.optional(text("Branch, tag or commit to check out after repoUrl.")),
+  model: Schema.optional(Schema.String),
+  sandbox: Schema.optional(
+    SandboxMode.annotations({
+      description: 'Sandbox mode for commands ("danger-full-access" only with --allow-unsafe).',
+    }),
+  ),
+  profile: Schema.optional(
+    text("A profile of codex's config.toml (refused unless the server runs with --allow-unsafe)."),
+  ),
+  config: Schema.optional(
+    texts(
       "codex config overrides, each key=value (refused unless the server runs with --allow-unsafe).",
     ),
-  skipGitRepoCheck: z.boolean().optional().describe("Allow running outside a git repository."),
-  images: z
-    .array(z.string())
-    .optional()
-    .describe(
+  ),
+  skipGitRepoCheck: Schema.optional(flag("Allow running outside a git repository.")),
+  images: Schema.optional(
+    texts(
       "Image files attached to the prompt (without --allow-unsafe: inside the allowed directories).",
     ),
-  planTool: z.boolean().optional().describe("Offer codex its plan tool."),
-  dangerouslyBypassApprovalsAndSandbox: z
-    .boolean()
-    .optional()
-    .describe("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
-  worktree: z
-    .strictObject({
-      base: z.string().optional().describe("The commit the worktree starts from (default HEAD)."),
-      branch: z
-        .string()
-        .optional()
-        .describe("The new branch (default codex-tasks/<first 8 of the id>)."),
-    })
-    .optional()
-    .describe(
-      "Run the task in a new git worktree of the repository containing workingDir, kept in the store, on a new branch ({} for the defaults); see what it changed with task_diff.",
-    ),
-  extraArgs: z
-    .array(z.string())
-    .optional()
-    .describe(
+  ),
+  planTool: Schema.optional(flag("Offer codex its plan tool.")),
+  dangerouslyBypassApprovalsAndSandbox: Schema.optional(
+    flag("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
+  ),
+  worktree: Schema.optional(
+    Schema.Struct({
+      base: Schema.optional(text("The commit the worktree starts from (default HEAD).")),
+      branch: Schema.optional(text("The new branch (default codex-tasks/<first 8 of the id>).")),
+    }).annotations({
+      description:
+        "Run the task in a new git worktree of the repository containing workingDir, kept in the store, on a new branch ({} for the defaults); see what it changed with task_diff.",
+    }),
+  ),
+  extraArgs: Schema.optional(
+    texts(
       "Raw codex exec options, each one argument (--name or --name=value), replayed on every resume (refused unless the server runs with --allow-unsafe).",
     ),
+  ),
   ...notifyArgFields,
 })
+
+/** `task_start` arguments (zod, for the SDK), from `StartInput`. */
+export const StartArgs = inputZodOf(StartInput)
 
 /** `task_start` result (`start --json`). */
 export const StartResult = zodOf(StartJson)
 
-/** `task_send` arguments. */
-export const SendArgs = z.strictObject({
-  taskId,
-  prompt: z.string().min(1).describe("The prompt: runs now, or after the prompts already queued."),
+/** `task_send` arguments (`SendArgs` is its zod). */
+export const SendInput = Schema.Struct({
+  taskId: nonEmpty(TASK_REF),
+  prompt: nonEmpty("The prompt: runs now, or after the prompts already queued."),
 })
+
+/** `task_send` arguments (zod, for the SDK), from `SendInput`. */
+export const SendArgs = inputZodOf(SendInput)
 
 /** `task_send` result (`send --json`). */
 export const SendResult = zodOf(SendJson)

@@ -3,26 +3,25 @@
  * they run commands or send data out) and its progress notifications while the first invocation
  * waits for a run slot.
  */
-import { Effect } from "effect"
-import * as z from "zod"
+import { Effect, Schema } from "effect"
 import type { TaskNotify } from "../domain/notify.js"
 import { noticeText, type WorkerNotice } from "../worker/slotNotice.js"
 import type { Extra } from "./bridge.js"
 
-/** The `task_start` arguments for notifications (spread into `StartArgs`). */
+/** The `task_start` arguments for notifications (spread into `StartInput`). */
 export const notifyArgFields = {
-  onFinish: z
-    .string()
-    .optional()
-    .describe(
-      "When the task leaves RUNNING, run this with sh -c in its working directory; the task is in CODEX_TASKS_TASK_ID, _TITLE, _STATE, _OUTCOME, _RESULT_FILE, _LOG_FILE (refused unless the server runs with --allow-unsafe).",
-    ),
-  webhook: z
-    .string()
-    .optional()
-    .describe(
-      "When the task leaves RUNNING, POST its id, state, outcome and result as JSON to this http(s) URL (refused unless the server runs with --allow-unsafe).",
-    ),
+  onFinish: Schema.optional(
+    Schema.String.annotations({
+      description:
+        "When the task leaves RUNNING, run this with sh -c in its working directory; the task is in CODEX_TASKS_TASK_ID, _TITLE, _STATE, _OUTCOME, _RESULT_FILE, _LOG_FILE (refused unless the server runs with --allow-unsafe).",
+    }),
+  ),
+  webhook: Schema.optional(
+    Schema.String.annotations({
+      description:
+        "When the task leaves RUNNING, POST its id, state, outcome and result as JSON to this http(s) URL (refused unless the server runs with --allow-unsafe).",
+    }),
+  ),
 }
 
 /** The notification arguments a server without --allow-unsafe refuses, by name. */
