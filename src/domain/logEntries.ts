@@ -4,7 +4,7 @@
  * types). One schema, `LogEntry`, is what the writers below encode through and what the
  * transcript decodes with; its encoded form is the snake_case JSON line.
  */
-import { Option, Schema } from "effect"
+import { Option, Predicate, Schema } from "effect"
 
 const at = Schema.optional(Schema.String)
 const snake = <S extends Schema.Schema.Any>(schema: S, key: string) =>
@@ -105,6 +105,20 @@ export const decodeLogEntry = (u: {
   readonly [field: string]: unknown
 }): LogEntry | undefined =>
   logEntryTypes.has(u.type) ? Option.getOrUndefined(decode(u)) : undefined
+
+/** A `task.log` line as a synthetic entry, or `undefined` (not JSON, not one, or malformed). */
+export const decodeLogLine = (line: string): LogEntry | undefined => {
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch {
+    return undefined
+  }
+  const type = Predicate.isRecord(value) ? value.type : undefined
+  return typeof type === "string" && logEntryTypes.has(type)
+    ? Option.getOrUndefined(decode(value))
+    : undefined
+}
 
 /** The JSONL line of an entry, `\n` included. */
 export const encodeLogEntry = (entry: LogEntry): string => `${JSON.stringify(encode(entry))}\n`

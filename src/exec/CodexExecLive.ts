@@ -4,6 +4,7 @@ import { rmSync, statSync } from "node:fs"
 import { dirname } from "node:path"
 import { Deferred, Effect, Exit, Layer, Mailbox, Stream } from "effect"
 import { ConfigRejected, type ExecError } from "../domain/errors.js"
+import { isThreadStarted } from "../domain/events.js"
 import { killRun, makeSeen } from "../processes/control.js"
 import { liveProcesses } from "../processes/live.js"
 import { Processes, RUN_MARKER_VAR } from "../processes/Processes.js"
@@ -91,13 +92,8 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
       if (lines.length > LINES_KEPT) lines.shift()
       mailbox.unsafeOffer({ _tag: "Stdout", line, bytes })
       stallInput.unsafeOffer(line)
-      if (line._tag !== "Event") return
-      const event = line.event as { type: string; thread_id?: unknown }
-      if (
-        event.type === "thread.started" &&
-        request.resumeThreadId !== undefined &&
-        event.thread_id !== request.resumeThreadId
-      ) {
+      if (line._tag !== "Event" || !isThreadStarted(line.event)) return
+      if (request.resumeThreadId !== undefined && line.event.thread_id !== request.resumeThreadId) {
         triggerInterrupt() // codex started a new thread instead of resuming: stop it at once
       }
     }

@@ -4,6 +4,7 @@
  * (BEHAVIOR.md), and such a run has to be stopped by the caller.
  */
 import { type Duration, Effect, Stream } from "effect"
+import { isErrorEvent } from "../domain/events.js"
 import type { ExecLine } from "./decode.js"
 
 /** The message prefix of codex's endless no-network retry. */
@@ -11,9 +12,8 @@ export const RECONNECT_WAIT = "Reconnecting... waiting for network"
 
 /** True for codex's `error` event `Reconnecting... waiting for network …`. */
 export const isReconnectWait = (line: ExecLine): boolean => {
-  if (line._tag !== "Event") return false
-  const event = line.event as { readonly type: string; readonly message?: unknown }
-  return event.type === "error" && String(event.message).startsWith(RECONNECT_WAIT)
+  if (line._tag !== "Event" || !isErrorEvent(line.event)) return false
+  return line.event.message.startsWith(RECONNECT_WAIT)
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   clean,
   groupDigits,
   type Rec,
+  rec,
   str,
   type Unfinished,
   withoutType,
@@ -82,8 +83,7 @@ export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRe
   }
 
   const itemEvent = (type: string, i: ThreadItem): Array<string> => {
-    const rawId = (i as Rec).id
-    const id = str(rawId) ? rawId : `?${i.type}`
+    const id = str(i.id) ? i.id : `?${i.type}`
     if (!isUnknownItem(i) && i.type === "todo_list") {
       const key = JSON.stringify(i.items)
       if (plans.get(i.id) === key) return []
@@ -161,8 +161,9 @@ export const makeTranscriptRenderer = (options: TranscriptOptions): TranscriptRe
   const render = (raw: string): Array<string> => {
     const decoded = decodeLine(raw)
     if (decoded._tag === "Event") return event(decoded.event)
-    const parsed = decoded.reason.startsWith("malformed") ? (JSON.parse(raw) as Rec) : undefined
-    if (parsed === undefined) return [clean(raw)]
+    // A malformed event is a JSON object with a string `type` (decode.ts).
+    const parsed: unknown = decoded.reason.startsWith("malformed") ? JSON.parse(raw) : undefined
+    if (!rec(parsed)) return [clean(raw)]
     return [`${generic(parsed)} ${s.dim(`(${decoded.reason})`)}`]
   }
 

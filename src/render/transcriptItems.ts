@@ -10,7 +10,7 @@ import type {
 } from "../domain/events.js"
 import { isUnknownItem } from "../domain/events.js"
 import type { Style } from "./style.js"
-import { clean, num, type Rec, str, type Unfinished, withoutType } from "./transcriptText.js"
+import { clean, num, rec, str, type Unfinished, withoutType } from "./transcriptText.js"
 
 /** What drawing needs: the style and the output-truncation settings. */
 export interface Draw {
@@ -56,7 +56,8 @@ const truncated = (d: Draw, text: string): Array<string> => {
 
 /** The `exec` header of a command: its command line and working directory. */
 export const execHeader = (d: Draw, c: CommandExecutionItem): Array<string> => {
-  const cwd = (c as Rec).cwd
+  // Not in codex's JSONL today (the Rust tool's logs may have it).
+  const cwd = "cwd" in c ? c.cwd : undefined
   return [head(d, "exec"), d.s.bold(clean(c.command)) + (str(cwd) ? ` in ${clean(cwd)}` : "")]
 }
 
@@ -95,7 +96,7 @@ const mcpCall = (d: Draw, m: McpToolCallItem, unfinished?: Unfinished): Array<st
           ? s.red(` ${clean(m.status ?? "failed")}`)
           : s.green(` ${clean(m.status ?? "completed")}`)
   if (failed) {
-    const message = str(m.error) ? m.error : (m.error as Rec).message
+    const message = str(m.error) ? m.error : rec(m.error) ? m.error.message : undefined
     return [
       head(d, "tool"),
       s.bold(call),
@@ -104,11 +105,9 @@ const mcpCall = (d: Draw, m: McpToolCallItem, unfinished?: Unfinished): Array<st
     ]
   }
   // MCP results carry text parts in `content`; anything else is shown as JSON.
-  const content = (m.result as Rec | undefined)?.content
+  const content = rec(m.result) ? m.result.content : undefined
   const texts = Array.isArray(content)
-    ? content.flatMap((c: unknown) =>
-        str((c as Rec | null)?.text) ? [(c as Rec).text as string] : [],
-      )
+    ? content.flatMap((c: unknown) => (rec(c) && str(c.text) ? [c.text] : []))
     : []
   const result =
     texts.length > 0 ? texts.join("\n") : m.result === undefined ? "" : JSON.stringify(m.result)

@@ -9,6 +9,10 @@ export type Unfinished = "running" | "ended"
 /** A string, narrowed. */
 export const str = (u: unknown): u is string => typeof u === "string"
 
+/** A JSON object (not an array, not null), narrowed. */
+export const rec = (u: unknown): u is Rec =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
 /** A finite number, narrowed. */
 export const num = (u: unknown): u is number => typeof u === "number" && Number.isFinite(u)
 

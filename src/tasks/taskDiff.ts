@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from "node:fs"
 import { isAbsolute, relative } from "node:path"
 import { Effect } from "effect"
+import { isItemEvent, isUnknownItem } from "../domain/events.js"
 import type { TaskId } from "../domain/taskId.js"
 import type { DiffJson } from "../domain/wire.js"
+import { decodeLine } from "../exec/decode.js"
 import { applyTree, diffStat, diffText, type FileStat, treeOf, worktreeTree } from "../git/diff.js"
 import { changedAmong, commitFiles, findRepo, refused, WorktreeRefused } from "../git/repo.js"
 import { readWorktree, type WorktreeRecord } from "./worktree.js"
@@ -42,13 +44,11 @@ const fileChangesIn = (text: string): ReadonlyArray<string> => {
   const seen = new Set<string>()
   for (const line of text.split("\n")) {
     if (!line.includes('"file_change"')) continue
-    try {
-      const item = (
-        JSON.parse(line) as { item?: { type?: string; changes?: Array<{ path?: unknown }> } }
-      ).item
-      if (item?.type !== "file_change") continue
-      for (const c of item.changes ?? []) if (typeof c.path === "string") seen.add(c.path)
-    } catch {}
+    const decoded = decodeLine(line)
+    if (decoded._tag !== "Event" || !isItemEvent(decoded.event)) continue
+    const { item } = decoded.event
+    if (isUnknownItem(item) || item.type !== "file_change") continue
+    for (const c of item.changes) seen.add(c.path)
   }
   return [...seen]
 }

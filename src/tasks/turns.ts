@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { decodeLogLine } from "../domain/logEntries.js"
 import { isOverCap } from "../exec/lines.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { readLog } from "./logReader.js"
@@ -45,12 +46,8 @@ export const waitForTurn = (id: string, seq?: number) =>
   })
 
 const isPromptEntry = (line: string, prompt: string) => {
-  try {
-    const entry = JSON.parse(line) as { type?: unknown; message?: unknown }
-    return entry.type === "user_message" && entry.message === prompt
-  } catch {
-    return false
-  }
+  const entry = decodeLogLine(line)
+  return entry?.type === "user_message" && entry.message === prompt
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ThreadEvent, Usage } from "../domain/events.js"
+import { isItemEvent, isUnknownItem, type ThreadEvent, type Usage } from "../domain/events.js"
 import { nowTimestamp, type TaskMeta, type TaskOutcome, type TaskState } from "../domain/task.js"
 import type { ExecResult } from "../exec/CodexExec.js"
 
@@ -40,11 +40,9 @@ export const storedUsage = (u: Partial<Usage> | undefined): TaskMeta["usage"] =>
 
 /** Whether an event shows the turn acting on the world (a retry could repeat it). */
 export const hasSideEffects = (event: ThreadEvent): boolean => {
-  if (event.type !== "item.started" && event.type !== "item.completed") return false
-  const item = (event as { item?: { type?: unknown } }).item
-  return (
-    item?.type === "command_execution" ||
-    item?.type === "file_change" ||
-    item?.type === "mcp_tool_call"
-  )
+  if (!isItemEvent(event) || event.type === "item.updated" || isUnknownItem(event.item)) {
+    return false
+  }
+  const { type } = event.item
+  return type === "command_execution" || type === "file_change" || type === "mcp_tool_call"
 }

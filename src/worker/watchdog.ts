@@ -4,6 +4,7 @@
  * `TestClock` drives it; a limit past a timer's 24.8 days is slept in steps (`domain/longSleep.ts`).
  */
 import { Effect, Option, Stream } from "effect"
+import { isItemEvent, isUnknownItem } from "../domain/events.js"
 import { sleepFor } from "../domain/longSleep.js"
 import type { ExecLine } from "../exec/decode.js"
 
@@ -17,11 +18,12 @@ export interface WatchLimits {
 }
 
 const commandItem = (line: ExecLine): { id: string; started: boolean } | undefined => {
-  if (line._tag !== "Event") return undefined
-  const e = line.event as { type: string; item?: { id?: unknown; type?: unknown } }
-  if (e.type !== "item.started" && e.type !== "item.completed") return undefined
-  if (e.item?.type !== "command_execution") return undefined
-  return { id: String(e.item.id), started: e.type === "item.started" }
+  if (line._tag !== "Event" || !isItemEvent(line.event)) return undefined
+  const { type, item } = line.event
+  if (type === "item.updated" || isUnknownItem(item) || item.type !== "command_execution") {
+    return undefined
+  }
+  return { id: item.id, started: type === "item.started" }
 }
 
 /**
