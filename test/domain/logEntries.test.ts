@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import {
   decodeLogEntry,
+  decodeLogLine,
   encodeLogEntry,
   invocationFailed,
   type LogEntry,
@@ -157,6 +158,23 @@ describe("synthetic log entries", () => {
       { type: "thread.archived", message: "x" },
     ]) {
       expect(decodeLogEntry(odd)).toBeUndefined()
+    }
+  })
+})
+
+describe("decodeLogLine", () => {
+  it("reads our entries from a task.log line, and nothing else", () => {
+    expect(decodeLogLine(userMessage("hi"))).toMatchObject({ type: "user_message", message: "hi" })
+    const retry = { attempt: 1, maxRetries: 3, delayMs: 10, errorClass: "Network", message: "m" }
+    expect(decodeLogLine(retryEntry(retry))).toMatchObject({ type: "retry", maxRetries: 3 })
+    for (const line of [
+      '{"type":"thread.started","thread_id":"t"}',
+      '{"type":"user_message","message":7}',
+      '{"type":"user_message"',
+      "[]",
+      "null",
+    ]) {
+      expect(decodeLogLine(line), line).toBeUndefined()
     }
   })
 })
