@@ -1,7 +1,11 @@
 // Issue 20 §2.11: `status` on a task whose task.log is big (default 300 MiB of realistic codex
 // events over many turns; the last turn small). Times `status ID` and `status --json ID` through
 // the built CLI and reports their max RSS; checks the last turn's files are the right ones.
-// Needs `npm run build`. Usage: node bench/status-big-log.mjs [MiB] [--runs N] [--node PATH]
+// With --one-turn the log is one turn (a single prompt at its start): the pathological case.
+// Reports the median wall and CPU (user + sys) time and the max RSS; on a loaded machine the CPU
+// time is the steadier figure. `--cli PATH` times another build (e.g. a copy of main's dist/).
+// Needs `npm run build`. Usage: node bench/status-big-log.mjs [MiB] [--one-turn] [--runs N]
+// [--cli PATH] [--node PATH]
 import { spawnSync } from "node:child_process"
 import {
   closeSync,
@@ -14,11 +18,15 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { cli, node, timeCommand } from "./lib.mjs"
+import { cli as builtCli, node, nodeEnv } from "./lib.mjs"
 
 const args = process.argv.slice(2)
 const runsAt = args.indexOf("--runs")
 const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 5
+const cliAt = args.indexOf("--cli")
+const cli = cliAt >= 0 ? args.splice(cliAt, 2)[1] : builtCli
+const oneTurnAt = args.indexOf("--one-turn")
+const oneTurn = oneTurnAt >= 0 && args.splice(oneTurnAt, 1).length > 0
 const mib = args.length > 0 ? Number(args[0]) : 300
 
 const id = "01a21958-d3fb-7ce0-b1b2-7d4dd2e7044b"
@@ -28,7 +36,8 @@ const line = (e) => `${JSON.stringify(e)}\n`
 /** One earlier turn (~100 KiB): a prompt, commands with output, a file change, a reply. */
 const turn = (n) => {
   const out = []
-  out.push(line({ type: "user_message", message: `step ${n}: run the tests and fix what fails` }))
+  const message = `step ${n}: run the tests and fix what fails`
+  if (!oneTurn) out.push(line({ type: "user_message", message }))
   out.push(line({ type: "turn.started" }))
   for (let c = 0; c < 12; c++) {
     const item = {
@@ -82,8 +91,8 @@ const turn = (n) => {
   return out.join("")
 }
 
+const lastPrompt = line({ type: "user_message", message: "last: rename the helper" })
 const lastTurn = [
-  line({ type: "user_message", message: "last: rename the helper" }),
   line({ type: "turn.started" }),
   line({
     type: "item.completed",
@@ -109,6 +118,26 @@ const lastTurn = [
   }),
 ].join("")
 
+/** Median wall and CPU time (ms) of `runs` runs of a command, and its max RSS (KiB). */
+const timeCpu = (argv, runs) => {
+  const walls = []
+  const cpus = []
+  let maxRssKiB = 0
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", ...argv], {
+      env: nodeEnv(),
+      encoding: "utf8",
+      stdio: ["ignore", "ignore", "pipe"],
+    })
+    const [wall, user, sys, rss] = r.stderr.trim().split("\n").pop().split(" ").map(Number)
+    walls.push(wall * 1000)
+    cpus.push((user + sys) * 1000)
+    maxRssKiB = Math.max(maxRssKiB, rss)
+  }
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  return { wallMs: median(walls), cpuMs: median(cpus), maxRssKiB }
+}
+
 const root = mkdtempSync(join(tmpdir(), "codex-tasks-bench-biglog-"))
 const dir = join(root, id)
 mkdirSync(dir, { mode: 0o700 })
@@ -127,13 +156,14 @@ const meta = {
 }
 const fd = openSync(join(dir, "task.log"), "w", 0o600)
 writeSync(fd, line({ type: "thread.started", thread_id: id }))
+if (oneTurn) writeSync(fd, lastPrompt)
 let written = 0
 let turns = 0
 while (written < mib * 1024 * 1024) {
   written += writeSync(fd, turn(turns))
   turns++
 }
-writeSync(fd, lastTurn)
+writeSync(fd, oneTurn ? lastTurn : lastPrompt + lastTurn)
 closeSync(fd)
 writeFileSync(
   join(dir, "task.json"),
@@ -146,16 +176,20 @@ const check = spawnSync(node, [cli, "--store-root", root, "status", "--json", id
   maxBuffer: 1 << 26,
 })
 const files = check.status === 0 ? JSON.parse(check.stdout).last_turn_files : check.stderr
+const shown =
+  Array.isArray(files) && files.length > 4
+    ? `${files.length} paths, last ${JSON.stringify(files.slice(-2))}`
+    : JSON.stringify(files)
 console.log(
-  `task.log ${(written / 1024 / 1024).toFixed(0)} MiB, ${turns + 1} turns; last_turn_files ${JSON.stringify(files)}`,
+  `task.log ${(written / 1024 / 1024).toFixed(0)} MiB, ${oneTurn ? "one turn" : `${turns + 1} turns`}; last_turn_files ${shown}`,
 )
 for (const [name, argv] of [
   ["status ID", [node, cli, "--store-root", root, "status", id]],
   ["status --json ID", [node, cli, "--store-root", root, "status", "--json", id]],
 ]) {
-  const r = timeCommand(argv, runs)
+  const r = timeCpu(argv, runs)
   console.log(
-    `${name.padEnd(18)} median ${r.medianMs.toFixed(0).padStart(6)} ms  max RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB  (${runs} runs)`,
+    `${name.padEnd(18)} median ${r.wallMs.toFixed(0).padStart(6)} ms wall, ${r.cpuMs.toFixed(0).padStart(6)} ms CPU  max RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB  (${runs} runs)`,
   )
 }
 rmSync(root, { recursive: true, force: true })

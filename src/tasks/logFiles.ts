@@ -20,10 +20,11 @@ const SCAN_CHUNK = 1024 * 1024
 const lastTurnStart = (fd: number, size: number, stats: ReadLogStats): number => {
   let end = size
   let length = FIRST_CHUNK
+  let buf = Buffer.allocUnsafe(0)
   while (end > 0) {
     const start = Math.max(0, end - length)
-    const buf = Buffer.allocUnsafe(end - start)
-    const n = readFully(fd, buf, start, stats)
+    if (buf.length < end - start) buf = Buffer.allocUnsafe(end - start)
+    const n = readFully(fd, buf.subarray(0, end - start), start, stats)
     const at = buf.subarray(0, n).lastIndexOf(TURN_MARK)
     if (at !== -1) return start + at
     if (start === 0) return -1
