@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { isAbsolute, relative } from "node:path"
 import { Effect } from "effect"
 import { applyTree, diffStat, diffText, type FileStat, treeOf, worktreeTree } from "../git/diff.js"
 import { changedAmong, commitFiles, findRepo, refused, WorktreeRefused } from "../git/repo.js"
+import { fileChangesOf } from "./logFiles.js"
 import { readWorktree, type WorktreeRecord } from "./worktree.js"
 
 /** What a task changed: against its base (worktree task) or the files its patches touched. */
@@ -26,41 +27,6 @@ export const changesJson = (id: string, c: TaskChanges, stat: boolean) => ({
   touched: c.worktree === undefined ? c.touched : null,
   ...(stat ? {} : { patch: c.patch }),
 })
-
-/** The paths of the `file_change` items in a `task.log`, over every turn. */
-export const fileChangesOf = (logPath: string): ReadonlyArray<string> => {
-  try {
-    return fileChangesIn(readFileSync(logPath).toString("utf8"))
-  } catch {
-    return []
-  }
-}
-
-const fileChangesIn = (text: string): ReadonlyArray<string> => {
-  const seen = new Set<string>()
-  for (const line of text.split("\n")) {
-    if (!line.includes('"file_change"')) continue
-    try {
-      const item = (
-        JSON.parse(line) as { item?: { type?: string; changes?: Array<{ path?: unknown }> } }
-      ).item
-      if (item?.type !== "file_change") continue
-      for (const c of item.changes ?? []) if (typeof c.path === "string") seen.add(c.path)
-    } catch {}
-  }
-  return [...seen]
-}
-
-/** The files the last prompt's turn changed: from its `user_message` entry in `task.log` on. */
-export const lastTurnFiles = (logPath: string): ReadonlyArray<string> => {
-  try {
-    const log = readFileSync(logPath)
-    const at = Math.max(log.lastIndexOf('{"type":"user_message"'), 0)
-    return fileChangesIn(log.subarray(at).toString("utf8"))
-  } catch {
-    return []
-  }
-}
 
 /** The current tree of a worktree task: its worktree now, or its branch once archived. */
 const treeOfTask = (r: WorktreeRecord) =>
