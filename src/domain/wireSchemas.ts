@@ -98,5 +98,15 @@ export const documentedSchemas = (): Record<string, Json> => ({
     "codex-tasks send --json",
     "What `send --json` prints: the prompt started a turn now, or was queued at a 1-based position among the waiting prompts. See docs/json-output.md.",
     SendJson,
+    {
+      allOf: [
+        {
+          description: "A queued prompt has its place.",
+          if: { properties: { status: { const: "queued" } } },
+          // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords
+          then: { required: ["position"], properties: { position: true } },
+        },
+      ],
+    },
   ),
 })

@@ -60,6 +60,8 @@ describe("the documented schemas", () => {
       usage: null,
       archived: false,
       path: "/tmp/x",
+      worker_stderr: null,
+      waiting: null,
     }
     assert.deepStrictEqual(schemaErrors("task", task), [])
     assert.deepStrictEqual(schemaErrors("task", { ...task, future_key: 1 }), [])
@@ -76,11 +78,10 @@ describe("the documented schemas", () => {
       assert.isNotEmpty(schemaErrors("task", bad), JSON.stringify(bad))
     }
     assert.isNotEmpty(schemaErrors("task-list", task), "a list is an array")
-    assert.isNotEmpty(schemaErrors("start", { id: fakeId(1), pid: 3 }))
+    assert.isNotEmpty(schemaErrors("start", { pid: 3 }), "start without an id")
     assert.isNotEmpty(schemaErrors("send", { id: fakeId(1), seq: 1, status: "queued" }))
-    assert.isNotEmpty(
-      schemaErrors("send", { id: fakeId(1), seq: 1, status: "started", logOffset: 0 }),
-    )
+    assert.isNotEmpty(schemaErrors("send", { id: fakeId(1), seq: 0, status: "started" }))
+    assert.isNotEmpty(schemaErrors("send", { id: fakeId(1), seq: 1, status: "paused" }))
     assert.isNotEmpty(schemaErrors("log-entry", { type: "user_message" }))
     assert.isNotEmpty(schemaErrors("log-entry", { message: "no type" }))
     assert.deepStrictEqual(schemaErrors("log-entry", { type: "some.future.event", x: 1 }), [])
