@@ -1,11 +1,11 @@
 import { Context, Effect, type Ref, Schedule } from "effect"
 import type { TaskLimits } from "../domain/policy.js"
+import type { RetryPolicy } from "../domain/retryPolicy.js"
 import type { TaskMeta } from "../domain/task.js"
 import type { PinnedPath } from "../exec/pinnedPaths.js"
 import type { ProcessIdentity } from "../processes/identity.js"
 import type { StoreFailure } from "../store/errors.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
-import type { RetryPolicy } from "./protocol.js"
 
 /**
  * What every part of the worker shares: the store, its identity and settings; a service the worker

@@ -1,5 +1,6 @@
 import { Duration, Effect, Either, Option, Ref, Schedule } from "effect"
 import { retryEntry, workerNote } from "../domain/logEntries.js"
+import { retrySchedule } from "../domain/retryPolicy.js"
 import { nowTimestamp } from "../domain/task.js"
 import {
   type AttemptContext,
@@ -10,22 +11,8 @@ import {
   worthRetrying,
 } from "./attempt.js"
 import { WorkerEnv } from "./env.js"
-import type { RetryPolicy } from "./protocol.js"
 import type { TaskLog } from "./taskLog.js"
 import { isStopping, sleepUnlessStopped } from "./WorkerControl.js"
-
-/**
- * The backoff between attempts: `baseDelayMs`, doubling, each delay scaled by a random factor in
- * [0.5, 1.5) and capped at `maxDelayMs`; at most `maxRetries` retries. Its output carries the
- * failure that is being retried.
- */
-export const retrySchedule = (policy: RetryPolicy) =>
-  Schedule.exponential(Duration.millis(policy.baseDelayMs), 2).pipe(
-    Schedule.jitteredWith({ min: 0.5, max: 1.5 }),
-    Schedule.modifyDelay((_, d) => Duration.min(d, Duration.millis(policy.maxDelayMs))),
-    Schedule.intersect(Schedule.recurs(policy.maxRetries)),
-    Schedule.intersect(Schedule.identity<AttemptFailed>()),
-  )
 
 /**
  * Runs one prompt until it completes, is interrupted, or fails for good. A failure is retried
@@ -47,7 +34,9 @@ export const runPrompt = (
     }
     // The schedule only says how long each backoff is (its output); the wait is ours.
     const backoff = yield* Schedule.driver(
-      Schedule.delays(retrySchedule(env.retry)).pipe(Schedule.modifyDelay(() => Duration.zero)),
+      Schedule.delays(retrySchedule<AttemptFailed>(env.retry)).pipe(
+        Schedule.modifyDelay(() => Duration.zero),
+      ),
     )
     for (;;) {
       // The one edge where a store failure becomes a defect: the worker's guard records it.

@@ -3,11 +3,11 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Random, Schedule, TestClock } from "effect"
 import { TransientFailure } from "../../src/domain/errors.js"
+import { retrySchedule } from "../../src/domain/retryPolicy.js"
 import type { TaskMeta } from "../../src/domain/task.js"
 import type { TaskLocation } from "../../src/store/TaskStore.js"
 import { type FakeScript, FakeScripts } from "../../src/testing/index.js"
 import { AttemptFailed } from "../../src/worker/attempt.js"
-import { retrySchedule } from "../../src/worker/prompt.js"
 import { finalState } from "../../src/worker/rules.js"
 import {
   drive,
