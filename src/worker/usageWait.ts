@@ -1,5 +1,5 @@
 /**
- * Usage-limit waits (issue 12): a turn that failed with `UsageLimitReached` does not end the task.
+ * Usage-limit waits: a turn that failed with `UsageLimitReached` does not end the task.
  * The worker records `waiting: {for: "usage_limit", until}`, tells the store (`store/usageLimit.ts`)
  * so other workers hold their turns too, sleeps until the reset (on `Clock`; a stop ends the wait
  * at once), then runs the prompt again (no side effects) or resumes the thread saying the turn was
