@@ -127,7 +127,7 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
         Deferred.unsafeDone(closed, Effect.succeed({ code: exitCode, signal }))
       },
     }).pipe(
-      Effect.catchTag("SpawnFailed", (error) => {
+      Effect.catchTag("ChildNotStarted", (error) => {
         const outcome = classify({
           exitCode: null,
           signal: null,

@@ -36,7 +36,7 @@ const taskIdOrAll = {
 const State = z.enum(["RUNNING", "STOPPED", "DIED", "ARCHIVED"])
 
 /** The task object (`status --json`), from its one Schema (domain/wire.ts). */
-export const TaskJson = zodOf(TaskJsonSchema)
+export const TaskResult = zodOf(TaskJsonSchema)
 
 /** `task_start` arguments: the CLI's `start` options in camelCase. */
 export const StartArgs = z.strictObject({

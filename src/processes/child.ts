@@ -9,7 +9,7 @@ import { sendSignal } from "./procfs.js"
  */
 
 /** A child process could not be started (no such program, a missing working directory, …). */
-export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{
+export class ChildNotStarted extends Data.TaggedError("ChildNotStarted")<{
   readonly command: string
   /** The errno code (`ENOENT`, `EACCES`, …), `UNKNOWN` when there is none. */
   readonly code: string
@@ -56,7 +56,7 @@ export interface RunOptions {
 }
 
 const spawnFailed = (command: string, e: unknown) =>
-  new SpawnFailed({
+  new ChildNotStarted({
     command,
     code: (e as NodeJS.ErrnoException | undefined)?.code ?? "UNKNOWN",
     message: e instanceof Error ? e.message : String(e),
@@ -88,14 +88,14 @@ const tail = (max: number) => {
 
 /**
  * Runs `cmd args` to its end and returns its exit status and output; a non-zero exit is a
- * success value, a child that could not start is `SpawnFailed`. Interruption kills its process
+ * success value, a child that could not start is `ChildNotStarted`. Interruption kills its process
  * group (SIGKILL) and waits for its end.
  */
 export const runToEnd = (
   cmd: string,
   args: ReadonlyArray<string>,
   options: RunOptions = {},
-): Effect.Effect<RunResult, SpawnFailed> =>
+): Effect.Effect<RunResult, ChildNotStarted> =>
   Effect.suspend(() => {
     const group = options.detachedGroup ?? true
     const toFile = options.outputFd !== undefined
@@ -123,7 +123,7 @@ export const runToEnd = (
       child.stdin.on("error", () => {}) // it may exit before reading its input
       child.stdin.end(options.stdin)
     }
-    const ended = Effect.async<ChildEnd, SpawnFailed>((resume) => {
+    const ended = Effect.async<ChildEnd, ChildNotStarted>((resume) => {
       child.once("error", (e) => resume(Effect.fail(spawnFailed(cmd, e))))
       // `exit`, not `close`, when the output goes to a file: the end of the child itself.
       child.once(toFile ? "exit" : "close", (code: number | null, signal: string | null) =>
@@ -214,13 +214,13 @@ const wire = (child: ChildProcess, options: DetachedOptions): DetachedChild => {
 
 /**
  * Starts `cmd args` in its own session and process group (a terminal's Ctrl-C never reaches it),
- * stdin and stdout piped; succeeds once it runs, `SpawnFailed` when it cannot start.
+ * stdin and stdout piped; succeeds once it runs, `ChildNotStarted` when it cannot start.
  */
 export const startDetached = (
   cmd: string,
   args: ReadonlyArray<string>,
   options: DetachedOptions,
-): Effect.Effect<DetachedChild, SpawnFailed> =>
+): Effect.Effect<DetachedChild, ChildNotStarted> =>
   Effect.suspend(() => {
     let child: ChildProcess
     try {
@@ -233,7 +233,7 @@ export const startDetached = (
     } catch (e) {
       return Effect.fail(spawnFailed(cmd, e))
     }
-    return Effect.async<DetachedChild, SpawnFailed>((resume) => {
+    return Effect.async<DetachedChild, ChildNotStarted>((resume) => {
       child.once("error", (e) => resume(Effect.fail(spawnFailed(cmd, e))))
       child.once("spawn", () => resume(Effect.succeed(wire(child, options))))
     })

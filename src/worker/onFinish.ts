@@ -63,7 +63,7 @@ export const runCommand = (
             output: tailOf(fd),
           }),
         ),
-        Effect.catchTag("SpawnFailed", (e) =>
+        Effect.catchTag("ChildNotStarted", (e) =>
           Effect.succeed<CommandResult>({
             exitCode: null,
             signal: null,

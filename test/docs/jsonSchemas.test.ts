@@ -3,7 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 import { SendJson, TaskJson } from "../../src/domain/wire.js"
 import { documentedSchemas } from "../../src/domain/wireSchemas.js"
-import { ListResult, SendResult, TaskJson as TaskJsonZod } from "../../src/mcp/schemas.js"
+import { ListResult, SendResult, TaskResult as TaskJsonZod } from "../../src/mcp/schemas.js"
 
 // docs/json-schema/{task,task-list,start,send}.schema.json are generated from src/domain/wire.ts
 // (`npm run build && npm run json-schemas`); the MCP zod schemas are built from the same Schemas.

@@ -38,10 +38,10 @@ describe("runToEnd", () => {
     }),
   )
 
-  it.effect("fails with SpawnFailed (its errno code) when the program does not exist", () =>
+  it.effect("fails with ChildNotStarted (its errno code) when the program does not exist", () =>
     Effect.gen(function* () {
       const e = yield* Effect.flip(runToEnd("/nonexistent/codex-tasks-test", []))
-      assert.strictEqual(e._tag, "SpawnFailed")
+      assert.strictEqual(e._tag, "ChildNotStarted")
       assert.strictEqual(e.code, "ENOENT")
       assert.include(e.message, "/nonexistent/codex-tasks-test")
     }),
@@ -103,7 +103,7 @@ describe("startDetached", () => {
     }),
   )
 
-  it.effect("fails with SpawnFailed when it cannot start", () =>
+  it.effect("fails with ChildNotStarted when it cannot start", () =>
     Effect.gen(function* () {
       const e = yield* Effect.flip(startDetached("/nonexistent/codex-tasks-test", [], {}))
       assert.strictEqual(e.code, "ENOENT")
