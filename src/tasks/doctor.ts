@@ -36,7 +36,9 @@ const run = (bin: string, args: ReadonlyArray<string>) =>
       out: `${r.stdout}${r.stderr}`.trim(),
       error: r.timedOut ? "no answer within 15 s" : undefined,
     })),
-    Effect.catchTag("ChildNotStarted", (e) => Effect.succeed({ ok: false, out: "", error: e.message })),
+    Effect.catchTag("ChildNotStarted", (e) =>
+      Effect.succeed({ ok: false, out: "", error: e.message }),
+    ),
   )
 
 const isNodeShim = (path: string) => {
