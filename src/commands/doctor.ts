@@ -11,7 +11,7 @@ import { jsonOption } from "./shared.js"
 export const doctor = Command.make("doctor", { ...globalOptions, json: jsonOption }, (o) =>
   Effect.gen(function* () {
     const g = yield* globalsWith(o)
-    const checks = runChecks(g)
+    const checks = yield* runChecks(g)
     const failed = checks.some((c) => c.required && !c.ok)
     if (o.json) yield* printJson({ ok: !failed, checks })
     else {

@@ -1,5 +1,5 @@
 /**
- * The limit options of `start` (and `send --max-tokens`), issue 12: spread into the commands'
+ * The limit options of `start` (and `send --max-tokens`): spread into the commands'
  * option sets; `startLimits`/`sendLimits` turn them into what `Tasks` takes (bad durations and
  * bad env defaults are usage errors, exit 2).
  */

@@ -2,6 +2,7 @@ import { homedir } from "node:os"
 import { Context, Effect, Layer, Option } from "effect"
 import { CodexNotFound } from "../domain/errors.js"
 import { UsageError } from "../domain/exit.js"
+import { retryPolicyFromEnv } from "../domain/retryPolicy.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
 import { nativeCodex } from "../exec/nativeCodex.js"
 import * as ProcessesLive from "../processes/live.js"
@@ -11,7 +12,6 @@ import { TaskStore } from "../store/TaskStore.js"
 import { Tasks, TasksConfig } from "../tasks/Tasks.js"
 import * as WorkerLauncher from "../tasks/WorkerLauncher.js"
 import { workerCommand } from "../worker/prewarm.js"
-import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
 import { resolveMaxRunning } from "./maxRunning.js"
 import { Printer } from "./Printer.js"
 
@@ -70,23 +70,6 @@ export const globalsWith = (local: LocalGlobals = none) =>
       maxRunningProblem: slots.problem,
     }
   })
-
-const count = (text: string | undefined, fallback: number, max: number) => {
-  const n = Number(text)
-  return text !== undefined && text !== "" && Number.isInteger(n) && n >= 0
-    ? Math.min(n, max)
-    : fallback
-}
-
-/**
- * The retry policy: `CODEX_TASKS_MAX_RETRIES` (default 2, at most 10) retries of a retryable
- * failure, the first after `CODEX_TASKS_RETRY_DELAY_MS` (default 2000) ms, doubling each time.
- */
-export const retryPolicyFromEnv = (env: NodeJS.ProcessEnv): RetryPolicy => ({
-  maxRetries: count(env.CODEX_TASKS_MAX_RETRIES, defaultRetryPolicy.maxRetries, 10),
-  baseDelayMs: count(env.CODEX_TASKS_RETRY_DELAY_MS, defaultRetryPolicy.baseDelayMs, 600_000),
-  maxDelayMs: defaultRetryPolicy.maxDelayMs,
-})
 
 /** The command that re-enters this program as a detached worker. */
 const notice = (line: string) => process.stderr.write(`codex-tasks: ${line}\n`)

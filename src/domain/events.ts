@@ -76,9 +76,12 @@ export const ThreadError = Schema.Struct({ message: Schema.String })
 export type ThreadError = typeof ThreadError.Type
 
 /** The turn failed; always preceded by an `error` event with the same message. */
-export const TurnFailed = Schema.Struct({ type: Schema.Literal("turn.failed"), error: ThreadError })
+export const TurnFailedEvent = Schema.Struct({
+  type: Schema.Literal("turn.failed"),
+  error: ThreadError,
+})
 /** The turn failed. */
-export type TurnFailed = typeof TurnFailed.Type
+export type TurnFailedEvent = typeof TurnFailedEvent.Type
 
 /** An error report: fatal before `turn.failed`, informational for `Reconnecting...`. */
 export const ErrorEvent = Schema.Struct({ type: Schema.Literal("error"), message: Schema.String })
@@ -121,7 +124,7 @@ export const ThreadEvent = Schema.Union(
   ItemUpdated,
   ItemCompleted,
   TurnCompleted,
-  TurnFailed,
+  TurnFailedEvent,
   ErrorEvent,
   UnknownEvent,
 )
@@ -144,7 +147,7 @@ export const isThreadStarted = (e: ThreadEvent): e is ThreadStarted => e.type ==
 export const isTurnCompleted = (e: ThreadEvent): e is TurnCompleted => e.type === "turn.completed"
 
 /** True for `turn.failed`. */
-export const isTurnFailed = (e: ThreadEvent): e is TurnFailed => e.type === "turn.failed"
+export const isTurnFailed = (e: ThreadEvent): e is TurnFailedEvent => e.type === "turn.failed"
 
 /** True for the `error` event. */
 export const isErrorEvent = (e: ThreadEvent): e is ErrorEvent => e.type === "error"

@@ -1,5 +1,5 @@
 /**
- * The per-task limits (issue 12): stored in `task.json` under `limits` when the task starts and
+ * The per-task limits: stored in `task.json` under `limits` when the task starts and
  * applied to every later turn. Snake_case on disk; every field optional (absent = no limit).
  */
 import { Either, Schema } from "effect"

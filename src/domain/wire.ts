@@ -7,7 +7,7 @@ import {
   knownEventTypes,
   ThreadStarted,
   TurnCompleted,
-  TurnFailed,
+  TurnFailedEvent,
   TurnStarted,
 } from "./events.js"
 import {
@@ -220,7 +220,7 @@ export const LogLineJson = Schema.Union(
   onDisk(ItemUpdated, "codex: an item changed."),
   onDisk(ItemCompleted, "codex: an item is final."),
   onDisk(TurnCompleted, "codex: the turn finished; usage is the thread's running total."),
-  onDisk(TurnFailed, "codex: the turn failed (after an error event with the same message)."),
+  onDisk(TurnFailedEvent, "codex: the turn failed (after an error event with the same message)."),
   onDisk(ErrorEvent, "codex: an error report, fatal before turn.failed or informational."),
   onDisk(UserMessageEntry, "The prompt, written before the events of its invocation."),
   onDisk(StderrEntry, "One line codex wrote on stderr."),

@@ -92,19 +92,6 @@ const taskInvariants = {
   ],
 }
 
-// What `send` guarantees beyond the shape (tasks/launch.ts `SendReceipt`): a position iff queued.
-const sendInvariants = {
-  allOf: [
-    {
-      description: "A queued prompt has its position; a started one has none.",
-      if: { properties: { status: { const: "queued" } } },
-      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords
-      then: { properties: { position: true }, required: ["position"] },
-      else: { not: { properties: { position: true }, required: ["position"] } },
-    },
-  ],
-}
-
 /** The files of docs/json-schema/ that are generated (name → content), from `wire.ts`. */
 export const documentedSchemas = (): Record<string, Json> => ({
   task: documented(
@@ -131,7 +118,16 @@ export const documentedSchemas = (): Record<string, Json> => ({
     "codex-tasks send --json",
     "What `send --json` prints: the prompt started a turn now, or was queued at a 1-based position among the waiting prompts. See docs/json-output.md.",
     SendJson,
-    sendInvariants,
+    {
+      allOf: [
+        {
+          description: "A queued prompt has its place.",
+          if: { properties: { status: { const: "queued" } } },
+          // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords
+          then: { required: ["position"], properties: { position: true } },
+        },
+      ],
+    },
   ),
   diff: documented(
     "diff",

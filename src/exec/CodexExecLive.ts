@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { rmSync, statSync } from "node:fs"
 import { dirname } from "node:path"
 import { Deferred, Effect, Exit, Layer, Mailbox, Stream } from "effect"
 import { ConfigRejected, type ExecError } from "../domain/errors.js"
 import { isThreadStarted } from "../domain/events.js"
+import { startDetached } from "../processes/child.js"
 import { killRun, makeSeen } from "../processes/control.js"
 import { liveProcesses } from "../processes/live.js"
 import { Processes, RUN_MARKER_VAR } from "../processes/Processes.js"
@@ -106,42 +106,35 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
       mailbox.unsafeOffer({ _tag: "Stderr", text })
     }
 
-    const child = yield* Effect.async<ChildProcess, ExecError>((resume) => {
-      const proc = spawn(config.codexBin, argv, {
-        cwd: options.workingDir,
-        env,
-        detached: true, // own process group: a terminal's Ctrl-C never reaches codex directly
-        stdio: ["pipe", "pipe", "pipe"],
-      })
-      proc.once("error", (error: NodeJS.ErrnoException) => {
+    const out = makeLineSplitter(onStdoutLine)
+    const err = makeLineSplitter(onStderrLine, DECODE_CAP_BYTES)
+    // Own process group: a terminal's Ctrl-C never reaches codex directly.
+    const { pid } = yield* startDetached(config.codexBin, argv, {
+      cwd: options.workingDir,
+      env,
+      stdin: request.prompt,
+      onStdout: (chunk) => out.push(chunk),
+      onStderr: (chunk) => err.push(chunk),
+      onClose: ({ exitCode, signal }) => {
+        out.flush()
+        err.flush()
+        mailbox.unsafeDone(Exit.void)
+        stallInput.unsafeDone(Exit.void)
+        Deferred.unsafeDone(closed, Effect.succeed({ code: exitCode, signal }))
+      },
+    }).pipe(
+      Effect.catchTag("ChildNotStarted", (error) => {
         const outcome = classify({
           exitCode: null,
           signal: null,
-          spawnError: { code: error.code ?? "UNKNOWN", message: error.message },
+          spawnError: { code: error.code, message: error.message },
           stderrLines: [],
           lines: [],
           interruptedByUs: false,
         })
-        if (outcome._tag === "Failed") resume(Effect.fail(outcome.error))
-        else resume(Effect.die(error))
-      })
-      proc.once("spawn", () => resume(Effect.succeed(proc)))
-    })
-
-    const out = makeLineSplitter(onStdoutLine)
-    const err = makeLineSplitter(onStderrLine, DECODE_CAP_BYTES)
-    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk))
-    child.stderr!.on("data", (chunk: Buffer) => err.push(chunk))
-    child.stdin!.on("error", () => {}) // codex may exit before reading its prompt
-    child.once("close", (code, signal) => {
-      out.flush()
-      err.flush()
-      mailbox.unsafeDone(Exit.void)
-      stallInput.unsafeDone(Exit.void)
-      Deferred.unsafeDone(closed, Effect.succeed({ code, signal }))
-    })
-    child.stdin!.end(request.prompt)
-    const pid = child.pid!
+        return outcome._tag === "Failed" ? Effect.fail(outcome.error) : Effect.die(error)
+      }),
+    )
 
     const waitClosed = (ms: number) =>
       Deferred.await(closed).pipe(

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process"
 import { Data, Effect } from "effect"
+import { runToEnd } from "../processes/child.js"
 
 /** A git command failed, or git could not be run. */
 export class GitFailed extends Data.TaggedError("GitFailed")<{ readonly message: string }> {}
@@ -16,6 +16,8 @@ export interface GitOptions {
   readonly cwd: string
   readonly env?: Readonly<Record<string, string>> | undefined
   readonly input?: string | undefined
+  /** Lets git ask for credentials on the terminal (a clone); else it fails instead. */
+  readonly prompt?: boolean | undefined
 }
 
 /** Identity for the commits this tool makes when the repository has none configured. */
@@ -35,39 +37,24 @@ export const BOOKKEEPING = ["-c", "commit.gpgsign=false", "-c", "core.hooksPath=
 
 /** Runs `git args` (argv only, never a shell) and returns its exit code and output. */
 export const gitRaw = (args: ReadonlyArray<string>, options: GitOptions) =>
-  Effect.async<GitResult, GitFailed>((resume) => {
-    const child = spawn("git", args, {
-      cwd: options.cwd,
-      // Paths we pass are file names, never pathspec magic (`:(glob)`, `*`).
-      env: {
-        ...process.env,
-        LC_ALL: "C",
-        GIT_TERMINAL_PROMPT: "0",
-        GIT_LITERAL_PATHSPECS: "1",
-        ...options.env,
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    })
-    const out: Array<Buffer> = []
-    const err: Array<Buffer> = []
-    child.stdout.on("data", (c: Buffer) => out.push(c))
-    child.stderr.on("data", (c: Buffer) => err.push(c))
-    child.stdin.on("error", () => {})
-    child.stdin.end(options.input ?? "")
-    child.once("error", (e) =>
-      resume(Effect.fail(new GitFailed({ message: `cannot run git: ${e.message}` }))),
-    )
-    child.once("close", (code) =>
-      resume(
-        Effect.succeed({
-          code: code ?? 1,
-          stdout: Buffer.concat(out).toString("utf8"),
-          stderr: Buffer.concat(err).toString("utf8"),
-        }),
-      ),
-    )
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+  runToEnd("git", args, {
+    cwd: options.cwd,
+    // Paths we pass are file names, never pathspec magic (`:(glob)`, `*`).
+    env: {
+      ...process.env,
+      LC_ALL: "C",
+      ...(options.prompt === true ? {} : { GIT_TERMINAL_PROMPT: "0" }),
+      GIT_LITERAL_PATHSPECS: "1",
+      ...options.env,
+    },
+    stdin: options.input ?? "",
+    // The caller's terminal stays git's (a clone may ask for credentials); interruption
+    // (Ctrl-C) kills git, which must not go on writing into a directory about to be removed.
+    detachedGroup: false,
+  }).pipe(
+    Effect.map((r): GitResult => ({ code: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr })),
+    Effect.mapError((e) => new GitFailed({ message: `cannot run git: ${e.message}` })),
+  )
 
 /** Runs git and fails with its last stderr lines unless it exits 0; returns its stdout. */
 export const git = (args: ReadonlyArray<string>, options: GitOptions) =>

@@ -49,7 +49,7 @@ const taskIdOrAll = {
 const State = z.enum(["RUNNING", "STOPPED", "DIED", "ARCHIVED"])
 
 /** The task object (`status --json`), from its one Schema (domain/wire.ts). */
-export const TaskJson = zodOf(TaskJsonSchema)
+export const TaskResult = zodOf(TaskJsonSchema)
 
 const text = (description: string) => Schema.String.annotations({ description })
 const flag = (description: string) => Schema.Boolean.annotations({ description })

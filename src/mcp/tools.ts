@@ -20,7 +20,7 @@ import {
   StartArgs,
   StartResult,
   StatusArgs,
-  TaskJson,
+  TaskResult,
 } from "./schemas.js"
 import { notifyOfArgs, withSlotProgress } from "./unattended.js"
 
@@ -149,7 +149,7 @@ export const registerTaskTools = (server: McpServer, ctx: McpContext): void => {
       description:
         "A task's state (RUNNING, STOPPED, DIED, ARCHIVED), outcome, last prompt and last result.",
       inputSchema: StatusArgs,
-      outputSchema: TaskJson,
+      outputSchema: TaskResult,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
     },
     (args, extra) => runTool(ctx, extra, status(args)),

@@ -1,6 +1,6 @@
 /**
  * The store-wide usage-limit record `<root>/.usage-limit.json`: once one worker learns when the
- * account's usage limit resets, the others do not start turns before it (issue 12), so ten tasks
+ * account's usage limit resets, the others do not start turns before it, so ten tasks
  * do not hit the limit ten times. Written atomically under `<root>/.usage-limit.lock`, keeping the
  * latest reset of an account. A record is trusted only for the account it was learned on (its
  * `codex_home`, and `account` when known), when it was not written in the future and names a

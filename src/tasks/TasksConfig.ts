@@ -1,5 +1,5 @@
 import { Context, Layer } from "effect"
-import { defaultRetryPolicy, type RetryPolicy } from "../worker/protocol.js"
+import { defaultRetryPolicy, type RetryPolicy } from "../domain/retryPolicy.js"
 
 /** Settings of the task service. */
 export interface TasksConfigShape {

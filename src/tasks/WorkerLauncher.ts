@@ -1,9 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
 import { Context, Data, Deferred, Effect, Either, Layer, ParseResult, Schema } from "effect"
+import {
+  adoptDetached,
+  type ChildEnd,
+  type DetachedChild,
+  type DetachedOptions,
+  startDetached,
+} from "../processes/child.js"
 import { newStartDir, WORKER_STDERR } from "../store/scratchNames.js"
-import { claimPrewarmed, type PrewarmedWorker, workerEnv } from "../worker/prewarm.js"
+import { claimPrewarmed, workerEnv } from "../worker/prewarm.js"
 import { Handshake, WorkerRequest } from "../worker/protocol.js"
 import { decodeNotice, type WorkerNotice } from "../worker/slotNotice.js"
 
@@ -76,12 +82,6 @@ const stderrTail = (path: string | undefined): string => {
   }
 }
 
-/** A worker process being launched, once it exists. */
-interface Spawned {
-  readonly child: ChildProcess
-  readonly pid: number
-}
-
 /** Spawns a worker in its own session (stdin and stdout piped, stderr appended to `errPath`). */
 const spawnWorker = (
   bin: string,
@@ -89,39 +89,22 @@ const spawnWorker = (
   cwd: string,
   errPath: string | undefined,
   scratchDir: string | undefined,
-): Effect.Effect<Spawned, WorkerLaunchFailed> => {
+  options: DetachedOptions,
+): Effect.Effect<DetachedChild, WorkerLaunchFailed> => {
   const errFd = openStderr(errPath, scratchDir)
-  const failed = (e: unknown) =>
-    new WorkerLaunchFailed({
-      message: `cannot start the worker: ${e instanceof Error ? e.message : String(e)}`,
-    })
-  return Effect.try({
-    // A task started from inside another task's run (codex calling codex-tasks) is its own
-    // task: `workerEnv` drops the parent run's cleanup marker.
-    try: () =>
-      spawn(bin, args, {
-        cwd,
-        env: workerEnv(),
-        detached: true,
-        stdio: ["pipe", "pipe", errFd ?? "ignore"],
-      }),
-    catch: failed,
+  // A task started from inside another task's run (codex calling codex-tasks) is its own
+  // task: `workerEnv` drops the parent run's cleanup marker.
+  return startDetached(bin, args, {
+    ...options,
+    cwd,
+    env: workerEnv(),
+    stderr: errFd ?? "ignore",
   }).pipe(
-    Effect.ensuring(Effect.sync(() => errFd !== undefined && closeSync(errFd))),
-    Effect.flatMap((child) =>
-      Effect.async<Spawned, WorkerLaunchFailed>((resume) => {
-        child.once("error", (e) => resume(Effect.fail(failed(e))))
-        child.once("spawn", () => resume(Effect.succeed({ child, pid: child.pid! })))
-      }),
+    Effect.mapError(
+      (e) => new WorkerLaunchFailed({ message: `cannot start the worker: ${e.message}` }),
     ),
+    Effect.ensuring(Effect.sync(() => errFd !== undefined && closeSync(errFd))),
   )
-}
-
-/** A worker the CLI's launcher spawned ahead (worker/prewarm.ts), held alive from now on. */
-const adopt = (worker: PrewarmedWorker): Spawned => {
-  worker.child.ref()
-  ;(worker.child.stdout as unknown as { ref?: () => void } | null)?.ref?.()
-  return { child: worker.child, pid: worker.child.pid! }
 }
 
 /**
@@ -157,24 +140,19 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
         const request: WorkerRequest =
           given._tag === "Start" && scratchDir !== undefined ? { ...given, scratchDir, cwd } : given
         const errPath = stderrFile ?? (scratchDir && join(scratchDir, WORKER_STDERR))
-        // The pipe carries the encoded form (exec options snake_case), decoded by the worker.
         const payload = yield* encoded(request)
-        const { child, pid } =
-          prewarmed === undefined
-            ? yield* spawnWorker(bin!, args, cwd, errPath, scratchDir)
-            : adopt(prewarmed)
-        child.stdin!.on("error", () => {})
-        child.stdin!.end(JSON.stringify(payload))
         const answer = yield* Deferred.make<Handshake, WorkerLaunchFailed>()
         let text = ""
+        let worker: DetachedChild | undefined
+        let outcome: Effect.Effect<Handshake, WorkerLaunchFailed> | undefined
         const done = (effect: Effect.Effect<Handshake, WorkerLaunchFailed>) => {
-          child.stdout!.removeAllListeners("data")
-          child.removeAllListeners("close")
-          child.stdout!.destroy()
-          child.unref()
+          if (outcome !== undefined) return
+          outcome = effect
+          worker?.release()
           Deferred.unsafeDone(answer, effect)
         }
-        child.stdout!.on("data", (chunk: Buffer) => {
+        const onStdout = (chunk: Buffer) => {
+          if (outcome !== undefined) return
           text += chunk.toString("utf8")
           let nl = text.indexOf("\n")
           // Notices come before the handshake: each is passed on, then the next line is read.
@@ -191,16 +169,23 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
               ? Effect.succeed(decoded.right)
               : Effect.fail(new WorkerLaunchFailed({ message: "the worker answered garbage" })),
           )
-        })
-        child.once("close", (code, signal) =>
+        }
+        const onClose = ({ exitCode, signal }: ChildEnd) =>
           done(
             Effect.fail(
               new WorkerLaunchFailed({
-                message: `the worker exited (${signal ?? `code ${code}`}) before reporting back${stderrTail(errPath)}`,
+                message: `the worker exited (${signal ?? `code ${exitCode}`}) before reporting back${stderrTail(errPath)}`,
               }),
             ),
-          ),
-        )
+          )
+        // The pipe carries the encoded form (exec options snake_case), decoded by the worker.
+        const io: DetachedOptions = { stdin: JSON.stringify(payload), onStdout, onClose }
+        worker =
+          prewarmed === undefined
+            ? yield* spawnWorker(bin!, args, cwd, errPath, scratchDir, io)
+            : adoptDetached(prewarmed.child, io)
+        if (outcome !== undefined) worker.release()
+        const { pid } = worker
         // A start that failed leaves no task: its scratch directory (and stderr) goes too.
         const cleanUp = (h: Handshake) =>
           Effect.sync(() => {

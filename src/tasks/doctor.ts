@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import {
   closeSync,
@@ -13,9 +12,10 @@ import {
 } from "node:fs"
 import { homedir } from "node:os"
 import { join } from "node:path"
-import { Either } from "effect"
+import { Effect, Either } from "effect"
 import { resolveCodexBin } from "../exec/codexBin.js"
 import { nativeCodex } from "../exec/nativeCodex.js"
+import { runToEnd } from "../processes/child.js"
 import { checkStoreRoot } from "../store/rootGuard.js"
 
 /** One `doctor` check. */
@@ -29,14 +29,17 @@ export interface Check {
   readonly fix?: string | undefined
 }
 
-const run = (bin: string, args: ReadonlyArray<string>) => {
-  const r = spawnSync(bin, args, {
-    encoding: "utf8",
-    timeout: 15_000,
-    stdio: ["ignore", "pipe", "pipe"],
-  })
-  return { ok: r.status === 0, out: `${r.stdout ?? ""}${r.stderr ?? ""}`.trim(), error: r.error }
-}
+const run = (bin: string, args: ReadonlyArray<string>) =>
+  runToEnd(bin, args, { timeoutMs: 15_000 }).pipe(
+    Effect.map((r) => ({
+      ok: r.exitCode === 0 && !r.timedOut,
+      out: `${r.stdout}${r.stderr}`.trim(),
+      error: r.timedOut ? "no answer within 15 s" : undefined,
+    })),
+    Effect.catchTag("ChildNotStarted", (e) =>
+      Effect.succeed({ ok: false, out: "", error: e.message }),
+    ),
+  )
 
 const isNodeShim = (path: string) => {
   try {
@@ -47,58 +50,59 @@ const isNodeShim = (path: string) => {
 }
 
 /** Checks codex: found, its version, native binary or npm shim, and the flags we rely on. */
-export const checkCodex = (codexBin: string): Array<Check> => {
-  const resolved = resolveCodexBin(codexBin)
-  if (!resolved.found) {
-    return [
+export const checkCodex = (codexBin: string): Effect.Effect<Array<Check>> =>
+  Effect.gen(function* () {
+    const resolved = resolveCodexBin(codexBin)
+    if (!resolved.found) {
+      return [
+        {
+          name: "codex",
+          ok: false,
+          required: true,
+          detail: `${codexBin} not found${codexBin.includes("/") ? "" : " on PATH"}`,
+          fix: "npm install -g @openai/codex, or point --codex-bin / CODEX_TASKS_CODEX_BIN at it",
+        },
+      ]
+    }
+    const path = resolved.path
+    const version = yield* run(path, ["--version"])
+    const launch = nativeCodex(codexBin)
+    const native = launch.launcher === undefined ? undefined : launch.bin
+    const kind =
+      native !== undefined
+        ? `npm shim; codex-tasks runs its native binary ${native}`
+        : isNodeShim(path)
+          ? "npm shim (Node script starting the native binary): it runs as given, its binary not found"
+          : "native binary"
+    const checks: Array<Check> = [
       {
         name: "codex",
-        ok: false,
+        ok: version.ok,
         required: true,
-        detail: `${codexBin} not found${codexBin.includes("/") ? "" : " on PATH"}`,
-        fix: "npm install -g @openai/codex, or point --codex-bin / CODEX_TASKS_CODEX_BIN at it",
+        detail: version.ok
+          ? `${path}: ${version.out} (${kind})`
+          : `${path} did not run: ${version.out || version.error}`,
+        fix: version.ok ? undefined : "reinstall codex (npm install -g @openai/codex)",
       },
     ]
-  }
-  const path = resolved.path
-  const version = run(path, ["--version"])
-  const launch = nativeCodex(codexBin)
-  const native = launch.launcher === undefined ? undefined : launch.bin
-  const kind =
-    native !== undefined
-      ? `npm shim; codex-tasks runs its native binary ${native}`
-      : isNodeShim(path)
-        ? "npm shim (Node script starting the native binary): it runs as given, its binary not found"
-        : "native binary"
-  const checks: Array<Check> = [
-    {
-      name: "codex",
-      ok: version.ok,
+    if (!version.ok) return checks
+    const execHelp = (yield* run(path, ["exec", "--help"])).out
+    const resumeHelp = (yield* run(path, ["exec", "resume", "--help"])).out
+    const wanted = ["--json", "--output-last-message", "--skip-git-repo-check", "--cd", "--sandbox"]
+    const missing = wanted.filter((f) => !execHelp.includes(f))
+    const resumeOk = resumeHelp.includes("SESSION_ID") || resumeHelp.includes("resume")
+    checks.push({
+      name: "codex exec flags",
+      ok: missing.length === 0 && resumeOk,
       required: true,
-      detail: version.ok
-        ? `${path}: ${version.out} (${kind})`
-        : `${path} did not run: ${version.out || version.error?.message}`,
-      fix: version.ok ? undefined : "reinstall codex (npm install -g @openai/codex)",
-    },
-  ]
-  if (!version.ok) return checks
-  const execHelp = run(path, ["exec", "--help"]).out
-  const resumeHelp = run(path, ["exec", "resume", "--help"]).out
-  const wanted = ["--json", "--output-last-message", "--skip-git-repo-check", "--cd", "--sandbox"]
-  const missing = wanted.filter((f) => !execHelp.includes(f))
-  const resumeOk = resumeHelp.includes("SESSION_ID") || resumeHelp.includes("resume")
-  checks.push({
-    name: "codex exec flags",
-    ok: missing.length === 0 && resumeOk,
-    required: true,
-    detail:
-      missing.length === 0 && resumeOk
-        ? `exec accepts ${wanted.join(" ")}; exec resume is available`
-        : `missing: ${[...missing, ...(resumeOk ? [] : ["exec resume"])].join(", ")}`,
-    fix: "upgrade codex (codex-tasks is tested with @openai/codex 0.169)",
+      detail:
+        missing.length === 0 && resumeOk
+          ? `exec accepts ${wanted.join(" ")}; exec resume is available`
+          : `missing: ${[...missing, ...(resumeOk ? [] : ["exec resume"])].join(", ")}`,
+      fix: "upgrade codex (codex-tasks is tested with @openai/codex 0.169)",
+    })
+    return checks
   })
-  return checks
-}
 
 /** Checks CODEX_HOME and whether codex has credentials (never printing them). */
 export const checkAuth = (env: NodeJS.ProcessEnv = process.env): Array<Check> => {
@@ -190,16 +194,14 @@ export const checkStore = (
 }
 
 /** Checks git (needed for --repo and for codex's trusted-directory check). */
-export const checkGit = (): Check => {
-  const r = run("git", ["--version"])
-  return {
+export const checkGit = (): Effect.Effect<Check> =>
+  Effect.map(run("git", ["--version"]), (r) => ({
     name: "git",
     ok: r.ok,
     required: false,
     detail: r.ok ? r.out : "git not found",
     fix: "install git (needed for --repo, and codex trusts only git repositories by default)",
-  }
-}
+  }))
 
 /** Checks the Node.js version. */
 export const checkNode = (version = process.versions.node): Check => {
@@ -217,10 +219,10 @@ export const checkNode = (version = process.versions.node): Check => {
 export const runChecks = (o: {
   readonly codexBin: string
   readonly storeRoot: string
-}): Array<Check> => [
-  checkNode(),
-  ...checkCodex(o.codexBin),
-  ...checkAuth(),
-  checkStore(o.storeRoot),
-  checkGit(),
-]
+}): Effect.Effect<Array<Check>> =>
+  Effect.gen(function* () {
+    const codex = yield* checkCodex(o.codexBin)
+    const store = checkStore(o.storeRoot)
+    const git = yield* checkGit()
+    return [checkNode(), ...codex, ...checkAuth(), store, git]
+  })

@@ -1,35 +1,16 @@
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { Effect, Exit } from "effect"
+import { git as runGit } from "../git/run.js"
 import { errnoCode } from "../store/errors.js"
 import { RepoCloneFailed } from "./errors.js"
 
-const git = (args: ReadonlyArray<string>, cwd?: string) =>
-  Effect.async<string, RepoCloneFailed>((resume) => {
-    // argv only, never a shell; git's output is kept for the error message, never printed.
-    const child = spawn("git", args, { cwd, stdio: ["ignore", "pipe", "pipe"] })
-    let output = ""
-    child.stdout.on("data", (c: Buffer) => (output += c.toString("utf8")))
-    child.stderr.on("data", (c: Buffer) => (output += c.toString("utf8")))
-    child.once("error", (e) =>
-      resume(Effect.fail(new RepoCloneFailed({ message: `cannot run git: ${e.message}` }))),
-    )
-    child.once("close", (code) =>
-      code === 0
-        ? resume(Effect.succeed(output))
-        : resume(
-            Effect.fail(
-              new RepoCloneFailed({
-                message: `git ${args[0]} failed (exit ${code}): ${output.trim().split("\n").slice(-3).join(" ")}`,
-              }),
-            ),
-          ),
-    )
-    // Interrupted (Ctrl-C): git must not go on writing into a directory about to be removed.
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+// git's output is kept for the error message, never printed.
+const git = (args: ReadonlyArray<string>, cwd = process.cwd()) =>
+  runGit(args, { cwd, prompt: true }).pipe(
+    Effect.mapError((e) => new RepoCloneFailed({ message: e.message })),
+  )
 
 const notEmpty = (dir: string) =>
   new RepoCloneFailed({ message: `--working-dir ${dir} exists and is not empty` })

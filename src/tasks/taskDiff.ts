@@ -1,12 +1,11 @@
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { isAbsolute, relative } from "node:path"
 import { Effect } from "effect"
-import { isItemEvent, isUnknownItem } from "../domain/events.js"
 import type { TaskId } from "../domain/taskId.js"
 import type { DiffJson } from "../domain/wire.js"
-import { decodeLine } from "../exec/decode.js"
 import { applyTree, diffStat, diffText, type FileStat, treeOf, worktreeTree } from "../git/diff.js"
 import { changedAmong, commitFiles, findRepo, refused, WorktreeRefused } from "../git/repo.js"
+import { fileChangesOf } from "./logFiles.js"
 import { readWorktree, type WorktreeRecord } from "./worktree.js"
 
 /** What a task changed: against its base (worktree task) or the files its patches touched. */
@@ -30,39 +29,6 @@ export const changesJson = (id: TaskId, c: TaskChanges, stat: boolean): DiffJson
   touched: c.worktree === undefined ? c.touched : null,
   ...(stat ? {} : { patch: c.patch }),
 })
-
-/** The paths of the `file_change` items in a `task.log`, over every turn. */
-export const fileChangesOf = (logPath: string): ReadonlyArray<string> => {
-  try {
-    return fileChangesIn(readFileSync(logPath).toString("utf8"))
-  } catch {
-    return []
-  }
-}
-
-const fileChangesIn = (text: string): ReadonlyArray<string> => {
-  const seen = new Set<string>()
-  for (const line of text.split("\n")) {
-    if (!line.includes('"file_change"')) continue
-    const decoded = decodeLine(line)
-    if (decoded._tag !== "Event" || !isItemEvent(decoded.event)) continue
-    const { item } = decoded.event
-    if (isUnknownItem(item) || item.type !== "file_change") continue
-    for (const c of item.changes) seen.add(c.path)
-  }
-  return [...seen]
-}
-
-/** The files the last prompt's turn changed: from its `user_message` entry in `task.log` on. */
-export const lastTurnFiles = (logPath: string): ReadonlyArray<string> => {
-  try {
-    const log = readFileSync(logPath)
-    const at = Math.max(log.lastIndexOf('{"type":"user_message"'), 0)
-    return fileChangesIn(log.subarray(at).toString("utf8"))
-  } catch {
-    return []
-  }
-}
 
 /** The current tree of a worktree task: its worktree now, or its branch once archived. */
 const treeOfTask = (r: WorktreeRecord) =>

@@ -1,5 +1,5 @@
 /**
- * What `Tasks` hands a worker for unattended runs (issue 12): the store-wide run-slot limit and a
+ * What `Tasks` hands a worker for unattended runs: the store-wide run-slot limit and a
  * start's notifications, checked before anything is launched.
  */
 import { Effect } from "effect"

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import type { TaskStore } from "../store/TaskStore.js"
-import { lastTurnFiles, worktreeChanges } from "./taskDiff.js"
+import { lastTurnFiles } from "./logFiles.js"
+import { worktreeChanges } from "./taskDiff.js"
 import type { TaskView } from "./view.js"
 import { readWorktree } from "./worktree.js"
 

@@ -63,14 +63,14 @@ export const makeFakeProcesses = (
       for (const other of table.values())
         if (other.alive && other.ppid === entry.identity.pid) other.ppid = 1
     }
-    const spawn = (spec: FakeProcessSpec) =>
+    const addProcess = (spec: FakeProcessSpec) =>
       Effect.sync(() => {
         if (live(spec.pid) !== undefined) throw new Error(`fake pid ${spec.pid} is already alive`)
         const identity = { pid: spec.pid, startTime: spec.startTime ?? String(clock++) }
         table.set(spec.pid, { spec, identity, ppid: spec.ppid ?? 1, alive: true })
         return identity
       })
-    for (const spec of initial) yield* spawn(spec)
+    for (const spec of initial) yield* addProcess(spec)
 
     const deliver = (target: number, entry: Entry, signal: NodeJS.Signals) =>
       Effect.suspend(() => {
@@ -123,7 +123,7 @@ export const makeFakeProcesses = (
     return {
       processes,
       layer: Layer.succeed(Processes, processes),
-      spawn,
+      spawn: addProcess,
       exit: (pid) =>
         Effect.sync(() => {
           const entry = live(pid)

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { rename } from "node:fs/promises"
 import { join } from "node:path"
-import { Cause, Deferred, Effect, Either, Option, Ref } from "effect"
+import { Cause, Effect, Either, Option, Ref } from "effect"
 import { parseDuration } from "../domain/duration.js"
 import { userMessage, workerNote } from "../domain/logEntries.js"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
@@ -12,13 +12,13 @@ import { errnoCode, tryFs } from "../store/errors.js"
 import { WORKER_STDERR } from "../store/scratchNames.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { PromptResult } from "./attempt.js"
-import { type WorkerEnv, waitingOutLock } from "./env.js"
+import { WorkerEnv, waitingOutLock } from "./env.js"
 import { claimFinished, notifyFinished, runNotifier } from "./notify.js"
 import type { Handshake, WorkerRequest } from "./protocol.js"
 import { finishAfterFailure, takeNext } from "./queue.js"
 import { makeTaskLog, type TaskLog } from "./taskLog.js"
 import { runPromptWaiting } from "./usageWait.js"
-import { WorkerControl } from "./WorkerControl.js"
+import { isStopping } from "./WorkerControl.js"
 
 /** The worker's answer to whoever started it (a pipe in the real worker). */
 export type HandshakeFn = (handshake: Handshake) => Effect.Effect<void>
@@ -39,16 +39,17 @@ export const reasonOf = (cause: Cause.Cause<unknown>): string => {
  * made on its own, the state first, so a full disk that refuses the log entry still gets the
  * reason into `task.json`. A failure before the task exists goes to the caller (the handshake).
  */
-const guardTask = <R>(env: WorkerEnv, log: TaskLog, effect: Effect.Effect<void, unknown, R>) =>
+const guardTask = <R>(log: TaskLog, effect: Effect.Effect<void, unknown, R>) =>
   effect.pipe(
     Effect.catchAllCause((cause) =>
       Effect.gen(function* () {
+        const env = yield* WorkerEnv
         const loc = yield* log.location
         if (Cause.isInterruptedOnly(cause) || Option.isNone(loc))
           return yield* Effect.failCause(cause)
         const message = `the worker failed: ${reasonOf(cause)}`
         const at = loc.value
-        yield* claimFinished(env, at)
+        yield* claimFinished(at)
         yield* env.store
           .update(at, (m) => ({
             ...m,
@@ -67,20 +68,21 @@ const guardTask = <R>(env: WorkerEnv, log: TaskLog, effect: Effect.Effect<void, 
       }),
     ),
     // The task left RUNNING (finished, stopped or died): its --on-finish and --webhook run now.
-    Effect.zipRight(notifyFinished(env, log)),
+    Effect.zipRight(notifyFinished(log)),
   )
 
 /** Runs the task's queue: each prompt in order, until it is empty, stopped, or a prompt failed. */
-const runQueue = (env: WorkerEnv, log: TaskLog, loc: TaskLocation, options: ExecOptions) =>
+const runQueue = (log: TaskLog, loc: TaskLocation, options: ExecOptions) =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     for (;;) {
-      const next = yield* takeNext(env, loc)
+      const next = yield* takeNext(loc)
       if (Option.isNone(next)) return
       const { prompt, seq } = next.value
       yield* log.write(userMessage(prompt))
-      const result = yield* runPromptWaiting(env, log, { prompt, options, threadId: loc.id })
+      const result = yield* runPromptWaiting(log, { prompt, options, threadId: loc.id })
       yield* waitingOutLock(env.store.inboxFinish(loc, seq))
-      if (result._tag === "Failed") return yield* finishAfterFailure(env, loc, result.error)
+      if (result._tag === "Failed") return yield* finishAfterFailure(loc, result.error)
     }
   })
 
@@ -124,8 +126,9 @@ const limitFloorMs = (env: NodeJS.ProcessEnv): number => {
 }
 
 /** A new task: the first prompt creates it when codex reports the thread, then the queue runs. */
-const start = (env: WorkerEnv, request: StartRequest, handshake: HandshakeFn) =>
+const start = (request: StartRequest, handshake: HandshakeFn) =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     const { store } = env
     const options = request.options
     const log = yield* makeTaskLog(store)
@@ -157,14 +160,13 @@ const start = (env: WorkerEnv, request: StartRequest, handshake: HandshakeFn) =>
       )
     const work = Effect.gen(function* () {
       const first: PromptResult = yield* runPromptWaiting(
-        env,
         log,
         { prompt: request.prompt, options },
         onThread,
       )
       if (first._tag === "NoTask") {
         // A stop before the thread (a cancelled start, `stop --all`) says so.
-        const stopped = first.error === undefined && (yield* Deferred.isDone(env.control.stopNow))
+        const stopped = first.error === undefined && (yield* isStopping("now"))
         return yield* handshake({
           _tag: "Failed",
           errorTag: first.error?._tag ?? (stopped ? "Stopped" : "MissingThreadStarted"),
@@ -175,17 +177,18 @@ const start = (env: WorkerEnv, request: StartRequest, handshake: HandshakeFn) =>
               : "codex exited before starting a thread"),
         })
       }
-      if (first._tag === "Failed") return yield* finishAfterFailure(env, first.loc, first.error)
-      yield* runQueue(env, log, first.loc, options)
+      if (first._tag === "Failed") return yield* finishAfterFailure(first.loc, first.error)
+      yield* runQueue(log, first.loc, options)
     })
-    yield* guardTask(env, log, work).pipe(
+    yield* guardTask(log, work).pipe(
       Effect.ensuring(store.removeStartDir(env.startDir).pipe(Effect.ignore)),
     )
   })
 
 /** An existing task whose `send` found no worker: this one takes over and runs its queue. */
-const resume = (env: WorkerEnv, request: ResumeRequest, handshake: HandshakeFn) =>
+const resume = (request: ResumeRequest, handshake: HandshakeFn) =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     const { store } = env
     const loc = yield* store.resolve(request.taskId)
     yield* store.sweepScratch(loc).pipe(Effect.ignore)
@@ -199,9 +202,9 @@ const resume = (env: WorkerEnv, request: ResumeRequest, handshake: HandshakeFn) 
       const meta = yield* store.read(loc)
       yield* Ref.set(env.limits, meta.limits ?? {})
       yield* log.write(workerNote(`worker ${process.pid} resumed the task`))
-      yield* runQueue(env, log, loc, fromStoredExecOptions(meta.exec, meta))
+      yield* runQueue(log, loc, fromStoredExecOptions(meta.exec, meta))
     })
-    yield* guardTask(env, log, work)
+    yield* guardTask(log, work)
   })
 
 /**
@@ -236,9 +239,8 @@ const runTask = (
   Effect.gen(function* () {
     const store = yield* TaskStore
     const runId = randomUUID()
-    const env: WorkerEnv = {
+    const env: WorkerEnv["Type"] = {
       store,
-      control: yield* WorkerControl,
       // Every codex process this worker starts carries this marker, so a stop or a later worker
       // can find and kill whatever is left of them.
       runId,
@@ -256,8 +258,8 @@ const runTask = (
     }
     // Scratch of starts whose worker was killed before it finished.
     yield* store.sweepScratch(undefined).pipe(Effect.ignore)
-    if (request._tag === "Start") return yield* start(env, request, handshake)
-    return yield* resume(env, request, handshake)
+    const work = request._tag === "Start" ? start(request, handshake) : resume(request, handshake)
+    return yield* Effect.provideService(work, WorkerEnv, env)
   }).pipe(
     // The edge: what the worker cannot record in the task (it failed before the task existed, or
     // recording failed too) is a defect, which the process entry reports in the handshake.

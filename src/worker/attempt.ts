@@ -1,4 +1,4 @@
-import { Data, Deferred, Effect, Either, Option, Ref } from "effect"
+import { Data, Effect, Either, Option, Ref } from "effect"
 import { type ExecError, isExecError, isRetryable, SpawnFailed, Stalled } from "../domain/errors.js"
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
 import { invocationFailed } from "../domain/logEntries.js"
@@ -10,11 +10,12 @@ import type { ProcessIdentity } from "../processes/identity.js"
 import type { StoreFailure } from "../store/errors.js"
 import { scratchResultPath } from "../store/results.js"
 import type { TaskLocation } from "../store/TaskStore.js"
-import type { WorkerEnv } from "./env.js"
+import { WorkerEnv } from "./env.js"
 import { type InvocationResult, runInvocation } from "./invocation.js"
 import { hasSideEffects, outcomeOf, storedUsage } from "./rules.js"
 import { withRunSlot } from "./slot.js"
 import type { TaskLog } from "./taskLog.js"
+import { isStopping } from "./WorkerControl.js"
 
 /** One prompt of a task: its text, the thread to resume (none for a start), the options. */
 export interface PromptInput {
@@ -51,7 +52,6 @@ export const worthRetrying = (f: AttemptFailed): boolean => isRetryable(f.error)
 
 /** What an attempt needs besides its input. */
 export interface AttemptContext {
-  readonly env: WorkerEnv
   readonly log: TaskLog
   /** The thread once known (a start learns it from its first attempt; retries resume it). */
   readonly thread: Ref.Ref<string | undefined>
@@ -64,17 +64,28 @@ export interface AttemptContext {
 /**
  * One `codex exec` run of the prompt, every line into the task log as it arrives. Fails with
  * `AttemptFailed` when the run failed after the task existed; a start that failed before the
- * thread existed ends `NoTask`.
+ * thread existed ends `NoTask`. The run's `-o` file is removed when the attempt ends, however it
+ * ends, unless a completed turn made it the task's result.
  */
 export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
   Effect.gen(function* () {
-    const { env, log } = ctx
+    const env = yield* WorkerEnv
+    const at = yield* ctx.log.location
+    const scratch = Option.isSome(at)
+      ? env.store.scratchResult(at.value)
+      : scratchResultPath(env.startDir)
+    return yield* attemptWith(ctx, input, scratch).pipe(
+      // Gone already after a promotion: the removal is then a no-op. A leftover is swept later.
+      Effect.ensuring(env.store.discardResult(scratch).pipe(Effect.ignore)),
+    )
+  })
+
+const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =>
+  Effect.gen(function* () {
+    const env = yield* WorkerEnv
+    const { log } = ctx
     const { store } = env
     const attempt = (yield* Ref.getAndUpdate(ctx.attempts, (n) => n + 1)) + 1
-    const at = yield* log.location
-    const scratch = Option.isSome(at)
-      ? store.scratchResult(at.value)
-      : scratchResultPath(env.startDir)
     const sideEffects = yield* Ref.make(false)
 
     const onEvent = (event: ThreadEvent) =>
@@ -115,7 +126,6 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
     const limits = yield* Ref.get(env.limits)
     const watch = { stallTimeoutMs: limits.stall_timeout_ms, turnTimeoutMs: limits.turn_timeout_ms }
     const ran = yield* withRunSlot(
-      env,
       log,
       // After the slot wait, right before the spawn: the gate's paths must still be where it saw them.
       Effect.zipRight(
@@ -135,19 +145,16 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
     )
     const loc = yield* log.location
     if (Option.isNone(loc)) {
-      yield* store.discardResult(scratch)
       const error = ran._tag === "Left" ? ran.left : failureOf(ran.right)
       return { _tag: "NoTask", error } satisfies PromptResult
     }
     if (ran._tag === "Left") {
       // codex could not be started at all
-      yield* store.discardResult(scratch)
-      return yield* fail(ctx, loc.value, ran.left, false, attempt)
+      return yield* fail(loc.value, ran.left, false, attempt)
     }
     const result = ran.right
     const outcome = result.outcome
     if (result.cut !== undefined && outcome._tag !== "Completed") {
-      yield* store.discardResult(scratch)
       if (result.cut === "stalled") {
         const error = new Stalled({
           message: `The turn printed nothing for ${watch.stallTimeoutMs} ms with no command running (--stall-timeout), so it was interrupted; a retry may work.`,
@@ -158,7 +165,7 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
             lastEvents: [],
           },
         })
-        return yield* fail(ctx, loc.value, error, yield* Ref.get(sideEffects), attempt)
+        return yield* fail(loc.value, error, yield* Ref.get(sideEffects), attempt)
       }
       yield* env.updateMeta(loc.value, (m) => ({
         ...m,
@@ -171,14 +178,11 @@ export const runAttempt = (ctx: AttemptContext, input: PromptInput) =>
       return { _tag: "Interrupted", loc: loc.value } satisfies PromptResult
     }
     if (outcome._tag === "Failed") {
-      yield* store.discardResult(scratch)
-      return yield* fail(ctx, loc.value, outcome.error, yield* Ref.get(sideEffects), attempt)
+      return yield* fail(loc.value, outcome.error, yield* Ref.get(sideEffects), attempt)
     }
     // The result file is promoted only after a completed turn with a final message.
     const text =
-      outcome._tag === "Completed"
-        ? yield* store.promoteResult(loc.value, scratch)
-        : yield* Effect.as(store.discardResult(scratch), undefined)
+      outcome._tag === "Completed" ? yield* store.promoteResult(loc.value, scratch) : undefined
     yield* env.updateMeta(loc.value, (m) => ({
       ...m,
       last_outcome: outcomeOf(result),
@@ -203,19 +207,14 @@ const failureOf = (result: ExecResult): ExecError | undefined =>
   result.outcome._tag === "Failed" ? result.outcome.error : undefined
 
 /** Records a failed attempt (log entry, outcome) and fails with it. */
-const fail = (
-  ctx: AttemptContext,
-  loc: TaskLocation,
-  error: ExecError,
-  sideEffects: boolean,
-  attempt: number,
-) =>
+const fail = (loc: TaskLocation, error: ExecError, sideEffects: boolean, attempt: number) =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     const failure = new AttemptFailed({ loc, error, sideEffects, attempt })
-    const stopping = yield* Deferred.isDone(ctx.env.control.stopRequested)
-    const willRetry = worthRetrying(failure) && attempt <= ctx.env.retry.maxRetries && !stopping
-    yield* ctx.env.store.appendLog(loc, invocationFailed(error._tag, error.message, willRetry))
-    yield* ctx.env.updateMeta(loc, (m) => ({
+    const stopping = yield* isStopping()
+    const willRetry = worthRetrying(failure) && attempt <= env.retry.maxRetries && !stopping
+    yield* env.store.appendLog(loc, invocationFailed(error._tag, error.message, willRetry))
+    yield* env.updateMeta(loc, (m) => ({
       ...m,
       last_outcome: {
         kind: "failed",

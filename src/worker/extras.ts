@@ -2,7 +2,7 @@ import { Schema } from "effect"
 import { TaskNotify } from "../domain/notify.js"
 
 /**
- * Fields of the worker request added for unattended runs (issue 12, slots and notifications),
+ * Fields of the worker request added for unattended runs (run slots and notifications),
  * spread into both `Start` and `Resume` (`protocol.ts`).
  */
 export const WorkerExtras = Schema.Struct({

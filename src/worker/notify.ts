@@ -19,7 +19,7 @@ import {
   updateClaim,
 } from "../store/notifyClaim.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
-import type { WorkerEnv } from "./env.js"
+import { WorkerEnv } from "./env.js"
 import { type CommandResult, runCommand } from "./onFinish.js"
 import type { TaskLog } from "./taskLog.js"
 import { deliverWebhook, type PostFn } from "./webhook.js"
@@ -120,8 +120,9 @@ export const notifyTask = (
  * lock): whoever then sees it finished also sees the claim, and waits for it (`status --wait`,
  * `archive`). Only for a task with notifications.
  */
-export const claimFinished = (env: WorkerEnv, loc: TaskLocation): Effect.Effect<void> =>
+export const claimFinished = (loc: TaskLocation): Effect.Effect<void, never, WorkerEnv> =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     const meta = yield* env.store.read(loc)
     if (notifyOf(meta) === undefined) return
     yield* claimNotification(loc.dir, env.runId, "finished", env.self)
@@ -132,8 +133,9 @@ export const claimFinished = (env: WorkerEnv, loc: TaskLocation): Effect.Effect<
  * run's claim is this worker's (a `stop` that killed it, or a command that found it lost, would
  * have claimed it instead).
  */
-export const notifyFinished = (env: WorkerEnv, log: TaskLog): Effect.Effect<void> =>
+export const notifyFinished = (log: TaskLog): Effect.Effect<void, never, WorkerEnv> =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     const loc = yield* log.location
     if (Option.isNone(loc)) return
     const at = loc.value

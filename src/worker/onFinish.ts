@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process"
 import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Duration, Effect } from "effect"
+import { runToEnd } from "../processes/child.js"
 
 /** How long an `--on-finish` command may run before its process group is killed. */
 export const ON_FINISH_TIMEOUT = Duration.seconds(60)
@@ -49,46 +49,30 @@ export const runCommand = (
       return { dir, fd }
     }),
     ({ fd }) =>
-      Effect.gen(function* () {
-        const child = spawn("sh", ["-c", command], {
-          cwd,
-          env,
-          detached: true,
-          stdio: ["ignore", fd, fd],
-        })
-        const ended = Effect.async<Omit<CommandResult, "timedOut" | "output">>((resume) => {
-          child.once("error", (e) =>
-            resume(Effect.succeed({ exitCode: null, signal: null, spawnError: e.message })),
-          )
-          // `exit`, not `close`: the end of `sh` itself, whoever else holds the output file.
-          child.once("exit", (code, signal) =>
-            resume(Effect.succeed({ exitCode: code, signal: signal ?? null })),
-          )
-        })
-        const killGroup = Effect.sync(() => {
-          try {
-            if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL")
-          } catch {
-            // already gone
-          }
-        })
-        const result = yield* ended.pipe(
-          Effect.map((r) => ({ ...r, timedOut: false })),
-          Effect.timeoutTo({
-            duration: timeout,
-            onSuccess: Effect.succeed,
-            onTimeout: () =>
-              Effect.zipRight(
-                killGroup,
-                Effect.map(ended, (r) => ({ ...r, timedOut: true })),
-              ),
+      runToEnd("sh", ["-c", command], {
+        cwd,
+        env,
+        outputFd: fd,
+        timeoutMs: Duration.toMillis(Duration.decode(timeout)),
+      }).pipe(
+        Effect.map(
+          (r): CommandResult => ({
+            exitCode: r.exitCode,
+            signal: r.signal,
+            timedOut: r.timedOut,
+            output: tailOf(fd),
           }),
-          Effect.flatten,
-          // Interrupted (the worker is being stopped): the command goes with it.
-          Effect.onInterrupt(() => killGroup),
-        )
-        return { ...result, output: tailOf(fd) }
-      }),
+        ),
+        Effect.catchTag("ChildNotStarted", (e) =>
+          Effect.succeed<CommandResult>({
+            exitCode: null,
+            signal: null,
+            timedOut: false,
+            output: tailOf(fd),
+            spawnError: e.message,
+          }),
+        ),
+      ),
     ({ dir, fd }) =>
       Effect.sync(() => {
         closeSync(fd)

@@ -1,28 +1,10 @@
 import { Schema } from "effect"
 import { TaskLimits } from "../domain/policy.js"
+import { RetryPolicy } from "../domain/retryPolicy.js"
 import { ExecOptions } from "../exec/options.js"
 import { PinnedPath } from "../exec/pinnedPaths.js"
 import { NotifyEvent } from "../store/notifyClaim.js"
 import { WorkerExtras } from "./extras.js"
-
-/** Retry policy for retryable codex failures. */
-export const RetryPolicy = Schema.Struct({
-  /** Extra attempts after the first (default 2). */
-  maxRetries: Schema.Number,
-  /** First backoff delay; doubles each attempt, with ±50 % jitter. */
-  baseDelayMs: Schema.Number,
-  /** Upper bound of one delay. */
-  maxDelayMs: Schema.Number,
-})
-/** Retry policy. */
-export type RetryPolicy = typeof RetryPolicy.Type
-
-/** The default retry policy: 2 retries, 2 s then 4 s (±50 %). */
-export const defaultRetryPolicy: RetryPolicy = {
-  maxRetries: 2,
-  baseDelayMs: 2_000,
-  maxDelayMs: 60_000,
-}
 
 // The paths the MCP gate checked, checked again before every codex spawn (`exec/pinnedPaths.ts`).
 const pinnedPaths = { pinnedPaths: Schema.optional(Schema.Array(PinnedPath)) }

@@ -1,13 +1,14 @@
-import { Deferred, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import type { ExecError } from "../domain/errors.js"
 import { workerNote } from "../domain/logEntries.js"
 import { budgetSpent, tokensUsed } from "../domain/policy.js"
 import { nowTimestamp } from "../domain/task.js"
 import type { InboxEntry } from "../store/inbox.js"
 import type { TaskLocation } from "../store/TaskStore.js"
-import { type WorkerEnv, waitingOutLock } from "./env.js"
+import { WorkerEnv, waitingOutLock } from "./env.js"
 import { claimFinished } from "./notify.js"
 import { finalState } from "./rules.js"
+import { isStopping } from "./WorkerControl.js"
 
 /**
  * Ends the worker's work on the task, under the task lock: queued prompts are dropped (visibly,
@@ -15,16 +16,17 @@ import { finalState } from "./rules.js"
  * claimed, the task takes its final state, and the worker record is removed. A `send` racing with this either queued its prompt
  * before (dropped here, or seen by `takeNext`) or finds no worker afterwards and starts one.
  */
-const finishLocked = (env: WorkerEnv, loc: TaskLocation, failure?: ExecError) =>
+const finishLocked = (loc: TaskLocation, failure?: ExecError) =>
   Effect.gen(function* () {
-    const stopping = yield* Deferred.isDone(env.control.stopRequested)
+    const env = yield* WorkerEnv
+    const stopping = yield* isStopping()
     if (stopping) yield* env.store.dropQueued(loc)
     else if (failure !== undefined) {
       yield* env.store.dropQueued(loc, `the task failed (${failure._tag}): ${failure.message}`)
     }
     // The notification is claimed before the task leaves RUNNING: whoever sees it ended sees
     // that it is still to be notified.
-    yield* claimFinished(env, loc)
+    yield* claimFinished(loc)
     yield* env.store.update(loc, (m) => ({ ...m, state: finalState(m.last_outcome) }))
     yield* env.store.clearWorker(loc, env.self)
   })
@@ -33,8 +35,9 @@ const finishLocked = (env: WorkerEnv, loc: TaskLocation, failure?: ExecError) =>
  * `--max-tokens`: once the thread's input + output tokens reached the budget, no turn starts;
  * queued prompts are dropped with reason `budget` and the outcome says why (under the lock).
  */
-const dropForBudget = (env: WorkerEnv, loc: TaskLocation) =>
+const dropForBudget = (loc: TaskLocation) =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     const meta = yield* env.store.read(loc)
     if (!budgetSpent(meta.limits, meta.usage)) return
     const dropped = yield* env.store.dropQueued(loc, "budget")
@@ -52,22 +55,26 @@ const dropForBudget = (env: WorkerEnv, loc: TaskLocation) =>
  * recorded); none when the inbox is empty or a stop was requested, in which case the task is
  * finished in the same locked section.
  */
-export const takeNext = (env: WorkerEnv, loc: TaskLocation) =>
-  waitingOutLock(
-    env.store.withLock(
-      loc,
-      Effect.gen(function* () {
-        if (!(yield* Deferred.isDone(env.control.stopRequested))) {
-          yield* dropForBudget(env, loc)
-          const next = yield* env.store.inboxTake(loc)
-          if (Option.isSome(next)) return next
-        }
-        yield* finishLocked(env, loc)
-        return Option.none<InboxEntry>()
-      }),
+export const takeNext = (loc: TaskLocation) =>
+  Effect.flatMap(WorkerEnv, (env) =>
+    waitingOutLock(
+      env.store.withLock(
+        loc,
+        Effect.gen(function* () {
+          if (!(yield* isStopping())) {
+            yield* dropForBudget(loc)
+            const next = yield* env.store.inboxTake(loc)
+            if (Option.isSome(next)) return next
+          }
+          yield* finishLocked(loc)
+          return Option.none<InboxEntry>()
+        }),
+      ),
     ),
   )
 
 /** Ends the task after a prompt failed for good: DIED, and no queued prompt reaches codex. */
-export const finishAfterFailure = (env: WorkerEnv, loc: TaskLocation, error: ExecError) =>
-  waitingOutLock(env.store.withLock(loc, finishLocked(env, loc, error)))
+export const finishAfterFailure = (loc: TaskLocation, error: ExecError) =>
+  Effect.flatMap(WorkerEnv, (env) =>
+    waitingOutLock(env.store.withLock(loc, finishLocked(loc, error))),
+  )

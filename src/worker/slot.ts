@@ -4,14 +4,15 @@
  * is `RUNNING` with `waiting: {for: "slot"}`; a start whose task does not exist yet tells the CLI
  * over the handshake pipe instead (a `WorkerNotice`, see `slotNotice.ts`).
  */
-import { Context, Deferred, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { workerNote } from "../domain/logEntries.js"
 import { nowTimestamp } from "../domain/task.js"
 import { type SlotWait, takeSlot } from "../store/slots.js"
 import type { TaskLocation } from "../store/TaskStore.js"
-import type { WorkerEnv } from "./env.js"
+import { WorkerEnv } from "./env.js"
 import type { WorkerNotice } from "./slotNotice.js"
 import type { TaskLog } from "./taskLog.js"
+import { unlessStopped, type WorkerControl } from "./WorkerControl.js"
 
 /** Settings of the slot gate: the store and the limit the worker was launched with. */
 export interface RunSlotsConfig {
@@ -30,18 +31,19 @@ export class RunSlots extends Context.Tag("codex-tasks/RunSlots")<RunSlots, RunS
 const waitingText = (w: SlotWait) =>
   `waiting for a run slot (${w.ahead} invocation${w.ahead === 1 ? "" : "s"} ahead, --max-running ${w.limit})`
 
+const gateAndEnv = Effect.zip(Effect.serviceOption(RunSlots), WorkerEnv)
+
 /**
  * Runs `effect` (one codex invocation) holding a run slot when the worker has a limit. A stop
  * ("now") during the wait ends it without starting codex: `stopped` runs instead. The task's
  * `waiting` record lasts exactly as long as the wait, however it ends.
  */
 export const withRunSlot = <A, E, R>(
-  env: WorkerEnv,
   log: TaskLog,
   effect: Effect.Effect<A, E, R>,
   stopped: Effect.Effect<A, E, R>,
-): Effect.Effect<A, E, R> =>
-  Effect.flatMap(Effect.serviceOption(RunSlots), (gate) => {
+): Effect.Effect<A, E, R | WorkerEnv | WorkerControl> =>
+  Effect.flatMap(gateAndEnv, ([gate, env]): Effect.Effect<A, E, R | WorkerControl> => {
     if (Option.isNone(gate) || gate.value.limit <= 0) return effect
     const { root, limit, notice } = gate.value
     // Where `waiting` was recorded (the task existed when the wait began).
@@ -79,13 +81,10 @@ export const withRunSlot = <A, E, R>(
       Effect.catchAll((e) => log.write(workerNote(`run slot unavailable: ${e.message}`))),
       Effect.ignore,
     )
-    const untilStop = Effect.raceFirst(
-      Effect.as(slot, "slot" as const),
-      Effect.as(Deferred.await(env.control.stopNow), "stop" as const),
-    ).pipe(Effect.ensuring(unrecord))
+    const untilStop = unlessStopped(slot, "now").pipe(Effect.ensuring(unrecord))
     return Effect.scoped(
       Effect.flatMap(untilStop, (got) =>
-        got === "slot"
+        Option.isSome(got)
           ? effect
           : Effect.zipRight(
               log

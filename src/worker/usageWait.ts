@@ -1,5 +1,5 @@
 /**
- * Usage-limit waits (issue 12): a turn that failed with `UsageLimitReached` does not end the task.
+ * Usage-limit waits: a turn that failed with `UsageLimitReached` does not end the task.
  * The worker records `waiting: {for: "usage_limit", until}`, tells the store (`store/usageLimit.ts`)
  * so other workers hold their turns too, sleeps until the reset (on `Clock`; a stop ends the wait
  * at once), then runs the prompt again (no side effects) or resumes the thread saying the turn was
@@ -8,21 +8,21 @@
  * it sleeps in chunks of at most `WAIT_CHUNK_MS` and re-reads the clock after each, so a laptop's
  * suspend does not make it end late (and no single timer exceeds Node's 2^31-1 ms).
  */
-import { Clock, Deferred, Effect, Option, Random, Ref } from "effect"
+import { Clock, Effect, Option, Random, Ref } from "effect"
 import { formatDuration } from "../domain/duration.js"
 import { UsageLimitReached } from "../domain/errors.js"
 import { promptsDropped, userMessage, workerNote } from "../domain/logEntries.js"
-import { sleepUntil } from "../domain/longSleep.js"
 import { DEFAULT_MAX_LIMIT_WAIT_MS } from "../domain/policy.js"
 import { nowTimestamp } from "../domain/task.js"
 import { minutePrecision, resetTimeOf } from "../domain/usageReset.js"
 import type { TaskLocation } from "../store/TaskStore.js"
 import { readUsageLimit, recordUsageLimit, type UsageIdentity } from "../store/usageLimit.js"
 import type { AttemptContext, PromptInput, PromptResult } from "./attempt.js"
-import type { WorkerEnv } from "./env.js"
+import { WorkerEnv } from "./env.js"
 import { runPrompt } from "./prompt.js"
 import type { TaskLog } from "./taskLog.js"
 import { usageIdentityOf } from "./usageIdentity.js"
+import { sleepUnlessStopped } from "./WorkerControl.js"
 
 /** What the worker sends when the cut-off turn had already acted (ran a command, changed a file). */
 export const CUT_OFF_PROMPT =
@@ -56,15 +56,13 @@ export const wakeTime = (
 }
 
 /** Sleeps until `untilMs` with `waiting` recorded; true when a stop ended the wait. */
-const waitUntil = (env: WorkerEnv, loc: TaskLocation, untilMs: number, sinceMs: number) =>
+const waitUntil = (loc: TaskLocation, untilMs: number, sinceMs: number) =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     const until = new Date(untilMs).toISOString()
     const since = new Date(sinceMs).toISOString()
     yield* env.updateMeta(loc, (m) => ({ ...m, waiting: { for: "usage_limit", until, since } }))
-    const stopped = yield* Effect.raceFirst(
-      Effect.as(sleepUntil(untilMs, { stepMs: WAIT_CHUNK_MS }), false),
-      Effect.as(Deferred.await(env.control.stopRequested), true),
-    )
+    const stopped = yield* sleepUnlessStopped({ untilMs }, { stepMs: WAIT_CHUNK_MS })
     yield* env.updateMeta(loc, ({ waiting: _, ...m }) =>
       stopped
         ? {
@@ -88,13 +86,13 @@ const waitUntil = (env: WorkerEnv, loc: TaskLocation, untilMs: number, sinceMs: 
  * reset held it) is recorded as dropped, so neither it nor a `send --wait` on it passes quietly.
  */
 const giveUp = (
-  env: WorkerEnv,
   loc: TaskLocation,
   cause: { readonly error?: UsageLimitReached; readonly notRun?: string },
   untilMs: number,
   maxMs: number,
 ) =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     const said = cause.error === undefined ? "" : ` ${cause.error.message}`
     const heldBy =
       cause.notRun === undefined ? "" : " (a reset another turn of this account recorded)"
@@ -132,12 +130,12 @@ const giveUp = (
  * hit one. Ends `Failed` with `UsageLimitReached` when the next wait would pass max-limit-wait.
  */
 export const runPromptWaiting = (
-  env: WorkerEnv,
   log: TaskLog,
   input: PromptInput,
   onThread?: AttemptContext["onThread"],
 ) =>
   Effect.gen(function* () {
+    const env = yield* WorkerEnv
     const maxMs = (yield* Ref.get(env.limits)).max_limit_wait_ms ?? DEFAULT_MAX_LIMIT_WAIT_MS
     const who: UsageIdentity = yield* usageIdentityOf(input.options)
     let firstWait: number | undefined
@@ -152,18 +150,18 @@ export const runPromptWaiting = (
           const wake = known + wakeJitter(env.limitFloorMs, yield* Random.next)
           firstWait ??= now
           if (wake - firstWait > maxMs)
-            return yield* giveUp(env, at.value, { notRun: current.prompt }, known, maxMs)
+            return yield* giveUp(at.value, { notRun: current.prompt }, known, maxMs)
           yield* env.store.appendLog(
             at.value,
             workerNote(
               `another task hit the usage limit: waiting until ${new Date(wake).toISOString()}`,
             ),
           )
-          if (yield* waitUntil(env, at.value, wake, now))
+          if (yield* waitUntil(at.value, wake, now))
             return { _tag: "Interrupted", loc: at.value } satisfies PromptResult
         }
       }
-      const result = yield* runPrompt(env, log, current, create)
+      const result = yield* runPrompt(log, current, create)
       if (result._tag !== "Failed" || result.error._tag !== "UsageLimitReached") return result
       const { loc, error } = result
       const now = yield* Clock.currentTimeMillis
@@ -175,14 +173,14 @@ export const runPromptWaiting = (
         random: yield* Random.next,
       })
       firstWait ??= now
-      if (wake - firstWait > maxMs) return yield* giveUp(env, loc, { error }, reset, maxMs)
+      if (wake - firstWait > maxMs) return yield* giveUp(loc, { error }, reset, maxMs)
       yield* env.store.appendLog(
         loc,
         workerNote(
           `usage limit reached: waiting until ${new Date(wake).toISOString()} (reset ${new Date(reset).toISOString()})`,
         ),
       )
-      if (yield* waitUntil(env, loc, wake, now))
+      if (yield* waitUntil(loc, wake, now))
         return { _tag: "Interrupted", loc } satisfies PromptResult
       // The thread exists now: the next attempt resumes it.
       create = undefined

@@ -1,5 +1,5 @@
 /**
- * The turn watchdog (issue 12): `--stall-timeout` (no stdout line for that long while no command
+ * The turn watchdog: `--stall-timeout` (no stdout line for that long while no command
  * item is in progress) and `--turn-timeout` (the turn ran that long). On Effect's `Clock`, so
  * `TestClock` drives it; a limit past a timer's 24.8 days is slept in steps (`domain/longSleep.ts`).
  */

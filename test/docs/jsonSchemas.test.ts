@@ -23,11 +23,11 @@ import {
   DiffResult,
   ListResult,
   SendResult,
-  TaskJson as TaskJsonZod,
+  TaskResult as TaskJsonZod,
 } from "../../src/mcp/schemas.js"
 import { changesJson } from "../../src/tasks/taskDiff.js"
 
-// docs/json-schema/{task,task-list,start,send,diff,apply}.schema.json are generated from src/domain/wire.ts
+// docs/json-schema/*.schema.json are generated from src/domain/wire.ts
 // (`npm run build && npm run json-schemas`); the MCP zod schemas are built from the same Schemas.
 
 const dir = new URL("../../docs/json-schema/", import.meta.url)

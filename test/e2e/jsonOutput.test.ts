@@ -78,14 +78,10 @@ describe("the documented schemas", () => {
       assert.isNotEmpty(schemaErrors("task", bad), JSON.stringify(bad))
     }
     assert.isNotEmpty(schemaErrors("task-list", task), "a list is an array")
-    // Objects are open (keys may be added), but what they hold is checked.
-    assert.deepStrictEqual(schemaErrors("start", { id: fakeId(1), pid: 3 }), [])
-    assert.isNotEmpty(schemaErrors("start", { id: "../etc" }))
+    assert.isNotEmpty(schemaErrors("start", { pid: 3 }), "start without an id")
     assert.isNotEmpty(schemaErrors("send", { id: fakeId(1), seq: 1, status: "queued" }))
-    assert.isNotEmpty(
-      schemaErrors("send", { id: fakeId(1), seq: 1, status: "started", position: 1 }),
-    )
     assert.isNotEmpty(schemaErrors("send", { id: fakeId(1), seq: 0, status: "started" }))
+    assert.isNotEmpty(schemaErrors("send", { id: fakeId(1), seq: 1, status: "paused" }))
     assert.isNotEmpty(schemaErrors("log-entry", { type: "user_message" }))
     assert.isNotEmpty(schemaErrors("log-entry", { message: "no type" }))
     assert.deepStrictEqual(schemaErrors("log-entry", { type: "some.future.event", x: 1 }), [])

@@ -10,6 +10,7 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { envForCodex, nativeCodex } from "../../src/exec/nativeCodex.js"
 import { checkCodex } from "../../src/tasks/doctor.js"
@@ -129,11 +130,13 @@ describe("envForCodex", () => {
 })
 
 describe("doctor on the codex it runs", () => {
-  it("says the native binary runs instead of the npm shim", () => {
-    expect(checkCodex(shim)[0]?.detail).toContain(
+  it("says the native binary runs instead of the npm shim", async () => {
+    expect((await Effect.runPromise(checkCodex(shim)))[0]?.detail).toContain(
       `npm shim; codex-tasks runs its native binary ${nativeCodex(shim).bin}`,
     )
     const missing = fakeInstall("missing")
-    expect(checkCodex(missing.launcher)[0]?.detail).toContain("it runs as given")
+    expect((await Effect.runPromise(checkCodex(missing.launcher)))[0]?.detail).toContain(
+      "it runs as given",
+    )
   })
 })

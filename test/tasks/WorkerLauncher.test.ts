@@ -3,8 +3,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { defaultRetryPolicy } from "../../src/domain/retryPolicy.js"
 import * as WorkerLauncher from "../../src/tasks/WorkerLauncher.js"
-import { defaultRetryPolicy } from "../../src/worker/protocol.js"
 
 const request = (codexBin: string, storeRoot: string) =>
   ({

@@ -12,6 +12,7 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { checkAuth, checkCodex, checkNode, checkStore, runChecks } from "../../src/tasks/doctor.js"
 
@@ -30,8 +31,10 @@ afterEach(() => {
 })
 
 describe("doctor", () => {
-  it("passes in a healthy environment: codex found with its version and flags, store private", () => {
-    const checks = runChecks({ codexBin: codex, storeRoot: join(scratch(), "store") })
+  it("passes in a healthy environment: codex found with its version and flags, store private", async () => {
+    const checks = await Effect.runPromise(
+      runChecks({ codexBin: codex, storeRoot: join(scratch(), "store") }),
+    )
     const byName = Object.fromEntries(checks.map((c) => [c.name, c]))
     expect(byName.codex?.ok).toBe(true)
     expect(byName.codex?.detail).toMatch(/codex-cli \d+\.\d+\.\d+/)
@@ -41,12 +44,14 @@ describe("doctor", () => {
     expect(checks.filter((c) => c.required && !c.ok)).toEqual([])
   })
 
-  it("fails the codex check with a fix when codex is missing", () => {
-    const [check] = checkCodex("/nonexistent/codex")
+  it("fails the codex check with a fix when codex is missing", async () => {
+    const [check] = await Effect.runPromise(checkCodex("/nonexistent/codex"))
     expect(check?.ok).toBe(false)
     expect(check?.required).toBe(true)
     expect(check?.fix).toContain("npm install -g @openai/codex")
-    expect(checkCodex("codex-tasks-no-such-binary")[0]?.detail).toContain("not found on PATH")
+    expect(
+      (await Effect.runPromise(checkCodex("codex-tasks-no-such-binary")))[0]?.detail,
+    ).toContain("not found on PATH")
   })
 
   it("fails the store check when the store cannot be written", () => {

@@ -3,11 +3,11 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Random, Schedule, TestClock } from "effect"
 import { TransientFailure } from "../../src/domain/errors.js"
+import { retrySchedule } from "../../src/domain/retryPolicy.js"
 import type { TaskMeta } from "../../src/domain/task.js"
 import type { TaskLocation } from "../../src/store/TaskStore.js"
 import { type FakeScript, FakeScripts } from "../../src/testing/index.js"
 import { AttemptFailed } from "../../src/worker/attempt.js"
-import { retrySchedule } from "../../src/worker/prompt.js"
 import { finalState } from "../../src/worker/rules.js"
 import {
   drive,
@@ -491,6 +491,34 @@ describe("worker: stop", () => {
       assert.strictEqual(meta.state, "STOPPED")
       assert.strictEqual(meta.last_outcome?.kind, "interrupted")
     }),
+  )
+})
+
+describe("worker: a stop during the retry backoff", () => {
+  // An hour-long backoff, and the TestClock never moves: only the stop can end the wait.
+  const slow = { maxRetries: 2, baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 }
+
+  it.scoped.each(["now", "after-turn"] as const)(
+    "a stop (%s) ends the backoff at once: STOPPED, interrupted, no other attempt",
+    (mode) =>
+      Effect.gen(function* () {
+        const world = yield* setup([transient(), reply("must not run")])
+        const task = yield* startTask(world, "flaky", slow)
+        yield* until("the retry entry", () => ofType(logOf(world, task.id), "retry").length === 1)
+
+        yield* task.stop(mode)
+        yield* Fiber.join(task.fiber)
+
+        assert.strictEqual(world.fake.requests.length, 1)
+        const meta = metaOf(world, task.id)
+        assert.strictEqual(meta.state, "STOPPED")
+        assert.strictEqual(meta.last_outcome?.kind, "interrupted")
+        assert.strictEqual(meta.last_outcome?.message, "by stop (during retry backoff)")
+        assert.isTrue(
+          logOf(world, task.id).some((e) => e.message === "stop requested during retry backoff"),
+          "the log says the stop cut the backoff",
+        )
+      }),
   )
 })
 
