@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url"
 import { nodeFromArgs } from "../scripts/node-dist.mjs"
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), "..")
-export const cli = join(repo, "dist/cli/codex-tasks.js")
+export const cli = join(repo, "dist/bin/codex-tasks.js")
 export const codex = join(repo, "node_modules/.bin/codex")
 /** The Node that runs the CLI (`--node PATH`, default this one); removed from process.argv. */
 export const node = nodeFromArgs(process.argv)

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Build: the library (tsc → dist/, with declarations) and the CLI (esbuild → dist/cli/): minified
+// Build: the library (tsc → dist/, with declarations) and the CLI (esbuild → dist/bin/): minified
 // CJS bundles started by a small launcher that picks one by argv and runs it through V8's code
 // cache (see scripts/cli-loader.cjs). The caches are primed here by running each bundle once.
 import { spawnSync } from "node:child_process"
@@ -15,7 +15,7 @@ let tscPath
 try {
   tscPath = require.resolve("typescript/bin/tsc")
 } catch {
-  if (existsSync("dist/cli/codex-tasks.js")) {
+  if (existsSync("dist/bin/codex-tasks.js")) {
     console.log("build: TypeScript is not installed here; using the prebuilt dist/")
     process.exit(0)
   }
@@ -58,40 +58,40 @@ const common = {
   sourcemap: "linked",
   logLevel: "warning",
 }
-const cliMain = 'import { runCli } from "./src/Cli.ts"\nrunCli(process.argv)\n'
+const cliMain = 'import { runCli } from "./src/cli/Cli.ts"\nrunCli(process.argv)\n'
 await Promise.all([
   build({
     ...common,
     stdin: entry('import { workerMain } from "./src/worker/main.ts"\nvoid workerMain()\n'),
-    outfile: "dist/cli/worker.cjs",
+    outfile: "dist/bin/worker.cjs",
   }),
   build({
     ...common,
     stdin: entry(
-      'import { readArgs } from "./src/readArgs.ts"\nimport { runFastRead } from "./src/fastRead.ts"\nconst args = readArgs(process.argv.slice(2))\nif (args === undefined) throw new Error("read.cjs runs only what src/readArgs.ts accepts")\nrunFastRead(args)\n',
+      'import { readArgs } from "./src/cli/readArgs.ts"\nimport { runFastRead } from "./src/cli/fastRead.ts"\nconst args = readArgs(process.argv.slice(2))\nif (args === undefined) throw new Error("read.cjs runs only what src/cli/readArgs.ts accepts")\nrunFastRead(args)\n',
     ),
-    outfile: "dist/cli/read.cjs",
+    outfile: "dist/bin/read.cjs",
   }),
-  build({ ...common, stdin: entry(cliMain), outfile: "dist/cli/cli.cjs", plugins: [noMcp] }),
-  build({ ...common, stdin: entry(cliMain), outfile: "dist/cli/full.cjs" }),
-  // The launcher: plain, small, with the argv routing of src/route.ts.
+  build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/cli.cjs", plugins: [noMcp] }),
+  build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/full.cjs" }),
+  // The launcher: plain, small, with the argv routing of src/cli/route.ts.
   build({
     ...common,
     minify: false,
     sourcemap: false,
     entryPoints: ["scripts/cli-loader.cjs"],
-    outfile: "dist/cli/codex-tasks.js",
+    outfile: "dist/bin/codex-tasks.js",
   }),
 ])
-// dist/cli is CommonJS (the package is ESM): the launcher keeps the `codex-tasks.js` name.
-writeFileSync("dist/cli/package.json", '{ "type": "commonjs" }\n')
-chmodSync("dist/cli/codex-tasks.js", 0o755)
+// dist/bin is CommonJS (the package is ESM): the launcher keeps the `codex-tasks.js` name.
+writeFileSync("dist/bin/package.json", '{ "type": "commonjs" }\n')
+chmodSync("dist/bin/codex-tasks.js", 0o755)
 
 // Prime each bundle's code cache with a run that loads it: ls (read), log of no task (cli), --help
 // (full), and a worker without a request (it only starts up).
 const store = mkdtempSync(join(tmpdir(), "codex-tasks-build-"))
 const primers = [["ls", "--store-root", store], ["log", "--store-root", store, "none"], ["--help"]]
 for (const args of [...primers, ["__worker"]]) {
-  spawnSync(process.execPath, ["dist/cli/codex-tasks.js", ...args], { stdio: "ignore" })
+  spawnSync(process.execPath, ["dist/bin/codex-tasks.js", ...args], { stdio: "ignore" })
 }
 rmSync(store, { recursive: true, force: true })

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// codex-tasks launcher (bundled by scripts/build.mjs into dist/cli/codex-tasks.js): picks the
-// bundle argv needs (src/route.ts) and runs it through V8's code cache, so start-up skips most
+// codex-tasks launcher (bundled by scripts/build.mjs into dist/bin/codex-tasks.js): picks the
+// bundle argv needs (src/cli/route.ts) and runs it through V8's code cache, so start-up skips most
 // parsing and compiling (start-up is most of a read-only command's time):
 //   worker.cjs  `__worker`: the detached worker (no CLI, no MCP); a `start` spawns it first thing
-//   read.cjs    `ls` and `status` in their everyday forms (src/readArgs.ts): no @effect/cli at all
+//   read.cjs    `ls` and `status` in their everyday forms (src/cli/readArgs.ts): no @effect/cli at all
 //   cli.cjs     any one command but `mcp` (no MCP SDK, no zod; only that command is built)
 //   full.cjs    `mcp`, and the whole command tree (--help, completions, unknown commands)
 // Each cache lives next to the bundles, or in the temp dir when that is not writable; a cache
@@ -14,12 +14,12 @@ const os = require("node:os")
 const path = require("node:path")
 const vm = require("node:vm")
 const Module = require("node:module")
-const { routeOf } = require("../src/route.ts")
-const { readArgs } = require("../src/readArgs.ts")
-const { prewarmWorker } = require("../src/worker/prewarm.ts")
+const { routeOf } = require("../src/cli/route.ts")
+const { readArgs } = require("../src/cli/readArgs.ts")
+const { prewarmWorker } = require("../src/launcher/prewarm.ts")
 
 const route = routeOf(process.argv.slice(2))
-// A start's worker loads while the CLI does (src/worker/prewarm.ts); CODEX_TASKS_PREWARM=0: not.
+// A start's worker loads while the CLI does (src/launcher/prewarm.ts); CODEX_TASKS_PREWARM=0: not.
 if (route === "start" && process.env.CODEX_TASKS_PREWARM !== "0") {
   prewarmWorker(process.argv.slice(2))
 }

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..")
-const cli = join(repo, "dist/cli/codex-tasks.js")
+const cli = join(repo, "dist/bin/codex-tasks.js")
 const codex = join(repo, "node_modules/.bin/codex")
 if (!existsSync(cli)) {
   console.error("dist/ is missing: run `npm run build` (npm ci does it) first.")

@@ -8,7 +8,7 @@ import type { WorktreeRecord } from "../tasks/worktree.js"
 import type { McpContext } from "./bridge.js"
 import { isInside, repoAllowed, repoSource } from "./confine.js"
 import type { StartArgs } from "./schemas.js"
-import { notifyRefused } from "./unattended.js"
+import { notifyRefused } from "./startNotifications.js"
 
 // What a client may not widen without --allow-unsafe (docs/mcp.md "What --allow-unsafe gates").
 // Every refusal names the argument; paths are passed on as the real paths that were checked, so

@@ -10,7 +10,7 @@ import {
 import { jsonSchemaOf } from "../domain/wireSchemas.js"
 import { SandboxMode } from "../exec/options.js"
 import { MAX_LOG_PAGE_BYTES } from "../tasks/logPage.js"
-import { notifyArgFields } from "./unattended.js"
+import { notifyArgFields } from "./startNotifications.js"
 
 // Input schemas are strict (a misspelt argument is reported, not silently dropped); output
 // objects that embed the task object are open, since docs/json-output.md may grow new keys.

@@ -22,7 +22,7 @@ import {
   StatusArgs,
   TaskResult,
 } from "./schemas.js"
-import { notifyOfArgs, withSlotProgress } from "./unattended.js"
+import { notifyOfArgs, withSlotProgress } from "./startNotifications.js"
 
 const plain = makeStyle(false)
 

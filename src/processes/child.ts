@@ -3,7 +3,7 @@ import { Data, Deferred, Duration, Effect, FiberId } from "effect"
 import { sendSignal } from "./procfs.js"
 
 /**
- * The one way this program starts child processes (worker/prewarm.ts, which must load no Effect,
+ * The one way this program starts child processes (launcher/prewarm.ts, which must load no Effect,
  * keeps its own spawn and hands its child over through `adoptDetached`). Always argv, never a
  * shell: a caller that wants `sh -c` says so.
  */

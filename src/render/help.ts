@@ -44,7 +44,7 @@ const ENV: Readonly<Record<string, string>> = {
 /** Options still accepted but no longer shown (kept for old scripts). */
 const HIDDEN: ReadonlySet<string> = new Set(["--plan-tool"])
 
-/** Arguments after `--` that `Cli.ts` splits off before @effect/cli parses (`commands/codexArgs.ts`). */
+/** Arguments after `--` that `Cli.ts` splits off before @effect/cli parses (`cli/codexArgs.ts`). */
 const TRAILING: Readonly<Record<string, readonly [string, string]>> = {
   start: [
     "[-- <CODEX_ARG>...]",

@@ -4,7 +4,7 @@
  * `Intl.DateTimeFormat` of a process costs 15–30 ms, most of a read-only command's run time.
  */
 import { readlinkSync } from "node:fs"
-import { FROM, TABLES, TO } from "./zoneNames.js"
+import { FROM, TABLES, TO } from "../generated/zoneNames.js"
 
 interface ZoneTable {
   readonly from: number

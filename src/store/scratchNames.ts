@@ -1,5 +1,5 @@
 // Names of a start's scratch space, shared by the store, the launcher and the CLI's launcher
-// script (scripts/cli-loader.cjs, via worker/prewarm.ts): no Effect here.
+// script (scripts/cli-loader.cjs, via launcher/prewarm.ts): no Effect here.
 import { randomUUID } from "node:crypto"
 import { join } from "node:path"
 

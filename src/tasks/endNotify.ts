@@ -7,6 +7,7 @@
 import { Effect, Option } from "effect"
 import { workerNote } from "../domain/logEntries.js"
 import { notifyOf } from "../domain/notify.js"
+import { WorkerLauncher } from "../launcher/WorkerLauncher.js"
 import { isAlive } from "../processes/control.js"
 import { liveProcesses } from "../processes/live.js"
 import { Processes } from "../processes/Processes.js"
@@ -20,7 +21,6 @@ import {
 } from "../store/notifyClaim.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { TaskView } from "./view.js"
-import { WorkerLauncher } from "./WorkerLauncher.js"
 
 /**
  * True while a notification of the task runs (claimed, not done, by a live process); the live

@@ -1,11 +1,11 @@
 import { Cause, Effect, Layer, Schema } from "effect"
 import * as CodexExecLive from "../exec/CodexExecLive.js"
 import { envForCodex } from "../exec/nativeCodex.js"
+import { type Handshake, WorkerRequest } from "../launcher/protocol.js"
+import type { WorkerNotice } from "../launcher/workerNotice.js"
 import { guardedStoreRoot } from "../store/rootGuard.js"
 import { TaskStore } from "../store/TaskStore.js"
-import { type Handshake, WorkerRequest } from "./protocol.js"
 import { RunSlots } from "./slot.js"
-import type { WorkerNotice } from "./slotNotice.js"
 import { notifyOnly, runWorker } from "./Worker.js"
 import { makeWorkerControl, type StopMode, WorkerControl } from "./WorkerControl.js"
 
@@ -57,7 +57,7 @@ export const workerMain = async (): Promise<void> => {
   process.on("SIGUSR1", onSignal("after-turn"))
   const text = await readStdin()
   requested = true
-  // A worker spawned ahead of its request (worker/prewarm.ts) whose CLI ended without one.
+  // A worker spawned ahead of its request (launcher/prewarm.ts) whose CLI ended without one.
   if (text === "") process.exit(0)
   const request = Schema.decodeUnknownSync(Schema.parseJson(WorkerRequest))(text)
   if (request._tag === "Start" && request.cwd !== undefined) process.chdir(request.cwd)

@@ -7,10 +7,10 @@
 import { Context, Effect, Layer, Option } from "effect"
 import { workerNote } from "../domain/logEntries.js"
 import { nowTimestamp } from "../domain/task.js"
+import type { WorkerNotice } from "../launcher/workerNotice.js"
 import { type SlotWait, takeSlot } from "../store/slots.js"
 import type { TaskLocation } from "../store/TaskStore.js"
 import { WorkerEnv } from "./env.js"
-import type { WorkerNotice } from "./slotNotice.js"
 import type { TaskLog } from "./taskLog.js"
 import { unlessStopped, type WorkerControl } from "./WorkerControl.js"
 

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Option, Schema } from "effect"
-import { startLimits } from "../../src/commands/limitOptions.js"
+import { startLimits } from "../../src/cli/options/limitOptions.js"
 import { MAX_DURATION_MS, parseDuration } from "../../src/domain/duration.js"
 import { resolveLimits, TaskLimits } from "../../src/domain/policy.js"
 

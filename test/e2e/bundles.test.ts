@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 
 // What each process loads (scripts/build.mjs, scripts/cli-loader.cjs): the worker and the
 // everyday commands never read the MCP SDK, zod or the command tree they do not run.
-const bundle = (name: string) => readFileSync(`dist/cli/${name}.cjs`, "utf8")
+const bundle = (name: string) => readFileSync(`dist/bin/${name}.cjs`, "utf8")
 const MCP = ["modelcontextprotocol", "McpServer", "ZodError"]
 
 describe("the built bundles", () => {
@@ -31,7 +31,7 @@ describe("the built bundles", () => {
   })
 
   it("the launcher loads one bundle, chosen by argv", () => {
-    const loader = readFileSync("dist/cli/codex-tasks.js", "utf8")
+    const loader = readFileSync("dist/bin/codex-tasks.js", "utf8")
     expect(loader).toContain('"worker"')
     expect(loader).toContain('"read"')
     expect(loader.length).toBeLessThan(20_000)

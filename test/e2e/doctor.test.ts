@@ -6,7 +6,7 @@ import { afterEach, assert, describe, it } from "vitest"
 
 // `codex-tasks doctor` as a user runs it: a healthy set-up passes (exit 0), a missing codex or
 // a store that cannot be created fails (exit 1) with a fix, and --json carries the same checks.
-const cli = join(process.cwd(), "dist/cli/codex-tasks.js")
+const cli = join(process.cwd(), "dist/bin/codex-tasks.js")
 const codex = join(process.cwd(), "node_modules/.bin/codex")
 const dirs: Array<string> = []
 afterEach(() => {

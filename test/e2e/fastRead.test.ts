@@ -2,13 +2,13 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { readArgs } from "../../src/readArgs.js"
+import { readArgs } from "../../src/cli/readArgs.js"
 import { runNode } from "../support/runNode.js"
 
-// `ls` and `status` in their everyday forms skip @effect/cli (src/readArgs.ts, dist/cli/read.cjs):
+// `ls` and `status` in their everyday forms skip @effect/cli (src/cli/readArgs.ts, dist/bin/read.cjs):
 // what a user sees (stdout, stderr, exit code) must be what the full command tree gives, on the
 // Rust tool's stores as on ours, with a broken task among them.
-const cli = join(process.cwd(), "dist/cli/codex-tasks.js")
+const cli = join(process.cwd(), "dist/bin/codex-tasks.js")
 const fullTree = join(process.cwd(), "test/support/fullTreeCli.mjs")
 const FIXTURES = join(process.cwd(), "fixtures/legacy-stores")
 const EXEC = { stopped: "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c6d", died: "0199d7c4" }

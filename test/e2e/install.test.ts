@@ -123,7 +123,7 @@ describe("npm pack", () => {
       (p) => !/^(dist\/.+|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/.test(p),
     )
     assert.deepStrictEqual(stray, [], "no sources, tests, scripts, fixtures or configs")
-    for (const entry of ["dist/cli/codex-tasks.js", "dist/index.js", "dist/testing/index.d.ts"])
+    for (const entry of ["dist/bin/codex-tasks.js", "dist/index.js", "dist/testing/index.d.ts"])
       assert.include(paths, entry)
     assert.isEmpty(
       paths.filter(

@@ -303,7 +303,7 @@ describe("JSON output of the CLI", () => {
     assert.strictEqual(all.length, 2)
   })
 
-  // BUG (src/commands/status.ts, `print`): `status --json UNKNOWN` (one explicit id) prints `[]`
+  // BUG (src/cli/commands/status.ts, `print`): `status --json UNKNOWN` (one explicit id) prints `[]`
   // on stdout, an array where one id documents one object (docs/json-output.md), so
   // `status --json ID | jq .state` fails on the output rather than on the exit code. Expected:
   // nothing on stdout, the error on stderr, exit 1. Suggested fix: print only when a view exists.

@@ -7,7 +7,7 @@ import { e2eWorld } from "../support/e2eWorld.js"
 import { processesWithEnv } from "../support/processes.js"
 
 // A `start` in a store already in use spawns its worker before the CLI has loaded
-// (src/worker/prewarm.ts). These tests check what a user would notice if that went wrong: the
+// (src/launcher/prewarm.ts). These tests check what a user would notice if that went wrong: the
 // task must run where it was told, keep its worker's stderr, and a start that fails must leave
 // neither a process nor a scratch directory behind.
 

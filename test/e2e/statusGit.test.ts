@@ -7,7 +7,7 @@ import { afterAll, assert, describe, it } from "vitest"
 // `status` shows a task's last-turn files from its log. For a task without a worktree that is all
 // it needs: it used to run git five times per task too (and throw the answer away), which made
 // `status -a` on a store of real tasks take seconds. A `git` first on PATH counts the runs.
-const cli = join(process.cwd(), "dist/cli/codex-tasks.js")
+const cli = join(process.cwd(), "dist/bin/codex-tasks.js")
 const home = mkdtempSync(join(tmpdir(), "ct-status-git-"))
 afterAll(() => rmSync(home, { recursive: true, force: true }))
 

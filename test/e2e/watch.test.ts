@@ -400,7 +400,7 @@ describe("archive", () => {
     assert.strictEqual(again.stdout, `Task ${id} is already archived in ${archivedDir}.\n`)
   })
 
-  // BUG (src/tasks/archive.ts `archiveTask` / src/commands/archive.ts): the ids are resolved
+  // BUG (src/tasks/archive.ts `archiveTask` / src/cli/commands/archive.ts): the ids are resolved
   // before any is archived, so a task named twice (or by id and by prefix, or archived by a
   // concurrent `archive`) is moved by the first pass and the second fails taking the lock in the
   // vanished directory: "create …/task.lock failed: ENOENT", exit 1. Expected: the second pass

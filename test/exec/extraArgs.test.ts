@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
-import { splitCodexArgs } from "../../src/commands/codexArgs.js"
+import { splitCodexArgs } from "../../src/cli/codexArgs.js"
 import { resumeArgv } from "../../src/exec/argv.js"
 import { CODEX_ALIASES, canonicalExtraArgs, extraArgsProblems } from "../../src/exec/extraArgs.js"
 

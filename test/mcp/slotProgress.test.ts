@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Extra } from "../../src/mcp/bridge.js"
-import { withSlotProgress } from "../../src/mcp/unattended.js"
+import { withSlotProgress } from "../../src/mcp/startNotifications.js"
 
 // MCP `task_start` while its first run waits for a run slot: progress notifications, only for a
 // call that asked for progress, and none once the start returned.

@@ -12,16 +12,16 @@ const files = (readdirSync(src, { recursive: true }) as Array<string>)
 
 const where = (pattern: RegExp) => files.filter((f) => pattern.test(f.text)).map((f) => f.path)
 
-// Children are started in one place: `processes/child.ts` (and `worker/prewarm.ts`, which runs
+// Children are started in one place: `processes/child.ts` (and `launcher/prewarm.ts`, which runs
 // in the launcher before Effect is loaded). Signals go out through `processes/` only.
 describe("one way to run a child process", () => {
-  it("spawn( appears in at most two files under src/: processes/child.ts and worker/prewarm.ts", () => {
+  it("spawn( appears in at most two files under src/: processes/child.ts and launcher/prewarm.ts", () => {
     const spawning = where(/(?<![\w.])spawn(Sync)?\(/)
     expect(spawning.length).toBeLessThanOrEqual(2)
-    expect(spawning.sort()).toEqual(["src/processes/child.ts", "src/worker/prewarm.ts"])
+    expect(spawning.sort()).toEqual(["src/processes/child.ts", "src/launcher/prewarm.ts"])
     expect(where(/from "(node:)?child_process"/).sort()).toEqual([
       "src/processes/child.ts",
-      "src/worker/prewarm.ts",
+      "src/launcher/prewarm.ts",
     ])
   })
 

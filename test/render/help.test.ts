@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
-import { commandWith } from "../../src/Cli.js"
-import { helpText } from "../../src/commands/help.js"
-import { COMMANDS } from "../../src/route.js"
+import { commandWith } from "../../src/cli/Cli.js"
+import { helpText } from "../../src/cli/help.js"
+import { COMMANDS } from "../../src/cli/route.js"
 
 // Every command's --help, as the user reads it (one file per command under __snapshots__/help/).
 const tree = await commandWith()

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest"
+import { TABLES } from "../../src/generated/zoneNames.js"
 import { formatTime } from "../../src/render/time.js"
 import { plainOffset, tableZoneName } from "../../src/render/zone.js"
 import { intlZoneName } from "../../src/render/zoneIntl.js"
-import { TABLES } from "../../src/render/zoneNames.js"
 
 // The table of this Node's ICU and tz database; a Node without one asks ICU for every name.
 const table = TABLES[`${process.versions.icu} ${process.versions.tz}`]

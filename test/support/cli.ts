@@ -23,7 +23,7 @@ import {
 /** The built CLI (`npm run build`); `CODEX_TASKS_TEST_CLI` points the tests at another build. */
 export const cliPath =
   process.env.CODEX_TASKS_TEST_CLI ??
-  fileURLToPath(new URL("../../dist/cli/codex-tasks.js", import.meta.url))
+  fileURLToPath(new URL("../../dist/bin/codex-tasks.js", import.meta.url))
 
 /** Variable carried by every process a sandbox's CLI starts (worker, codex, its commands). */
 export const SANDBOX_MARK_VAR = "CODEX_TASKS_TEST_SANDBOX"
@@ -91,7 +91,7 @@ export interface CliResult {
   readonly ms: number
 }
 
-/** Runs `node dist/cli/codex-tasks.js ...args` in the sandbox; kills it after `timeoutMs`. */
+/** Runs `node dist/bin/codex-tasks.js ...args` in the sandbox; kills it after `timeoutMs`. */
 export const runCli = (
   sandbox: CliSandbox,
   args: ReadonlyArray<string>,

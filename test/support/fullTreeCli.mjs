@@ -4,6 +4,6 @@ if (process.argv[2] === "__worker") {
   const { workerMain } = await import("../../dist/worker/main.js")
   void workerMain()
 } else {
-  const { runCli } = await import("../../dist/Cli.js")
+  const { runCli } = await import("../../dist/cli/Cli.js")
   runCli(process.argv, { fullTree: true })
 }

@@ -9,7 +9,7 @@ import { type CliSandbox, cliPath } from "./cli.js"
 const entryScript = fileURLToPath(new URL("./mcpEntry.mjs", import.meta.url))
 
 /**
- * The program serving `mcp`: the built CLI once src/Cli.ts lists the command, until then
+ * The program serving `mcp`: the built CLI once src/cli/Cli.ts lists the command, until then
  * test/support/mcpEntry.mjs (the same command module from the tsc build).
  */
 export const mcpProgram = (): string => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `codex-tasks mcp` from the tsc build (dist/), for the MCP e2e tests while src/Cli.ts does not
+// `codex-tasks mcp` from the tsc build (dist/), for the MCP e2e tests while src/cli/Cli.ts does not
 // list the command yet; it re-enters itself as the worker, like the real entry point.
 if (process.argv[2] === "__worker") {
   const { workerMain } = await import("../../dist/worker/main.js")
@@ -8,8 +8,8 @@ if (process.argv[2] === "__worker") {
   const { Command } = await import("@effect/cli")
   const { NodeContext, NodeRuntime } = await import("@effect/platform-node")
   const { Effect } = await import("effect")
-  const { root } = await import("../../dist/commands/root.js")
-  const { mcp } = await import("../../dist/commands/mcp.js")
+  const { root } = await import("../../dist/cli/root.js")
+  const { mcp } = await import("../../dist/cli/commands/mcp.js")
   const cli = Command.run(root.pipe(Command.withSubcommands([mcp])), {
     name: "codex-tasks",
     version: "test",

@@ -14,12 +14,12 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type { PinnedPath } from "../../src/exec/pinnedPaths.js"
+import { WorkerLauncher, WorkerLaunchFailed } from "../../src/launcher/WorkerLauncher.js"
 import { makeMcpServer } from "../../src/mcp/server.js"
 import * as ProcessesLive from "../../src/processes/live.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { StartFailed } from "../../src/tasks/errors.js"
 import { type StartInput, type StopReport, Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
-import { WorkerLauncher, WorkerLaunchFailed } from "../../src/tasks/WorkerLauncher.js"
 
 // The MCP server in-process over the SDK's in-memory transport, on a copy of a store the Rust
 // tool wrote, with a stand-in for the task service (start/send/stop spawn no process here).

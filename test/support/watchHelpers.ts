@@ -64,7 +64,7 @@ export interface LiveCli {
 }
 
 /**
- * Starts `node dist/cli/codex-tasks.js ...args` in the sandbox (or `options.command ...args`,
+ * Starts `node dist/bin/codex-tasks.js ...args` in the sandbox (or `options.command ...args`,
  * with `options.env` added); SIGKILLed after `timeoutMs`.
  */
 export const spawnCli = (

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Option, TestClock } from "effect"
+import type { WorkerRequest } from "../../src/launcher/protocol.js"
+import { WorkerLauncher } from "../../src/launcher/WorkerLauncher.js"
 import type { Processes } from "../../src/processes/Processes.js"
 import {
   claimDone,
@@ -13,8 +15,6 @@ import type { TaskLocation, TaskStore } from "../../src/store/TaskStore.js"
 import { archiveTaskWith } from "../../src/tasks/archive.js"
 import { listTasks, selectTasks, waitForTasks } from "../../src/tasks/queries.js"
 import { stopTask } from "../../src/tasks/stop.js"
-import { WorkerLauncher } from "../../src/tasks/WorkerLauncher.js"
-import type { WorkerRequest } from "../../src/worker/protocol.js"
 import { notifyOnly } from "../../src/worker/Worker.js"
 import {
   type FakeWorld,

@@ -5,9 +5,9 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { defaultRetryPolicy } from "../../src/domain/retryPolicy.js"
-import * as WorkerLauncher from "../../src/tasks/WorkerLauncher.js"
-import type { PrewarmedWorker } from "../../src/worker/prewarm.js"
-import type { WorkerRequest } from "../../src/worker/protocol.js"
+import type { PrewarmedWorker } from "../../src/launcher/prewarm.js"
+import type { WorkerRequest } from "../../src/launcher/protocol.js"
+import * as WorkerLauncher from "../../src/launcher/WorkerLauncher.js"
 
 // A request the pipe cannot carry (here a limit past 2^53 ms, as `--turn-timeout 9999999999999d`
 // once produced): the start fails with a clear message and no worker is left waiting for it.

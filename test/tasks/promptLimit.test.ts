@@ -5,11 +5,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { MAX_PROMPT_CHARS, promptTooLong } from "../../src/domain/promptLimit.js"
 import { TaskMeta } from "../../src/domain/task.js"
+import type { WorkerRequest } from "../../src/launcher/protocol.js"
+import { WorkerLauncher } from "../../src/launcher/WorkerLauncher.js"
 import * as ProcessesLive from "../../src/processes/live.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
-import { WorkerLauncher } from "../../src/tasks/WorkerLauncher.js"
-import type { WorkerRequest } from "../../src/worker/protocol.js"
 
 // codex 0.169 refuses a prompt over 1 << 20 characters (code points) after it has printed
 // `thread.started`: the task would be created, then die. `start` and `send` refuse it first.

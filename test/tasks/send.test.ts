@@ -4,12 +4,12 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Schema, TestClock } from "effect"
 import { TaskMeta } from "../../src/domain/task.js"
+import type { WorkerRequest } from "../../src/launcher/protocol.js"
+import { WorkerLauncher } from "../../src/launcher/WorkerLauncher.js"
 import * as ProcessesLive from "../../src/processes/live.js"
 import { TaskStore } from "../../src/store/TaskStore.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
-import { WorkerLauncher } from "../../src/tasks/WorkerLauncher.js"
-import type { WorkerRequest } from "../../src/worker/protocol.js"
 
 // `Tasks.send` in-process: a real store, and a launcher that takes a while to start its worker
 // (on the TestClock) and records what it launched.

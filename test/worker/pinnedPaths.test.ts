@@ -3,10 +3,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope, TestClock } from "effect"
+import type { WorkerRequest } from "../../src/launcher/protocol.js"
+import type { WorkerNotice } from "../../src/launcher/workerNotice.js"
 import { SLOT_RECHECK_MS, takeSlot } from "../../src/store/slots.js"
-import type { WorkerRequest } from "../../src/worker/protocol.js"
 import { RunSlots } from "../../src/worker/slot.js"
-import type { WorkerNotice } from "../../src/worker/slotNotice.js"
 import {
   drive,
   launch,

@@ -1,0 +1,53 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { ExitCode, ExitWith, UsageError } from "../../domain/exit.js"
+import { archiveLines } from "../../render/reports.js"
+import { Tasks } from "../../tasks/Tasks.js"
+import { printLine } from "../Printer.js"
+import { globalOptions } from "../root.js"
+import { withTasks } from "../runtime.js"
+
+/** `codex-tasks archive`: move finished tasks to `archive/YYYY/MM/DD/`. */
+export const archive = Command.make(
+  "archive",
+  {
+    ...globalOptions,
+    all: Options.boolean("all").pipe(
+      Options.withAlias("a"),
+      Options.withDescription("Archive every task that is not running."),
+    ),
+    deleteBranch: Options.boolean("delete-branch").pipe(
+      Options.withDescription("Worktree tasks: also delete the task's branch (only when merged)."),
+    ),
+    force: Options.boolean("force").pipe(
+      Options.withDescription("With --delete-branch: delete the branch even when not merged."),
+    ),
+    tasks: Args.text({ name: "TASK" }).pipe(
+      Args.withDescription("Task ids or unique prefixes."),
+      Args.repeated,
+    ),
+  },
+  (o) =>
+    withTasks(
+      Effect.gen(function* () {
+        if (o.all === o.tasks.length > 0) {
+          return yield* new UsageError({
+            message: "Name the tasks to archive, or use --all (not both).",
+          })
+        }
+        const summary = yield* (yield* Tasks).archive(o.all ? "all" : o.tasks, {
+          deleteBranch: o.deleteBranch,
+          force: o.force,
+        })
+        for (const line of archiveLines(summary, o.all)) yield* printLine(line)
+        if (!o.all && summary.skipped > 0) {
+          return yield* new ExitWith({ code: ExitCode.Error, message: "" })
+        }
+      }),
+      o,
+    ),
+).pipe(
+  Command.withDescription(
+    "Archive tasks that are not running (moved to archive/YYYY/MM/DD/<id>/).\n\nExample: codex-tasks archive 0199d7c2\nExample: codex-tasks archive --all",
+  ),
+)

@@ -1,0 +1,30 @@
+import { Command, Options } from "@effect/cli"
+import { jsonOption, timeFormatOption } from "../options/shared.js"
+import { globalOptions } from "../root.js"
+import { withTasks } from "../runtime.js"
+import { showTaskList } from "./showTaskList.js"
+
+/** `codex-tasks ls`: list tasks, newest first. */
+export const ls = Command.make(
+  "ls",
+  {
+    ...globalOptions,
+    all: Options.boolean("all").pipe(
+      Options.withAlias("a"),
+      Options.withDescription("Include archived tasks."),
+    ),
+    state: Options.text("state").pipe(
+      Options.withDescription(
+        "Only tasks in these states (comma-separated, any case; repeatable).",
+      ),
+      Options.repeated,
+    ),
+    json: jsonOption,
+    timeFormat: timeFormatOption,
+  },
+  (o) => withTasks(showTaskList(o), o),
+).pipe(
+  Command.withDescription(
+    "List tasks, newest first.\n\nExample: codex-tasks ls\nExample: codex-tasks ls -a --state running,died --json",
+  ),
+)
