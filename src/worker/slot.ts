@@ -2,7 +2,7 @@
  * The worker's side of run slots (`store/slots.ts`): each codex invocation takes a slot before
  * codex is spawned and gives it back when the invocation ends. While it waits, a task that exists
  * is `RUNNING` with `waiting: {for: "slot"}`; a start whose task does not exist yet tells the CLI
- * over the handshake pipe instead (a `WorkerNotice`, see `slotNotice.ts`).
+ * over the handshake pipe instead (a `WorkerNotice`, see `launcher/workerNotice.ts`).
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { workerNote } from "../domain/logEntries.js"
