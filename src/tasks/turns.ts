@@ -31,8 +31,11 @@ export const waitForTurn = (id: string, seq?: number) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     const loc = yield* store.resolve(id)
+    // A turn that failed ends the task: its worker records the turn done, then the task DIED
+    // (worker/Worker.ts `runQueue`); wait for that too, so the end is reported in its final state.
     const isDone = (v: TaskView) =>
-      v.state !== "RUNNING" || (seq !== undefined && inboxDone(v) >= seq)
+      v.state !== "RUNNING" ||
+      (seq !== undefined && inboxDone(v) >= seq && v.outcome?.kind !== "failed")
     const [view] = yield* waitForTasks([loc], "all", isDone)
     if (view === undefined) return yield* Effect.dieMessage("waitForTasks returned nothing")
     if (seq !== undefined && view.state !== "RUNNING" && inboxDone(view) < seq) {

@@ -134,7 +134,7 @@ describe("npm pack", () => {
     // The bundles' source maps (31 MB) and the packer's V8 code caches (valid only on the
     // packer's exact Node) are not shipped: the installed CLI makes its own caches.
     assert.deepStrictEqual(
-      paths.filter((p) => /^dist\/cli\/(.*\.map|\.cache\/.*)$/.test(p)),
+      paths.filter((p) => /^dist\/bin\/(.*\.map|\.cache\/.*)$/.test(p)),
       [],
       "no bundle source maps, no code caches",
     )
@@ -182,7 +182,7 @@ describe("npm install -g <tarball> --ignore-scripts", () => {
       "msgpackr-extract's prebuilt binary",
     )
     for (const bundle of ["cli.cjs", "full.cjs", "read.cjs", "worker.cjs"]) {
-      const code = readFileSync(join(installedDir, "dist", "cli", bundle), "utf8")
+      const code = readFileSync(join(installedDir, "dist", "bin", bundle), "utf8")
       assert.notMatch(code, /@parcel\/watcher|msgpackr/, `${bundle} loads neither`)
     }
   })
