@@ -9,6 +9,7 @@ import { RootGlobals } from "./commands/runtime.js"
 import { ExitCode } from "./domain/exit.js"
 import { colorEnabled } from "./render/style.js"
 import { COMMANDS, type CommandName, type Route, routeOf } from "./route.js"
+import { setFaultRole } from "./store/faults.js"
 import { VERSION } from "./version.js"
 
 // Each subcommand's module is loaded only when it is needed (its handler's dependencies with it).
@@ -113,4 +114,7 @@ export const main = (argv: ReadonlyArray<string>, options: { readonly fullTree?:
 export const runCli = (
   argv: ReadonlyArray<string>,
   options: { readonly fullTree?: boolean } = {},
-): void => runAsProcess(main(argv, options), NodeTerminal.layer)
+): void => {
+  setFaultRole("cli")
+  runAsProcess(main(argv, options), NodeTerminal.layer)
+}

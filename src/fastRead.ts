@@ -10,6 +10,7 @@ import { type LocalGlobals, RootGlobals, withTasks } from "./commands/runtime.js
 import { showStatus } from "./commands/showStatus.js"
 import { ExitCode } from "./domain/exit.js"
 import type { ReadArgs, ReadGlobals } from "./readArgs.js"
+import { setFaultRole } from "./store/faults.js"
 
 const localGlobals = (g: ReadGlobals): LocalGlobals => ({
   storeRoot: Option.fromNullable(g.storeRoot),
@@ -33,4 +34,7 @@ export const fastRead = (read: ReadArgs) => {
 }
 
 /** Runs the fast read `read` as the process. */
-export const runFastRead = (read: ReadArgs): void => runAsProcess(fastRead(read), Layer.empty)
+export const runFastRead = (read: ReadArgs): void => {
+  setFaultRole("cli")
+  runAsProcess(fastRead(read), Layer.empty)
+}

@@ -19,6 +19,7 @@ import {
   TaskNotFound,
   tryFs,
 } from "./errors.js"
+import { faultPoint } from "./faults.js"
 import {
   hasTaskJson,
   isFlat,
@@ -155,7 +156,10 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       const loc = activeLoc(yield* validateTaskId(meta.id))
       yield* ensurePrivateDir(root)
       yield* Effect.tryPromise({
-        try: () => mkdir(loc.dir, { mode: 0o700 }),
+        try: () => {
+          faultPoint("task.create", loc.dir)
+          return mkdir(loc.dir, { mode: 0o700 })
+        },
         catch: (e) =>
           errnoCode(e) === "EEXIST"
             ? new TaskExists({ id: loc.id })
@@ -205,7 +209,10 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       data: string | Uint8Array,
     ) {
       const path = taskPaths(loc).log
-      yield* tryFs("append", path, () => appendFile(path, data, { flag: "a", mode: 0o600 }))
+      yield* tryFs("append", path, () => {
+        faultPoint("log.append", path, data)
+        return appendFile(path, data, { flag: "a", mode: 0o600 })
+      })
     })
 
     /** The last final message, if any. */

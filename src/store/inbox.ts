@@ -5,6 +5,7 @@ import { Array as Arr, Effect, Option, Schema } from "effect"
 import { nowTimestamp, Timestamp } from "../domain/task.js"
 import { syncDir as syncDirectory, writeFileAtomic } from "./atomic.js"
 import { errnoCode, StoreError, storeError, tryFs } from "./errors.js"
+import { faultPoint } from "./faults.js"
 
 /** Directory of the durable prompt queue inside a task directory. */
 export const INBOX_DIR = "inbox"
@@ -108,11 +109,12 @@ export const push = (
   Effect.gen(function* () {
     const inbox = join(dir, INBOX_DIR)
     // Not `mkdir -p`: a task directory that was moved away (archived) must not be recreated.
-    yield* tryFs("mkdir", inbox, () =>
-      mkdir(inbox, { mode: 0o700 }).catch((e) => {
+    yield* tryFs("mkdir", inbox, () => {
+      faultPoint("dir.mkdir", inbox)
+      return mkdir(inbox, { mode: 0o700 }).catch((e) => {
         if (errnoCode(e) !== "EEXIST") throw e
-      }),
-    )
+      })
+    })
     const seqPath = join(inbox, SEQ_FILE)
     const counterText = yield* tryFs("read", seqPath, () =>
       orUndefinedIfMissing(readFile(seqPath, "utf8")),
@@ -159,7 +161,10 @@ export const peek = (dir: string): Effect.Effect<Option.Option<InboxEntry>, Stor
 /** Removes an entry (delivered or dropped); a missing entry is not an error. */
 export const remove = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
   const path = join(dir, INBOX_DIR, entryName(seq))
-  return tryFs("unlink", path, () => orUndefinedIfMissing(unlink(path))).pipe(Effect.asVoid)
+  return tryFs("unlink", path, () => {
+    faultPoint("inbox.remove", path)
+    return orUndefinedIfMissing(unlink(path))
+  }).pipe(Effect.asVoid)
 }
 
 /**
@@ -169,9 +174,10 @@ export const remove = (dir: string, seq: number): Effect.Effect<void, StoreError
 export const take = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
   const inbox = join(dir, INBOX_DIR)
   const from = join(inbox, entryName(seq))
-  return tryFs("rename", from, () => rename(from, join(inbox, inFlightName(seq)))).pipe(
-    Effect.zipRight(syncDirectory(inbox)),
-  )
+  return tryFs("rename", from, () => {
+    faultPoint("inbox.take", from)
+    return rename(from, join(inbox, inFlightName(seq)))
+  }).pipe(Effect.zipRight(syncDirectory(inbox)))
 }
 
 /** Entries taken for delivery and not finished (a lost worker leaves its prompt here). */
@@ -183,7 +189,10 @@ export const inFlight = (dir: string): Effect.Effect<ReadonlyArray<InboxEntry>, 
 /** Removes a taken entry once its turn is over and recorded; a missing one is not an error. */
 export const finish = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
   const path = join(dir, INBOX_DIR, inFlightName(seq))
-  return tryFs("unlink", path, () => orUndefinedIfMissing(unlink(path))).pipe(Effect.asVoid)
+  return tryFs("unlink", path, () => {
+    faultPoint("inbox.finish", path)
+    return orUndefinedIfMissing(unlink(path))
+  }).pipe(Effect.asVoid)
 }
 
 /** Removes and returns every pending entry (a stop drops them); the caller holds the lock. */

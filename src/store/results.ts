@@ -5,6 +5,7 @@ import { Effect } from "effect"
 import type { ProcessIdentity } from "../processes/identity.js"
 import { isSameProcessAlive } from "../processes/procfs.js"
 import { errnoCode, StoreError, tryFs } from "./errors.js"
+import { faultPoint } from "./faults.js"
 import { TASK_RESULT, type TaskLocation } from "./layout.js"
 import { START_SCRATCH_DIR } from "./scratchNames.js"
 import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
@@ -36,7 +37,10 @@ export const makeStartDir = (dir: string, owner: ProcessIdentity | undefined) =>
   })
 
 const removeTree = (path: string) =>
-  tryFs("remove", path, () => rm(path, { recursive: true, force: true }))
+  tryFs("remove", path, () => {
+    faultPoint("scratch.remove", path)
+    return rm(path, { recursive: true, force: true })
+  })
 
 /** Removes a start's scratch directory (`<root>/.tmp` itself stays: other starts share it). */
 export const removeStartDir = (dir: string) => removeTree(dir)
@@ -114,9 +118,13 @@ export const promoteResult = (taskDir: string, scratch: string) =>
     }
     const inTaskDir = join(taskDir, basename(scratch))
     if (resolve(dirname(scratch)) !== resolve(taskDir)) {
-      yield* tryFs("rename", scratch, () => rename(scratch, inTaskDir))
+      yield* tryFs("rename", scratch, () => {
+        faultPoint("result.move", scratch)
+        return rename(scratch, inTaskDir)
+      })
     }
     yield* tryFs("promote", inTaskDir, async () => {
+      faultPoint("result.promote", inTaskDir)
       const handle = await open(inTaskDir, "r+")
       try {
         await handle.chmod(0o600)

@@ -15,6 +15,7 @@ import { ProcessIdentity } from "../processes/identity.js"
 import { currentIdentity, isSameProcessAlive } from "../processes/procfs.js"
 import { ensurePrivateDir } from "./atomic.js"
 import { errnoCode, type LockTimeout, type StoreError, tryFs } from "./errors.js"
+import { faultPoint } from "./faults.js"
 import { withTaskLock } from "./lock.js"
 
 /** Directory of the slot tickets inside the store root. */
@@ -56,7 +57,10 @@ const register = (dir: string, owner: ProcessIdentity) =>
       const seq =
         names.reduce((max, name) => Math.max(max, Number(TICKET.exec(name)?.[1] ?? 0)), 0) + 1
       const path = join(dir, `${String(seq).padStart(12, "0")}.json`)
-      yield* tryFs("write", path, () => writeFile(path, encodeOwner(owner), { mode: 0o600 }))
+      yield* tryFs("write", path, () => {
+        faultPoint("slot.register", path)
+        return writeFile(path, encodeOwner(owner), { mode: 0o600 })
+      })
       return { seq, path } satisfies SlotTicket
     }),
     { file: LOCK },
@@ -76,7 +80,11 @@ const liveAhead = (dir: string, mine: SlotTicket) =>
       const owner = decodeOwner(text)
       // An unreadable ticket is not ours to judge by owner: it is removed like a dead one.
       if (Option.isSome(owner) && isSameProcessAlive(owner.value)) ahead++
-      else yield* tryFs("unlink", path, () => ignoreMissing(unlink(path)))
+      else
+        yield* tryFs("unlink", path, () => {
+          faultPoint("slot.reap", path)
+          return ignoreMissing(unlink(path))
+        })
     }
     return ahead
   })
@@ -98,7 +106,10 @@ export const takeSlot = (
     const dir = join(root, SLOTS_DIR)
     yield* ensurePrivateDir(dir)
     const ticket = yield* Effect.acquireRelease(register(dir, currentIdentity()), (t) =>
-      tryFs("unlink", t.path, () => ignoreMissing(unlink(t.path))).pipe(Effect.ignore),
+      tryFs("unlink", t.path, () => {
+        faultPoint("slot.release", t.path)
+        return ignoreMissing(unlink(t.path))
+      }).pipe(Effect.ignore),
     )
     let waited = false
     for (;;) {

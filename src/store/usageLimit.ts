@@ -8,7 +8,8 @@ import { join } from "node:path"
 import { Effect, Either, Schema } from "effect"
 import { Timestamp, timestampMillis } from "../domain/task.js"
 import { writeFileAtomic } from "./atomic.js"
-import type { StoreError } from "./errors.js"
+import { type StoreError, tryFs } from "./errors.js"
+import { faultPoint } from "./faults.js"
 
 /** The file's name in the store root. */
 export const USAGE_LIMIT_FILE = ".usage-limit.json"
@@ -48,5 +49,9 @@ export const recordUsageLimit = (
     recorded_at: new Date(nowMs).toISOString(),
     ...(taskId === undefined ? {} : { task_id: taskId }),
   }
-  return writeFileAtomic(join(root, USAGE_LIMIT_FILE), `${JSON.stringify(record)}\n`)
+  const path = join(root, USAGE_LIMIT_FILE)
+  return Effect.zipRight(
+    tryFs("write", path, async () => faultPoint("usage-limit.record", path)),
+    writeFileAtomic(path, `${JSON.stringify(record)}\n`),
+  )
 }

@@ -1,6 +1,7 @@
 import { Cause, Effect, Layer, Schema } from "effect"
 import * as CodexExecLive from "../exec/CodexExecLive.js"
 import { envForCodex } from "../exec/nativeCodex.js"
+import { setFaultRole } from "../store/faults.js"
 import { guardedStoreRoot } from "../store/rootGuard.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { type Handshake, WorkerRequest } from "./protocol.js"
@@ -39,6 +40,7 @@ const notice = (n: WorkerNotice) =>
  * outlives the terminal that started it).
  */
 export const workerMain = async (): Promise<void> => {
+  setFaultRole("worker")
   process.on("SIGHUP", () => {})
   process.stdout.on("error", () => {}) // the CLI may be gone; nothing more is written anyway
   // Signals are caught from the first moment: a stop that arrives while the worker is still
