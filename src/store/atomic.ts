@@ -5,9 +5,20 @@ import { Effect } from "effect"
 import { errnoCode, StoreError, storeError } from "./errors.js"
 import { faultPoint } from "./faults.js"
 
-/** The name of a temporary sibling of `path`: `.<name>.<random>.tmp` in the same directory. */
+/**
+ * The name of a temporary sibling of `path`: `.<name>.<pid>.<random>.tmp` in the same directory
+ * (the writer's pid, so a sweep can tell the temporary files of a process that died mid-write).
+ */
 export const tempPathFor = (path: string): string =>
-  join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`)
+  join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`)
+
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/
+
+/** The pid of the process that made a `tempPathFor` name; undefined for any other name. */
+export const tempOwnerPid = (name: string): number | undefined => {
+  const m = TEMP_NAME.exec(name)
+  return m === null ? undefined : Number(m[1])
+}
 
 // Directories cannot be fsynced everywhere (Windows refuses to open them, some filesystems
 // refuse the fsync): there is nothing more to be done for durability then.

@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto"
+import { existsSync } from "node:fs"
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises"
 import { basename, dirname, join, resolve, sep } from "node:path"
 import { Effect } from "effect"
 import type { ProcessIdentity } from "../processes/identity.js"
-import { isSameProcessAlive } from "../processes/procfs.js"
+import { identityOf, isSameProcessAlive } from "../processes/procfs.js"
+import { tempOwnerPid } from "./atomic.js"
 import { errnoCode, StoreError, tryFs } from "./errors.js"
 import { faultPoint } from "./faults.js"
-import { TASK_RESULT, type TaskLocation } from "./layout.js"
+import { INBOX_DIR } from "./inbox.js"
+import { scanActive, TASK_JSON, TASK_RESULT, type TaskLocation } from "./layout.js"
 import { START_SCRATCH_DIR } from "./scratchNames.js"
 import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
 
@@ -79,6 +82,45 @@ export const sweepStartDirs = (root: string) =>
   })
 
 /**
+ * Removes the temporary files (and a task's staging directory) that a process killed in the middle
+ * of an atomic write left in `dir`: those whose writer's pid (in the name) is not alive. A live
+ * pid keeps its file, so a write in progress is never touched.
+ */
+export const sweepDeadTemps = (dir: string) =>
+  Effect.gen(function* () {
+    let removed = 0
+    for (const name of yield* listNames(dir)) {
+      const pid = tempOwnerPid(name)
+      if (pid === undefined || identityOf(pid) !== undefined) continue
+      yield* removeTree(join(dir, name))
+      removed++
+    }
+    return removed
+  })
+
+/**
+ * Removes the task directories a start left without `task.json` (it was killed while creating
+ * the task: `TaskStore.create`): those whose `worker.json` names a creator that is not alive.
+ * A directory without `worker.json` is not judged (no start of ours leaves one).
+ */
+export const sweepUnfinishedTasks = (
+  root: string,
+  alive: (owner: ProcessIdentity) => Effect.Effect<boolean>,
+) =>
+  Effect.gen(function* () {
+    let removed = 0
+    for (const loc of yield* scanActive(root)) {
+      if (loc.layout === "flat" || existsSync(join(loc.dir, TASK_JSON))) continue
+      const owner = readWorkerIdentity(loc.dir)
+      if (owner === undefined || (yield* alive(owner))) continue
+      // task.json may have appeared meanwhile only if the creator lives: it is dead, so it did not
+      yield* removeTree(loc.dir)
+      removed++
+    }
+    return removed
+  })
+
+/**
  * Removes the `-o` scratch files in a task directory. Only the task's own worker writes them, so
  * the worker calls this when it takes over the task: any found then belong to a lost worker.
  */
@@ -86,7 +128,8 @@ export const sweepResultScratch = (dir: string) =>
   Effect.gen(function* () {
     const stale = (yield* listNames(dir)).filter((n) => SCRATCH.test(n))
     for (const name of stale) yield* removeTree(join(dir, name))
-    return stale.length
+    const temps = (yield* sweepDeadTemps(dir)) + (yield* sweepDeadTemps(join(dir, INBOX_DIR)))
+    return stale.length + temps
   })
 
 /** Removes an invocation's `-o` file (a failed or interrupted turn keeps the previous result). */
@@ -147,7 +190,11 @@ export const promoteResult = (taskDir: string, scratch: string) =>
   )
 
 /** The scratch operations the task store offers, for the store rooted at `root`. */
-export const scratchOps = (root: string) => {
+export const scratchOps = (
+  root: string,
+  alive: (owner: ProcessIdentity) => Effect.Effect<boolean> = (o) =>
+    Effect.sync(() => isSameProcessAlive(o)),
+) => {
   const scratchRoot = join(root, START_SCRATCH_DIR)
   const inside = (path: string, dir: string) => resolve(path).startsWith(resolve(dir) + sep)
   return {
@@ -174,14 +221,23 @@ export const scratchOps = (root: string) => {
             }),
           )
         : promoteResult(loc.dir, scratch),
-    /** Removes what killed workers left: stale start directories, and `-o` files of the task. */
+    /**
+     * Removes what killed processes left: stale start directories, tasks whose creation never
+     * finished, temporary files of dead writers, and the task's `-o` files.
+     */
     sweepScratch: (loc: TaskLocation | undefined) =>
-      Effect.zipWith(
-        sweepStartDirs(root),
-        loc === undefined || loc.layout === "flat"
-          ? Effect.succeed(0)
-          : sweepResultScratch(loc.dir),
-        (a, b) => a + b,
+      Effect.all(
+        [
+          sweepStartDirs(root),
+          sweepUnfinishedTasks(root, alive),
+          sweepDeadTemps(root),
+          loc === undefined || loc.layout === "flat"
+            ? Effect.succeed(0)
+            : sweepResultScratch(loc.dir),
+        ],
+        { mode: "either" },
+      ).pipe(
+        Effect.map((counts) => counts.reduce((n, c) => n + (c._tag === "Right" ? c.right : 0), 0)),
       ),
   } as const
 }
