@@ -12,7 +12,8 @@
 // Prints `points P, runs R, violations V` and each violation. Exit 1 when there is any.
 //
 //   npm run build && npm run sweep -- [--scenario NAME|all] [--role cli|worker|all] [--limit N]
-//                                     [--quick] [--verbose] [--keep]
+//                                     [--mode crash|enospc|torn|readonly] [--quick] [--verbose]
+//                                     [--keep]
 // Uses dist/cli/codex-tasks.js and the fake codex scripts/sweep-codex.mjs.
 import { spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
@@ -373,6 +374,34 @@ const runOnce = (scenario, name, role, plan, label) => {
   }
 }
 
+/** The scenario under a read-only store for `role`; then reads under it, recovery, checks. */
+const runReadonly = (scenario, name, role) => {
+  const box = makeSandbox()
+  box.acked = []
+  box.p = (tag) => `sweep readonly ${tag}`
+  try {
+    scenario.run(box, planFor(name, role, `role=${role};readonly`))
+    const violations = []
+    for (const args of [["status", "-a"], ["ls"], ["status", "--json", "-a"]]) {
+      const r = cli(box, args, { faults: "role=cli;readonly" })
+      if (r.status !== 0) {
+        violations.push(
+          `read \`${args.join(" ")}\` failed under a read-only store: exit ${r.status}: ${r.stderr.trim().split("\n")[0]}`,
+        )
+      }
+    }
+    recover(box)
+    return { box, violations: [...violations, ...check(box)] }
+  } finally {
+    for (const p of markedProcesses(box.mark)) {
+      try {
+        process.kill(Number(p.pid), "SIGKILL")
+      } catch {}
+    }
+    if (!keep) rmSync(box.base, { recursive: true, force: true })
+  }
+}
+
 const tracePoints = (scenario, name, role) => {
   const trace = join(mkdtempSync(join(tmpdir(), "ct-sweep-trace-")), "trace")
   runOnce(scenario, name, role, `role=${role};trace=${trace}`, "trace")
@@ -386,6 +415,17 @@ const tracePoints = (scenario, name, role) => {
   }
   return [...byPid.values()].sort((a, b) => b.length - a.length)[0] ?? []
 }
+
+// --mode: crash (SIGKILL at point k), enospc (ENOSPC from point k on), torn (the k-th log
+// append torn, then SIGKILL: k counts appends), readonly (every write fails; one run, and the
+// reads `status -a` and `ls` must still work under it).
+const mode = value("--mode", "crash")
+if (!["crash", "enospc", "torn", "readonly"].includes(mode)) {
+  console.error(`sweep: unknown mode ${mode} (crash, enospc, torn, readonly)`)
+  process.exit(2)
+}
+const planOf = (role, k) =>
+  `role=${role};${mode === "crash" ? "crash-at" : mode === "enospc" ? "enospc-from" : "torn-append"}=${k}`
 
 const pick = (n, count) => {
   const all = Array.from({ length: n }, (_, i) => i + 1)
@@ -409,12 +449,24 @@ for (const name of names) {
     process.exit(2)
   }
   for (const role of roles.filter((r) => scenario.roles.includes(r))) {
-    const points = tracePoints(scenario, name, role)
+    if (mode === "readonly") {
+      const { box, violations } = runReadonly(scenario, name, role)
+      totalRuns++
+      for (const violation of violations) {
+        const line = `${name} / ${role} / read-only store: ${violation}`
+        found.push(line)
+        console.log(`  VIOLATION ${line}`)
+      }
+      void box
+      continue
+    }
+    const traced = tracePoints(scenario, name, role)
+    const points = mode === "torn" ? traced.filter((p) => p.startsWith("log.append@")) : traced
     totalPoints += points.length
     console.log(`${name} / ${role}: ${points.length} points`)
     if (verbose) for (const [i, p] of points.entries()) console.log(`  ${i + 1} ${p}`)
     for (const k of pick(points.length, limit)) {
-      const { violations } = runOnce(scenario, name, role, `role=${role};crash-at=${k}`, `${k}`)
+      const { violations } = runOnce(scenario, name, role, planOf(role, k), `${k}`)
       totalRuns++
       for (const violation of violations) {
         const line = `${name} / ${role} / crash at ${k} (${points[k - 1]}): ${violation}`

@@ -21,7 +21,7 @@ describe("crash sweep (in-process)", () => {
           }
           assert.deepStrictEqual(found, [], `${points.length} points`)
         }),
-      120_000,
+      300_000,
     )
   }
 })
