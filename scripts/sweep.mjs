@@ -13,7 +13,7 @@
 //
 //   npm run build && npm run sweep -- [--scenario NAME|all] [--role cli|worker|all] [--limit N]
 //                                     [--mode crash|enospc|torn|readonly] [--quick] [--verbose]
-//                                     [--keep]
+//                                     [--at K] [--keep]
 // Uses dist/cli/codex-tasks.js and the fake codex scripts/sweep-codex.mjs.
 import { spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
@@ -317,15 +317,20 @@ const check = (box) => {
     .filter(existsSync)
     .map((p) => readFileSync(p, "utf8"))
     .join("\n")
+  // A turn the worker began (its `user_message` entry) ran, even when a stop cut it before the
+  // model saw the prompt.
   const dropped = new Set()
+  const begun = new Set()
   for (const line of logs.split("\n")) {
-    if (!line.includes('"prompts_dropped"')) continue
+    if (!line.includes('"prompts_dropped"') && !line.includes('"user_message"')) continue
     try {
-      for (const p of JSON.parse(line).prompts ?? []) dropped.add(p)
+      const entry = JSON.parse(line)
+      if (entry.type === "user_message") begun.add(entry.message)
+      for (const p of entry.prompts ?? []) dropped.add(p)
     } catch {}
   }
   for (const { id, prompt } of box.acked) {
-    if (!seen.has(prompt) && !dropped.has(prompt)) {
+    if (!seen.has(prompt) && !begun.has(prompt) && !dropped.has(prompt)) {
       v(2, `acknowledged prompt ${prompt} (task ${id.slice(-8)}) neither ran nor was dropped`)
     }
     if (seen.has(prompt) && dropped.has(prompt)) {
@@ -465,7 +470,8 @@ for (const name of names) {
     totalPoints += points.length
     console.log(`${name} / ${role}: ${points.length} points`)
     if (verbose) for (const [i, p] of points.entries()) console.log(`  ${i + 1} ${p}`)
-    for (const k of pick(points.length, limit)) {
+    const only = value("--at", undefined)
+    for (const k of only === undefined ? pick(points.length, limit) : [Number(only)]) {
       const { violations } = runOnce(scenario, name, role, planOf(role, k), `${k}`)
       totalRuns++
       for (const violation of violations) {
