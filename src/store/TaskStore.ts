@@ -4,7 +4,7 @@ import { join, resolve as resolvePath } from "node:path"
 import { Array as Arr, Effect, Either, Layer } from "effect"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { validateTaskId } from "../domain/taskId.js"
-import { isAlive } from "../processes/control.js"
+import { isAlive, killRun } from "../processes/control.js"
 import type { ProcessIdentity } from "../processes/identity.js"
 import * as ProcessesLive from "../processes/live.js"
 import { Processes } from "../processes/Processes.js"
@@ -289,8 +289,10 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       readResult,
       withLock,
       ...inbox,
-      ...Results.scratchOps(root, (owner) =>
-        isAlive(owner).pipe(Effect.provideService(Processes, processes)),
+      ...Results.scratchOps(
+        root,
+        (owner) => isAlive(owner).pipe(Effect.provideService(Processes, processes)),
+        (run) => killRun(run).pipe(Effect.provideService(Processes, processes)),
       ),
       /** Records the worker process (`worker.json` + `task.pid`). */
       writeWorker: (loc: TaskLocation, identity: ProcessIdentity) =>

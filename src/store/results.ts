@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import { existsSync } from "node:fs"
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises"
 import { basename, dirname, join, resolve, sep } from "node:path"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { ProcessIdentity } from "../processes/identity.js"
 import { identityOf, isSameProcessAlive } from "../processes/procfs.js"
 import { tempOwnerPid } from "./atomic.js"
@@ -10,6 +10,7 @@ import { errnoCode, StoreError, tryFs } from "./errors.js"
 import { faultPoint } from "./faults.js"
 import { INBOX_DIR } from "./inbox.js"
 import { scanActive, TASK_JSON, TASK_RESULT, type TaskLocation } from "./layout.js"
+import * as Run from "./runRecord.js"
 import { START_SCRATCH_DIR } from "./scratchNames.js"
 import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
 
@@ -33,11 +34,27 @@ export const startDirOf = (root: string, runId: string): string =>
  * Creates (or takes over, when the launcher made it to hold the worker's stderr) a start's scratch
  * directory, owned by `owner`, so that a sweep can tell when it is stale.
  */
-export const makeStartDir = (dir: string, owner: ProcessIdentity | undefined) =>
+export const makeStartDir = (dir: string, owner: ProcessIdentity | undefined, runId?: string) =>
   Effect.gen(function* () {
     yield* tryFs("mkdir", dir, () => mkdir(dir, { recursive: true, mode: 0o700 }))
     if (owner !== undefined) yield* writeWorkerIdentity(dir, owner)
+    // The run's marker: a sweep that finds the owner dead ends what its codex runs left.
+    if (runId !== undefined) yield* Run.writeRunRecord(dir, runId)
   })
+
+/** Ends the processes of a run (its marker and recorded identities); how many were killed. */
+export type KillRun = (run: {
+  readonly marker: string
+  readonly identities: ReadonlyArray<ProcessIdentity>
+}) => Effect.Effect<number>
+
+/** Ends what the run recorded in `dir` (`run.json`) left running: its owner died with it. */
+const killLeftRun = (dir: string, kill: KillRun | undefined) =>
+  Effect.flatMap(Run.readRunRecord(dir), (run) =>
+    kill === undefined || Option.isNone(run)
+      ? Effect.void
+      : Effect.asVoid(kill({ marker: run.value.runId, identities: run.value.processes })),
+  )
 
 const removeTree = (path: string) =>
   tryFs("remove", path, () => {
@@ -59,8 +76,11 @@ const listNames = (dir: string) =>
     }),
   )
 
-/** Removes the scratch directories of starts whose worker is gone (killed before it finished). */
-export const sweepStartDirs = (root: string) =>
+/**
+ * Removes the scratch directories of starts whose worker is gone (killed before it finished),
+ * after ending what its codex run left running (`kill`).
+ */
+export const sweepStartDirs = (root: string, kill?: KillRun) =>
   Effect.gen(function* () {
     const base = join(root, START_SCRATCH_DIR)
     let removed = 0
@@ -75,6 +95,7 @@ export const sweepStartDirs = (root: string) =>
         )
         if (age < UNCLAIMED_GRACE_MS) continue
       }
+      yield* killLeftRun(dir, kill)
       yield* removeTree(dir)
       removed++
     }
@@ -106,6 +127,7 @@ export const sweepDeadTemps = (dir: string) =>
 export const sweepUnfinishedTasks = (
   root: string,
   alive: (owner: ProcessIdentity) => Effect.Effect<boolean>,
+  kill?: KillRun,
 ) =>
   Effect.gen(function* () {
     let removed = 0
@@ -114,6 +136,7 @@ export const sweepUnfinishedTasks = (
       const owner = readWorkerIdentity(loc.dir)
       if (owner === undefined || (yield* alive(owner))) continue
       // task.json may have appeared meanwhile only if the creator lives: it is dead, so it did not
+      yield* killLeftRun(loc.dir, kill)
       yield* removeTree(loc.dir)
       removed++
     }
@@ -194,6 +217,7 @@ export const scratchOps = (
   root: string,
   alive: (owner: ProcessIdentity) => Effect.Effect<boolean> = (o) =>
     Effect.sync(() => isSameProcessAlive(o)),
+  kill?: KillRun,
 ) => {
   const scratchRoot = join(root, START_SCRATCH_DIR)
   const inside = (path: string, dir: string) => resolve(path).startsWith(resolve(dir) + sep)
@@ -228,8 +252,8 @@ export const scratchOps = (
     sweepScratch: (loc: TaskLocation | undefined) =>
       Effect.all(
         [
-          sweepStartDirs(root),
-          sweepUnfinishedTasks(root, alive),
+          sweepStartDirs(root, kill),
+          sweepUnfinishedTasks(root, alive, kill),
           sweepDeadTemps(root),
           loc === undefined || loc.layout === "flat"
             ? Effect.succeed(0)

@@ -127,7 +127,7 @@ const start = (env: WorkerEnv, request: StartRequest, handshake: HandshakeFn) =>
     const { store } = env
     const options = request.options
     const log = yield* makeTaskLog(store)
-    yield* store.makeStartDir(env.startDir, env.self)
+    yield* store.makeStartDir(env.startDir, env.self, env.runId)
     yield* log.write(userMessage(request.prompt))
     const created = nowTimestamp()
     // worker.json, run.json, the log so far, and task.json last (see TaskStore.create).

@@ -3,7 +3,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Schema } from "effect"
 import { TaskMeta } from "../../src/domain/task.js"
-import { makeFakeWorld, taskId } from "../support/fakeWorld.js"
+import { fakeRunProcess, makeFakeWorld, taskId } from "../support/fakeWorld.js"
 
 // A start killed while it creates its task (after the directory appeared, before task.json):
 // the directory is not a task, and nothing would ever remove it (issue 20 §1, crash sweep).
@@ -45,6 +45,25 @@ describe("unfinished task creations", () => {
       assert.isFalse(existsSync(dead), "the dead creator's directory is gone")
       assert.isTrue(existsSync(alive), "a creation in progress is not touched")
       assert.deepStrictEqual(yield* world.store.list({ includeArchived: false }), [])
+    }),
+  )
+
+  it.scoped("a start whose worker died before its task existed: its codex run is ended", () =>
+    Effect.gen(function* () {
+      const world = yield* makeFakeWorld
+      const worker = yield* world.fake.spawn({ pid: 4201, command: "codex-tasks __worker" })
+      const startDir = world.store.startDirOf("start-dead")
+      yield* world.store.makeStartDir(startDir, worker, "run-of-the-dead-start")
+      yield* fakeRunProcess(world, 4202, "run-of-the-dead-start", "codex exec --json -", 4201)
+      yield* world.fake.exit(4201) // the worker is SIGKILLed; its codex goes on
+      yield* world.store.sweepScratch(undefined)
+      const killed = (yield* world.fake.signals).filter((s) => s.signal === "SIGKILL")
+      assert.deepStrictEqual(
+        killed.map((s) => s.target),
+        [4202],
+        "the codex run the dead start left is killed",
+      )
+      assert.isFalse(existsSync(startDir))
     }),
   )
 
