@@ -9,7 +9,7 @@ import { tempOwnerPid } from "./atomic.js"
 import { errnoCode, StoreError, tryFs } from "./errors.js"
 import { faultPoint } from "./faults.js"
 import { INBOX_DIR } from "./inbox.js"
-import { scanActive, TASK_JSON, TASK_RESULT, type TaskLocation } from "./layout.js"
+import { scanActive, TASK_JSON, TASK_LOG, TASK_RESULT, type TaskLocation } from "./layout.js"
 import * as Run from "./runRecord.js"
 import { START_SCRATCH_DIR } from "./scratchNames.js"
 import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
@@ -144,6 +144,45 @@ export const sweepUnfinishedTasks = (
   })
 
 /**
+ * Cuts a line a killed worker left half-written at the end of `task.log` (every record ends with
+ * a newline; a torn append does not), so the next worker's entries start on a line of their own
+ * instead of gluing onto it. Only the task's worker appends, so this runs when one takes over.
+ * Returns the number of bytes cut.
+ */
+export const repairLogTail = (dir: string) => {
+  const path = join(dir, TASK_LOG)
+  return tryFs("repair", path, async () => {
+    const handle = await open(path, "r+").catch((e) => {
+      if (errnoCode(e) === "ENOENT") return undefined
+      throw e
+    })
+    if (handle === undefined) return 0
+    try {
+      const size = (await handle.stat()).size
+      const chunk = Buffer.alloc(64 * 1024)
+      let end = size
+      while (end > 0) {
+        const start = Math.max(0, end - chunk.length)
+        const { bytesRead } = await handle.read(chunk, 0, end - start, start)
+        const nl = chunk.subarray(0, bytesRead).lastIndexOf(0x0a)
+        if (nl !== -1) {
+          end = start + nl + 1
+          break
+        }
+        end = start
+      }
+      if (end === size) return 0
+      faultPoint("log.repair", path)
+      await handle.truncate(end)
+      await handle.sync()
+      return size - end
+    } finally {
+      await handle.close()
+    }
+  })
+}
+
+/**
  * Removes the `-o` scratch files in a task directory. Only the task's own worker writes them, so
  * the worker calls this when it takes over the task: any found then belong to a lost worker.
  */
@@ -152,7 +191,8 @@ export const sweepResultScratch = (dir: string) =>
     const stale = (yield* listNames(dir)).filter((n) => SCRATCH.test(n))
     for (const name of stale) yield* removeTree(join(dir, name))
     const temps = (yield* sweepDeadTemps(dir)) + (yield* sweepDeadTemps(join(dir, INBOX_DIR)))
-    return stale.length + temps
+    const torn = (yield* repairLogTail(dir)) > 0 ? 1 : 0
+    return stale.length + temps + torn
   })
 
 /** Removes an invocation's `-o` file (a failed or interrupted turn keeps the previous result). */

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Schema } from "effect"
@@ -64,6 +64,23 @@ describe("unfinished task creations", () => {
         "the codex run the dead start left is killed",
       )
       assert.isFalse(existsSync(startDir))
+    }),
+  )
+
+  it.scoped("a log line a killed worker tore is cut when the next worker takes over", () =>
+    Effect.gen(function* () {
+      const world = yield* makeFakeWorld
+      const loc = yield* world.store.create(meta(taskId(4)))
+      const whole = '{"type":"user_message","message":"one"}\n'
+      writeFileSync(world.store.logPath(loc), `${whole}{"type":"worker","mess`)
+      yield* world.store.sweepScratch(loc)
+      yield* world.store.appendLog(loc, '{"type":"worker","message":"resumed"}\n')
+      const lines = readFileSync(world.store.logPath(loc), "utf8").split("\n").filter(Boolean)
+      // every line decodes: the torn one is gone, the next entry is not glued onto it
+      assert.deepStrictEqual(
+        lines.map((l) => (JSON.parse(l) as { type: string }).type),
+        ["user_message", "worker"],
+      )
     }),
   )
 
