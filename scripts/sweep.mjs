@@ -441,7 +441,7 @@ const pick = (n, count) => {
 const names =
   value("--scenario", quick ? "start" : "all") === "all"
     ? Object.keys(SCENARIOS)
-    : value("--scenario").split(",")
+    : value("--scenario", quick ? "start" : "all").split(",")
 const roles = value("--role", "all") === "all" ? ["cli", "worker"] : value("--role").split(",")
 let totalPoints = 0
 let totalRuns = 0

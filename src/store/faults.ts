@@ -12,7 +12,7 @@
  * Point names (stable; the path's base name, e.g. `task.json`, is the point's detail):
  * `atomic.temp` (temp file created and written), `atomic.fsync`, `atomic.rename`,
  * `atomic.dirsync` (the steps of `writeFileAtomic`), `dir.fsync` (a directory fsync of its own),
- * `dir.mkdir`, `task.create`, `task.publish` (the task directory), `log.append`, `log.repair`,
+ * `dir.mkdir`, `task.create`, `task.publish` (the task directory), `log.append`, `log.seal`,
  * `inbox.take`, `inbox.drop`, `inbox.remove`, `inbox.finish`, `lock.acquire`, `lock.release`,
  * `lock.break`, `slot.register`, `slot.release`, `slot.reap`, `worker.clear`, `result.move`,
  * `result.promote`, `scratch.remove`, `move.rename`, `move.copy`, `move.commit`, `move.trash`,

@@ -144,38 +144,29 @@ export const sweepUnfinishedTasks = (
   })
 
 /**
- * Cuts a line a killed worker left half-written at the end of `task.log` (every record ends with
- * a newline; a torn append does not), so the next worker's entries start on a line of their own
- * instead of gluing onto it. Only the task's worker appends, so this runs when one takes over.
- * Returns the number of bytes cut.
+ * Ends with a newline a `task.log` whose last line is unterminated (a killed worker's torn
+ * append, or a last line codex printed without one), so the next worker's entries start on a line
+ * of their own instead of gluing onto it. Nothing is removed. Only the task's worker appends, so
+ * this runs when one takes over. Returns whether it sealed the log.
  */
-export const repairLogTail = (dir: string) => {
+export const sealLogTail = (dir: string) => {
   const path = join(dir, TASK_LOG)
-  return tryFs("repair", path, async () => {
+  return tryFs("seal", path, async () => {
     const handle = await open(path, "r+").catch((e) => {
       if (errnoCode(e) === "ENOENT") return undefined
       throw e
     })
-    if (handle === undefined) return 0
+    if (handle === undefined) return false
     try {
       const size = (await handle.stat()).size
-      const chunk = Buffer.alloc(64 * 1024)
-      let end = size
-      while (end > 0) {
-        const start = Math.max(0, end - chunk.length)
-        const { bytesRead } = await handle.read(chunk, 0, end - start, start)
-        const nl = chunk.subarray(0, bytesRead).lastIndexOf(0x0a)
-        if (nl !== -1) {
-          end = start + nl + 1
-          break
-        }
-        end = start
-      }
-      if (end === size) return 0
-      faultPoint("log.repair", path)
-      await handle.truncate(end)
+      if (size === 0) return false
+      const last = Buffer.alloc(1)
+      await handle.read(last, 0, 1, size - 1)
+      if (last[0] === 0x0a) return false
+      faultPoint("log.seal", path)
+      await handle.write("\n", size)
       await handle.sync()
-      return size - end
+      return true
     } finally {
       await handle.close()
     }
@@ -191,7 +182,7 @@ export const sweepResultScratch = (dir: string) =>
     const stale = (yield* listNames(dir)).filter((n) => SCRATCH.test(n))
     for (const name of stale) yield* removeTree(join(dir, name))
     const temps = (yield* sweepDeadTemps(dir)) + (yield* sweepDeadTemps(join(dir, INBOX_DIR)))
-    const torn = (yield* repairLogTail(dir)) > 0 ? 1 : 0
+    const torn = (yield* sealLogTail(dir)) ? 1 : 0
     return stale.length + temps + torn
   })
 
