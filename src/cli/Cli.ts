@@ -3,6 +3,7 @@ import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Cause, Console, Effect, Option } from "effect"
 import { ExitCode } from "../domain/exit.js"
 import { colorEnabled } from "../render/style.js"
+import { setFaultRole } from "../store/faults.js"
 import { VERSION } from "../version.js"
 import { CodexArgs, splitCodexArgs } from "./codexArgs.js"
 import { printHelpIfAsked } from "./help.js"
@@ -113,4 +114,7 @@ export const main = (argv: ReadonlyArray<string>, options: { readonly fullTree?:
 export const runCli = (
   argv: ReadonlyArray<string>,
   options: { readonly fullTree?: boolean } = {},
-): void => runAsProcess(main(argv, options), NodeTerminal.layer)
+): void => {
+  setFaultRole("cli")
+  runAsProcess(main(argv, options), NodeTerminal.layer)
+}

@@ -5,6 +5,7 @@
  */
 import { Effect, Layer, Option } from "effect"
 import { ExitCode } from "../domain/exit.js"
+import { setFaultRole } from "../store/faults.js"
 import { showStatus } from "./commands/showStatus.js"
 import { showTaskList } from "./commands/showTaskList.js"
 import { exitCodeOf, runAsProcess } from "./process.js"
@@ -33,4 +34,7 @@ export const fastRead = (read: ReadArgs) => {
 }
 
 /** Runs the fast read `read` as the process. */
-export const runFastRead = (read: ReadArgs): void => runAsProcess(fastRead(read), Layer.empty)
+export const runFastRead = (read: ReadArgs): void => {
+  setFaultRole("cli")
+  runAsProcess(fastRead(read), Layer.empty)
+}

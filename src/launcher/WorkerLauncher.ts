@@ -193,12 +193,10 @@ export const layer = (command: ReadonlyArray<string>): Layer.Layer<WorkerLaunche
               rmSync(scratchDir, { recursive: true, force: true })
             }
           })
-        const handshake = Deferred.await(answer).pipe(
-          Effect.tap(cleanUp),
-          Effect.tapError(() =>
-            Effect.sync(() => scratchDir && rmSync(scratchDir, { recursive: true, force: true })),
-          ),
-        )
+        // A worker lost before its answer may have left its codex run going (writing into the
+        // scratch directory): the directory stays for `sweepScratch` (the next worker, `stop -a`),
+        // which ends the run it records, then removes it.
+        const handshake = Deferred.await(answer).pipe(Effect.tap(cleanUp))
         return { pid, handshake }
       }),
   })

@@ -3,6 +3,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { ensurePrivateDir } from "../store/atomic.js"
+import { setFaultRole } from "../store/faults.js"
 import type { TaskStore } from "../store/TaskStore.js"
 import type { Tasks } from "../tasks/Tasks.js"
 import { VERSION } from "../version.js"
@@ -83,6 +84,7 @@ export const serveStdio = (options: ServeOptions) =>
     const allowDirs = yield* resolveAllowDirs(cwd, options.allowDirs)
     const allowRepos = yield* checkAllowRepos(cwd, options.allowRepos ?? [])
     keepStdoutForProtocol()
+    setFaultRole("mcp")
     // The root is watched for tasks appearing: it has to exist.
     yield* ensurePrivateDir(options.storeRoot)
     const runtime = yield* Effect.acquireRelease(

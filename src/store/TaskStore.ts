@@ -1,14 +1,19 @@
-import { readFileSync } from "node:fs"
-import { appendFile, mkdir, readFile, rm } from "node:fs/promises"
+import { existsSync, readFileSync } from "node:fs"
+import { appendFile, mkdir, readFile, rename, rm } from "node:fs/promises"
 import { join, resolve as resolvePath } from "node:path"
 import { Array as Arr, Effect, Either, Layer } from "effect"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import { validateTaskId } from "../domain/taskId.js"
-import { isAlive } from "../processes/control.js"
+import { isAlive, killRun } from "../processes/control.js"
 import type { ProcessIdentity } from "../processes/identity.js"
 import * as ProcessesLive from "../processes/live.js"
 import { Processes } from "../processes/Processes.js"
-import { ensurePrivateDir, syncDir as syncDirectory, writeFileAtomic } from "./atomic.js"
+import {
+  ensurePrivateDir,
+  syncDir as syncDirectory,
+  tempPathFor,
+  writeFileAtomic,
+} from "./atomic.js"
 import {
   AmbiguousTaskId,
   CorruptTask,
@@ -19,6 +24,7 @@ import {
   TaskNotFound,
   tryFs,
 } from "./errors.js"
+import { faultPoint } from "./faults.js"
 import {
   hasTaskJson,
   isFlat,
@@ -146,21 +152,52 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
      * Creates the task directory; `prepare` fills it (the worker's records, the buffered log), and
      * `task.json` comes last, durably: a directory without it is not a task, so no reader ever
      * sees a task whose worker is not recorded yet. Fails if the task exists; a failure leaves
-     * nothing behind.
+     * nothing behind. With `owner` (the creating worker) the directory appears already holding
+     * its `worker.json` (made under a temporary name, then renamed), so a creator killed before
+     * `task.json` leaves a directory `sweepScratch` can tell is abandoned.
      */
     const create = Effect.fn("TaskStore.create")(function* <E = never>(
       meta: TaskMeta,
       prepare: (loc: TaskLocation) => Effect.Effect<void, E> = () => Effect.void,
+      owner?: ProcessIdentity,
     ) {
       const loc = activeLoc(yield* validateTaskId(meta.id))
       yield* ensurePrivateDir(root)
-      yield* Effect.tryPromise({
-        try: () => mkdir(loc.dir, { mode: 0o700 }),
-        catch: (e) =>
-          errnoCode(e) === "EEXIST"
-            ? new TaskExists({ id: loc.id })
-            : storeError("mkdir", loc.dir)(e),
-      })
+      const exists = (e: unknown) =>
+        errnoCode(e) === "EEXIST" || errnoCode(e) === "ENOTEMPTY"
+          ? new TaskExists({ id: loc.id })
+          : storeError("mkdir", loc.dir)(e)
+      if (owner === undefined) {
+        yield* Effect.tryPromise({
+          try: () => {
+            faultPoint("task.create", loc.dir)
+            return mkdir(loc.dir, { mode: 0o700 })
+          },
+          catch: exists,
+        })
+      } else {
+        const staging = tempPathFor(loc.dir)
+        yield* tryFs("mkdir", staging, () => {
+          faultPoint("task.create", loc.dir)
+          return mkdir(staging, { mode: 0o700 })
+        })
+        yield* Effect.zipRight(
+          Worker.writeWorkerIdentity(staging, owner),
+          Effect.tryPromise({
+            try: async () => {
+              if (existsSync(loc.dir)) throw Object.assign(new Error("exists"), { code: "EEXIST" })
+              faultPoint("task.publish", loc.dir)
+              // rename(2) fails on a non-empty target: a task made meanwhile is never replaced
+              await rename(staging, loc.dir)
+            },
+            catch: exists,
+          }),
+        ).pipe(
+          Effect.tapError(() =>
+            Effect.promise(() => rm(staging, { recursive: true, force: true })),
+          ),
+        )
+      }
       // The directory is ours alone (mkdir above was exclusive): removing it on failure is safe.
       const undo = Effect.promise(() => rm(loc.dir, { recursive: true, force: true }))
       yield* Effect.gen(function* () {
@@ -205,7 +242,10 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       data: string | Uint8Array,
     ) {
       const path = taskPaths(loc).log
-      yield* tryFs("append", path, () => appendFile(path, data, { flag: "a", mode: 0o600 }))
+      yield* tryFs("append", path, () => {
+        faultPoint("log.append", path, data)
+        return appendFile(path, data, { flag: "a", mode: 0o600 })
+      })
     })
 
     /** The last final message, if any. */
@@ -249,7 +289,11 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       readResult,
       withLock,
       ...inbox,
-      ...Results.scratchOps(root),
+      ...Results.scratchOps(
+        root,
+        (owner) => isAlive(owner).pipe(Effect.provideService(Processes, processes)),
+        (run) => killRun(run).pipe(Effect.provideService(Processes, processes)),
+      ),
       /** Records the worker process (`worker.json` + `task.pid`). */
       writeWorker: (loc: TaskLocation, identity: ProcessIdentity) =>
         (isFlat(loc)

@@ -3,17 +3,30 @@ import { mkdir, open, rename, unlink } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
 import { Effect } from "effect"
 import { errnoCode, StoreError, storeError } from "./errors.js"
+import { faultPoint } from "./faults.js"
 
-/** The name of a temporary sibling of `path`: `.<name>.<random>.tmp` in the same directory. */
+/**
+ * The name of a temporary sibling of `path`: `.<name>.<pid>.<random>.tmp` in the same directory
+ * (the writer's pid, so a sweep can tell the temporary files of a process that died mid-write).
+ */
 export const tempPathFor = (path: string): string =>
-  join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`)
+  join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`)
+
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/
+
+/** The pid of the process that made a `tempPathFor` name; undefined for any other name. */
+export const tempOwnerPid = (name: string): number | undefined => {
+  const m = TEMP_NAME.exec(name)
+  return m === null ? undefined : Number(m[1])
+}
 
 // Directories cannot be fsynced everywhere (Windows refuses to open them, some filesystems
 // refuse the fsync): there is nothing more to be done for durability then.
 const unsupported = (e: unknown) => errnoCode(e) === "EISDIR" || errnoCode(e) === "EINVAL"
 
 /** fsyncs the directory `path` (a promise; `syncDir` is the effect). */
-export const syncDirNow = async (path: string): Promise<void> => {
+export const syncDirNow = async (path: string, point = "dir.fsync"): Promise<void> => {
+  faultPoint(point, path)
   const handle = await open(path, "r").catch((e) => {
     if (unsupported(e)) return undefined
     throw e
@@ -49,19 +62,22 @@ export interface WriteOptions {
 const writeThenRename = async (path: string, data: string | Uint8Array, options: WriteOptions) => {
   const tmp = tempPathFor(path)
   try {
+    faultPoint("atomic.temp", path)
     const handle = await open(tmp, "wx", options.mode ?? 0o600)
     try {
       await handle.writeFile(data)
+      faultPoint("atomic.fsync", path)
       await handle.sync()
     } finally {
       await handle.close()
     }
+    faultPoint("atomic.rename", path)
     await rename(tmp, path)
   } catch (e) {
     await unlink(tmp).catch(() => undefined)
     throw e
   }
-  if (options.durable === true) await syncDirNow(dirname(path))
+  if (options.durable === true) await syncDirNow(dirname(path), "atomic.dirsync")
 }
 
 /**
@@ -87,6 +103,9 @@ export const ensurePrivateDir = (path: string): Effect.Effect<void, StoreError> 
   pseudoFs.test(resolve(path))
     ? Effect.fail(new StoreError({ message: `${path} cannot hold a task store`, path }))
     : Effect.tryPromise({
-        try: () => mkdir(path, { recursive: true, mode: 0o700 }),
+        try: () => {
+          faultPoint("dir.mkdir", path)
+          return mkdir(path, { recursive: true, mode: 0o700 })
+        },
         catch: storeError("mkdir", path),
       }).pipe(Effect.asVoid)

@@ -5,6 +5,7 @@ import { Array as Arr, Effect, Option, Schema } from "effect"
 import { nowTimestamp, Timestamp } from "../domain/task.js"
 import { syncDir as syncDirectory, writeFileAtomic } from "./atomic.js"
 import { errnoCode, StoreError, storeError, tryFs } from "./errors.js"
+import { faultPoint } from "./faults.js"
 
 /** Directory of the durable prompt queue inside a task directory. */
 export const INBOX_DIR = "inbox"
@@ -14,6 +15,10 @@ const ENTRY = /^(\d{12})\.json$/
 // A prompt a worker has taken and not finished yet: renamed from `.json`, so it stays on disk
 // (never lost) but is no longer queued. Removed once its turn ended and was recorded.
 const IN_FLIGHT = /^(\d{12})\.inflight$/
+// A prompt being dropped (a stop, a failure, a spent budget): renamed from `.json` before the drop
+// is recorded, so a crash in between can neither lose it silently nor leave it queued (it would
+// run later, though the log says it was dropped). Removed once the drop is recorded.
+const DROPPING = /^(\d{12})\.dropping$/
 
 /** A prompt accepted while the task was busy (or before its worker picked it up). */
 export const InboxEntry = Schema.Struct({
@@ -35,6 +40,7 @@ export interface InboxReceipt {
 
 const entryName = (seq: number) => `${String(seq).padStart(12, "0")}.json`
 const inFlightName = (seq: number) => `${String(seq).padStart(12, "0")}.inflight`
+const droppingName = (seq: number) => `${String(seq).padStart(12, "0")}.dropping`
 
 const orUndefinedIfMissing = <A>(p: Promise<A>): Promise<A | undefined> =>
   p.catch((e) => {
@@ -108,11 +114,12 @@ export const push = (
   Effect.gen(function* () {
     const inbox = join(dir, INBOX_DIR)
     // Not `mkdir -p`: a task directory that was moved away (archived) must not be recreated.
-    yield* tryFs("mkdir", inbox, () =>
-      mkdir(inbox, { mode: 0o700 }).catch((e) => {
+    yield* tryFs("mkdir", inbox, () => {
+      faultPoint("dir.mkdir", inbox)
+      return mkdir(inbox, { mode: 0o700 }).catch((e) => {
         if (errnoCode(e) !== "EEXIST") throw e
-      }),
-    )
+      })
+    })
     const seqPath = join(inbox, SEQ_FILE)
     const counterText = yield* tryFs("read", seqPath, () =>
       orUndefinedIfMissing(readFile(seqPath, "utf8")),
@@ -121,7 +128,7 @@ export const push = (
     // One listing for both: the queued entries and the ones in flight.
     const { existing, taken } = yield* Effect.map(listNames(dir), (names) => ({
       existing: seqsIn(names, ENTRY),
-      taken: seqsIn(names, IN_FLIGHT),
+      taken: [...seqsIn(names, IN_FLIGHT), ...seqsIn(names, DROPPING)].sort((a, b) => a - b),
     }))
     const seq =
       Math.max(
@@ -159,7 +166,10 @@ export const peek = (dir: string): Effect.Effect<Option.Option<InboxEntry>, Stor
 /** Removes an entry (delivered or dropped); a missing entry is not an error. */
 export const remove = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
   const path = join(dir, INBOX_DIR, entryName(seq))
-  return tryFs("unlink", path, () => orUndefinedIfMissing(unlink(path))).pipe(Effect.asVoid)
+  return tryFs("unlink", path, () => {
+    faultPoint("inbox.remove", path)
+    return orUndefinedIfMissing(unlink(path))
+  }).pipe(Effect.asVoid)
 }
 
 /**
@@ -169,9 +179,10 @@ export const remove = (dir: string, seq: number): Effect.Effect<void, StoreError
 export const take = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
   const inbox = join(dir, INBOX_DIR)
   const from = join(inbox, entryName(seq))
-  return tryFs("rename", from, () => rename(from, join(inbox, inFlightName(seq)))).pipe(
-    Effect.zipRight(syncDirectory(inbox)),
-  )
+  return tryFs("rename", from, () => {
+    faultPoint("inbox.take", from)
+    return rename(from, join(inbox, inFlightName(seq)))
+  }).pipe(Effect.zipRight(syncDirectory(inbox)))
 }
 
 /** Entries taken for delivery and not finished (a lost worker leaves its prompt here). */
@@ -183,7 +194,43 @@ export const inFlight = (dir: string): Effect.Effect<ReadonlyArray<InboxEntry>, 
 /** Removes a taken entry once its turn is over and recorded; a missing one is not an error. */
 export const finish = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
   const path = join(dir, INBOX_DIR, inFlightName(seq))
-  return tryFs("unlink", path, () => orUndefinedIfMissing(unlink(path))).pipe(Effect.asVoid)
+  return tryFs("unlink", path, () => {
+    faultPoint("inbox.finish", path)
+    return orUndefinedIfMissing(unlink(path))
+  }).pipe(Effect.asVoid)
+}
+
+/**
+ * Marks pending entries as being dropped (renamed to `.dropping`, durably): no longer queued,
+ * still on disk until `finishDropping`. The caller holds the lock.
+ */
+export const markDropping = (
+  dir: string,
+  seqs: ReadonlyArray<number>,
+): Effect.Effect<void, StoreError> => {
+  const inbox = join(dir, INBOX_DIR)
+  return Effect.forEach(seqs, (seq) => {
+    const from = join(inbox, entryName(seq))
+    return tryFs("rename", from, () => {
+      faultPoint("inbox.drop", from)
+      return orUndefinedIfMissing(rename(from, join(inbox, droppingName(seq))))
+    })
+  }).pipe(Effect.zipRight(seqs.length === 0 ? Effect.void : syncDirectory(inbox)))
+}
+
+/** Entries marked as being dropped whose drop was not recorded and removed (a crash between). */
+export const dropping = (dir: string): Effect.Effect<ReadonlyArray<InboxEntry>, StoreError> =>
+  Effect.flatMap(seqsMatching(dir, DROPPING), (seqs) =>
+    Effect.forEach(seqs, (seq) => readEntry(dir, seq, droppingName)),
+  ).pipe(Effect.map(Arr.getSomes))
+
+/** Removes an entry whose drop is recorded; a missing one is not an error. */
+export const finishDropping = (dir: string, seq: number): Effect.Effect<void, StoreError> => {
+  const path = join(dir, INBOX_DIR, droppingName(seq))
+  return tryFs("unlink", path, () => {
+    faultPoint("inbox.finish", path)
+    return orUndefinedIfMissing(unlink(path))
+  }).pipe(Effect.asVoid)
 }
 
 /** Removes and returns every pending entry (a stop drops them); the caller holds the lock. */

@@ -8,6 +8,7 @@ import { ProcessIdentity } from "../processes/identity.js"
 import { currentIdentity, isSameProcessAlive } from "../processes/procfs.js"
 import { tempPathFor } from "./atomic.js"
 import { errnoCode, LockTimeout, type StoreError, tryFs } from "./errors.js"
+import { faultPoint } from "./faults.js"
 
 /** Name of the per-task lock file. */
 export const LOCK_FILE = "task.lock"
@@ -59,8 +60,9 @@ const readIfExists = (path: string) =>
  * that is hard-linked to `path` (`link` fails with EEXIST like `O_EXCL`), so nobody ever sees an
  * empty lock file. Returns false when `path` exists.
  */
-const createExclusive = (path: string, content: string) =>
+const createExclusive = (path: string, content: string, point = "lock.acquire") =>
   tryFs("create", path, async () => {
+    faultPoint(point, path)
     const tmp = tempPathFor(path)
     await writeFile(tmp, content, { flag: "wx", mode: 0o600 })
     try {
@@ -75,11 +77,14 @@ const createExclusive = (path: string, content: string) =>
   })
 
 /** Removes `path` only if it still holds `content`; callers make this race-free (see below). */
-const removeIfContent = (path: string, content: string) =>
+const removeIfContent = (path: string, content: string, point = "lock.release") =>
   Effect.gen(function* () {
     const now = yield* readIfExists(path)
     if (now === content) {
-      yield* tryFs("unlink", path, () => unlink(path)).pipe(
+      yield* tryFs("unlink", path, () => {
+        faultPoint(point, path)
+        return unlink(path)
+      }).pipe(
         Effect.catchIf(
           (e) => errnoCode(e.cause) === "ENOENT",
           () => Effect.void,
@@ -113,15 +118,15 @@ const isStale = (path: string, content: string) =>
 export const breakStale = (path: string, staleContent: string, me: string) =>
   Effect.gen(function* () {
     const breakPath = path + BREAK_SUFFIX
-    if (yield* createExclusive(breakPath, me)) {
-      yield* removeIfContent(path, staleContent).pipe(
+    if (yield* createExclusive(breakPath, me, "lock.break")) {
+      yield* removeIfContent(path, staleContent, "lock.break").pipe(
         Effect.ensuring(removeIfContent(breakPath, me).pipe(Effect.ignore)),
       )
       return
     }
     const other = yield* readIfExists(breakPath)
     if (other !== undefined && (yield* isStale(breakPath, other))) {
-      yield* removeIfContent(breakPath, other)
+      yield* removeIfContent(breakPath, other, "lock.break")
     }
   })
 

@@ -13,6 +13,7 @@ import {
 import { basename, dirname, join } from "node:path"
 import { syncDirNow } from "./atomic.js"
 import { errnoCode } from "./errors.js"
+import { faultPoint } from "./faults.js"
 
 /** The filesystem calls an archive move makes: a parameter, so a test can fail a rename with EXDEV. */
 export interface MoveFs {
@@ -64,6 +65,7 @@ const renameOrCrossDevice = async (
   fs: MoveFs,
 ): Promise<"moved" | "missing" | "cross-device"> => {
   try {
+    faultPoint("move.rename", from)
     await fs.rename(from, to)
     return "moved"
   } catch (e) {
@@ -85,12 +87,15 @@ export const moveDir = async (from: string, to: string, fs: MoveFs): Promise<boo
   if (how !== "cross-device") return how === "moved"
   if (!(await present(to))) {
     const partial = beside(to, "partial")
+    faultPoint("move.copy", from)
     await rm(partial, { recursive: true, force: true })
     await copyTree(from, partial, fs)
+    faultPoint("move.commit", to)
     await fs.rename(partial, to)
     await syncDirNow(dirname(to))
   }
   const trash = beside(from, "moved")
+  faultPoint("move.trash", from)
   await rm(trash, { recursive: true, force: true })
   await fs.rename(from, trash)
   await syncDirNow(dirname(from))
@@ -107,10 +112,13 @@ export const moveFile = async (from: string, to: string, fs: MoveFs): Promise<bo
   const how = await renameOrCrossDevice(from, to, fs)
   if (how !== "cross-device") return how === "moved"
   const partial = beside(to, "partial")
+  faultPoint("move.copy", from)
   await fs.copyFile(from, partial)
   await fsyncFile(partial)
+  faultPoint("move.commit", to)
   await fs.rename(partial, to)
   await syncDirNow(dirname(to))
+  faultPoint("move.unlink", from)
   await unlink(from)
   await syncDirNow(dirname(from))
   return true

@@ -1,11 +1,16 @@
 import { randomUUID } from "node:crypto"
+import { existsSync } from "node:fs"
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises"
 import { basename, dirname, join, resolve, sep } from "node:path"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { ProcessIdentity } from "../processes/identity.js"
-import { isSameProcessAlive } from "../processes/procfs.js"
+import { identityOf, isSameProcessAlive } from "../processes/procfs.js"
+import { tempOwnerPid } from "./atomic.js"
 import { errnoCode, StoreError, tryFs } from "./errors.js"
-import { TASK_RESULT, type TaskLocation } from "./layout.js"
+import { faultPoint } from "./faults.js"
+import { INBOX_DIR } from "./inbox.js"
+import { scanActive, TASK_JSON, TASK_LOG, TASK_RESULT, type TaskLocation } from "./layout.js"
+import * as Run from "./runRecord.js"
 import { START_SCRATCH_DIR } from "./scratchNames.js"
 import { readWorkerIdentity, writeWorkerIdentity } from "./workerFiles.js"
 
@@ -29,14 +34,33 @@ export const startDirOf = (root: string, runId: string): string =>
  * Creates (or takes over, when the launcher made it to hold the worker's stderr) a start's scratch
  * directory, owned by `owner`, so that a sweep can tell when it is stale.
  */
-export const makeStartDir = (dir: string, owner: ProcessIdentity | undefined) =>
+export const makeStartDir = (dir: string, owner: ProcessIdentity | undefined, runId?: string) =>
   Effect.gen(function* () {
     yield* tryFs("mkdir", dir, () => mkdir(dir, { recursive: true, mode: 0o700 }))
     if (owner !== undefined) yield* writeWorkerIdentity(dir, owner)
+    // The run's marker: a sweep that finds the owner dead ends what its codex runs left.
+    if (runId !== undefined) yield* Run.writeRunRecord(dir, runId)
   })
 
+/** Ends the processes of a run (its marker and recorded identities); how many were killed. */
+export type KillRun = (run: {
+  readonly marker: string
+  readonly identities: ReadonlyArray<ProcessIdentity>
+}) => Effect.Effect<number>
+
+/** Ends what the run recorded in `dir` (`run.json`) left running: its owner died with it. */
+const killLeftRun = (dir: string, kill: KillRun | undefined) =>
+  Effect.flatMap(Run.readRunRecord(dir), (run) =>
+    kill === undefined || Option.isNone(run)
+      ? Effect.void
+      : Effect.asVoid(kill({ marker: run.value.runId, identities: run.value.processes })),
+  )
+
 const removeTree = (path: string) =>
-  tryFs("remove", path, () => rm(path, { recursive: true, force: true }))
+  tryFs("remove", path, () => {
+    faultPoint("scratch.remove", path)
+    return rm(path, { recursive: true, force: true })
+  })
 
 /** Removes a start's scratch directory (`<root>/.tmp` itself stays: other starts share it). */
 export const removeStartDir = (dir: string) => removeTree(dir)
@@ -52,8 +76,11 @@ const listNames = (dir: string) =>
     }),
   )
 
-/** Removes the scratch directories of starts whose worker is gone (killed before it finished). */
-export const sweepStartDirs = (root: string) =>
+/**
+ * Removes the scratch directories of starts whose worker is gone (killed before it finished),
+ * after ending what its codex run left running (`kill`).
+ */
+export const sweepStartDirs = (root: string, kill?: KillRun) =>
   Effect.gen(function* () {
     const base = join(root, START_SCRATCH_DIR)
     let removed = 0
@@ -68,11 +95,83 @@ export const sweepStartDirs = (root: string) =>
         )
         if (age < UNCLAIMED_GRACE_MS) continue
       }
+      yield* killLeftRun(dir, kill)
       yield* removeTree(dir)
       removed++
     }
     return removed
   })
+
+/**
+ * Removes the temporary files (and a task's staging directory) that a process killed in the middle
+ * of an atomic write left in `dir`: those whose writer's pid (in the name) is not alive. A live
+ * pid keeps its file, so a write in progress is never touched.
+ */
+export const sweepDeadTemps = (dir: string) =>
+  Effect.gen(function* () {
+    let removed = 0
+    for (const name of yield* listNames(dir)) {
+      const pid = tempOwnerPid(name)
+      if (pid === undefined || identityOf(pid) !== undefined) continue
+      yield* removeTree(join(dir, name))
+      removed++
+    }
+    return removed
+  })
+
+/**
+ * Removes the task directories a start left without `task.json` (it was killed while creating
+ * the task: `TaskStore.create`): those whose `worker.json` names a creator that is not alive.
+ * A directory without `worker.json` is not judged (no start of ours leaves one).
+ */
+export const sweepUnfinishedTasks = (
+  root: string,
+  alive: (owner: ProcessIdentity) => Effect.Effect<boolean>,
+  kill?: KillRun,
+) =>
+  Effect.gen(function* () {
+    let removed = 0
+    for (const loc of yield* scanActive(root)) {
+      if (loc.layout === "flat" || existsSync(join(loc.dir, TASK_JSON))) continue
+      const owner = readWorkerIdentity(loc.dir)
+      if (owner === undefined || (yield* alive(owner))) continue
+      // task.json may have appeared meanwhile only if the creator lives: it is dead, so it did not
+      yield* killLeftRun(loc.dir, kill)
+      yield* removeTree(loc.dir)
+      removed++
+    }
+    return removed
+  })
+
+/**
+ * Ends with a newline a `task.log` whose last line is unterminated (a killed worker's torn
+ * append, or a last line codex printed without one), so the next worker's entries start on a line
+ * of their own instead of gluing onto it. Nothing is removed. Only the task's worker appends, so
+ * this runs when one takes over. Returns whether it sealed the log.
+ */
+export const sealLogTail = (dir: string) => {
+  const path = join(dir, TASK_LOG)
+  return tryFs("seal", path, async () => {
+    const handle = await open(path, "r+").catch((e) => {
+      if (errnoCode(e) === "ENOENT") return undefined
+      throw e
+    })
+    if (handle === undefined) return false
+    try {
+      const size = (await handle.stat()).size
+      if (size === 0) return false
+      const last = Buffer.alloc(1)
+      await handle.read(last, 0, 1, size - 1)
+      if (last[0] === 0x0a) return false
+      faultPoint("log.seal", path)
+      await handle.write("\n", size)
+      await handle.sync()
+      return true
+    } finally {
+      await handle.close()
+    }
+  })
+}
 
 /**
  * Removes the `-o` scratch files in a task directory. Only the task's own worker writes them, so
@@ -82,7 +181,9 @@ export const sweepResultScratch = (dir: string) =>
   Effect.gen(function* () {
     const stale = (yield* listNames(dir)).filter((n) => SCRATCH.test(n))
     for (const name of stale) yield* removeTree(join(dir, name))
-    return stale.length
+    const temps = (yield* sweepDeadTemps(dir)) + (yield* sweepDeadTemps(join(dir, INBOX_DIR)))
+    const torn = (yield* sealLogTail(dir)) ? 1 : 0
+    return stale.length + temps + torn
   })
 
 /** Removes an invocation's `-o` file (a failed or interrupted turn keeps the previous result). */
@@ -114,9 +215,13 @@ export const promoteResult = (taskDir: string, scratch: string) =>
     }
     const inTaskDir = join(taskDir, basename(scratch))
     if (resolve(dirname(scratch)) !== resolve(taskDir)) {
-      yield* tryFs("rename", scratch, () => rename(scratch, inTaskDir))
+      yield* tryFs("rename", scratch, () => {
+        faultPoint("result.move", scratch)
+        return rename(scratch, inTaskDir)
+      })
     }
     yield* tryFs("promote", inTaskDir, async () => {
+      faultPoint("result.promote", inTaskDir)
       const handle = await open(inTaskDir, "r+")
       try {
         await handle.chmod(0o600)
@@ -139,7 +244,12 @@ export const promoteResult = (taskDir: string, scratch: string) =>
   )
 
 /** The scratch operations the task store offers, for the store rooted at `root`. */
-export const scratchOps = (root: string) => {
+export const scratchOps = (
+  root: string,
+  alive: (owner: ProcessIdentity) => Effect.Effect<boolean> = (o) =>
+    Effect.sync(() => isSameProcessAlive(o)),
+  kill?: KillRun,
+) => {
   const scratchRoot = join(root, START_SCRATCH_DIR)
   const inside = (path: string, dir: string) => resolve(path).startsWith(resolve(dir) + sep)
   return {
@@ -166,14 +276,23 @@ export const scratchOps = (root: string) => {
             }),
           )
         : promoteResult(loc.dir, scratch),
-    /** Removes what killed workers left: stale start directories, and `-o` files of the task. */
+    /**
+     * Removes what killed processes left: stale start directories, tasks whose creation never
+     * finished, temporary files of dead writers, and the task's `-o` files.
+     */
     sweepScratch: (loc: TaskLocation | undefined) =>
-      Effect.zipWith(
-        sweepStartDirs(root),
-        loc === undefined || loc.layout === "flat"
-          ? Effect.succeed(0)
-          : sweepResultScratch(loc.dir),
-        (a, b) => a + b,
+      Effect.all(
+        [
+          sweepStartDirs(root, kill),
+          sweepUnfinishedTasks(root, alive, kill),
+          sweepDeadTemps(root),
+          loc === undefined || loc.layout === "flat"
+            ? Effect.succeed(0)
+            : sweepResultScratch(loc.dir),
+        ],
+        { mode: "either" },
+      ).pipe(
+        Effect.map((counts) => counts.reduce((n, c) => n + (c._tag === "Right" ? c.right : 0), 0)),
       ),
   } as const
 }

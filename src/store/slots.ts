@@ -23,6 +23,7 @@ import { currentIdentity, isSameProcessAlive, processesByEnv } from "../processe
 import { RUN_MARKER_VAR } from "../processes/runMarker.js"
 import { ensurePrivateDir } from "./atomic.js"
 import { errnoCode, type LockTimeout, type StoreError, tryFs } from "./errors.js"
+import { faultPoint } from "./faults.js"
 import { withTaskLock } from "./lock.js"
 
 /** Directory of the slot tickets inside the store root. */
@@ -76,7 +77,10 @@ const register = (dir: string, owner: TicketOwner) =>
       const seq =
         names.reduce((max, name) => Math.max(max, Number(TICKET.exec(name)?.[1] ?? 0)), 0) + 1
       const path = join(dir, `${String(seq).padStart(12, "0")}.json`)
-      yield* tryFs("write", path, () => writeFile(path, encodeOwner(owner), { mode: 0o600 }))
+      yield* tryFs("write", path, () => {
+        faultPoint("slot.register", path)
+        return writeFile(path, encodeOwner(owner), { mode: 0o600 })
+      })
       return { seq, path } satisfies SlotTicket
     }),
     { file: LOCK },
@@ -128,7 +132,10 @@ const liveAhead = (
       }
       // An unreadable ticket is not ours to judge by owner: it is removed like a dead one.
       owners.delete(name)
-      yield* tryFs("unlink", path, () => ignoreMissing(unlink(path)))
+      yield* tryFs("unlink", path, () => {
+        faultPoint("slot.reap", path)
+        return ignoreMissing(unlink(path))
+      })
     }
     return live
   })
@@ -219,7 +226,10 @@ export const takeSlot = (
       ...(options.runId === undefined ? {} : { runId: options.runId }),
     }
     const ticket = yield* Effect.acquireRelease(register(dir, owner), (t) =>
-      tryFs("unlink", t.path, () => ignoreMissing(unlink(t.path))).pipe(Effect.ignore),
+      tryFs("unlink", t.path, () => {
+        faultPoint("slot.release", t.path)
+        return ignoreMissing(unlink(t.path))
+      }).pipe(Effect.ignore),
     )
     const waited = yield* waitForSlot(dir, ticket, limit, options.onWait ?? (() => Effect.void))
     if (waited && options.onTaken !== undefined) yield* options.onTaken

@@ -62,7 +62,10 @@ export const makeTaskInbox = ({ read, update, appendLog, withLock }: InboxDeps) 
   /**
    * Drops every queued prompt, visibly: they move from the inbox into a `prompts_dropped` log
    * entry (with `reason` when it is not a stop) and are counted in `dropped_prompts` (a prompt
-   * is never lost silently). The entry is written before the prompts leave the inbox.
+   * is never lost silently). They leave the queue first (`.dropping`), then the drop is recorded,
+   * then their files go: a crash in between never runs a prompt the log calls dropped, and
+   * `recoverInFlight` records what it left unrecorded (twice, if it hit between the record and
+   * the removal).
    */
   const dropQueued = Effect.fn("TaskStore.dropQueued")(function* (
     loc: TaskLocation,
@@ -73,12 +76,16 @@ export const makeTaskInbox = ({ read, update, appendLog, withLock }: InboxDeps) 
       loc,
       Effect.gen(function* () {
         const queued = yield* Inbox.pending(loc.dir)
+        yield* Inbox.markDropping(
+          loc.dir,
+          queued.map((e) => e.seq),
+        )
         yield* recordDropped(
           loc,
           queued.map((d) => d.prompt),
           reason,
         )
-        for (const entry of queued) yield* Inbox.remove(loc.dir, entry.seq)
+        for (const entry of queued) yield* Inbox.finishDropping(loc.dir, entry.seq)
         return queued.length
       }),
     )
@@ -134,7 +141,15 @@ export const makeTaskInbox = ({ read, update, appendLog, withLock }: InboxDeps) 
           "its worker was lost before the turn finished",
         )
         for (const entry of taken) yield* Inbox.finish(loc.dir, entry.seq)
-        return unfinished.length
+        // A drop cut short by a crash: the prompts left the queue, the record may be missing.
+        const cut = yield* Inbox.dropping(loc.dir)
+        yield* recordDropped(
+          loc,
+          cut.map((e) => e.prompt),
+          "they were being dropped when the process dropping them was lost",
+        )
+        for (const entry of cut) yield* Inbox.finishDropping(loc.dir, entry.seq)
+        return unfinished.length + cut.length
       }),
     )
   })

@@ -11,7 +11,8 @@ import { join } from "node:path"
 import { Effect, Either, Schema } from "effect"
 import { Timestamp, timestampMillis } from "../domain/task.js"
 import { writeFileAtomic } from "./atomic.js"
-import type { LockTimeout, StoreError } from "./errors.js"
+import { type LockTimeout, type StoreError, tryFs } from "./errors.js"
+import { faultPoint } from "./faults.js"
 import { withTaskLock } from "./lock.js"
 
 /** The file's name in the store root. */
@@ -105,7 +106,9 @@ export const recordUsageLimit = (
     Effect.gen(function* () {
       const known = yield* readUsageLimit(root, who, nowMs)
       if (known !== undefined && known >= untilMs) return
-      yield* writeFileAtomic(join(root, USAGE_LIMIT_FILE), `${JSON.stringify(record)}\n`)
+      const path = join(root, USAGE_LIMIT_FILE)
+      yield* tryFs("write", path, async () => faultPoint("usage-limit.record", path))
+      yield* writeFileAtomic(path, `${JSON.stringify(record)}\n`)
     }),
     { file: LOCK },
   )

@@ -7,6 +7,7 @@ import { ProcessIdentity, sameProcess } from "../processes/identity.js"
 import { Processes } from "../processes/Processes.js"
 import { writeFileAtomic } from "./atomic.js"
 import { errnoCode, type StoreError, storeError } from "./errors.js"
+import { faultPoint } from "./faults.js"
 import { TASK_PID, WORKER_JSON } from "./layout.js"
 
 const WorkerJson = Schema.parseJson(ProcessIdentity)
@@ -32,10 +33,12 @@ const readText = (path: string): Effect.Effect<string | undefined | Unreadable> 
 
 const removeIfPresent = (path: string) =>
   Effect.tryPromise({
-    try: () =>
-      unlink(path).catch((e) => {
+    try: () => {
+      faultPoint("worker.clear", path)
+      return unlink(path).catch((e) => {
         if (errnoCode(e) !== "ENOENT") throw e
-      }),
+      })
+    },
     catch: storeError("unlink", path),
   })
 

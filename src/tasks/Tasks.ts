@@ -55,6 +55,8 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
       refs: ReadonlyArray<string> | "all",
       options: { readonly afterTurn: boolean; readonly timeoutMs: number },
     ) {
+      // `stop -a` also clears what killed processes left (tasks whose creation never finished).
+      if (refs === "all") yield* store.sweepScratch(undefined).pipe(Effect.ignore)
       const resolved =
         refs === "all"
           ? (yield* store.list({ includeArchived: false })).map((e) => Either.right(e.loc))

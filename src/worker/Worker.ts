@@ -132,29 +132,32 @@ const start = (request: StartRequest, handshake: HandshakeFn) =>
     const { store } = env
     const options = request.options
     const log = yield* makeTaskLog(store)
-    yield* store.makeStartDir(env.startDir, env.self)
+    yield* store.makeStartDir(env.startDir, env.self, env.runId)
     yield* log.write(userMessage(request.prompt))
     const created = nowTimestamp()
     // worker.json, run.json, the log so far, and task.json last (see TaskStore.create).
     const onThread = (threadId: string) =>
       Effect.tap(
-        store.create(metaFor(request, options, threadId, created), (loc) =>
-          // Different files, written at once (the id is printed only after all of them);
-          // run.json is written, then added to.
-          Effect.all(
-            [
-              env.self === undefined ? Effect.void : store.writeWorker(loc, env.self),
-              Effect.zipRight(
-                store.writeRunRecord(loc, env.runId),
-                Effect.flatMap(Ref.get(env.seen), (seen) =>
-                  store.recordRunProcesses(loc, env.runId, seen),
+        store.create(
+          metaFor(request, options, threadId, created),
+          (loc) =>
+            // Different files, written at once (the id is printed only after all of them);
+            // run.json is written, then added to.
+            Effect.all(
+              [
+                env.self === undefined ? Effect.void : store.writeWorker(loc, env.self),
+                Effect.zipRight(
+                  store.writeRunRecord(loc, env.runId),
+                  Effect.flatMap(Ref.get(env.seen), (seen) =>
+                    store.recordRunProcesses(loc, env.runId, seen),
+                  ),
                 ),
-              ),
-              adoptStderr(env.startDir, loc),
-              log.attach(loc),
-            ],
-            { discard: true, concurrency: "unbounded" },
-          ),
+                adoptStderr(env.startDir, loc),
+                log.attach(loc),
+              ],
+              { discard: true, concurrency: "unbounded" },
+            ),
+          env.self,
         ),
         (loc) => handshake({ _tag: "Started", id: loc.id }),
       )

@@ -3,6 +3,7 @@ import * as CodexExecLive from "../exec/CodexExecLive.js"
 import { envForCodex } from "../exec/nativeCodex.js"
 import { type Handshake, WorkerRequest } from "../launcher/protocol.js"
 import type { WorkerNotice } from "../launcher/workerNotice.js"
+import { setFaultRole } from "../store/faults.js"
 import { guardedStoreRoot } from "../store/rootGuard.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { RunSlots } from "./slot.js"
@@ -39,6 +40,7 @@ const notice = (n: WorkerNotice) =>
  * outlives the terminal that started it).
  */
 export const workerMain = async (): Promise<void> => {
+  setFaultRole("worker")
   process.on("SIGHUP", () => {})
   process.stdout.on("error", () => {}) // the CLI may be gone; nothing more is written anyway
   // Signals are caught from the first moment: a stop that arrives while the worker is still

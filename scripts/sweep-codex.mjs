@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// The fake `codex exec --json` of the crash sweep (scripts/sweep.mjs): reads the prompt from stdin,
+// appends `{"prompt","thread","pid"}` to the ledger SWEEP_LEDGER (what the model saw, one line per
+// turn), waits SWEEP_TURN_MS, then prints thread.started … turn.completed, writes the final
+// message to the `--output-last-message` file and exits 0. SIGINT ends it at once (exit 130).
+import { appendFileSync, writeFileSync } from "node:fs"
+
+const args = process.argv.slice(2)
+const at = (flag) => {
+  const i = args.indexOf(flag)
+  return i === -1 ? undefined : args[i + 1]
+}
+const hex = (n) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16))
+const now = Date.now().toString(16).padStart(12, "0")
+const resumed = at("resume")
+const thread =
+  resumed ??
+  `${now.slice(0, 8)}-${now.slice(8)}-7${hex(3).join("")}-8${hex(3).join("")}-${hex(12).join("")}`
+const event = (e) => process.stdout.write(`${JSON.stringify(e)}\n`)
+process.on("SIGINT", () => process.exit(130))
+
+const chunks = []
+process.stdin.on("data", (c) => chunks.push(c))
+process.stdin.on("end", () => {
+  const prompt = Buffer.concat(chunks).toString("utf8")
+  event({ type: "thread.started", thread_id: thread })
+  event({ type: "turn.started" })
+  if (process.env.SWEEP_LEDGER !== undefined) {
+    appendFileSync(
+      process.env.SWEEP_LEDGER,
+      `${JSON.stringify({ prompt, thread, pid: process.pid })}\n`,
+    )
+  }
+  setTimeout(
+    () => {
+      const text = `answer to: ${prompt}`
+      event({ type: "item.completed", item: { id: "item_0", type: "agent_message", text } })
+      event({
+        type: "turn.completed",
+        usage: { input_tokens: 10, cached_input_tokens: 0, output_tokens: 20 },
+      })
+      const output = at("--output-last-message")
+      if (output !== undefined) writeFileSync(output, text)
+    },
+    Number(process.env.SWEEP_TURN_MS ?? "100"),
+  )
+})

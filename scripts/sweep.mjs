@@ -1,0 +1,489 @@
+#!/usr/bin/env node
+// The crash-consistency sweep, real processes (issue 20 §1, docs/faults.md). For a scenario and a
+// role: one run in trace mode lists the fault points the role passes; then, for each point k,
+// the scenario runs with the role's processes SIGKILLed at their k-th point
+// (CODEX_TASKS_FAULTS=role=R;crash-at=k), followed by the fixed recovery (`status -a`, a `send` to
+// every task, `stop -a`, `status --wait -a`) and the invariant checks:
+//   1 every record decodes; no half-written file (an atomic write's temp file) is left;
+//   2 every acknowledged prompt ran exactly once or was visibly dropped; no prompt ran twice;
+//   3 no process of the sandbox is alive after `stop -a`;
+//   4 no task reads RUNNING at the end; every command exits with a documented code, in time,
+//     without a stack trace.
+// Prints `points P, runs R, violations V` and each violation. Exit 1 when there is any.
+//
+//   npm run build && npm run sweep -- [--scenario NAME|all] [--role cli|worker|all] [--limit N]
+//                                     [--mode crash|enospc|torn|readonly] [--quick] [--verbose]
+//                                     [--at K] [--keep]
+// Uses dist/cli/codex-tasks.js and the fake codex scripts/sweep-codex.mjs.
+import { spawnSync } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = fileURLToPath(new URL(".", import.meta.url))
+const CLI = join(here, "..", "dist", "cli", "codex-tasks.js")
+const FAKE_CODEX = join(here, "sweep-codex.mjs")
+const DOCUMENTED_EXITS = new Set([0, 1, 2, 3, 124, 130])
+
+const argv = process.argv.slice(2)
+const flag = (name) => argv.includes(name)
+const value = (name, fallback) => {
+  const i = argv.indexOf(name)
+  return i === -1 ? fallback : argv[i + 1]
+}
+const quick = flag("--quick")
+const verbose = flag("--verbose")
+const keep = flag("--keep")
+const limit = Number(value("--limit", quick ? "6" : "0"))
+
+if (!existsSync(CLI)) {
+  console.error("sweep: dist/cli/codex-tasks.js is missing: run `npm run build` first")
+  process.exit(2)
+}
+
+// ---- one sandbox: store, working directory, ledger, the CLI's environment --------------------
+
+const makeSandbox = () => {
+  const base = mkdtempSync(join(tmpdir(), "ct-sweep-"))
+  const mark = randomUUID()
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("CODEX_TASKS_")),
+  )
+  return {
+    base,
+    store: join(base, "store"),
+    ledger: join(base, "ledger.jsonl"),
+    mark,
+    env: {
+      ...clean,
+      HOME: base,
+      CODEX_TASKS_HOME: join(base, "store"),
+      CODEX_TASKS_CODEX_BIN: FAKE_CODEX,
+      CODEX_TASKS_NATIVE_CODEX: "0",
+      CODEX_TASKS_MAX_RETRIES: "0",
+      SWEEP_LEDGER: join(base, "ledger.jsonl"),
+      SWEEP_MARK: mark,
+      SWEEP_TURN_MS: "100",
+    },
+    commands: [],
+  }
+}
+
+/** Runs the CLI; records what a check needs. `faults` is the plan (none for recovery commands). */
+const cli = (box, args, { faults, timeoutMs = 30_000, env = {} } = {}) => {
+  const started = Date.now()
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: box.base,
+    env: {
+      ...box.env,
+      ...env,
+      ...(faults === undefined ? {} : { CODEX_TASKS_FAULTS: faults }),
+    },
+    encoding: "utf8",
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
+  })
+  const result = {
+    args,
+    faulted: faults !== undefined,
+    status: r.status,
+    signal: r.signal,
+    timedOut: r.error?.code === "ETIMEDOUT",
+    stdout: r.stdout ?? "",
+    stderr: r.stderr ?? "",
+    ms: Date.now() - started,
+  }
+  box.commands.push(result)
+  if (verbose) {
+    console.log(
+      `    $ ${args.join(" ")} -> ${r.status ?? r.signal}${faults ? ` [${faults}]` : ""}` +
+        (result.stderr.trim() ? `\n      stderr: ${result.stderr.trim().split("\n")[0]}` : ""),
+    )
+  }
+  return result
+}
+
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+const ledger = (box) =>
+  existsSync(box.ledger)
+    ? readFileSync(box.ledger, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l))
+    : []
+
+/** Waits (real time, bounded) until the fake codex saw `prompt`. */
+const untilSeen = (box, prompt, ms = 5_000) => {
+  for (const end = Date.now() + ms; Date.now() < end; sleep(25)) {
+    if (ledger(box).some((e) => e.prompt === prompt)) return true
+  }
+  return false
+}
+
+const jsonOf = (r) => {
+  try {
+    return JSON.parse(r.stdout)
+  } catch {
+    return undefined
+  }
+}
+
+// ---- scenarios: what runs under the plan, and which prompts each step acknowledges ----------
+// A step's `for` lists the roles whose plan its command carries (the worker's plan rides with
+// the command that spawns the worker). Each role has one faulted process per scenario.
+
+const start = (box, prompt, faults, extra = []) => {
+  const r = cli(box, ["start", "--json", "--skip-git-repo-check", ...extra, prompt], { faults })
+  const id = r.status === 0 ? jsonOf(r)?.id : undefined
+  if (id !== undefined) box.acked.push({ id, prompt })
+  return id
+}
+
+const send = (box, id, prompt, faults) => {
+  const r = cli(box, ["send", "--json", id, prompt], { faults })
+  if (r.status === 0) box.acked.push({ id, prompt })
+  return r
+}
+
+const settle = (box) =>
+  cli(box, ["status", "--wait", "-a", "--timeout", "30"], { timeoutMs: 45_000 })
+
+const SCENARIOS = {
+  start: {
+    roles: ["cli", "worker"],
+    run: (box, plan) => {
+      start(box, box.p("one"), plan)
+      settle(box)
+    },
+  },
+  "start-queued": {
+    roles: ["cli", "worker"],
+    run: (box, plan) => {
+      box.env.SWEEP_TURN_MS = "600"
+      const id = start(box, box.p("one"), plan.worker)
+      if (id !== undefined) {
+        send(box, id, box.p("two"), plan.cli)
+        send(box, id, box.p("three"))
+      }
+      settle(box)
+    },
+  },
+  "send-idle": {
+    roles: ["cli", "worker"],
+    run: (box, plan) => {
+      const id = start(box, box.p("zero"))
+      settle(box)
+      if (id !== undefined) send(box, id, box.p("one"), plan)
+      settle(box)
+    },
+  },
+  stop: {
+    roles: ["cli", "worker"],
+    run: (box, plan) => {
+      box.env.SWEEP_TURN_MS = "3000"
+      const id = start(box, box.p("one"), plan.worker)
+      if (id !== undefined) {
+        send(box, id, box.p("two"))
+        untilSeen(box, box.p("one"))
+        cli(box, ["stop", "--timeout", "5", id], { faults: plan.cli })
+      }
+      settle(box)
+    },
+  },
+  "stop-after-turn": {
+    roles: ["cli", "worker"],
+    run: (box, plan) => {
+      box.env.SWEEP_TURN_MS = "1500"
+      const id = start(box, box.p("one"), plan.worker)
+      if (id !== undefined) {
+        send(box, id, box.p("two"))
+        untilSeen(box, box.p("one"))
+        cli(box, ["stop", "--after-turn", "--timeout", "10", id], { faults: plan.cli })
+      }
+      settle(box)
+    },
+  },
+}
+
+// A scenario's plan argument: one string when every faulted step carries it, else per role.
+const planFor = (name, role, plan) =>
+  name === "start" || name === "send-idle"
+    ? plan
+    : { cli: role === "cli" ? plan : undefined, worker: role === "worker" ? plan : undefined }
+
+// ---- recovery and checks --------------------------------------------------------------------
+
+const taskDirs = (box) => {
+  const dirs = []
+  if (!existsSync(box.store)) return dirs
+  for (const name of readdirSync(box.store)) {
+    const dir = join(box.store, name)
+    if (!name.startsWith(".") && name !== "archive" && statSync(dir).isDirectory()) dirs.push(dir)
+  }
+  return dirs
+}
+
+const recover = (box) => {
+  cli(box, ["status", "-a"])
+  for (const dir of taskDirs(box)) {
+    if (!existsSync(join(dir, "task.json"))) continue
+    const id = dir.split("/").at(-1)
+    send(box, id, box.p(`recover-${id.slice(-4)}`))
+  }
+  cli(box, ["stop", "-a", "--timeout", "10"], { timeoutMs: 45_000 })
+  settle(box)
+}
+
+/** Processes carrying the sandbox's mark (workers, fake codex runs). */
+const markedProcesses = (mark) => {
+  const found = []
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, "utf8")
+      if (!env.includes(`SWEEP_MARK=${mark}`)) continue
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue
+      found.push({ pid, cmd: readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ") })
+    } catch {}
+  }
+  return found
+}
+
+const TEMP = /^\..+\.[0-9a-f]{12}\.tmp$/
+
+const walk = (dir, visit) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) walk(path, visit)
+    else visit(path, entry.name)
+  }
+}
+
+const check = (box) => {
+  const violations = []
+  const v = (invariant, what) => violations.push(`inv${invariant}: ${what}`)
+  const rel = (p) => p.slice(box.store.length + 1)
+  // 1: records decode; no atomic temp file left behind (outside the scratch dir .tmp/)
+  if (existsSync(box.store)) {
+    walk(box.store, (path, name) => {
+      const r = rel(path)
+      if (r.startsWith(".tmp/")) return
+      if (TEMP.test(name)) return v(1, `half-written temp file left: ${r}`)
+      const text = () => readFileSync(path, "utf8")
+      try {
+        if (name.endsWith(".json") || name.endsWith(".inflight") || name === ".usage-limit.json") {
+          JSON.parse(text())
+        } else if (name === "task.log") {
+          const lines = text().split("\n")
+          if (lines.at(-1) !== "") v(1, `${r} ends with a partial line`)
+          lines.forEach((line) => {
+            if (line !== "") JSON.parse(line)
+          })
+        } else if (name === ".seq") {
+          if (!/^\d+\n$/.test(text())) v(1, `${r} is not a number`)
+        }
+      } catch (e) {
+        v(1, `${r} does not decode: ${e.message}`)
+      }
+    })
+  }
+  for (const dir of taskDirs(box)) {
+    if (!existsSync(join(dir, "task.json"))) {
+      v(
+        1,
+        `directory without task.json left in the store: ${rel(dir)} (${readdirSync(dir).join(", ")})`,
+      )
+    }
+  }
+  // 2: prompts
+  const seen = new Map()
+  for (const e of ledger(box)) seen.set(e.prompt, (seen.get(e.prompt) ?? 0) + 1)
+  for (const [prompt, n] of seen) if (n > 1) v(2, `prompt ${prompt} ran ${n} times`)
+  const logs = taskDirs(box)
+    .map((d) => join(d, "task.log"))
+    .concat(
+      existsSync(join(box.store, "archive"))
+        ? (() => {
+            const found = []
+            walk(join(box.store, "archive"), (p, n) => n === "task.log" && found.push(p))
+            return found
+          })()
+        : [],
+    )
+    .filter(existsSync)
+    .map((p) => readFileSync(p, "utf8"))
+    .join("\n")
+  // A turn the worker began (its `user_message` entry) ran, even when a stop cut it before the
+  // model saw the prompt.
+  const dropped = new Set()
+  const begun = new Set()
+  for (const line of logs.split("\n")) {
+    if (!line.includes('"prompts_dropped"') && !line.includes('"user_message"')) continue
+    try {
+      const entry = JSON.parse(line)
+      if (entry.type === "user_message") begun.add(entry.message)
+      for (const p of entry.prompts ?? []) dropped.add(p)
+    } catch {}
+  }
+  for (const { id, prompt } of box.acked) {
+    if (!seen.has(prompt) && !begun.has(prompt) && !dropped.has(prompt)) {
+      v(2, `acknowledged prompt ${prompt} (task ${id.slice(-8)}) neither ran nor was dropped`)
+    }
+    if (seen.has(prompt) && dropped.has(prompt)) {
+      // a prompt a lost worker had taken may have run and is dropped as such: that is true
+      if (!logs.includes("its worker was lost")) v(2, `prompt ${prompt} ran and was dropped`)
+    }
+  }
+  // 3: nothing of the sandbox alive after stop -a
+  for (const p of markedProcesses(box.mark)) v(3, `process alive after stop -a: ${p.pid} ${p.cmd}`)
+  // 4: commands, final states
+  for (const c of box.commands) {
+    const what = `\`${c.args.slice(0, 2).join(" ")}\``
+    if (c.timedOut) v(4, `${what} did not end within its timeout`)
+    else if (c.faulted && c.signal === "SIGKILL") continue
+    else if (c.status === null) v(4, `${what} ended by ${c.signal}`)
+    else if (!DOCUMENTED_EXITS.has(c.status)) v(4, `${what} exited ${c.status}`)
+    if (/^\s+at .+:\d+:\d+\)?$/m.test(c.stderr) || /internal error|defect/i.test(c.stderr)) {
+      v(4, `${what} printed a stack trace or internal error: ${c.stderr.trim().split("\n")[0]}`)
+    }
+  }
+  const final = cli(box, ["status", "--json", "-a"])
+  const tasks = jsonOf(final)
+  if (!Array.isArray(tasks)) v(4, `final \`status --json -a\` unreadable (exit ${final.status})`)
+  else for (const t of tasks) if (t.state === "RUNNING") v(4, `task ${t.id} still RUNNING`)
+  return violations
+}
+
+// ---- the sweep --------------------------------------------------------------------------------
+
+const runOnce = (scenario, name, role, plan, label) => {
+  const box = makeSandbox()
+  box.acked = []
+  box.p = (tag) => `sweep ${label} ${tag}`
+  try {
+    scenario.run(box, planFor(name, role, plan))
+    if (plan?.includes("trace=")) return { box, violations: [] }
+    recover(box)
+    return { box, violations: check(box) }
+  } finally {
+    for (const p of markedProcesses(box.mark)) {
+      try {
+        process.kill(Number(p.pid), "SIGKILL")
+      } catch {}
+    }
+    if (!keep) rmSync(box.base, { recursive: true, force: true })
+  }
+}
+
+/** The scenario under a read-only store for `role`; then reads under it, recovery, checks. */
+const runReadonly = (scenario, name, role) => {
+  const box = makeSandbox()
+  box.acked = []
+  box.p = (tag) => `sweep readonly ${tag}`
+  try {
+    scenario.run(box, planFor(name, role, `role=${role};readonly`))
+    const violations = []
+    for (const args of [["status", "-a"], ["ls"], ["status", "--json", "-a"]]) {
+      const r = cli(box, args, { faults: "role=cli;readonly" })
+      if (r.status !== 0) {
+        violations.push(
+          `read \`${args.join(" ")}\` failed under a read-only store: exit ${r.status}: ${r.stderr.trim().split("\n")[0]}`,
+        )
+      }
+    }
+    recover(box)
+    return { box, violations: [...violations, ...check(box)] }
+  } finally {
+    for (const p of markedProcesses(box.mark)) {
+      try {
+        process.kill(Number(p.pid), "SIGKILL")
+      } catch {}
+    }
+    if (!keep) rmSync(box.base, { recursive: true, force: true })
+  }
+}
+
+const tracePoints = (scenario, name, role) => {
+  const trace = join(mkdtempSync(join(tmpdir(), "ct-sweep-trace-")), "trace")
+  runOnce(scenario, name, role, `role=${role};trace=${trace}`, "trace")
+  const lines = existsSync(trace) ? readFileSync(trace, "utf8").split("\n").filter(Boolean) : []
+  rmSync(join(trace, ".."), { recursive: true, force: true })
+  // per process: its points in order; the longest list is the role's
+  const byPid = new Map()
+  for (const line of lines) {
+    const [, pid, , point, detail] = line.split(" ")
+    byPid.set(pid, [...(byPid.get(pid) ?? []), `${point}@${detail}`])
+  }
+  return [...byPid.values()].sort((a, b) => b.length - a.length)[0] ?? []
+}
+
+// --mode: crash (SIGKILL at point k), enospc (ENOSPC from point k on), torn (the k-th log
+// append torn, then SIGKILL: k counts appends), readonly (every write fails; one run, and the
+// reads `status -a` and `ls` must still work under it).
+const mode = value("--mode", "crash")
+if (!["crash", "enospc", "torn", "readonly"].includes(mode)) {
+  console.error(`sweep: unknown mode ${mode} (crash, enospc, torn, readonly)`)
+  process.exit(2)
+}
+const planOf = (role, k) =>
+  `role=${role};${mode === "crash" ? "crash-at" : mode === "enospc" ? "enospc-from" : "torn-append"}=${k}`
+
+const pick = (n, count) => {
+  const all = Array.from({ length: n }, (_, i) => i + 1)
+  if (count <= 0 || count >= n) return all
+  return Array.from({ length: count }, (_, i) => all[Math.floor((i * n) / count)])
+}
+
+const names =
+  value("--scenario", quick ? "start" : "all") === "all"
+    ? Object.keys(SCENARIOS)
+    : value("--scenario", quick ? "start" : "all").split(",")
+const roles = value("--role", "all") === "all" ? ["cli", "worker"] : value("--role").split(",")
+let totalPoints = 0
+let totalRuns = 0
+const found = []
+const began = Date.now()
+for (const name of names) {
+  const scenario = SCENARIOS[name]
+  if (scenario === undefined) {
+    console.error(`sweep: unknown scenario ${name} (${Object.keys(SCENARIOS).join(", ")})`)
+    process.exit(2)
+  }
+  for (const role of roles.filter((r) => scenario.roles.includes(r))) {
+    if (mode === "readonly") {
+      const { box, violations } = runReadonly(scenario, name, role)
+      totalRuns++
+      for (const violation of violations) {
+        const line = `${name} / ${role} / read-only store: ${violation}`
+        found.push(line)
+        console.log(`  VIOLATION ${line}`)
+      }
+      void box
+      continue
+    }
+    const traced = tracePoints(scenario, name, role)
+    const points = mode === "torn" ? traced.filter((p) => p.startsWith("log.append@")) : traced
+    totalPoints += points.length
+    console.log(`${name} / ${role}: ${points.length} points`)
+    if (verbose) for (const [i, p] of points.entries()) console.log(`  ${i + 1} ${p}`)
+    const only = value("--at", undefined)
+    for (const k of only === undefined ? pick(points.length, limit) : [Number(only)]) {
+      const { violations } = runOnce(scenario, name, role, planOf(role, k), `${k}`)
+      totalRuns++
+      for (const violation of violations) {
+        const line = `${name} / ${role} / crash at ${k} (${points[k - 1]}): ${violation}`
+        found.push(line)
+        console.log(`  VIOLATION ${line}`)
+      }
+      if (verbose && violations.length === 0) console.log(`  ok crash at ${k} (${points[k - 1]})`)
+    }
+  }
+}
+console.log(
+  `points ${totalPoints}, runs ${totalRuns}, violations ${found.length} (${Math.round((Date.now() - began) / 1000)} s)`,
+)
+process.exit(found.length > 0 ? 1 : 0)
