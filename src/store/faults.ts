@@ -20,6 +20,7 @@
  */
 import { appendFileSync } from "node:fs"
 import { basename } from "node:path"
+import { sendSignal } from "../processes/procfs.js"
 
 /** Which program a process runs (a plan's `role` picks one). */
 export type FaultRole = "cli" | "worker" | "mcp"
@@ -188,7 +189,7 @@ const crash = (p: FaultPlan, name: string): never => {
     p.onCrash?.(name)
     throw dead
   }
-  process.kill(process.pid, "SIGKILL")
+  sendSignal(process.pid, "SIGKILL")
   // SIGKILL is not delivered synchronously everywhere: nothing more may happen meanwhile.
   for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000)
 }

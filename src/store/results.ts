@@ -80,14 +80,18 @@ const listNames = (dir: string) =>
  * Removes the scratch directories of starts whose worker is gone (killed before it finished),
  * after ending what its codex run left running (`kill`).
  */
-export const sweepStartDirs = (root: string, kill?: KillRun) =>
+export const sweepStartDirs = (
+  root: string,
+  alive: (owner: ProcessIdentity) => Effect.Effect<boolean>,
+  kill?: KillRun,
+) =>
   Effect.gen(function* () {
     const base = join(root, START_SCRATCH_DIR)
     let removed = 0
     for (const name of yield* listNames(base)) {
       const dir = join(base, name)
       const owner = readWorkerIdentity(dir)
-      if (owner !== undefined && isSameProcessAlive(owner)) continue
+      if (owner !== undefined && (yield* alive(owner))) continue
       if (owner === undefined) {
         const age = yield* tryFs("stat", dir, () => stat(dir)).pipe(
           Effect.map((s) => Date.now() - s.mtimeMs),
@@ -283,7 +287,7 @@ export const scratchOps = (
     sweepScratch: (loc: TaskLocation | undefined) =>
       Effect.all(
         [
-          sweepStartDirs(root, kill),
+          sweepStartDirs(root, alive, kill),
           sweepUnfinishedTasks(root, alive, kill),
           sweepDeadTemps(root),
           loc === undefined || loc.layout === "flat"
