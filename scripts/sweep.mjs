@@ -14,7 +14,7 @@
 //   npm run build && npm run sweep -- [--scenario NAME|all] [--role cli|worker|all] [--limit N]
 //                                     [--mode crash|enospc|torn|readonly] [--quick] [--verbose]
 //                                     [--at K] [--keep]
-// Uses dist/cli/codex-tasks.js and the fake codex scripts/sweep-codex.mjs.
+// Uses dist/bin/codex-tasks.js and the fake codex scripts/sweep-codex.mjs.
 import { spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
@@ -23,7 +23,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const here = fileURLToPath(new URL(".", import.meta.url))
-const CLI = join(here, "..", "dist", "cli", "codex-tasks.js")
+const CLI = join(here, "..", "dist", "bin", "codex-tasks.js")
 const FAKE_CODEX = join(here, "sweep-codex.mjs")
 const DOCUMENTED_EXITS = new Set([0, 1, 2, 3, 124, 130])
 
@@ -39,7 +39,7 @@ const keep = flag("--keep")
 const limit = Number(value("--limit", quick ? "6" : "0"))
 
 if (!existsSync(CLI)) {
-  console.error("sweep: dist/cli/codex-tasks.js is missing: run `npm run build` first")
+  console.error("sweep: dist/bin/codex-tasks.js is missing: run `npm run build` first")
   process.exit(2)
 }
 

@@ -80,6 +80,14 @@ if (!buildFailed) {
     else vitest(`e2e tests, Node ${PINNED[22]}`, node22, ["--project", "e2e", ...extra])
   }
 }
+// The real-process crash sweep's CI subset (scripts/sweep.mjs --quick): one check, failed on any
+// violation.
+if (!buildFailed && process.env.CODEX_TASKS_TEST_SWEEP !== "0") {
+  process.stdout.write("\n== crash sweep (npm run sweep -- --quick)\n")
+  const r = spawnSync(process.execPath, ["scripts/sweep.mjs", "--quick"], { stdio: "inherit" })
+  if (r.status === 0) passed++
+  else failed++
+}
 failed += failedSteps
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`)
 process.exit(failed === 0 ? 0 : 1)
