@@ -70,8 +70,14 @@ export const settle = <A, E>(
       yield* realTick(1)
     }
     if (Option.isNone(yield* Fiber.poll(fiber))) {
-      // crashed (or hung): the caller's process is gone
-      yield* Fiber.interrupt(fiber)
+      // crashed (or hung): the caller's process is gone. Its finalizers may wait on the clock
+      // (an interrupted start waits for its worker to exit): keep the TestClock moving.
+      const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+      for (let i = 0; i < 3_000 && Option.isNone(yield* Fiber.poll(interrupting)); i++) {
+        yield* TestClock.adjust(step)
+        yield* realTick(1)
+      }
+      yield* Fiber.join(interrupting)
     }
     return yield* Fiber.await(fiber)
   })
