@@ -3,12 +3,15 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { COMMANDS } from "../../src/cli/route.js"
+import { buildFullTree } from "../support/fullTree.js"
 import { runNode } from "../support/runNode.js"
 
 // The built CLI builds only the invoked subcommand (and loads one of three bundles): for every
 // command, what a user sees (stdout, stderr, exit code) must be what the full tree gives.
 const cli = join(process.cwd(), "dist/bin/codex-tasks.js")
-const fullTree = join(process.cwd(), "test/support/fullTreeCli.mjs")
+const reference = await buildFullTree()
+afterAll(reference.remove)
+const fullTree = reference.script
 const store = mkdtempSync(join(tmpdir(), "ct-tree-"))
 afterAll(() => rmSync(store, { recursive: true, force: true }))
 

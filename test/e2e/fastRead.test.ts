@@ -3,13 +3,16 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { readArgs } from "../../src/cli/readArgs.js"
+import { buildFullTree } from "../support/fullTree.js"
 import { runNode } from "../support/runNode.js"
 
 // `ls` and `status` in their everyday forms skip @effect/cli (src/cli/readArgs.ts, dist/bin/read.cjs):
 // what a user sees (stdout, stderr, exit code) must be what the full command tree gives, on the
 // Rust tool's stores as on ours, with a broken task among them.
 const cli = join(process.cwd(), "dist/bin/codex-tasks.js")
-const fullTree = join(process.cwd(), "test/support/fullTreeCli.mjs")
+const reference = await buildFullTree()
+afterAll(reference.remove)
+const fullTree = reference.script
 const FIXTURES = join(process.cwd(), "fixtures/legacy-stores")
 const EXEC = { stopped: "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c6d", died: "0199d7c4" }
 const home = mkdtempSync(join(tmpdir(), "ct-fast-"))
