@@ -1,5 +1,4 @@
 import { mkdirSync } from "node:fs"
-import { dirname, join } from "node:path"
 import * as Terminal from "@effect/platform/Terminal"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -7,16 +6,8 @@ import { Console, Effect, Exit, Layer, Scope } from "effect"
 import { main } from "../../src/cli/Cli.js"
 import { makePrinter, Printer } from "../../src/cli/Printer.js"
 import { CliWorld } from "../../src/cli/runtime.js"
-import { StoreRoot, TaskStore } from "../../src/store/TaskStore.js"
-import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
-import {
-  type FakeScript,
-  FIRST_IN_PROCESS_PID,
-  inProcessLauncher,
-  makeFakeCodexExec,
-  makeFakeProcesses,
-} from "../../src/testing/index.js"
-import { policy, tempRoot } from "./workerHarness.js"
+import type { FakeScript } from "../../src/testing/index.js"
+import { makeTasksWorld } from "./tasksWorld.js"
 
 // `codex-tasks <argv>` in-process: the CLI's own parse, handlers and exit codes, with the live
 // world replaced by the public fakes (a real store in a temp directory, workers as fibers running
@@ -32,30 +23,10 @@ export interface CliRun {
 /** A store, a scripted codex and in-process workers, built once for the test's scope. */
 export const makeCliWorld = (scripts: ReadonlyArray<FakeScript>) =>
   Effect.gen(function* () {
-    const root = join(yield* tempRoot, "store")
-    const fake = yield* makeFakeProcesses()
-    const codex = makeFakeCodexExec(scripts)
-    const store = TaskStore.DefaultWithoutDependencies.pipe(
-      Layer.provide(Layer.succeed(StoreRoot, root)),
-      Layer.provide(fake.layer),
-    )
-    const context = yield* Layer.build(
-      Tasks.Default.pipe(
-        Layer.provideMerge(
-          Layer.mergeAll(
-            store,
-            fake.layer,
-            inProcessLauncher(fake, codex.layer).pipe(Layer.provide(store)),
-            TasksConfig.layer("/unused/codex", policy),
-          ),
-        ),
-      ),
-    )
+    const w = yield* makeTasksWorld(scripts)
+    const context = yield* Layer.build(w.layer)
     const world: CliWorld["Type"] = { tasks: () => Layer.succeedContext(context) }
-    const workersAlive = Effect.map(fake.alive, (pids) =>
-      pids.filter((p) => p >= FIRST_IN_PROCESS_PID),
-    )
-    return { root, workingDir: dirname(root), fake, codex, world, workersAlive }
+    return { ...w, world }
   })
 
 /** The world of `makeCliWorld`. */

@@ -1,17 +1,12 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { join } from "node:path"
 import { Cause, type Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import { faultState, installFaultPlan } from "../../src/store/faults.js"
-import { StoreRoot, TaskStore } from "../../src/store/TaskStore.js"
-import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
-import {
-  FakeScripts,
-  FIRST_IN_PROCESS_PID,
-  inProcessLauncher,
-  makeFakeCodexExec,
-  makeFakeProcesses,
-} from "../../src/testing/index.js"
-import { policy, realTick, tempRoot } from "../support/workerHarness.js"
+import type { TaskStore } from "../../src/store/TaskStore.js"
+import { Tasks } from "../../src/tasks/Tasks.js"
+import { FakeScripts } from "../../src/testing/index.js"
+import { makeTasksWorld } from "../support/tasksWorld.js"
+import { realTick } from "../support/workerHarness.js"
 
 // The crash sweep in-process (issue 20 §1): the `Tasks` façade over a real store in a temp
 // directory, workers as fibers of the in-process launcher playing a scripted codex on the
@@ -28,28 +23,18 @@ const scripts = Array.from({ length: 40 }, (_, i) =>
 
 /** One world: store, fake process table, scripted codex, the `Tasks` layer. */
 export const world = Effect.gen(function* () {
-  const root = join(yield* tempRoot, "store")
-  const fake = yield* makeFakeProcesses()
-  const codex = makeFakeCodexExec(scripts)
-  const store = TaskStore.DefaultWithoutDependencies.pipe(
-    Layer.provide(Layer.succeed(StoreRoot, root)),
-    Layer.provide(fake.layer),
-  )
-  const layer = yield* Layer.build(
-    Tasks.Default.pipe(
-      Layer.provideMerge(
-        Layer.mergeAll(
-          store,
-          fake.layer,
-          inProcessLauncher(fake, codex.layer).pipe(Layer.provide(store)),
-          TasksConfig.layer("/unused/codex", policy),
-        ),
-      ),
-    ),
-  )
-  const options = { workingDir: dirname(root), skipGitRepoCheck: true }
-  const workers = Effect.map(fake.alive, (pids) => pids.filter((p) => p >= FIRST_IN_PROCESS_PID))
-  return { root, fake, codex, context: layer, options, workers, acked: [] as Array<string> }
+  const w = yield* makeTasksWorld(scripts)
+  const context = yield* Layer.build(w.layer)
+  const options = { workingDir: w.workingDir, skipGitRepoCheck: true }
+  return {
+    root: w.root,
+    fake: w.fake,
+    codex: w.codex,
+    context,
+    options,
+    workers: w.workersAlive,
+    acked: [] as Array<string>,
+  }
 })
 
 /** A world. */

@@ -1,50 +1,23 @@
 import { existsSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
+import { Duration, Effect, Fiber, Option, TestClock } from "effect"
 import { archiveLines, stopLines } from "../../src/render/reports.js"
-import { StoreRoot, TaskStore } from "../../src/store/TaskStore.js"
 import { RECHECK_ENV } from "../../src/tasks/recheck.js"
-import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
-import {
-  type FakeScript,
-  FIRST_IN_PROCESS_PID,
-  inProcessLauncher,
-  makeFakeCodexExec,
-  makeFakeProcesses,
-} from "../../src/testing/index.js"
-import { policy, realTick, reply, tempRoot } from "../support/workerHarness.js"
+import { Tasks } from "../../src/tasks/Tasks.js"
+import type { FakeScript } from "../../src/testing/index.js"
+import { makeTasksWorld } from "../support/tasksWorld.js"
+import { realTick, reply } from "../support/workerHarness.js"
 
 // The task service as the CLI and the MCP server use it, in-process: a real store in a temp
 // directory, workers as fibers (the in-process launcher) running a scripted codex on the
 // TestClock, and a fake process table in which each worker is a process that stop can signal.
 
 const world = (scripts: ReadonlyArray<FakeScript>) =>
-  Effect.gen(function* () {
-    const root = join(yield* tempRoot, "store")
-    const fake = yield* makeFakeProcesses()
-    const codex = makeFakeCodexExec(scripts)
-    const store = TaskStore.DefaultWithoutDependencies.pipe(
-      Layer.provide(Layer.succeed(StoreRoot, root)),
-      Layer.provide(fake.layer),
-    )
-    const layer = Tasks.Default.pipe(
-      Layer.provideMerge(
-        Layer.mergeAll(
-          store,
-          fake.layer,
-          inProcessLauncher(fake, codex.layer).pipe(Layer.provide(store)),
-          TasksConfig.layer("/unused/codex", policy),
-        ),
-      ),
-    )
-    const workingDir = dirname(root)
-    const options = { workingDir, skipGitRepoCheck: true }
-    const workersAlive = Effect.map(fake.alive, (pids) =>
-      pids.filter((p) => p >= FIRST_IN_PROCESS_PID),
-    )
-    return { root, fake, codex, layer, options, workersAlive }
-  })
+  Effect.map(makeTasksWorld(scripts), (w) => ({
+    ...w,
+    options: { workingDir: w.workingDir, skipGitRepoCheck: true },
+  }))
 
 /** Runs `effect` to its end, moving the TestClock 30 s at a time (and real time a little). */
 const settle = <A, E, R>(

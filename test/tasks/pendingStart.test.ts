@@ -1,48 +1,23 @@
 import { mkdirSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { dirname } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Option, Scope, TestClock } from "effect"
+import { Effect, Exit, Fiber, Option, Scope, TestClock } from "effect"
 import { takeSlot } from "../../src/store/slots.js"
-import { StoreRoot, TaskStore } from "../../src/store/TaskStore.js"
-import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
-import {
-  FIRST_IN_PROCESS_PID,
-  inProcessLauncher,
-  makeFakeCodexExec,
-  makeFakeProcesses,
-} from "../../src/testing/index.js"
-import { policy, realTick, reply, tempRoot, until } from "../support/workerHarness.js"
+import { Tasks } from "../../src/tasks/Tasks.js"
+import { makeTasksWorld } from "../support/tasksWorld.js"
+import { realTick, reply, until } from "../support/workerHarness.js"
 
 // A start whose worker waits for a run slot (issue 20, §2.4): the task does not exist yet, so
 // only the start itself (Ctrl-C, an MCP cancel) or `stop --all` can reach it. Either ends it:
 // its worker exits, its ticket goes, and nothing runs later.
 
 const world = Effect.gen(function* () {
-  const root = join(yield* tempRoot, "store")
-  mkdirSync(root, { recursive: true })
-  const fake = yield* makeFakeProcesses()
-  const codex = makeFakeCodexExec([reply("ran after all")])
-  const store = TaskStore.DefaultWithoutDependencies.pipe(
-    Layer.provide(Layer.succeed(StoreRoot, root)),
-    Layer.provide(fake.layer),
-  )
-  const layer = Tasks.Default.pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(
-        store,
-        fake.layer,
-        inProcessLauncher(fake, codex.layer).pipe(Layer.provide(store)),
-        TasksConfig.layer("/unused/codex", policy, 1), // --max-running 1
-      ),
-    ),
-  )
-  const workersAlive = Effect.map(fake.alive, (pids) =>
-    pids.filter((p) => p >= FIRST_IN_PROCESS_PID),
-  )
+  const w = yield* makeTasksWorld([reply("ran after all")], { maxRunning: 1 })
+  mkdirSync(w.root, { recursive: true })
   // The only slot, held by someone else until released.
   const held = yield* Scope.make()
-  yield* Scope.extend(takeSlot(root, 1), held)
-  return { root, codex, layer, workersAlive, release: Scope.close(held, Exit.void) }
+  yield* Scope.extend(takeSlot(w.root, 1), held)
+  return { ...w, release: Scope.close(held, Exit.void) }
 })
 
 /** Joins `fiber`, moving the TestClock (and real time a little) while it runs. */
