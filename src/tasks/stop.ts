@@ -112,9 +112,15 @@ export const stopTask = (
     }
     // Which run is this worker's: a `send` may start a newer worker (and run) once it is killed.
     const run = yield* store.readRunRecord(loc)
+    // A worker whose task already left RUNNING is on its way out (its end written, notifications
+    // running): it is still ended, but the task was not running.
+    const ended = yield* store.read(loc).pipe(
+      Effect.map((m) => m.state !== "RUNNING"),
+      Effect.orElseSucceed(() => false),
+    )
     yield* processes.signal(identity.pid, afterTurn ? "SIGUSR1" : "SIGTERM")
     if (yield* waitGone(identity, timeoutMs))
-      return { id: loc.id, status: "stopped" } satisfies StopReport
+      return { id: loc.id, status: ended ? "not-running" : "stopped" } satisfies StopReport
     // The worker did not finish in time: kill it and every process of its runs.
     yield* signalIfSame(identity, "SIGKILL")
     const now = yield* store.readRunRecord(loc)

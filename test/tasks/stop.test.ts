@@ -204,3 +204,22 @@ describe("leftovers of a worker that was killed outright", () => {
     }),
   )
 })
+
+describe("stop of a task that has already ended", () => {
+  it.scoped(
+    "whose worker is still on its way out: the task was not running (the worker ends)",
+    () =>
+      Effect.gen(function* () {
+        const world = yield* makeFakeWorld
+        const { loc, worker } = yield* taskWithWorker(world, {
+          id: taskId(7),
+          state: "STOPPED",
+          workerPid: 5070,
+          runId: "r",
+        })
+        const report = yield* world.provide(stopTask(loc, false, 30_000))
+        assert.deepStrictEqual(report, { id: loc.id, status: "not-running" })
+        assert.notInclude(yield* world.fake.alive, worker.pid, "the worker was still ended")
+      }),
+  )
+})
