@@ -19,6 +19,7 @@ import { effectiveState, TaskMeta } from "../../src/domain/task.js"
 import * as ProcessesLive from "../../src/processes/live.js"
 import { type TaskLocation, TaskStore } from "../../src/store/TaskStore.js"
 import { archiveTaskWith } from "../../src/tasks/archive.js"
+import { RustTaskJson } from "../support/legacyStores.js"
 
 // The Rust tool's example stores (../shared/legacy-stores), as copied into the repo.
 const LEGACY = new URL("../../fixtures/legacy-stores/", import.meta.url).pathname
@@ -441,23 +442,6 @@ describe("archiving legacy tasks", () => {
       assert.isTrue(yield* exists(join(dir, "task.json")))
     }),
   )
-})
-
-/**
- * What the Rust tool reads from `task.json` (its serde struct): these fields with these types,
- * `Option`s as absent or null, a state from its enum, RFC 3339 times; other fields are ignored.
- */
-const RustTaskJson = Schema.Struct({
-  id: Schema.String,
-  title: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
-  state: Schema.Literal("RUNNING", "STOPPED", "DIED", "ARCHIVED"),
-  created_at: Schema.String.pipe(Schema.filter((s) => !Number.isNaN(Date.parse(s)))),
-  updated_at: Schema.String.pipe(Schema.filter((s) => !Number.isNaN(Date.parse(s)))),
-  last_result: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
-  initial_prompt: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
-  last_prompt: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
-  config_path: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
-  working_dir: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
 })
 
 describe("tasks we write stay readable by the Rust tool", () => {

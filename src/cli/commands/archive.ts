@@ -1,8 +1,9 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect } from "effect"
-import { ExitCode, ExitWith, UsageError } from "../../domain/exit.js"
+import { ExitCode, ExitWith } from "../../domain/exit.js"
 import { archiveLines } from "../../render/reports.js"
 import { Tasks } from "../../tasks/Tasks.js"
+import { tasksOrAll } from "../options/shared.js"
 import { printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
 import { withTasks } from "../runtime.js"
@@ -30,12 +31,8 @@ export const archive = Command.make(
   (o) =>
     withTasks(
       Effect.gen(function* () {
-        if (o.all === o.tasks.length > 0) {
-          return yield* new UsageError({
-            message: "Name the tasks to archive, or use --all (not both).",
-          })
-        }
-        const summary = yield* (yield* Tasks).archive(o.all ? "all" : o.tasks, {
+        const refs = yield* tasksOrAll("archive", o.all, o.tasks)
+        const summary = yield* (yield* Tasks).archive(refs, {
           deleteBranch: o.deleteBranch,
           force: o.force,
         })

@@ -4,6 +4,7 @@ import { timeoutSecondsProblem } from "../../domain/duration.js"
 import { ExitCode, ExitWith, UsageError } from "../../domain/exit.js"
 import { stopLines, stopMissedSome } from "../../render/reports.js"
 import { Tasks } from "../../tasks/Tasks.js"
+import { tasksOrAll } from "../options/shared.js"
 import { printLine, printNote } from "../Printer.js"
 import { globalOptions } from "../root.js"
 import { withTasks } from "../runtime.js"
@@ -34,15 +35,11 @@ export const stop = Command.make(
   (o) =>
     withTasks(
       Effect.gen(function* () {
-        if (o.all === o.tasks.length > 0) {
-          return yield* new UsageError({
-            message: "Name the tasks to stop, or use --all (not both).",
-          })
-        }
+        const refs = yield* tasksOrAll("stop", o.all, o.tasks)
         if (o.timeout <= 0) return yield* new UsageError({ message: "--timeout must be positive." })
         const tooLong = timeoutSecondsProblem(o.timeout)
         if (Option.isSome(tooLong)) return yield* new UsageError({ message: tooLong.value })
-        const reports = yield* (yield* Tasks).stop(o.all ? "all" : o.tasks, {
+        const reports = yield* (yield* Tasks).stop(refs, {
           afterTurn: o.afterTurn,
           timeoutMs: o.timeout * 1000,
         })

@@ -1,4 +1,6 @@
 import { Args, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { UsageError } from "../../domain/exit.js"
 
 /** `--time-format human|iso`. */
 export const timeFormatOption = Options.choice("time-format", ["human", "iso"] as const).pipe(
@@ -21,3 +23,11 @@ export const timeoutOption = Options.integer("timeout").pipe(
   Options.withDescription("Give up after SECONDS (exit 124)."),
   Options.optional,
 )
+
+/** Task ids, or `--all`: exactly one of the two (a usage error names `verb`). */
+export const tasksOrAll = (verb: string, all: boolean, tasks: ReadonlyArray<string>) =>
+  all === tasks.length > 0
+    ? Effect.fail(
+        new UsageError({ message: `Name the tasks to ${verb}, or use --all (not both).` }),
+      )
+    : Effect.succeed(all ? ("all" as const) : tasks)
