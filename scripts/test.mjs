@@ -16,12 +16,14 @@ const steps = [
   ["build", "npm", ["run", "--silent", "build"]],
 ]
 let failedSteps = 0
+const failedStepNames = []
 let buildFailed = false
 for (const [name, cmd, args] of steps) {
   process.stdout.write(`\n== ${name}\n`)
   const r = spawnSync(cmd, args, { stdio: "inherit" })
   if (r.status !== 0) {
     failedSteps++
+    failedStepNames.push(name)
     if (name === "build") buildFailed = true
     process.stdout.write(`== ${name} FAILED\n`)
   }
@@ -29,6 +31,8 @@ for (const [name, cmd, args] of steps) {
 
 let passed = 0
 let failed = 0
+/** The names of failed tests and checks, repeated just above the summary line (CI shows a tail). */
+const failures = []
 /** Runs vitest with `node` (PATH led by its directory, for the codex shim's `env node`). */
 const vitest = (label, node, args) => {
   process.stdout.write(`\n== ${label}\n`)
@@ -54,11 +58,30 @@ const vitest = (label, node, args) => {
     f = (json.numFailedTests ?? 0) + (json.numRuntimeErrorTestSuites ?? 0)
     // A suite that failed to load reports no tests: count it.
     for (const suite of json.testResults ?? []) {
-      if (suite.status === "failed" && (suite.assertionResults ?? []).length === 0) f++
+      const file = String(suite.name ?? "").replace(`${process.cwd()}/`, "")
+      if (suite.status === "failed" && (suite.assertionResults ?? []).length === 0) {
+        f++
+        failures.push(
+          `${label}: ${file}: ${String(suite.message ?? "failed to load").split("\n")[0]}`,
+        )
+      }
+      for (const t of suite.assertionResults ?? []) {
+        if (t.status !== "failed") continue
+        const why = String((t.failureMessages ?? [])[0] ?? "")
+          .split("\n")[0]
+          .slice(0, 300)
+        failures.push(`${label}: ${file} > ${t.fullName ?? t.title}: ${why}`)
+      }
     }
   }
-  if (r.status !== 0 && f === 0) f = 1
-  if (p === 0 && f === 0) f = 1 // ran no test: that is a failure
+  if (r.status !== 0 && f === 0) {
+    f = 1
+    failures.push(`${label}: vitest exited ${r.status ?? r.signal} with no failed test`)
+  }
+  if (p === 0 && f === 0) {
+    f = 1 // ran no test: that is a failure
+    failures.push(`${label}: ran no test`)
+  }
   process.stdout.write(`== ${label}: ${p} passed, ${f} failed\n`)
   passed += p
   failed += f
@@ -75,6 +98,7 @@ if (!buildFailed) {
     } catch (e) {
       why = e.message
       failed++
+      failures.push(`e2e on Node 22 not run: ${why}`)
     }
     if (node22 === undefined) process.stdout.write(`\n== e2e on Node 22 not run: ${why}\n`)
     else vitest(`e2e tests, Node ${PINNED[22]}`, node22, ["--project", "e2e", ...extra])
@@ -86,8 +110,14 @@ if (!buildFailed && process.env.CODEX_TASKS_TEST_SWEEP !== "0") {
   process.stdout.write("\n== crash sweep (npm run sweep -- --quick)\n")
   const r = spawnSync(process.execPath, ["scripts/sweep.mjs", "--quick"], { stdio: "inherit" })
   if (r.status === 0) passed++
-  else failed++
+  else {
+    failed++
+    failures.push("crash sweep: violations or error (see above)")
+  }
 }
 failed += failedSteps
+for (const name of failedStepNames) failures.push(`${name} FAILED (see above)`)
+if (failures.length > 0)
+  process.stdout.write(`\n== failed:\n${failures.map((l) => `  ${l}`).join("\n")}\n`)
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`)
 process.exit(failed === 0 ? 0 : 1)
