@@ -17,7 +17,15 @@
 // Uses dist/bin/codex-tasks.js and the fake codex scripts/sweep-codex.mjs.
 import { spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -154,6 +162,7 @@ const settle = (box) =>
 const SCENARIOS = {
   start: {
     roles: ["cli", "worker"],
+    single: true,
     run: (box, plan) => {
       start(box, box.p("one"), plan)
       settle(box)
@@ -173,6 +182,7 @@ const SCENARIOS = {
   },
   "send-idle": {
     roles: ["cli", "worker"],
+    single: true,
     run: (box, plan) => {
       const id = start(box, box.p("zero"))
       settle(box)
@@ -206,11 +216,98 @@ const SCENARIOS = {
       settle(box)
     },
   },
+  archive: {
+    roles: ["cli"],
+    single: true,
+    run: (box, plan) => {
+      const id = start(box, box.p("one"))
+      settle(box)
+      if (id !== undefined) cli(box, ["archive", id], { faults: plan })
+    },
+  },
+  "worktree-start": {
+    roles: ["cli", "worker"],
+    single: true,
+    run: (box, plan) => {
+      start(box, box.p("one"), plan, worktreeArgs(box))
+      settle(box)
+    },
+  },
+  "worktree-apply": {
+    roles: ["cli"],
+    single: true,
+    run: (box, plan) => {
+      const id = start(box, box.p("one"), undefined, worktreeArgs(box))
+      settle(box)
+      if (id !== undefined) cli(box, ["apply", "--commit", id], { faults: plan })
+    },
+  },
+  "worktree-archive": {
+    roles: ["cli"],
+    single: true,
+    run: (box, plan) => {
+      const id = start(box, box.p("one"), undefined, worktreeArgs(box))
+      settle(box)
+      if (id !== undefined) cli(box, ["archive", id], { faults: plan })
+    },
+  },
+  "slot-wait": {
+    roles: ["cli", "worker"],
+    single: true,
+    run: (box, plan) => {
+      box.env.SWEEP_TURN_MS = "800"
+      box.env.CODEX_TASKS_MAX_RUNNING = "1"
+      box.env.SWEEP_MAX_RUNNING = "1"
+      box.env.SWEEP_RUNNING_DIR = join(box.base, "running")
+      start(box, box.p("first"))
+      start(box, box.p("second"), plan)
+      settle(box)
+    },
+  },
+  "usage-limit": {
+    roles: ["cli", "worker"],
+    single: true,
+    run: (box, plan) => {
+      box.env.SWEEP_LIMIT_ONCE = join(box.base, "limit-once")
+      box.env.CODEX_TASKS_LIMIT_WAIT_FLOOR = "1s"
+      start(box, box.p("LIMIT one"), plan)
+      settle(box)
+    },
+  },
+  budget: {
+    roles: ["cli", "worker"],
+    run: (box, plan) => {
+      box.env.SWEEP_TURN_MS = "600"
+      const id = start(box, box.p("one"), plan.worker, ["--max-tokens", "25"])
+      if (id !== undefined) {
+        send(box, id, box.p("two"), plan.cli)
+        send(box, id, box.p("three"))
+      }
+      settle(box)
+    },
+  },
 }
 
-// A scenario's plan argument: one string when every faulted step carries it, else per role.
+/** A git repository in the sandbox, and the `start` options of a worktree task in it. */
+const worktreeArgs = (box) => {
+  const repo = join(box.base, "repo")
+  if (!existsSync(repo)) {
+    const git = (...args) =>
+      spawnSync("git", args, { cwd: repo, env: box.env, encoding: "utf8", stdio: "ignore" })
+    spawnSync("git", ["init", "-q", "-b", "main", repo], { env: box.env, stdio: "ignore" })
+    git("config", "user.name", "sweep")
+    git("config", "user.email", "sweep@example.invalid")
+    writeFileSync(join(repo, "README"), "sweep\n")
+    git("add", "README")
+    git("commit", "-q", "-m", "init")
+  }
+  box.env.SWEEP_WRITE = "1"
+  return ["--working-dir", repo, "--worktree"]
+}
+
+// A scenario's plan argument: one string when one step carries it (`single`), else per role.
 const planFor = (name, role, plan) =>
-  name === "start" || name === "send-idle"
+  SCENARIOS[name].single
     ? plan
     : { cli: role === "cli" ? plan : undefined, worker: role === "worker" ? plan : undefined }
 
@@ -301,7 +398,10 @@ const check = (box) => {
   }
   // 2: prompts
   const seen = new Map()
-  for (const e of ledger(box)) seen.set(e.prompt, (seen.get(e.prompt) ?? 0) + 1)
+  for (const e of ledger(box)) {
+    if (e.overlap !== undefined) v(3, `${e.overlap} codex runs at once with --max-running ${e.max}`)
+    else seen.set(e.prompt, (seen.get(e.prompt) ?? 0) + 1)
+  }
   for (const [prompt, n] of seen) if (n > 1) v(2, `prompt ${prompt} ran ${n} times`)
   const logs = taskDirs(box)
     .map((d) => join(d, "task.log"))

@@ -35,7 +35,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
   launcher: ["domain", "exec", "processes", "store"],
   store: ["domain", "processes"],
   exec: ["domain", "processes"],
-  git: ["domain", "processes"],
+  git: ["domain", "processes", "store"],
   processes: ["domain"],
   generated: [],
   domain: [],

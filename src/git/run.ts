@@ -1,5 +1,6 @@
 import { Data, Effect } from "effect"
 import { runToEnd } from "../processes/child.js"
+import { faultPoint } from "../store/faults.js"
 
 /** A git command failed, or git could not be run. */
 export class GitFailed extends Data.TaggedError("GitFailed")<{ readonly message: string }> {}
@@ -35,8 +36,53 @@ export const FALLBACK_IDENTITY = [
  */
 export const BOOKKEEPING = ["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]
 
+/** The git subcommands that write (a repository, a worktree or a checkout): fault points. */
+const WRITING = new Set([
+  "add",
+  "apply",
+  "branch",
+  "checkout",
+  "clone",
+  "commit",
+  "fetch",
+  "merge",
+  "read-tree",
+  "reset",
+  "rm",
+  "update-index",
+  "update-ref",
+  "worktree",
+  "write-tree",
+])
+
+/** The subcommand of a git argv (after `-c NAME=VALUE` and `-C DIR` pairs and other flags). */
+const subcommandOf = (args: ReadonlyArray<string>): string | undefined => {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === "-c" || arg === "-C") i++
+    else if (!arg.startsWith("-")) return arg
+  }
+  return undefined
+}
+
+/**
+ * The sweep's fault point before a writing git step (`git.<subcommand>`, docs/faults.md); an
+ * injected I/O error fails the step as git's own failure would.
+ */
+const gitFaultPoint = (args: ReadonlyArray<string>) =>
+  Effect.try({
+    try: () => {
+      const sub = subcommandOf(args)
+      if (sub !== undefined && WRITING.has(sub)) faultPoint(`git.${sub}`)
+    },
+    catch: (e) => new GitFailed({ message: `cannot run git: ${(e as Error).message}` }),
+  })
+
 /** Runs `git args` (argv only, never a shell) and returns its exit code and output. */
 export const gitRaw = (args: ReadonlyArray<string>, options: GitOptions) =>
+  Effect.zipRight(gitFaultPoint(args), runGit(args, options))
+
+const runGit = (args: ReadonlyArray<string>, options: GitOptions) =>
   runToEnd("git", args, {
     cwd: options.cwd,
     // Paths we pass are file names, never pathspec magic (`:(glob)`, `*`).
