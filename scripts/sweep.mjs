@@ -18,6 +18,7 @@
 import { spawnSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import {
+  cpSync,
   existsSync,
   mkdtempSync,
   readdirSync,
@@ -92,6 +93,7 @@ const cli = (box, args, { faults, timeoutMs = 30_000, env = {} } = {}) => {
     encoding: "utf8",
     timeout: timeoutMs,
     killSignal: "SIGKILL",
+    maxBuffer: 512 * 1024 * 1024,
   })
   const result = {
     args,
@@ -521,14 +523,184 @@ const tracePoints = (scenario, name, role) => {
   return [...byPid.values()].sort((a, b) => b.length - a.length)[0] ?? []
 }
 
+// ---- --mode fuzz: every stored file damaged in every way ----------------------------------
+// A settled store with two tasks (A: two turns and a usage-limit record behind it, B: one turn)
+// is copied back before each case; one file is damaged (truncated, torn, emptied, wrong types,
+// huge strings, invalid UTF-8); then reads (`status -a`, `ls`, `status --json -a`, `log A`), a
+// `send` to each task, `status --wait -a` and `stop -a` run. A damaged file must never stop the
+// other task, nor the damaged task's later prompts; every command exits with a documented code,
+// in time, without a stack trace.
+
+const HUGE = "x".repeat(4 * 1024 * 1024)
+
+/** Each value of a JSON tree turned into another type (strings→numbers, numbers→strings, …). */
+const wrongTypes = (value) => {
+  if (typeof value === "string") return 7
+  if (typeof value === "number") return "seven"
+  if (typeof value === "boolean") return []
+  if (Array.isArray(value)) return { 0: value[0] ?? null }
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wrongTypes(v)]))
+  }
+  return { null: true }
+}
+
+/** Every string of a JSON tree made 4 MiB long. */
+const hugeStrings = (value) => {
+  if (typeof value === "string") return HUGE
+  if (Array.isArray(value)) return value.map(hugeStrings)
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, hugeStrings(v)]))
+  }
+  return value
+}
+
+/** Applies `f` to each JSON line of a JSONL text (or to the one JSON document). */
+const eachJson = (text, f, jsonl) => {
+  const lines = text.split("\n")
+  if (jsonl) {
+    return lines
+      .map((l) => {
+        try {
+          return l === "" ? l : JSON.stringify(f(JSON.parse(l)))
+        } catch {
+          return l
+        }
+      })
+      .join("\n")
+  }
+  try {
+    return `${JSON.stringify(f(JSON.parse(text)), null, 2)}\n`
+  } catch {
+    return undefined
+  }
+}
+
+const DAMAGES = {
+  truncated: (buf) => buf.subarray(0, Math.floor(buf.length / 2)),
+  torn: (buf) => Buffer.concat([buf, Buffer.from('{"type":"item.completed","item":{"id":"it')]),
+  empty: () => Buffer.alloc(0),
+  "wrong-types": (buf, jsonl) => {
+    const out = eachJson(buf.toString("utf8"), wrongTypes, jsonl)
+    return out === undefined ? Buffer.from("seven") : Buffer.from(out)
+  },
+  huge: (buf, jsonl) => {
+    const out = eachJson(buf.toString("utf8"), hugeStrings, jsonl)
+    return out === undefined ? Buffer.concat([buf, Buffer.from(HUGE)]) : Buffer.from(out)
+  },
+  "invalid-utf8": (buf) => {
+    const at = Math.floor(buf.length / 2)
+    return Buffer.concat([buf.subarray(0, at), Buffer.from([0xff, 0xfe, 0xc3]), buf.subarray(at)])
+  },
+}
+
+function fuzz() {
+  const box = makeSandbox()
+  box.acked = []
+  box.p = (tag) => `fuzz ${tag}`
+  const began = Date.now()
+  const found = []
+  let runs = 0
+  try {
+    box.env.SWEEP_LIMIT_ONCE = join(box.base, "limit-once")
+    box.env.CODEX_TASKS_LIMIT_WAIT_FLOOR = "1s"
+    const a = start(box, "fuzz LIMIT A one")
+    settle(box)
+    const b = start(box, "fuzz B one")
+    settle(box)
+    if (a === undefined || b === undefined) {
+      console.error("sweep: fuzz could not make its base store")
+      return 2
+    }
+    send(box, a, "fuzz A two")
+    settle(box)
+    const base = join(box.base, "base-store")
+    cpSync(box.store, base, { recursive: true })
+    const files = []
+    walk(base, (path) => files.push(path.slice(base.length + 1)))
+    const only = value("--file", undefined)
+    const cases = files
+      .filter((f) => only === undefined || f.includes(only))
+      .flatMap((file) => Object.keys(DAMAGES).map((damage) => ({ file, damage })))
+    console.log(`fuzz: ${files.length} files, ${cases.length} cases`)
+    for (const { file, damage } of cases) {
+      rmSync(box.store, { recursive: true, force: true })
+      cpSync(base, box.store, { recursive: true })
+      rmSync(box.ledger, { force: true })
+      box.commands = []
+      const path = join(box.store, file)
+      writeFileSync(path, DAMAGES[damage](readFileSync(path), file.endsWith(".log")))
+      const [damaged, other] = file.startsWith(b) ? [b, a] : [a, b]
+      const violations = fuzzCase(box, damaged, other, file, damage)
+      runs++
+      for (const violation of violations) {
+        const line = `fuzz ${file} ${damage}: ${violation}`
+        found.push(line)
+        console.log(`  VIOLATION ${line}`)
+      }
+      if (verbose && violations.length === 0) console.log(`  ok ${file} ${damage}`)
+    }
+  } finally {
+    for (const p of markedProcesses(box.mark)) {
+      try {
+        process.kill(Number(p.pid), "SIGKILL")
+      } catch {}
+    }
+    if (!keep) rmSync(box.base, { recursive: true, force: true })
+  }
+  console.log(
+    `points 0, runs ${runs}, violations ${found.length} (${Math.round((Date.now() - began) / 1000)} s)`,
+  )
+  return found.length > 0 ? 1 : 0
+}
+
+/** One damaged store: reads, a send to each task, wait, stop; what went wrong. */
+const fuzzCase = (box, damaged, other, file, damage) => {
+  const violations = []
+  const v = (invariant, what) => violations.push(`inv${invariant}: ${what}`)
+  cli(box, ["status", "-a"])
+  cli(box, ["ls"])
+  cli(box, ["status", "--json", "-a"])
+  cli(box, ["log", damaged])
+  const tag = `${file.replaceAll("/", "_")}-${damage}`
+  const afterA = `fuzz damaged after ${tag}`
+  const afterB = `fuzz other after ${tag}`
+  const sentA = send(box, damaged, afterA)
+  const sentB = send(box, other, afterB)
+  settle(box)
+  cli(box, ["stop", "-a", "--timeout", "10"], { timeoutMs: 45_000 })
+  const ran = new Set(ledger(box).map((e) => e.prompt))
+  if (sentB.status !== 0)
+    v(2, `send to the other task failed: ${sentB.stderr.trim().split("\n")[0]}`)
+  else if (!ran.has(afterB)) v(2, "the other task's prompt did not run")
+  if (sentA.status !== 0) {
+    v(
+      2,
+      `send to the damaged task failed: exit ${sentA.status}: ${sentA.stderr.trim().split("\n")[0]}`,
+    )
+  } else if (!ran.has(afterA)) v(2, "the damaged task's later prompt did not run")
+  for (const c of box.commands) {
+    const what = `\`${c.args.slice(0, 2).join(" ")}\``
+    if (c.timedOut) v(4, `${what} did not end within its timeout`)
+    else if (c.status === null) v(4, `${what} ended by ${c.signal}`)
+    else if (!DOCUMENTED_EXITS.has(c.status)) v(4, `${what} exited ${c.status}`)
+    if (/^\s+at .+:\d+:\d+\)?$/m.test(c.stderr) || /internal error|defect/i.test(c.stderr)) {
+      v(4, `${what} printed a stack trace or internal error: ${c.stderr.trim().split("\n")[0]}`)
+    }
+  }
+  for (const p of markedProcesses(box.mark)) v(3, `process alive after stop -a: ${p.pid} ${p.cmd}`)
+  return violations
+}
+
 // --mode: crash (SIGKILL at point k), enospc (ENOSPC from point k on), torn (the k-th log
 // append torn, then SIGKILL: k counts appends), readonly (every write fails; one run, and the
 // reads `status -a` and `ls` must still work under it).
 const mode = value("--mode", "crash")
-if (!["crash", "enospc", "torn", "readonly"].includes(mode)) {
-  console.error(`sweep: unknown mode ${mode} (crash, enospc, torn, readonly)`)
+if (!["crash", "enospc", "torn", "readonly", "fuzz"].includes(mode)) {
+  console.error(`sweep: unknown mode ${mode} (crash, enospc, torn, readonly, fuzz)`)
   process.exit(2)
 }
+if (mode === "fuzz") process.exit(fuzz())
 const planOf = (role, k) =>
   `role=${role};${mode === "crash" ? "crash-at" : mode === "enospc" ? "enospc-from" : "torn-append"}=${k}`
 

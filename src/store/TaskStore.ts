@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs"
-import { appendFile, mkdir, readFile, rename, rm } from "node:fs/promises"
+import { appendFile, link, mkdir, readFile, rename, rm, unlink } from "node:fs/promises"
 import { join, resolve as resolvePath } from "node:path"
 import { Array as Arr, Effect, Either, Layer } from "effect"
 import { nowTimestamp, type TaskMeta } from "../domain/task.js"
@@ -121,11 +121,13 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       return only
     })
 
-    /** Reads and decodes `task.json` (`<id>.json` for a flat-era task). */
-    // Synchronous on purpose: a small file, and `ls` reads thousands of them (the promise API's
-    // open/fstat/read/close round trips, and a fiber per task, cost more than the reads).
-    const readNow = (loc: TaskLocation): Either.Either<TaskMeta, TaskNotFound | CorruptTask> => {
-      const path = taskPaths(loc).json
+    /** `task.json.prev`: the record before the last update (docs/faults.md, the fuzz). */
+    const backupPath = (loc: TaskLocation) => `${taskPaths(loc).json}.prev`
+
+    const readRecord = (
+      loc: TaskLocation,
+      path: string,
+    ): Either.Either<TaskMeta, TaskNotFound | CorruptTask> => {
       let text: string
       try {
         text = readFileSync(path, "utf8")
@@ -137,6 +139,22 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
         )
       }
       return parseTaskJson(text, loc.id, path)
+    }
+
+    /**
+     * Reads and decodes `task.json` (`<id>.json` for a flat-era task). A damaged one falls back to
+     * `task.json.prev`, the record before the last update, so the task stays usable (its next
+     * update repairs `task.json`); without a good backup the task reads as corrupt.
+     */
+    // Synchronous on purpose: a small file, and `ls` reads thousands of them (the promise API's
+    // open/fstat/read/close round trips, and a fiber per task, cost more than the reads).
+    const readNow = (loc: TaskLocation): Either.Either<TaskMeta, TaskNotFound | CorruptTask> => {
+      const current = readRecord(loc, taskPaths(loc).json)
+      if (Either.isRight(current) || current.left._tag === "TaskNotFound" || isFlat(loc)) {
+        return current
+      }
+      const backup = readRecord(loc, backupPath(loc))
+      return Either.isRight(backup) ? backup : current
     }
 
     /** Reads and decodes `task.json`. */
@@ -221,6 +239,21 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
         isFlat(loc) ? { ...options, file: taskPaths(loc).lockFile } : options,
       )
 
+    /**
+     * Keeps the current, good `task.json` as `task.json.prev` (a hard link: no copy) before it is
+     * replaced. A damaged `task.json` is never made the backup.
+     */
+    const keepBackup = (loc: TaskLocation) =>
+      isFlat(loc)
+        ? Effect.void
+        : tryFs("link", backupPath(loc), async () => {
+            faultPoint("meta.backup", backupPath(loc))
+            await unlink(backupPath(loc)).catch((e) => {
+              if (errnoCode(e) !== "ENOENT") throw e
+            })
+            await link(taskPaths(loc).json, backupPath(loc))
+          })
+
     /** Read-modify-write of `task.json` under the task lock; sets `updated_at`. */
     const update = Effect.fn("TaskStore.update")(function* (
       loc: TaskLocation,
@@ -229,7 +262,10 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       return yield* withLock(
         loc,
         Effect.gen(function* () {
-          const next: TaskMeta = { ...f(yield* read(loc)), updated_at: nowTimestamp() }
+          const current = readRecord(loc, taskPaths(loc).json)
+          const meta = Either.isRight(current) ? current.right : yield* read(loc)
+          const next: TaskMeta = { ...f(meta), updated_at: nowTimestamp() }
+          if (Either.isRight(current)) yield* keepBackup(loc)
           yield* write(loc, next)
           return next
         }),

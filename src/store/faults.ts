@@ -15,8 +15,8 @@
  * `dir.mkdir`, `task.create`, `task.publish` (the task directory), `log.append`, `log.seal`,
  * `inbox.take`, `inbox.drop`, `inbox.remove`, `inbox.finish`, `lock.acquire`, `lock.release`,
  * `lock.break`, `slot.register`, `slot.release`, `slot.reap`, `worker.clear`, `result.move`,
- * `result.promote`, `scratch.remove`, `move.rename`, `move.copy`, `move.commit`, `move.trash`,
- * `move.unlink`, `usage-limit.record`, and `git.<subcommand>` before each git step that writes
+ * `result.promote`, `meta.backup`, `scratch.remove`, `move.rename`, `move.copy`, `move.commit`,
+ * `move.trash`, `move.unlink`, `usage-limit.record`, and `git.<subcommand>` before each git step that writes
  * (`git.worktree`, `git.apply`, `git.commit`, … in src/git/run.ts).
  */
 import { appendFileSync } from "node:fs"

@@ -81,8 +81,8 @@ const runQueue = (log: TaskLog, loc: TaskLocation, options: ExecOptions) =>
       const { prompt, seq } = next.value
       yield* log.write(userMessage(prompt))
       const result = yield* runPromptWaiting(log, { prompt, options, threadId: loc.id })
+      if (result._tag === "Failed") return yield* finishAfterFailure(loc, result.error, seq)
       yield* waitingOutLock(env.store.inboxFinish(loc, seq))
-      if (result._tag === "Failed") return yield* finishAfterFailure(loc, result.error)
     }
   })
 

@@ -73,8 +73,19 @@ export const takeNext = (loc: TaskLocation) =>
     ),
   )
 
-/** Ends the task after a prompt failed for good: DIED, and no queued prompt reaches codex. */
-export const finishAfterFailure = (loc: TaskLocation, error: ExecError) =>
+/**
+ * Ends the task after a prompt failed for good: DIED, and no queued prompt reaches codex. With
+ * `seq`, the failed prompt's turn is recorded done in the same locked section, so no reader sees
+ * the turn over while the task still reads RUNNING.
+ */
+export const finishAfterFailure = (loc: TaskLocation, error: ExecError, seq?: number) =>
   Effect.flatMap(WorkerEnv, (env) =>
-    waitingOutLock(env.store.withLock(loc, finishLocked(loc, error))),
+    waitingOutLock(
+      env.store.withLock(
+        loc,
+        seq === undefined
+          ? finishLocked(loc, error)
+          : Effect.zipRight(env.store.inboxFinish(loc, seq), finishLocked(loc, error)),
+      ),
+    ),
   )

@@ -71,9 +71,43 @@ describe("TaskStore create/read/write", () => {
         assert.deepStrictEqual(json.exec, { model: "o3", future_flag: 1 })
         assert.strictEqual(json.title, "renamed")
         assert.strictEqual(json.turns, 2)
-        assert.deepStrictEqual(yield* Effect.promise(() => readdir(loc.dir)), ["task.json"])
+        assert.deepStrictEqual((yield* Effect.promise(() => readdir(loc.dir))).sort(), [
+          "task.json",
+          "task.json.prev",
+        ])
       }),
     ),
+  )
+
+  it.scoped(
+    "a damaged task.json falls back to the record before the last update (issue 20 fuzz)",
+    () =>
+      withStore((store) =>
+        Effect.gen(function* () {
+          const loc = yield* store.create(makeMeta("t1", { title: "first" }))
+          const path = join(loc.dir, "task.json")
+          yield* store.update(loc, (m) => ({ ...m, title: "second" }))
+          assert.strictEqual((yield* readJson(`${path}.prev`)).title, "first")
+          yield* store.update(loc, (m) => ({ ...m, title: "third", turns: 3 }))
+          assert.strictEqual((yield* readJson(`${path}.prev`)).title, "second")
+          for (const damage of ["", "{ torn", '{"id": 7}']) {
+            yield* Effect.promise(() => writeFile(path, damage))
+            assert.strictEqual(
+              (yield* store.read(loc)).title,
+              "second",
+              `damage ${JSON.stringify(damage)}`,
+            )
+            const listed = yield* store.list({ includeArchived: false })
+            const row = listed[0]
+          assert.strictEqual(row !== undefined && "meta" in row ? row.meta.title : row, "second")
+          }
+          // the next update repairs task.json from the backup; the damaged file never becomes it
+          const repaired = yield* store.update(loc, (m) => ({ ...m, turns: (m.turns ?? 0) + 1 }))
+          assert.strictEqual(repaired.title, "second")
+          assert.strictEqual((yield* readJson(path)).turns, repaired.turns)
+          assert.strictEqual((yield* readJson(`${path}.prev`)).title, "second")
+        }),
+      ),
   )
 
   it.scoped("reports a corrupt or missing task.json as typed errors", () =>
