@@ -11,7 +11,7 @@
 //     without a stack trace.
 // Prints `points P, runs R, violations V` and each violation. Exit 1 when there is any.
 //
-//   npm run build && npm run sweep -- [--scenario NAME|all] [--role cli|worker|all] [--limit N]
+//   npm run build && npm run sweep -- [--scenario NAME|all] [--role cli|worker|mcp|all] [--limit N]
 //                                     [--mode crash|enospc|torn|readonly|fuzz] [--file PART]
 //                                     [--quick] [--verbose]
 //                                     [--at K] [--keep]
@@ -83,10 +83,11 @@ const makeSandbox = () => {
 }
 
 /** Runs the CLI; records what a check needs. `faults` is the plan (none for recovery commands). */
-const cli = (box, args, { faults, timeoutMs = 30_000, env = {} } = {}) => {
+const cli = (box, args, { faults, timeoutMs = 30_000, env = {}, input } = {}) => {
   const started = Date.now()
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: box.base,
+    ...(input === undefined ? {} : { input }),
     env: {
       ...box.env,
       ...env,
@@ -160,6 +161,38 @@ const send = (box, id, prompt, faults) => {
   return r
 }
 
+/**
+ * One `codex-tasks mcp` session on stdin/stdout: initialize, then a `tools/call`; returns the
+ * call's structured result (undefined when it failed or the server died).
+ */
+const mcpCall = (box, tool, args, faults) => {
+  const messages = [
+    {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "sweep", version: "1" },
+      },
+    },
+    { jsonrpc: "2.0", method: "notifications/initialized" },
+    { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: tool, arguments: args } },
+  ]
+  const r = cli(box, ["mcp"], {
+    faults,
+    input: messages.map((m) => `${JSON.stringify(m)}\n`).join(""),
+  })
+  for (const line of r.stdout.split("\n")) {
+    try {
+      const reply = JSON.parse(line)
+      if (reply.id === 2 && reply.result?.isError !== true) return reply.result?.structuredContent
+    } catch {}
+  }
+  return undefined
+}
+
 const settle = (box) =>
   cli(box, ["status", "--wait", "-a", "--timeout", "30"], { timeoutMs: 45_000 })
 
@@ -216,6 +249,30 @@ const SCENARIOS = {
         send(box, id, box.p("two"))
         untilSeen(box, box.p("one"))
         cli(box, ["stop", "--after-turn", "--timeout", "10", id], { faults: plan.cli })
+      }
+      settle(box)
+    },
+  },
+  "mcp-start": {
+    roles: ["mcp", "worker"],
+    single: true,
+    run: (box, plan) => {
+      const prompt = box.p("one")
+      const started = mcpCall(box, "task_start", { prompt, skipGitRepoCheck: true }, plan)
+      if (started?.id !== undefined) box.acked.push({ id: started.id, prompt })
+      settle(box)
+    },
+  },
+  "mcp-send": {
+    roles: ["mcp", "worker"],
+    single: true,
+    run: (box, plan) => {
+      const id = start(box, box.p("zero"))
+      settle(box)
+      if (id === undefined) return
+      const prompt = box.p("one")
+      if (mcpCall(box, "task_send", { taskId: id, prompt }, plan) !== undefined) {
+        box.acked.push({ id, prompt })
       }
       settle(box)
     },
@@ -716,7 +773,8 @@ const names =
   value("--scenario", "all") === "all"
     ? Object.keys(SCENARIOS)
     : value("--scenario", "all").split(",")
-const roles = value("--role", "all") === "all" ? ["cli", "worker"] : value("--role").split(",")
+const roles =
+  value("--role", "all") === "all" ? ["cli", "worker", "mcp"] : value("--role").split(",")
 let totalPoints = 0
 let totalRuns = 0
 const found = []
