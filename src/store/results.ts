@@ -282,7 +282,8 @@ export const scratchOps = (
         : promoteResult(loc.dir, scratch),
     /**
      * Removes what killed processes left: stale start directories, tasks whose creation never
-     * finished, temporary files of dead writers, and the task's `-o` files.
+     * finished, temporary files of dead writers (in the store root and `.worktrees/`), and the
+     * task's `-o` files.
      */
     sweepScratch: (loc: TaskLocation | undefined) =>
       Effect.all(
@@ -290,6 +291,8 @@ export const scratchOps = (
           sweepStartDirs(root, alive, kill),
           sweepUnfinishedTasks(root, alive, kill),
           sweepDeadTemps(root),
+          // a start --worktree killed while writing its intent record (`.worktrees/<token>.json`)
+          sweepDeadTemps(join(root, ".worktrees")),
           loc === undefined || loc.layout === "flat"
             ? Effect.succeed(0)
             : sweepResultScratch(loc.dir),

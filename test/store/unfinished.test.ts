@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Schema } from "effect"
@@ -99,6 +99,20 @@ describe("unfinished task creations", () => {
       const names = readdirSync(loc.dir)
       assert.notInclude(names, deadTemp)
       assert.include(names, liveTemp)
+    }),
+  )
+
+  it.scoped("a worktree intent record half-written by a killed start is swept (sweep find)", () =>
+    Effect.gen(function* () {
+      const world = yield* makeFakeWorld
+      const parent = join(world.store.root, ".worktrees")
+      mkdirSync(parent, { recursive: true })
+      const deadTemp = `.88178c395480.json.${4_194_305}.f30ac1a60855.tmp`
+      const liveTemp = `.0a0b0c0d0e0f.json.${process.pid}.f30ac1a60855.tmp`
+      writeFileSync(join(parent, deadTemp), '{"repo":')
+      writeFileSync(join(parent, liveTemp), '{"repo":')
+      yield* world.store.sweepScratch(undefined)
+      assert.deepStrictEqual(readdirSync(parent), [liveTemp])
     }),
   )
 })
