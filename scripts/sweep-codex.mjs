@@ -23,7 +23,10 @@ const thread =
   resumed ??
   `${now.slice(0, 8)}-${now.slice(8)}-7${hex(3).join("")}-8${hex(3).join("")}-${hex(12).join("")}`
 const event = (e) => process.stdout.write(`${JSON.stringify(e)}\n`)
-process.on("SIGINT", () => process.exit(130))
+// SWEEP_IGNORE_SIGINT=1: a codex that does not stop when asked (the stop timeout's path).
+process.on("SIGINT", () => {
+  if (process.env.SWEEP_IGNORE_SIGINT !== "1") process.exit(130)
+})
 
 const runningDir = process.env.SWEEP_RUNNING_DIR
 if (runningDir !== undefined) {

@@ -277,6 +277,20 @@ const SCENARIOS = {
       settle(box)
     },
   },
+  "stop-timeout": {
+    roles: ["cli", "worker"],
+    run: (box, plan) => {
+      box.env.SWEEP_TURN_MS = "4000"
+      box.env.SWEEP_IGNORE_SIGINT = "1"
+      const id = start(box, box.p("one"), plan.worker)
+      if (id !== undefined) {
+        send(box, id, box.p("two"))
+        untilSeen(box, box.p("one"))
+        cli(box, ["stop", "--timeout", "1", id], { faults: plan.cli })
+      }
+      settle(box)
+    },
+  },
   archive: {
     roles: ["cli"],
     single: true,
