@@ -147,10 +147,17 @@ describe("stores written by the Rust tool, through the CLI in-process", () => {
 
     const exec = archivedDir(sandbox.root, EXEC.stopped)
     assert.isDefined(exec)
-    assert.deepStrictEqual(readdirSync(exec ?? "").sort(), ["task.json", "task.log", "task.result"])
+    // task.json.prev: the record before archiving (kept by every update of a task directory)
+    assert.deepStrictEqual(readdirSync(exec ?? "").sort(), [
+      "task.json",
+      "task.json.prev",
+      "task.log",
+      "task.result",
+    ])
     const proto = archivedDir(sandbox.root, PROTO.idle) ?? ""
     assert.deepStrictEqual(readdirSync(proto).sort(), [
       "task.json",
+      "task.json.prev",
       "task.log",
       "task.pid",
       "task.result",

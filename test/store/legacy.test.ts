@@ -354,6 +354,7 @@ describe("archiving legacy tasks", () => {
       assert.isFalse(yield* exists(join(root, PROTO_ID)))
       assert.deepStrictEqual(yield* entries(report.dir), [
         "task.json",
+        "task.json.prev", // the record before archiving, kept by the update (a damaged one falls back)
         "task.log",
         "task.pid",
         "task.result",
