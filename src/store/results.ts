@@ -281,6 +281,18 @@ export const scratchOps = (
           )
         : promoteResult(loc.dir, scratch),
     /**
+     * Removes the temporary files that dead writers left in a task's directory and inbox (a
+     * `send` killed mid-write); a live writer's are kept. For `stop -a`, which visits every task.
+     */
+    sweepTaskTemps: (loc: TaskLocation) =>
+      loc.layout === "flat"
+        ? Effect.succeed(0)
+        : Effect.zipWith(
+            sweepDeadTemps(loc.dir),
+            sweepDeadTemps(join(loc.dir, INBOX_DIR)),
+            (a, b) => a + b,
+          ),
+    /**
      * Removes what killed processes left: stale start directories, tasks whose creation never
      * finished, temporary files of dead writers (in the store root and `.worktrees/`), and the
      * task's `-o` files.

@@ -57,9 +57,12 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
     ) {
       // `stop -a` also clears what killed processes left (tasks whose creation never finished).
       if (refs === "all") yield* store.sweepScratch(undefined).pipe(Effect.ignore)
+      const all = refs === "all" ? yield* store.list({ includeArchived: false }) : []
+      // ... and what a command killed while it wrote to a task left (a half-written inbox file)
+      for (const entry of all) yield* store.sweepTaskTemps(entry.loc).pipe(Effect.ignore)
       const resolved =
         refs === "all"
-          ? (yield* store.list({ includeArchived: false })).map((e) => Either.right(e.loc))
+          ? all.map((e) => Either.right(e.loc))
           : yield* Effect.forEach(refs, (ref) =>
               store.resolve(ref).pipe(
                 Effect.mapError(

@@ -17,7 +17,7 @@ import {
 import { git } from "../git/run.js"
 import { ProcessIdentity } from "../processes/identity.js"
 import { currentIdentity, isSameProcessAlive, someProcessIn } from "../processes/procfs.js"
-import { writeFileAtomic } from "../store/atomic.js"
+import { ensurePrivateDir, writeFileAtomic } from "../store/atomic.js"
 import { TASK_JSON } from "../store/layout.js"
 
 /** `worktree.json` in a worktree task's directory (written once the task exists). */
@@ -125,7 +125,7 @@ export const startInWorktree = <E, R>(
     const token = randomBytes(6).toString("hex")
     const branch = request.branch ?? `codex-tasks/pending-${token}`
     const parent = join(root, ".worktrees")
-    mkdirSync(parent, { recursive: true, mode: 0o700 })
+    yield* ensurePrivateDir(parent)
     yield* sweepWorktreeIntents(root)
     yield* checkNewBranch(repo.top, branch)
     const path = join(parent, token)
@@ -154,12 +154,12 @@ export const startInWorktree = <E, R>(
     const cwd = join(path, relative(repo.top, dir))
     // Failures only: an interrupted launch may have a worker that goes on (it is detached).
     const started = yield* launch(cwd).pipe(Effect.tapError(() => undo))
-    yield* writeWorktree(started.dir, record).pipe(Effect.orDie)
+    yield* writeWorktree(started.dir, record)
     if (request.branch === undefined) {
       const wanted = defaultBranch(started.id)
       if (!(yield* branchExists(repo.top, wanted))) {
         yield* renameBranch(repo.top, branch, wanted)
-        yield* writeWorktree(started.dir, { ...record, branch: wanted }).pipe(Effect.orDie)
+        yield* writeWorktree(started.dir, { ...record, branch: wanted })
       }
     }
     yield* dropIntent
@@ -167,7 +167,7 @@ export const startInWorktree = <E, R>(
   }).pipe(Effect.mapError((e) => (isGitError(e) ? refused(e) : e)))
 
 const writeRecordFile = (file: string, record: WorktreeRecord & { readonly owner?: unknown }) =>
-  writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 }).pipe(Effect.orDie)
+  writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 })
 
 const WorktreeIntent = Schema.Struct({
   ...WorktreeRecord.fields,
@@ -303,9 +303,7 @@ export const retireWorktree = (taskDir: string, id: string, options: BranchPolic
         keptIgnored = yield* keepIgnored(record.path, taskDir)
         yield* removeWorktree(record.repo, record.path)
       }
-      yield* writeWorktree(taskDir, { ...record, removed_at: new Date().toISOString() }).pipe(
-        Effect.orDie,
-      )
+      yield* writeWorktree(taskDir, { ...record, removed_at: new Date().toISOString() })
     }
     rmSync(intentPath(record.path), { force: true })
     let branchDeleted = false
@@ -314,4 +312,4 @@ export const retireWorktree = (taskDir: string, id: string, options: BranchPolic
       branchDeleted = true
     }
     return { branch: record.branch, committed, keptIgnored, branchDeleted }
-  }).pipe(Effect.mapError(refused))
+  }).pipe(Effect.mapError((e) => (isGitError(e) ? refused(e) : e)))
