@@ -3,7 +3,8 @@
 // this Node, then the end-to-end tests again on Node 22 LTS (a pinned release from the npm
 // registry, scripts/node-dist.mjs; skipped where there is none for the platform, or with
 // CODEX_TASKS_TEST_NODE22=0). Ends with one plain line `N passed, M failed` counting both runs
-// (plus any failed check step).
+// (plus any failed check step); above it, the tests that failed and those that passed only on
+// their retry (the e2e project retries a failed test once), by name.
 import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path"
@@ -33,6 +34,8 @@ let passed = 0
 let failed = 0
 /** The names of failed tests and checks, repeated just above the summary line (CI shows a tail). */
 const failures = []
+/** Tests that passed only on their retry (the e2e project retries once): flakes to fix. */
+const flaky = []
 /** Runs vitest with `node` (PATH led by its directory, for the codex shim's `env node`). */
 const vitest = (label, node, args) => {
   process.stdout.write(`\n== ${label}\n`)
@@ -66,6 +69,10 @@ const vitest = (label, node, args) => {
         )
       }
       for (const t of suite.assertionResults ?? []) {
+        if (t.status === "passed" && (t.failureMessages ?? []).length > 0) {
+          const why = String(t.failureMessages[0]).split("\n")[0].slice(0, 300)
+          flaky.push(`${label}: ${file} > ${t.fullName ?? t.title}: ${why}`)
+        }
         if (t.status !== "failed") continue
         const why = String((t.failureMessages ?? [])[0] ?? "")
           .split("\n")[0]
@@ -117,6 +124,11 @@ if (!buildFailed && process.env.CODEX_TASKS_TEST_SWEEP !== "0") {
 }
 failed += failedSteps
 for (const name of failedStepNames) failures.push(`${name} FAILED (see above)`)
+if (flaky.length > 0) {
+  process.stdout.write(
+    `\n== passed only on retry (flaky, to fix):\n${flaky.map((l) => `  ${l}`).join("\n")}\n`,
+  )
+}
 if (failures.length > 0)
   process.stdout.write(`\n== failed:\n${failures.map((l) => `  ${l}`).join("\n")}\n`)
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`)
