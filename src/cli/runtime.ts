@@ -20,6 +20,7 @@ export interface LocalGlobals {
   readonly storeRoot: Option.Option<string>
   readonly codexBin: Option.Option<string>
   readonly maxRunning?: Option.Option<number>
+  readonly cluster?: Option.Option<string>
 }
 
 const none: LocalGlobals = { storeRoot: Option.none(), codexBin: Option.none() }
@@ -58,7 +59,12 @@ export const globalsWith = (local: LocalGlobals = none) =>
       Option.orElse(local.maxRunning ?? Option.none(), () => g.maxRunning ?? Option.none()),
       process.env,
     )
+    const cluster = Option.getOrElse(
+      Option.orElse(local.cluster ?? Option.none(), () => g.cluster ?? Option.none()),
+      () => process.env.CODEX_TASKS_CLUSTER ?? "",
+    )
     return {
+      cluster: cluster === "" ? undefined : cluster,
       storeRoot: resolveStoreRoot({
         flag: Option.getOrUndefined(Option.orElse(local.storeRoot, () => g.storeRoot)),
         env: process.env,
@@ -168,3 +174,30 @@ export const withTasks = <A, E>(
     })
     return yield* Effect.provide(effect, Layer.merge(tasks, output))
   })
+
+/** The fleet's commands (`cli/fleet.ts`), loaded only when a command works on a fleet. */
+type FleetCommands = typeof import("./fleet.js")
+
+/**
+ * `inFleet` when the command works on a fleet (`--cluster URL` after or before the command, else
+ * `CODEX_TASKS_CLUSTER`), else `local`. The fleet's code is loaded only then.
+ */
+export const fleetOr = <A, E, R>(
+  local: LocalGlobals,
+  inFleet: (
+    fleet: FleetCommands,
+  ) => Effect.Effect<unknown, unknown, import("./fleet.js").FleetContext>,
+  localProgram: Effect.Effect<A, E, R>,
+): Effect.Effect<A | undefined, unknown, R> =>
+  Effect.flatMap(globalsWith(local), (g): Effect.Effect<A | undefined, unknown, R> => {
+    const url = g.cluster
+    if (url === undefined) return localProgram
+    return Effect.flatMap(
+      Effect.promise(() => import("./fleet.js")),
+      (fleet) => Effect.as(fleet.onFleet(url, inFleet(fleet)), undefined),
+    )
+  })
+
+/** Fails with a usage error: `what` does not work with `--cluster` (yet). */
+export const notOnFleet = (what: string) =>
+  Effect.fail(new UsageError({ message: `${what} is not available with --cluster.` }))

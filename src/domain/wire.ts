@@ -109,6 +109,13 @@ export const TaskJson = Schema.Struct({
   worktree: Schema.optional(Schema.NullOr(TaskWorktreeJson)).annotations({
     description: "status --json only: a worktree task's worktree; null for other tasks.",
   }),
+  host: Schema.optional(Schema.String).annotations({
+    description: "With --cluster only: the host (runner --host-id) the task lives on.",
+  }),
+  host_lost_since: Schema.optional(Timestamp).annotations({
+    description:
+      "With --cluster only: the task's host has had no live runner since then (the rest of the object is what was last known).",
+  }),
 })
 /** The task object. */
 export type TaskJson = typeof TaskJson.Type

@@ -1,0 +1,98 @@
+/**
+ * `codex-tasks runner`: a cluster runner for one host. It holds the shard group named by its host
+ * id, answers the `Host` and `Task` entities' messages with the local `Tasks` façade (so its tasks
+ * run in detached workers that outlive it), and beats a heartbeat with its running-task count
+ * into Postgres, where clients pick a host and `doctor` looks for live runners.
+ */
+import { Effect, Layer, Schedule } from "effect"
+import { redactUrl } from "../domain/notify.js"
+import type { TaskStore } from "../store/TaskStore.js"
+import { Tasks } from "../tasks/Tasks.js"
+import { pgLayer, runnerLayer } from "./engine.js"
+import { makeOperations } from "./handlers.js"
+import { HostEntity, TaskEntity } from "./protocol.js"
+import { ensureSchema, heartbeat } from "./registry.js"
+
+/** How a runner was asked to run. */
+export interface RunnerOptions<R = never> {
+  readonly url: string
+  readonly hostId: string
+  readonly listen: { readonly host: string; readonly port: number }
+  /** Where relative working directories are resolved (the runner's own directory). */
+  readonly cwd: string
+  /** Told once the runner serves (one line on stderr from the CLI). */
+  readonly onReady: (line: string) => Effect.Effect<void, never, R>
+}
+
+const HEARTBEAT_MS = 2_000
+
+const entities = (o: RunnerOptions<unknown>) =>
+  Layer.mergeAll(
+    HostEntity.toLayer(
+      Effect.map(makeOperations(o.hostId, o.cwd), (ops) =>
+        HostEntity.of({
+          Start: ({ payload }) => ops.start(payload),
+          List: ({ payload }) => ops.list(payload.includeArchived),
+        }),
+      ),
+    ),
+    TaskEntity.toLayer(
+      Effect.map(makeOperations(o.hostId, o.cwd), (ops) =>
+        TaskEntity.of({
+          Send: ({ address, payload }) =>
+            ops.send(taskIdOf(address.entityId), payload.key, payload.prompt, payload.maxTokens),
+          Status: ({ address }) => ops.status(taskIdOf(address.entityId)),
+          Log: ({ address, payload }) =>
+            ops.log(taskIdOf(address.entityId), payload.offset, payload.waitMs, payload.lastLines),
+          Stop: ({ address, payload }) =>
+            ops.stop(taskIdOf(address.entityId), payload.afterTurn, payload.timeoutMs),
+          Archive: ({ address }) => ops.archive(taskIdOf(address.entityId)),
+        }),
+      ),
+      // Every message of a task at once: a long `Log` wait must not hold up a `Stop`.
+      { concurrency: "unbounded" },
+    ),
+  )
+
+const taskIdOf = (entityId: string) => entityId.slice(entityId.indexOf("/") + 1)
+
+/** The runner's heartbeat: every 2 s, its address and how many of its tasks run. */
+const heartbeats = (o: RunnerOptions<unknown>) =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const tasks = yield* Tasks
+      const address = `${o.listen.host}:${o.listen.port}`
+      const beat = Effect.gen(function* () {
+        const { views } = yield* tasks.list({ includeArchived: false, states: ["RUNNING"] })
+        yield* heartbeat(o.hostId, address, views.length)
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("codex-tasks runner: heartbeat failed", cause),
+        ),
+      )
+      yield* beat
+      yield* Effect.forkScoped(Effect.repeat(beat, Schedule.spaced(HEARTBEAT_MS)))
+    }),
+  )
+
+/** Runs the runner until interrupted (SIGINT/SIGTERM); its tasks' workers keep running. */
+export const runRunner = <R>(o: RunnerOptions<R>) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const db = yield* Layer.build(pgLayer(o.url))
+      yield* Effect.provide(ensureSchema, db)
+      yield* Layer.build(
+        Layer.mergeAll(entities(o), heartbeats(o)).pipe(
+          Layer.provide(runnerLayer(o.hostId, o.listen)),
+          Layer.provide(Layer.succeedContext(db)),
+        ),
+      )
+      yield* o.onReady(
+        `runner ${o.hostId} listening on ${o.listen.host}:${o.listen.port} (${redactUrl(o.url)})`,
+      )
+      return yield* Effect.never
+    }),
+  )
+
+/** What the runner needs from the command's world: this host's tasks and store. */
+export type RunnerContext = Tasks | TaskStore
