@@ -25,7 +25,7 @@ export const maxRunningOption = Options.integer("max-running").pipe(
 /** `--cluster URL`: work on the fleet whose PostgreSQL this is (env `CODEX_TASKS_CLUSTER`; docs/cluster.md). */
 export const clusterOption = Options.text("cluster").pipe(
   Options.withDescription(
-    "Work on the fleet of runners sharing this PostgreSQL URL (env CODEX_TASKS_CLUSTER; see docs/cluster.md).",
+    "Work on the fleet of runners sharing this PostgreSQL (docs/cluster.md); the password is never shown.",
   ),
   Options.optional,
 )

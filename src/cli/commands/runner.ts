@@ -1,3 +1,4 @@
+import { hostname } from "node:os"
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { UsageError } from "../../domain/exit.js"
@@ -31,8 +32,9 @@ export const runner = Command.make(
     ...globalOptions,
     hostId: Options.text("host-id").pipe(
       Options.withDescription(
-        "This machine's name in the fleet: tasks started with `start --on NAME` run here.",
+        "This machine's name in the fleet: tasks started with `start --on NAME` run here (default: the host name).",
       ),
+      Options.optional,
     ),
     listen: Options.text("listen").pipe(
       Options.withDescription(
@@ -49,9 +51,10 @@ export const runner = Command.make(
           message: "runner needs the fleet's PostgreSQL: --cluster URL or CODEX_TASKS_CLUSTER.",
         })
       }
-      if (!HOST_ID.test(o.hostId)) {
+      const hostId = Option.getOrElse(o.hostId, () => hostname())
+      if (!HOST_ID.test(hostId)) {
         return yield* new UsageError({
-          message: `--host-id wants letters, digits, '.', '_' or '-' (at most 63, no '/'), not '${o.hostId}'.`,
+          message: `--host-id wants letters, digits, '.', '_' or '-' (at most 63, no '/'), not '${hostId}'.`,
         })
       }
       const text = Option.getOrElse(o.listen, () => `127.0.0.1:${DEFAULT_PORT}`)
@@ -65,7 +68,7 @@ export const runner = Command.make(
       return yield* withTasks(
         runRunner({
           url,
-          hostId: o.hostId,
+          hostId,
           listen,
           cwd: process.cwd(),
           onReady: (line) => printNote(line),
