@@ -77,7 +77,8 @@ const asUser = (
         [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", bin, ...args],
       ]
 
-const freePort = () =>
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)

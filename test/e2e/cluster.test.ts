@@ -1,0 +1,164 @@
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { taskState, waitFor, waitForState } from "../support/cli.js"
+import { fleetWorld } from "../support/fleet.js"
+
+// Two runner processes (own host ids, stores, CODEX_HOMEs) driving the real codex against the
+// scripted model server, and a client process: the whole fleet on this machine.
+const world = fleetWorld()
+
+const json = <A>(text: string): A => JSON.parse(text) as A
+
+describe("a fleet of two runners", () => {
+  it("starts, sends, follows, stops and archives tasks across two hosts from a client", async (ctx) => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const alpha = await fleet.startRunner("alpha")
+    const beta = await fleet.startRunner("beta")
+
+    const a = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--skip-git-repo-check",
+      "REPLY:alpha done",
+    ])
+    expect(a.stderr).toBe("")
+    expect(a.code).toBe(0)
+    const idA = a.stdout.trim()
+    const b = await fleet.fleetCli([
+      "start",
+      "--on",
+      "beta",
+      "--skip-git-repo-check",
+      "DELAY:120000",
+    ])
+    expect(b.code).toBe(0)
+    const idB = b.stdout.trim()
+    // Each task lives on its own host's store.
+    expect(readFileSync(join(alpha.sandbox.storeRoot, idA, "task.json"), "utf8")).toContain(idA)
+    expect(readFileSync(join(beta.sandbox.storeRoot, idB, "task.json"), "utf8")).toContain(idB)
+
+    const listed = await fleet.fleetCli(["ls", "--json"])
+    expect(listed.code).toBe(0)
+    const hosts = Object.fromEntries(
+      json<Array<{ id: string; host: string }>>(listed.stdout).map((t) => [t.id, t.host]),
+    )
+    expect(hosts).toEqual({ [idA]: "alpha", [idB]: "beta" })
+    const table = (await fleet.fleetCli(["ls"])).stdout.split("\n")
+    expect(table[0]).toMatch(/^ID\s+Title\s+State\s+Host\s+Created At/)
+    expect(table.find((l) => l.startsWith(idB))).toMatch(/\sRUNNING\s+beta\s/)
+
+    await waitForState(alpha.sandbox, idA, "STOPPED", { timeoutMs: 60_000 })
+    const sent = await fleet.fleetCli(["send", idA.slice(0, 13), "REPLY:second answer"])
+    expect(sent.stdout).toBe(`Task ${idA}: prompt started a new turn.\n`)
+    expect(sent.code).toBe(0)
+
+    // log -f from the client follows the turn to its end; --json is the host's task.log, byte for byte.
+    const followed = await fleet.fleetCli(["log", "-f", "--json", idA])
+    expect(followed.code).toBe(0)
+    const onHost = readFileSync(join(alpha.sandbox.storeRoot, idA, "task.log"), "utf8")
+    expect(followed.stdout).toBe(onHost)
+    expect(onHost).toContain("second answer")
+    const human = await fleet.fleetCli(["log", idA])
+    expect(human.stdout).toContain("second answer")
+
+    const status = json<{ state: string; host: string; turns: number }>(
+      (await fleet.fleetCli(["status", "--json", idA])).stdout,
+    )
+    expect(status).toMatchObject({ state: "STOPPED", host: "alpha", turns: 2 })
+
+    const stopped = await fleet.fleetCli(["stop", idB])
+    expect(stopped.stdout).toBe(`Task ${idB} stopped.\n`)
+    expect(stopped.code).toBe(0)
+    expect((await taskState(beta.sandbox, idB)).state).toBe("STOPPED")
+
+    const archived = await fleet.fleetCli(["archive", idA])
+    expect(archived.code).toBe(0)
+    expect(archived.stdout).toMatch(new RegExp(`^Task ${idA} archived to `))
+    expect(json<Array<unknown>>((await fleet.fleetCli(["ls", "--json"])).stdout)).toHaveLength(1)
+
+    const unknown = await fleet.fleetCli(["status", "nosuchtask"])
+    expect(unknown.stderr).toBe('codex-tasks: no task matches "nosuchtask"\n')
+    expect(unknown.code).toBe(1)
+
+    // The database password is never printed, not even when it is wrong.
+    const wrong = fleet.url.replace(fleet.password, "not-the-password")
+    const refused = await fleet.fleetCli(["--cluster", wrong, "ls"])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(
+      /^codex-tasks: the fleet's PostgreSQL \(postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/fleet_\w+\) failed: .*password authentication failed/,
+    )
+    for (const text of [alpha.stderr(), beta.stderr(), refused.stderr, listed.stderr]) {
+      expect(text).not.toContain(fleet.password)
+      expect(text).not.toContain("not-the-password")
+    }
+    expect(alpha.stderr()).toContain("runner alpha listening on 127.0.0.1:")
+  }, 240_000)
+
+  it("a runner killed mid-turn is restarted and takes its task back; each prompt runs once", async (ctx) => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const alpha = await fleet.startRunner("alpha")
+    const prompts = ["first\nDELAY:6000\nREPLY:one", "second\nREPLY:two", "third\nREPLY:three"]
+
+    const started = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--skip-git-repo-check",
+      prompts[0] as string,
+    ])
+    expect(started.code).toBe(0)
+    const id = started.stdout.trim()
+    const queued = await fleet.fleetCli(["send", id, prompts[1] as string])
+    expect(queued.stdout).toBe(`Task ${id}: prompt queued at position 1.\n`)
+
+    await alpha.kill9()
+    // Sent while no runner serves the host: persisted in Postgres, answered by the next runner.
+    const third = fleet.fleetCli(["send", id, prompts[2] as string])
+    await new Promise((r) => setTimeout(r, 1_000))
+    expect((await taskState(alpha.sandbox, id)).state).toBe("RUNNING")
+    await alpha.restart()
+    const receipt = await third
+    expect(receipt.stderr).toBe("")
+    expect(receipt.code).toBe(0)
+    expect(receipt.stdout).toMatch(
+      new RegExp(`^Task ${id}: prompt (queued at position \\d|started a new turn)\\.\\n$`),
+    )
+
+    await waitForState(alpha.sandbox, id, "STOPPED", {
+      timeoutMs: 90_000,
+      extra: (meta) => (meta.turns ?? 0) >= 3,
+    })
+    const status = json<{ state: string; turns: number; last_result: string; host: string }>(
+      (await fleet.fleetCli(["status", "--json", id])).stdout,
+    )
+    expect(status).toMatchObject({
+      state: "STOPPED",
+      turns: 3,
+      last_result: "three",
+      host: "alpha",
+    })
+    // Exactly one model request per prompt: nothing ran twice after the crash.
+    for (const prompt of prompts) {
+      expect(fleet.server.requests.filter((r) => r.lastUserText === prompt)).toHaveLength(1)
+    }
+    const userMessages = readFileSync(join(alpha.sandbox.storeRoot, id, "task.log"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"type":"user_message"'))
+    expect(userMessages).toHaveLength(3)
+    // No message is left behind in the engine's queue.
+    await waitFor("the engine's queue to drain", async () => {
+      const { default: pg } = await import("pg")
+      const db = new pg.Client({ connectionString: fleet.url })
+      await db.connect()
+      const { rows } = await db.query<{ n: string }>(
+        "SELECT count(*) AS n FROM cluster_messages WHERE processed = false AND kind = 0",
+      )
+      await db.end()
+      return rows[0]?.n === "0" ? true : undefined
+    })
+  }, 240_000)
+})
