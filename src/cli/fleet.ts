@@ -90,7 +90,7 @@ export const fleetSend = (
     const task = yield* resolveTask(ref)
     const receipt = yield* sendTo(task, prompt, maxTokens)
     if (receipt === undefined) {
-      if (json) return yield* printJson({ id: task.id, status: "persisted", host: task.host })
+      if (json) return yield* printJson({ id: task.id, status: "accepted" })
       return yield* printLine(
         `Task ${task.id}: prompt accepted; host ${task.host} has no live runner, it runs when the runner is back.`,
       )
@@ -103,16 +103,6 @@ export const fleetSend = (
     )
   })
 
-const reportLostHosts = (lost: ReadonlyArray<{ host: string; heartbeatAt: Date }>) =>
-  Effect.forEach(
-    lost,
-    (h) =>
-      printNote(
-        `codex-tasks: host ${h.host} has no live runner (unreachable since ${h.heartbeatAt.toISOString()}); its tasks are not listed.`,
-      ),
-    { discard: true },
-  )
-
 /** `ls --cluster`: every live host's tasks, newest first, with a HOST column. */
 export const fleetList = (
   includeArchived: boolean,
@@ -121,8 +111,7 @@ export const fleetList = (
   timeFormat: TimeFormat,
 ) =>
   Effect.gen(function* () {
-    const { tasks, lost } = yield* listFleet(includeArchived)
-    yield* reportLostHosts(lost)
+    const tasks = yield* listFleet(includeArchived)
     const shown = states.length === 0 ? tasks : tasks.filter((t) => states.includes(t.state))
     if (json) return yield* printJson(shown)
     yield* printLine(shown.length === 0 ? "No tasks found." : renderFleetTable(shown, timeFormat))
@@ -138,8 +127,7 @@ export const fleetStatus = (
     let shown: Array<TaskJson>
     let failed = false
     if (refs === "all" || refs === "running") {
-      const { tasks, lost } = yield* listFleet(false)
-      yield* reportLostHosts(lost)
+      const tasks = yield* listFleet(false)
       shown = refs === "all" ? tasks : tasks.filter((t) => t.state === "RUNNING")
     } else {
       shown = []

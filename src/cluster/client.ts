@@ -3,15 +3,18 @@
  * the `Host` / `Task` entities their messages (client-only sharding on the same Postgres).
  */
 import { randomUUID } from "node:crypto"
-import { Effect, Layer } from "effect"
-import type { TaskJson } from "../domain/wire.js"
+import { Effect, Layer, Option, Schema } from "effect"
+import { TaskJson } from "../domain/wire.js"
 import { AmbiguousTaskId, TaskNotFound } from "../store/errors.js"
 import { clientLayer, pgLayer } from "./engine.js"
 import { FleetError, HostEntity, type StartRequest, TaskEntity, taskEntityId } from "./protocol.js"
-import { type HostRow, hosts, placementsMatching } from "./registry.js"
+import { type HostRow, hosts, placementsMatching, snapshotsOn } from "./registry.js"
 
 /** A message a runner did not answer in time: its host is down, or unreachable from here. */
 const ANSWER_WITHIN_MS = 60_000
+
+/** How long `ls` waits for a live host's list before showing its tasks as last known. */
+const LIST_WITHIN_MS = 5_000
 
 const unanswered = (what: string, host: string) =>
   new FleetError({
@@ -100,25 +103,88 @@ export const sendTo = (task: Placed, prompt: string, maxTokens: number | undefin
     return yield* timed("the prompt", task.host, entity.Send(payload))
   })
 
-/** The task's JSON as its runner shows it. */
+/** The task's JSON as its runner shows it; as last known (marked) while its host is lost. */
 export const statusOf = (task: Placed) =>
-  Effect.flatMap(TaskEntity.client, (client) =>
-    timed("a status request", task.host, client(taskEntityId(task.host, task.id)).Status()),
+  Effect.gen(function* () {
+    const host = (yield* hosts).find((h) => h.host === task.host)
+    const lastKnown = Effect.map(
+      host === undefined ? Effect.succeed([]) : lostTasks([host]),
+      (known) => known.find((t) => t.id === task.id),
+    )
+    if (host !== undefined && !host.live) {
+      const known = yield* lastKnown
+      if (known !== undefined) return known
+    }
+    const client = yield* TaskEntity.client
+    // A runner that died a moment ago still looks live: past a short wait, show the last known.
+    const answer = yield* client(taskEntityId(task.host, task.id))
+      .Status()
+      .pipe(Effect.timeout(LIST_WITHIN_MS * 2), Effect.option)
+    if (Option.isSome(answer)) return answer.value
+    const known = yield* lastKnown
+    if (known !== undefined) return known
+    return yield* unanswered("a status request", task.host)
+  })
+
+const decodeTask = Schema.decodeUnknownOption(TaskJson)
+
+/** The last known JSON of the tasks on lost hosts, each marked with when its host was last seen. */
+const lostTasks = (lost: ReadonlyArray<HostRow>) =>
+  Effect.map(
+    snapshotsOn(lost.map((h) => h.host)),
+    (rows): Array<TaskJson> =>
+      rows.flatMap((r) => {
+        const task = decodeTask(r.snapshot)
+        const since = lost.find((h) => h.host === r.host)?.heartbeatAt
+        return Option.isNone(task) || since === undefined
+          ? []
+          : [{ ...task.value, host: r.host, host_lost_since: since.toISOString() }]
+      }),
   )
 
-/** The tasks of every live host, newest first; the hosts without a live runner apart. */
+/**
+ * The tasks of every host, newest first: live hosts answer for theirs; the tasks of a host
+ * without a live runner are shown as last known, marked `host_lost_since`.
+ */
 export const listFleet = (includeArchived: boolean) =>
   Effect.gen(function* () {
     const client = yield* HostEntity.client
     const all = yield* hosts
-    const lists = yield* Effect.forEach(
+    // A runner that died a moment ago still looks live: one that does not answer soon counts as lost.
+    const answers = yield* Effect.forEach(
       all.filter((h) => h.live),
-      (h) => timed("a list request", h.host, client(h.host).List({ includeArchived })),
+      (h) =>
+        client(h.host)
+          .List({ includeArchived })
+          .pipe(
+            Effect.timeout(LIST_WITHIN_MS),
+            Effect.map((tasks) => ({ host: h, tasks })),
+            Effect.orElseSucceed(() => ({ host: h, tasks: undefined })),
+          ),
       { concurrency: "unbounded" },
     )
-    const tasks: Array<TaskJson> = lists.flat()
+    const silent = answers.flatMap((a) => (a.tasks === undefined ? [a.host] : []))
+    const stale = yield* lostTasks([...all.filter((h) => !h.live), ...silent])
+    const tasks: Array<TaskJson> = [
+      ...answers.flatMap((a) => a.tasks ?? []),
+      ...stale.filter((t) => includeArchived || t.state !== "ARCHIVED"),
+    ]
     tasks.sort((a, b) => b.created_at.localeCompare(a.created_at))
-    return { tasks, lost: all.filter((h): h is HostRow => !h.live) }
+    return tasks
+  })
+
+/** Fails unless the task's host has a live runner (a lost host would not answer for a minute). */
+const requireLive = (task: Placed, what: string) =>
+  Effect.flatMap(hosts, (all) => {
+    const host = all.find((h) => h.host === task.host)
+    return host?.live === true
+      ? Effect.void
+      : Effect.fail(
+          new FleetError({
+            message: `Cannot ${what} task ${task.id}: host ${task.host} is unreachable${host === undefined ? "" : ` since ${host.heartbeatAt.toISOString()}`} (no live runner).`,
+            usage: false,
+          }),
+        )
   })
 
 /** A chunk of the task's log from `offset` (waiting up to `waitMs` for one while it runs). */
@@ -128,17 +194,19 @@ export const logChunkOf = (
   waitMs: number,
   lastLines: number | undefined,
 ) =>
-  Effect.flatMap(TaskEntity.client, (client) =>
-    timed(
-      "a log request",
-      task.host,
-      client(taskEntityId(task.host, task.id)).Log({ offset, waitMs, lastLines }),
+  Effect.zipRight(requireLive(task, "read the log of"), TaskEntity.client).pipe(
+    Effect.flatMap((client) =>
+      timed(
+        "a log request",
+        task.host,
+        client(taskEntityId(task.host, task.id)).Log({ offset, waitMs, lastLines }),
+      ),
     ),
   )
 
 /** Stops the task on its host. */
 export const stopOn = (task: Placed, afterTurn: boolean, timeoutMs: number) =>
-  Effect.flatMap(TaskEntity.client, (client) =>
+  Effect.flatMap(Effect.zipRight(requireLive(task, "stop"), TaskEntity.client), (client) =>
     Effect.timeoutFail(client(taskEntityId(task.host, task.id)).Stop({ afterTurn, timeoutMs }), {
       duration: ANSWER_WITHIN_MS + timeoutMs,
       onTimeout: () => unanswered("the stop", task.host),
@@ -147,6 +215,6 @@ export const stopOn = (task: Placed, afterTurn: boolean, timeoutMs: number) =>
 
 /** Archives the task on its host. */
 export const archiveOn = (task: Placed) =>
-  Effect.flatMap(TaskEntity.client, (client) =>
+  Effect.flatMap(Effect.zipRight(requireLive(task, "archive"), TaskEntity.client), (client) =>
     timed("the archive", task.host, client(taskEntityId(task.host, task.id)).Archive()),
   )

@@ -14,7 +14,7 @@ import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
 import { readChunk, waitForGrowth } from "./logChunk.js"
 import { FleetError } from "./protocol.js"
-import { place } from "./registry.js"
+import { place, saveSnapshots } from "./registry.js"
 
 const messageOf = (e: unknown) =>
   typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
@@ -87,6 +87,7 @@ export const makeOperations = (host: string, cwd: string) =>
             repo: payload.repo,
           })
           yield* place(id, host)
+          yield* Effect.flatMap(taskJson(id), (t) => saveSnapshots([t])).pipe(Effect.ignore)
           return { id }
         }).pipe(asFleetError),
 

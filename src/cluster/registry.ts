@@ -51,7 +51,9 @@ export const ensureSchema = Effect.gen(function* () {
       yield* sql`CREATE TABLE IF NOT EXISTS codex_tasks_placements (
         task_id text PRIMARY KEY,
         host text NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now())`
+        created_at timestamptz NOT NULL DEFAULT now(),
+        snapshot jsonb,
+        snapshot_at timestamptz)`
       yield* sql`INSERT INTO codex_tasks_meta (key, value) VALUES ('schema_version', ${String(SCHEMA_VERSION)})
         ON CONFLICT (key) DO NOTHING`
     }),
@@ -115,3 +117,29 @@ export const schemaVersion = Effect.gen(function* () {
     WHERE key = 'schema_version'`.pipe(Effect.orElseSucceed(() => []))
   return rows[0] === undefined ? undefined : Number(rows[0].value)
 })
+
+/** Keeps what `tasks` (JSON of one host's tasks) last looked like, for when that host is gone. */
+export const saveSnapshots = (tasks: ReadonlyArray<{ readonly id: string }>) =>
+  Effect.gen(function* () {
+    if (tasks.length === 0) return
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`UPDATE codex_tasks_placements AS p SET snapshot = s.snapshot, snapshot_at = now()
+      FROM jsonb_array_elements(${JSON.stringify(tasks)}::jsonb) AS s(snapshot)
+      WHERE p.task_id = s.snapshot->>'id'`
+  })
+
+/** The last known JSON of the tasks on `hosts` (those whose runner is gone). */
+export const snapshotsOn = (hostIds: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    if (hostIds.length === 0) return []
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* orEmptyBeforeSchema(sql<{
+      host: string
+      snapshot: unknown
+    }>`SELECT host, snapshot
+      FROM codex_tasks_placements WHERE host IN ${sql.in(hostIds)} AND snapshot IS NOT NULL`)
+    return rows.map((r) => ({
+      host: r.host,
+      snapshot: (typeof r.snapshot === "string" ? JSON.parse(r.snapshot) : r.snapshot) as unknown,
+    }))
+  })

@@ -8,10 +8,11 @@ import { Effect, Layer, Schedule } from "effect"
 import { redactUrl } from "../domain/notify.js"
 import type { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
+import { viewJson } from "../tasks/view.js"
 import { pgLayer, runnerLayer } from "./engine.js"
-import { makeOperations } from "./handlers.js"
+import { makeOperations, withHost } from "./handlers.js"
 import { HostEntity, TaskEntity } from "./protocol.js"
-import { ensureSchema, heartbeat } from "./registry.js"
+import { ensureSchema, heartbeat, saveSnapshots } from "./registry.js"
 
 /** How a runner was asked to run. */
 export interface RunnerOptions<R = never> {
@@ -56,15 +57,36 @@ const entities = (o: RunnerOptions<unknown>) =>
 
 const taskIdOf = (entityId: string) => entityId.slice(entityId.indexOf("/") + 1)
 
-/** The runner's heartbeat: every 2 s, its address and how many of its tasks run. */
+/**
+ * The runner's heartbeat: every 2 s, its address and how many of its tasks run; with it, the
+ * JSON of its running tasks and of those that stopped since (every 10th beat: of all its tasks),
+ * which clients show, marked, while this host is unreachable.
+ */
 const heartbeats = (o: RunnerOptions<unknown>) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const tasks = yield* Tasks
       const address = `${o.listen.host}:${o.listen.port}`
+      let wasRunning = new Set<string>()
+      let beats = 0
       const beat = Effect.gen(function* () {
-        const { views } = yield* tasks.list({ includeArchived: false, states: ["RUNNING"] })
-        yield* heartbeat(o.hostId, address, views.length)
+        const everything = beats++ % 10 === 0
+        const { views } = yield* tasks.list({
+          includeArchived: false,
+          ...(everything ? {} : { states: ["RUNNING"] as const }),
+        })
+        const running = views.filter((v) => v.state === "RUNNING")
+        yield* heartbeat(o.hostId, address, running.length)
+        const now = new Set(running.map((v) => String(v.loc.id)))
+        const left = [...wasRunning].filter((id) => !now.has(id))
+        wasRunning = now
+        const ended =
+          left.length === 0 || everything
+            ? []
+            : (yield* tasks.select({ _tag: "Ids", refs: left })).views
+        yield* saveSnapshots(
+          [...(everything ? views : running), ...ended].map((v) => withHost(viewJson(v), o.hostId)),
+        )
       }).pipe(
         Effect.catchAllCause((cause) =>
           Effect.logWarning("codex-tasks runner: heartbeat failed", cause),

@@ -133,7 +133,10 @@ export const StartJson = Schema.Struct({ id: TaskId })
 export const SendJson = Schema.Struct({
   id: TaskId,
   seq: Schema.Number.pipe(Schema.int(), Schema.positive()),
-  status: Schema.Literal("started", "queued"),
+  status: Schema.Literal("started", "queued", "accepted").annotations({
+    description:
+      "accepted: with --cluster, the task's host is unreachable; the prompt is kept in the fleet's database and runs once the host's runner is back.",
+  }),
   position: Schema.optional(
     Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
       description: "Only when queued: the 1-based place among the waiting prompts.",

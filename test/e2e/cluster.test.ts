@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import pg from "pg"
 import { describe, expect, it } from "vitest"
-import { taskState, waitFor, waitForState } from "../support/cli.js"
+import { taskProcesses, taskState, waitFor, waitForState } from "../support/cli.js"
 import { fleetWorld } from "../support/fleet.js"
 
 // Two runner processes (own host ids, stores, CODEX_HOMEs) driving the real codex against the
@@ -151,7 +152,6 @@ describe("a fleet of two runners", () => {
     expect(userMessages).toHaveLength(3)
     // No message is left behind in the engine's queue.
     await waitFor("the engine's queue to drain", async () => {
-      const { default: pg } = await import("pg")
       const db = new pg.Client({ connectionString: fleet.url })
       await db.connect()
       const { rows } = await db.query<{ n: string }>(
@@ -160,5 +160,87 @@ describe("a fleet of two runners", () => {
       await db.end()
       return rows[0]?.n === "0" ? true : undefined
     })
+  }, 240_000)
+
+  it("a lost host: its tasks are marked, a prompt sent meanwhile runs once when it returns", async (ctx) => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const alpha = await fleet.startRunner("alpha")
+    const started = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--skip-git-repo-check",
+      "REPLY:one",
+    ])
+    const id = started.stdout.trim()
+    await waitForState(alpha.sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    expect((await fleet.fleetCli(["send", id, "DELAY:120000"])).code).toBe(0)
+    await waitFor("the long turn's request", () =>
+      fleet.server.requests.some((r) => r.lastUserText === "DELAY:120000") ? true : undefined,
+    )
+
+    // The machine goes away: the runner and the task's worker and codex with it.
+    await alpha.kill9()
+    const left = taskProcesses(alpha.sandbox, id)
+    for (const pid of [left.worker, ...left.marked].filter((p) => p !== undefined)) {
+      process.kill(pid, "SIGKILL")
+    }
+    const marked = await waitFor(
+      "the task to be marked lost",
+      async () => {
+        const tasks = json<Array<{ id: string; host_lost_since?: string; state: string }>>(
+          (await fleet.fleetCli(["ls", "--json"])).stdout,
+        )
+        const task = tasks.find((t) => t.id === id)
+        return task?.host_lost_since === undefined ? undefined : task
+      },
+      60_000,
+    )
+    expect(marked.state).toBe("RUNNING")
+    const row = (await fleet.fleetCli(["ls"])).stdout.split("\n").find((l) => l.startsWith(id))
+    expect(row).toMatch(/RUNNING \(host unreachable since .+\)\s+alpha\s/)
+    const status = json<{ host_lost_since?: string }>(
+      (await fleet.fleetCli(["status", "--json", id])).stdout,
+    )
+    expect(status.host_lost_since).toBe(marked.host_lost_since)
+    await waitFor(
+      "host alpha's heartbeat to expire",
+      async () => {
+        const db = new pg.Client({ connectionString: fleet.url })
+        await db.connect()
+        const { rows } = await db.query<{ live: boolean }>(
+          "SELECT heartbeat_at > now() - interval '15 seconds' AS live FROM codex_tasks_hosts WHERE host = 'alpha'",
+        )
+        await db.end()
+        return rows[0]?.live === false ? true : undefined
+      },
+      60_000,
+    )
+    const refused = await fleet.fleetCli(["stop", id])
+    expect(refused.stderr).toMatch(
+      new RegExp(`Cannot stop task ${id}: host alpha is unreachable since `),
+    )
+    expect(refused.code).toBe(1)
+
+    const accepted = await fleet.fleetCli(["send", id, "REPLY:after return"])
+    expect(accepted.stdout).toBe(
+      `Task ${id}: prompt accepted; host alpha has no live runner, it runs when the runner is back.\n`,
+    )
+    expect(accepted.code).toBe(0)
+
+    await alpha.restart()
+    await waitForState(alpha.sandbox, id, "STOPPED", {
+      timeoutMs: 90_000,
+      extra: (meta) => meta.last_result === "after return",
+    })
+    expect(
+      fleet.server.requests.filter((r) => r.lastUserText === "REPLY:after return"),
+    ).toHaveLength(1)
+    const back = json<{ host_lost_since?: string; state: string }>(
+      (await fleet.fleetCli(["status", "--json", id])).stdout,
+    )
+    expect(back).toMatchObject({ state: "STOPPED" })
+    expect(back.host_lost_since).toBeUndefined()
   }, 240_000)
 })
