@@ -17,6 +17,7 @@ import {
   statusOf,
   stopOn,
 } from "../cluster/client.js"
+import { fleetChecks } from "../cluster/doctor.js"
 import { CHUNK_BYTES } from "../cluster/logChunk.js"
 import type { StartRequest } from "../cluster/protocol.js"
 import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
@@ -26,10 +27,11 @@ import type { TaskJson } from "../domain/wire.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
 import { renderLogLine } from "../render/longLine.js"
 import { archiveLines, stopLines, stopMissedSome } from "../render/reports.js"
-import { formatTime, type TimeFormat } from "../render/time.js"
+import type { TimeFormat } from "../render/time.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
+import { reportChecks } from "./commands/doctor.js"
 import { Printer, printJson, printLine, printNote, stdoutStyle } from "./Printer.js"
 
 const messageOf = (e: unknown) =>
@@ -276,6 +278,6 @@ export const fleetArchive = (refs: ReadonlyArray<string>) =>
     if (failed) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
   })
 
-/** A time as the fleet commands print it (for notes). */
-export const fleetTime = (d: Date, timeFormat: TimeFormat) =>
-  formatTime(d.toISOString(), timeFormat)
+/** `doctor --cluster`: the fleet's checks (docs/cluster.md "Health"). */
+export const fleetDoctor = (json: boolean) =>
+  Effect.flatMap(fleetChecks, (checks) => reportChecks(checks, json))

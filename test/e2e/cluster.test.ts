@@ -15,8 +15,25 @@ describe("a fleet of two runners", () => {
   it("starts, sends, follows, stops and archives tasks across two hosts from a client", async (ctx) => {
     const fleet = await world.setup()
     if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const empty = await fleet.fleetCli(["doctor"])
+    expect(empty.stdout).toMatch(/^✓ postgres: PostgreSQL \d+/m)
+    expect(empty.stdout).toMatch(/^✗ schema version: no fleet tables yet/m)
+    expect(empty.stdout).toMatch(/^✗ live runners: none\n {4}fix: start `codex-tasks runner/m)
+    expect(empty.code).toBe(1)
     const alpha = await fleet.startRunner("alpha")
     const beta = await fleet.startRunner("beta")
+    const healthy = await fleet.fleetCli(["doctor", "--json"])
+    expect(healthy.code).toBe(0)
+    const checks = json<{
+      ok: boolean
+      checks: Array<{ name: string; ok: boolean; detail: string }>
+    }>(healthy.stdout)
+    expect(checks.ok).toBe(true)
+    expect(Object.fromEntries(checks.checks.map((c) => [c.name, c.detail]))).toMatchObject({
+      "schema version": "1 (this codex-tasks: 1)",
+      "live runners": "alpha (0 running), beta (0 running)",
+      "message backlog": "none",
+    })
 
     const a = await fleet.fleetCli([
       "start",
