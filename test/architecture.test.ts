@@ -27,7 +27,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
     "version.ts",
     "worker",
   ],
-  cluster: ["domain", "exec", "store", "tasks"],
+  cluster: ["domain", "exec", "launcher", "store", "tasks"],
   "index.ts": ["domain", "exec", "processes", "store", "tasks", "version.ts"],
   "version.ts": [],
   mcp: ["domain", "exec", "launcher", "render", "store", "tasks", "version.ts", "worker"],

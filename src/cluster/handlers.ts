@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Cause, Effect, Option } from "effect"
 import type { SendJson, TaskJson } from "../domain/wire.js"
+import { prewarmWorker } from "../launcher/prewarm.js"
 import { writeFileAtomic } from "../store/atomic.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
@@ -86,6 +87,8 @@ export const makeOperations = (host: string, cwd: string) =>
             limits: payload.limits,
             repo: payload.repo,
           })
+          // The next start claims a worker that is already loaded, as a local start does.
+          prewarmWorker(["--store-root", store.root])
           yield* place(id, host)
           yield* Effect.flatMap(taskJson(id), (t) => saveSnapshots([t])).pipe(Effect.ignore)
           return { id }

@@ -6,7 +6,8 @@
  */
 import { Effect, Layer, Schedule } from "effect"
 import { redactUrl } from "../domain/notify.js"
-import type { TaskStore } from "../store/TaskStore.js"
+import { prewarmWorker } from "../launcher/prewarm.js"
+import { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
 import { pgLayer, runnerLayer } from "./engine.js"
@@ -108,6 +109,10 @@ export const runRunner = <R>(o: RunnerOptions<R>) =>
           Layer.provide(runnerLayer(o.hostId, o.listen)),
           Layer.provide(Layer.succeedContext(db)),
         ),
+      )
+      // A worker loaded ahead for the first start (each start prewarms the next one's).
+      yield* Effect.flatMap(TaskStore, (store) =>
+        Effect.sync(() => prewarmWorker(["--store-root", store.root])),
       )
       yield* o.onReady(
         `runner ${o.hostId} listening on ${o.listen.host}:${o.listen.port} (${redactUrl(o.url)})`,
