@@ -20,8 +20,7 @@ import {
 import { fleetChecks } from "../cluster/doctor.js"
 import { CHUNK_BYTES } from "../cluster/logChunk.js"
 import type { StartRequest } from "../cluster/protocol.js"
-import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
-import { redactUrl, redactUrlIn } from "../domain/notify.js"
+import { ExitCode, ExitWith } from "../domain/exit.js"
 import type { TaskState } from "../domain/task.js"
 import type { TaskJson } from "../domain/wire.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
@@ -33,6 +32,7 @@ import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
 import { reportChecks } from "./commands/doctor.js"
 import { Printer, printJson, printLine, printNote, stdoutStyle } from "./Printer.js"
+import { fleetFailure } from "./runtime.js"
 
 const messageOf = (e: unknown) =>
   typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
@@ -54,24 +54,7 @@ export const onFleet = <A, E>(
     const printer = Option.getOrElse(yield* Effect.serviceOption(Printer), () => undefined)
     const output = printer === undefined ? Printer.layer : Layer.succeed(Printer, printer)
     return yield* Effect.provide(program, Layer.merge(fleetLayer(url), output))
-  }).pipe(
-    Effect.catchAll((e: unknown) => {
-      const tag = typeof e === "object" && e !== null && "_tag" in e ? e._tag : undefined
-      if (tag === "SqlError") {
-        const cause = (e as { cause?: unknown }).cause
-        return Effect.fail(
-          new ExitWith({
-            code: ExitCode.Error,
-            message: `the fleet's PostgreSQL (${redactUrl(url)}) failed: ${redactUrlIn(messageOf(cause ?? e), url)}`,
-          }),
-        )
-      }
-      if (tag === "FleetError" && (e as { usage: boolean }).usage) {
-        return Effect.fail(new UsageError({ message: messageOf(e) }))
-      }
-      return Effect.fail(e)
-    }),
-  )
+  }).pipe(Effect.catchAll(fleetFailure(url)))
 
 /** `start --cluster`: places the task (on `on`, else the least busy live host) and prints its id. */
 export const fleetStart = (request: StartRequest, on: string | undefined, json: boolean) =>

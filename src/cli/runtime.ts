@@ -1,7 +1,8 @@
 import { homedir } from "node:os"
 import { Context, Effect, Layer, Option } from "effect"
 import { CodexNotFound } from "../domain/errors.js"
-import { UsageError } from "../domain/exit.js"
+import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
+import { redactUrl, redactUrlIn } from "../domain/notify.js"
 import { retryPolicyFromEnv } from "../domain/retryPolicy.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
 import { nativeCodex } from "../exec/nativeCodex.js"
@@ -198,6 +199,46 @@ export const fleetOr = <A, E, R>(
     )
   })
 
+/**
+ * Fails with a usage error when the command works on a fleet and `what` (an option it was given)
+ * does not work there: before anything connects or loads.
+ */
+export const refuseOnFleet = (local: LocalGlobals, what: string | undefined) =>
+  what === undefined
+    ? Effect.void
+    : Effect.flatMap(globalsWith(local), (g) =>
+        g.cluster === undefined ? Effect.void : notOnFleet(what),
+      )
+
 /** Fails with a usage error: `what` does not work with `--cluster` (yet). */
 export const notOnFleet = (what: string) =>
   Effect.fail(new UsageError({ message: `${what} is not available with --cluster.` }))
+
+const messageOf = (e: unknown) =>
+  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
+    ? e.message
+    : String(e)
+
+/**
+ * A fleet command's failure as the user should read it: a PostgreSQL failure names the URL
+ * without its password (never the password, whatever the driver said); a runner's usage error
+ * stays a usage error (exit 2).
+ */
+export const fleetFailure =
+  (url: string) =>
+  (e: unknown): Effect.Effect<never, unknown> => {
+    const tag = typeof e === "object" && e !== null && "_tag" in e ? e._tag : undefined
+    if (tag === "SqlError") {
+      const cause = (e as { cause?: unknown }).cause
+      return Effect.fail(
+        new ExitWith({
+          code: ExitCode.Error,
+          message: `the fleet's PostgreSQL (${redactUrl(url)}) failed: ${redactUrlIn(messageOf(cause ?? e), url)}`,
+        }),
+      )
+    }
+    if (tag === "FleetError" && (e as { usage: boolean }).usage) {
+      return Effect.fail(new UsageError({ message: messageOf(e) }))
+    }
+    return Effect.fail(e)
+  }

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import pg from "pg"
 import { describe, expect, it } from "vitest"
-import { taskProcesses, taskState, waitFor, waitForState } from "../support/cli.js"
+import { runCli, taskProcesses, taskState, waitFor, waitForState } from "../support/cli.js"
+import { e2eWorld } from "../support/e2eWorld.js"
 import { fleetWorld } from "../support/fleet.js"
 
 // Two runner processes (own host ids, stores, CODEX_HOMEs) driving the real codex against the
@@ -108,7 +109,26 @@ describe("a fleet of two runners", () => {
     expect(refused.stderr).toMatch(
       /^codex-tasks: the fleet's PostgreSQL \(postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/fleet_\w+\) failed: .*password authentication failed/,
     )
-    for (const text of [alpha.stderr(), beta.stderr(), refused.stderr, listed.stderr]) {
+    const runnerRefused = await fleet.fleetCli([
+      "--cluster",
+      wrong,
+      "runner",
+      "--host-id",
+      "gamma",
+      "--listen",
+      "127.0.0.1:1",
+    ])
+    expect(runnerRefused.stderr).toMatch(
+      /^codex-tasks: the fleet's PostgreSQL \(postgres:\/\/\*\*\*@[^)]+\) failed: .*password authentication failed[^\n]*\n$/,
+    )
+    expect(runnerRefused.code).toBe(1)
+    for (const text of [
+      alpha.stderr(),
+      beta.stderr(),
+      refused.stderr,
+      listed.stderr,
+      runnerRefused.stderr,
+    ]) {
       expect(text).not.toContain(fleet.password)
       expect(text).not.toContain("not-the-password")
     }
@@ -260,4 +280,40 @@ describe("a fleet of two runners", () => {
     expect(back).toMatchObject({ state: "STOPPED" })
     expect(back.host_lost_since).toBeUndefined()
   }, 240_000)
+})
+
+describe("fleet commands given bad input (no database needed)", () => {
+  const world = e2eWorld()
+  it("refuse with exit 2 and a clear message before connecting anywhere", async () => {
+    const { sandbox } = await world.setup()
+    const url = "postgres://codex:hunter2@127.0.0.1:9/none"
+    const cases: Array<[ReadonlyArray<string>, string]> = [
+      [
+        ["runner", "--host-id", "a"],
+        "runner needs the fleet's PostgreSQL: --cluster URL or CODEX_TASKS_CLUSTER.",
+      ],
+      [
+        ["--cluster", url, "runner", "--host-id", "a/b"],
+        "--host-id wants letters, digits, '.', '_' or '-' (at most 63, no '/'), not 'a/b'.",
+      ],
+      [
+        ["--cluster", url, "runner", "--host-id", "a", "--listen", "0.0.0.0:34431"],
+        "--listen must name the address the other machines reach this runner at, not 0.0.0.0 (it is also the address the runner announces).",
+      ],
+      [
+        ["--cluster", url, "runner", "--host-id", "a", "--listen", "nowhere"],
+        "--listen wants ADDR:PORT (e.g. 10.0.0.5:34431), not 'nowhere'.",
+      ],
+      [["--cluster", url, "diff", "abc"], "diff is not available with --cluster."],
+      [["--cluster", url, "stop", "--all"], "stop --all is not available with --cluster."],
+      [["start", "--on", "alpha", "hi"], "--on names a host of a fleet: it needs --cluster."],
+    ]
+    for (const [args, message] of cases) {
+      const r = await runCli(sandbox, args)
+      expect(`${args.join(" ")}: ${r.code} ${r.stderr}`).toBe(
+        `${args.join(" ")}: 2 codex-tasks: ${message}\n`,
+      )
+      expect(r.stdout).toBe("")
+    }
+  }, 120_000)
 })

@@ -4,7 +4,7 @@ import { Effect, Option } from "effect"
 import { UsageError } from "../../domain/exit.js"
 import { printNote } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { globalsWith, withTasks } from "../runtime.js"
+import { fleetFailure, globalsWith, withTasks } from "../runtime.js"
 
 const DEFAULT_PORT = 34431
 const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
@@ -75,7 +75,7 @@ export const runner = Command.make(
         }),
         o,
         { launches: true },
-      )
+      ).pipe(Effect.catchAll(fleetFailure(url)))
     }),
 ).pipe(
   Command.withDescription(

@@ -10,7 +10,7 @@ import { promptFrom } from "../options/promptArg.js"
 import { worktreeOptions, worktreeRequest } from "../options/worktreeOptions.js"
 import { printJson, printLine, printNote } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { fleetOr, notOnFleet, withTasks } from "../runtime.js"
+import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
 
 const optional = Option.getOrUndefined
@@ -157,40 +157,52 @@ const startOnFleet = (
 
 /** `codex-tasks start`: start a task in the background and print its id. */
 export const start = Command.make("start", options, (o) =>
-  fleetOr(
-    o,
-    (fleet) => startOnFleet(o, fleet),
-    withTasks(
-      Effect.gen(function* () {
-        if (Option.isSome(o.on)) {
-          return yield* new UsageError({
-            message: "--on names a host of a fleet: it needs --cluster.",
-          })
-        }
-        yield* checkWatchOptions(o)
-        const limits = yield* startLimits(o)
-        const prompt = yield* promptFrom(o.prompt)
-        const tasks = yield* Tasks
-        const codexArgs = yield* CodexArgs
-        const repoUrl = optional(o.repo)
-        const { id } = yield* tasks.start({
-          prompt,
-          title: optional(o.title),
-          options: execOptionsOf(o, codexArgs),
-          repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
-          limits,
-          ...cliStartExtras(o),
-          worktree: worktreeRequest(o),
-        })
-        if (o.wait) return yield* waitAndReport(id, o.json)
-        if (o.follow) {
-          yield* printNote(`Task ${id} started.`)
-          return yield* followTranscript(id, 0)
-        }
-        yield* o.json ? printJson({ id }) : printLine(id)
-      }),
+  Effect.zipRight(
+    refuseOnFleet(
       o,
-      { launches: true },
+      o.wait || o.follow
+        ? "start --wait/--follow"
+        : o.worktree
+          ? "start --worktree"
+          : cliStartExtras(o).notify !== undefined
+            ? "start --on-finish/--webhook"
+            : undefined,
+    ),
+    fleetOr(
+      o,
+      (fleet) => startOnFleet(o, fleet),
+      withTasks(
+        Effect.gen(function* () {
+          if (Option.isSome(o.on)) {
+            return yield* new UsageError({
+              message: "--on names a host of a fleet: it needs --cluster.",
+            })
+          }
+          yield* checkWatchOptions(o)
+          const limits = yield* startLimits(o)
+          const prompt = yield* promptFrom(o.prompt)
+          const tasks = yield* Tasks
+          const codexArgs = yield* CodexArgs
+          const repoUrl = optional(o.repo)
+          const { id } = yield* tasks.start({
+            prompt,
+            title: optional(o.title),
+            options: execOptionsOf(o, codexArgs),
+            repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+            limits,
+            ...cliStartExtras(o),
+            worktree: worktreeRequest(o),
+          })
+          if (o.wait) return yield* waitAndReport(id, o.json)
+          if (o.follow) {
+            yield* printNote(`Task ${id} started.`)
+            return yield* followTranscript(id, 0)
+          }
+          yield* o.json ? printJson({ id }) : printLine(id)
+        }),
+        o,
+        { launches: true },
+      ),
     ),
   ),
 ).pipe(

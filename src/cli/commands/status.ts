@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { UsageError } from "../../domain/exit.js"
 import { jsonOption, timeFormatOption, timeoutOption } from "../options/shared.js"
 import { globalOptions } from "../root.js"
-import { fleetOr, notOnFleet, withTasks } from "../runtime.js"
+import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
 import { showStatus } from "./showStatus.js"
 
 /** `codex-tasks status`: show tasks, or wait for them to finish. */
@@ -34,23 +34,26 @@ export const status = Command.make(
     ),
   },
   (o) =>
-    fleetOr(
-      o,
-      (fleet) =>
-        o.wait || o.waitAny
-          ? notOnFleet("status --wait/--wait-any")
-          : [o.all, o.allRunning, o.tasks.length > 0].filter(Boolean).length !== 1
-            ? Effect.fail(
-                new UsageError({
-                  message: "Name tasks, or use --all or --all-running (one of them).",
-                }),
-              )
-            : fleet.fleetStatus(
-                o.all ? "all" : o.allRunning ? "running" : o.tasks,
-                o.json,
-                o.timeFormat,
-              ),
-      withTasks(showStatus(o), o),
+    Effect.zipRight(
+      refuseOnFleet(o, o.wait || o.waitAny ? "status --wait/--wait-any" : undefined),
+      fleetOr(
+        o,
+        (fleet) =>
+          o.wait || o.waitAny
+            ? notOnFleet("status --wait/--wait-any")
+            : [o.all, o.allRunning, o.tasks.length > 0].filter(Boolean).length !== 1
+              ? Effect.fail(
+                  new UsageError({
+                    message: "Name tasks, or use --all or --all-running (one of them).",
+                  }),
+                )
+              : fleet.fleetStatus(
+                  o.all ? "all" : o.allRunning ? "running" : o.tasks,
+                  o.json,
+                  o.timeFormat,
+                ),
+        withTasks(showStatus(o), o),
+      ),
     ),
 ).pipe(
   Command.withDescription(
