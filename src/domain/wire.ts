@@ -124,7 +124,12 @@ export type TaskJson = typeof TaskJson.Type
 export const TaskListJson = Schema.Array(TaskJson)
 
 /** `start --json` (and MCP `task_start`): the new task's id. */
-export const StartJson = Schema.Struct({ id: TaskId })
+export const StartJson = Schema.Struct({
+  id: TaskId,
+  host: Schema.optional(Schema.String).annotations({
+    description: "With --cluster only: the host the task was placed on.",
+  }),
+})
 
 /**
  * `send --json` (and MCP `task_send`): the prompt started a turn, or was queued at a place (one

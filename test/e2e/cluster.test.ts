@@ -50,11 +50,14 @@ describe("a fleet of two runners", () => {
       "start",
       "--on",
       "beta",
+      "--json",
       "--skip-git-repo-check",
       "DELAY:120000",
     ])
     expect(b.code).toBe(0)
-    const idB = b.stdout.trim()
+    const placed = json<{ id: string; host: string }>(b.stdout)
+    expect(placed.host).toBe("beta")
+    const idB = placed.id
     // Each task lives on its own host's store.
     expect(readFileSync(join(alpha.sandbox.storeRoot, idA, "task.json"), "utf8")).toContain(idA)
     expect(readFileSync(join(beta.sandbox.storeRoot, idB, "task.json"), "utf8")).toContain(idB)
