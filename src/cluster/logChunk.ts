@@ -20,7 +20,7 @@ const sizeOf = (path: string) =>
 /** Where the last `n` lines of the first `size` bytes of `path` begin. */
 const tailStart = (path: string, size: number, n: number) =>
   Effect.promise(async () => {
-    if (n <= 0) return size
+    if (n <= 0 || size === 0) return size
     const file = await open(path, "r")
     try {
       let end = size
