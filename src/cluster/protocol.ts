@@ -22,9 +22,6 @@ export class FleetError extends Schema.TaggedError<FleetError>()("FleetError", {
 /** The shard group of an entity id: its host (the part before the first `/`). */
 export const hostOfEntity = (entityId: string): string => entityId.split("/", 1)[0] ?? entityId
 
-/** A host id: letters, digits, `.`, `_` and `-`, starting with a letter or digit (no `/`). */
-export const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
-
 /** The entity id of a task on a host. */
 export const taskEntityId = (host: string, id: string) => `${host}/${id}`
 

@@ -7,6 +7,7 @@ import { globalOptions } from "../root.js"
 import { fleetFailure, globalsWith, withTasks } from "../runtime.js"
 
 const DEFAULT_PORT = 34431
+// A host id is a shard group and the first part of an entity id: no `/`.
 const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 
 /** `ADDR:PORT` (`[v6]:PORT`) as host and port; undefined when it is not one. */
