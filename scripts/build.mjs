@@ -45,6 +45,35 @@ const noMcp = {
     }))
   },
 }
+// Both stubs in one plugin (esbuild runs the first onLoad of a namespace that matches).
+const noMcpNoCluster = {
+  name: "no-mcp-no-cluster",
+  setup(b) {
+    b.onResolve({ filter: /\/mcp\/server\.js$/ }, () => ({ path: "mcp-server", namespace: "stub" }))
+    noCluster.setup(b)
+  },
+}
+// The fleet (src/cluster/: @effect/cluster, sql-pg, pg) only in cluster.cjs, which the launcher
+// picks for `runner` and any command given --cluster or CODEX_TASKS_CLUSTER: local commands load
+// none of it.
+const noCluster = {
+  name: "no-cluster",
+  setup(b) {
+    // The two ways in, both dynamic imports: cli/fleet.ts (commands given --cluster) and
+    // cluster/runner.ts (`runner`).
+    b.onResolve({ filter: /^\.{1,2}\/(fleet|(\.\.\/)*cluster\/runner)\.js$/ }, () => ({
+      path: "cluster",
+      namespace: "stub",
+    }))
+    b.onLoad({ filter: /.*/, namespace: "stub" }, (args) => ({
+      contents:
+        args.path === "cluster"
+          ? 'throw new Error("the fleet runs from cluster.cjs (scripts/cli-loader.cjs)")'
+          : 'throw new Error("the MCP server runs from full.cjs (scripts/cli-loader.cjs)")',
+      loader: "js",
+    }))
+  },
+}
 const common = {
   bundle: true,
   format: "cjs",
@@ -64,6 +93,7 @@ await Promise.all([
     ...common,
     stdin: entry('import { workerMain } from "./src/worker/main.ts"\nvoid workerMain()\n'),
     outfile: "dist/bin/worker.cjs",
+    plugins: [noCluster],
   }),
   build({
     ...common,
@@ -71,9 +101,16 @@ await Promise.all([
       'import { readArgs } from "./src/cli/readArgs.ts"\nimport { runFastRead } from "./src/cli/fastRead.ts"\nconst args = readArgs(process.argv.slice(2))\nif (args === undefined) throw new Error("read.cjs runs only what src/cli/readArgs.ts accepts")\nrunFastRead(args)\n',
     ),
     outfile: "dist/bin/read.cjs",
+    plugins: [noCluster],
   }),
-  build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/cli.cjs", plugins: [noMcp] }),
-  build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/full.cjs" }),
+  build({
+    ...common,
+    stdin: entry(cliMain),
+    outfile: "dist/bin/cli.cjs",
+    plugins: [noMcpNoCluster],
+  }),
+  build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/full.cjs", plugins: [noCluster] }),
+  build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/cluster.cjs", plugins: [noMcp] }),
   // The launcher: plain, small, with the argv routing of src/cli/route.ts.
   build({
     ...common,

@@ -23,15 +23,24 @@ const route = routeOf(process.argv.slice(2))
 if (route === "start" && process.env.CODEX_TASKS_PREWARM !== "0") {
   prewarmWorker(process.argv.slice(2))
 }
+// A command on a fleet (`runner`, `--cluster`, CODEX_TASKS_CLUSTER) runs from cluster.cjs, the
+// only bundle with @effect/cluster and the Postgres client.
+const args = process.argv.slice(2)
+const fleet =
+  route === "runner" ||
+  (process.env.CODEX_TASKS_CLUSTER ?? "") !== "" ||
+  args.some((a) => a === "--cluster" || a.startsWith("--cluster="))
 // readArgs accepts only everyday `ls` and `status` argv (anything else: undefined).
 const name =
   route === "worker"
     ? "worker"
     : route === "mcp" || route === "tree"
       ? "full"
-      : readArgs(process.argv.slice(2)) !== undefined
-        ? "read"
-        : "cli"
+      : fleet
+        ? "cluster"
+        : readArgs(args) !== undefined
+          ? "read"
+          : "cli"
 const bundle = path.join(__dirname, `${name}.cjs`)
 const cacheName = `${name}-${process.version}-${process.arch}.v8cache`
 const candidates = [

@@ -15,6 +15,7 @@ const SRC = new URL("../src/", import.meta.url).pathname
  */
 const ALLOWED: Record<string, ReadonlyArray<string>> = {
   cli: [
+    "cluster",
     "domain",
     "exec",
     "launcher",
@@ -26,6 +27,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
     "version.ts",
     "worker",
   ],
+  cluster: ["domain", "exec", "launcher", "store", "tasks"],
   "index.ts": ["domain", "exec", "processes", "store", "tasks", "version.ts"],
   "version.ts": [],
   mcp: ["domain", "exec", "launcher", "render", "store", "tasks", "version.ts", "worker"],

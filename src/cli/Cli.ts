@@ -27,6 +27,7 @@ const subcommands: Record<CommandName, () => Promise<Sub>> = {
   archive: () => import("./commands/archive.js").then((m) => m.archive as Sub),
   mcp: () => import("./commands/mcp.js").then((m) => m.mcp as Sub),
   doctor: () => import("./commands/doctor.js").then((m) => m.doctor as Sub),
+  runner: () => import("./commands/runner.js").then((m) => m.runner as Sub),
 }
 
 /** The command tree with `names` as subcommands (all of them: the full tree). */
@@ -39,6 +40,7 @@ export const commandWith = async (names: ReadonlyArray<CommandName> = COMMANDS) 
       storeRoot: g.storeRoot,
       codexBin: g.codexBin,
       maxRunning: g.maxRunning,
+      cluster: g.cluster,
     })),
   )
 }

@@ -54,7 +54,8 @@ const VALUED: Record<"ls" | "status", ReadonlyArray<string>> = {
   ls: ["--time-format", "--state"],
   status: ["--time-format", "--timeout"],
 }
-const GLOBALS: ReadonlyArray<string> = GLOBAL_OPTIONS
+// `--cluster` is not read here: a fleet-wide `ls` or `status` goes through the command tree.
+const GLOBALS: ReadonlyArray<string> = GLOBAL_OPTIONS.filter((g) => g !== "--cluster")
 // @effect/cli takes `--name=value` for these, but not for a repeated option (`--state`).
 const WITH_EQUALS = new Set(["--time-format", "--timeout", ...GLOBALS])
 
@@ -86,7 +87,11 @@ const globalsFrom = (seen: Map<string, string>): ReadGlobals | undefined => {
 }
 
 /** `args` (`process.argv.slice(2)`) as a fast read, or `undefined`: the command tree decides. */
-export const readArgs = (args: ReadonlyArray<string>): ReadArgs | undefined => {
+export const readArgs = (
+  args: ReadonlyArray<string>,
+  env: NodeJS.ProcessEnv = process.env,
+): ReadArgs | undefined => {
+  if ((env.CODEX_TASKS_CLUSTER ?? "") !== "") return undefined
   const beforeSeen = new Map<string, string>()
   let i = 0
   for (;;) {

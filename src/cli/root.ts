@@ -22,6 +22,14 @@ export const maxRunningOption = Options.integer("max-running").pipe(
   Options.optional,
 )
 
+/** `--cluster URL`: work on the fleet whose PostgreSQL this is (env `CODEX_TASKS_CLUSTER`; docs/cluster.md). */
+export const clusterOption = Options.text("cluster").pipe(
+  Options.withDescription(
+    "Work on the fleet of runners sharing this PostgreSQL (docs/cluster.md); the password is never shown.",
+  ),
+  Options.optional,
+)
+
 /**
  * The global options. They are accepted before the command (`codex-tasks --store-root X ls`) and
  * after it (`codex-tasks ls --store-root X`); the one after the command wins.
@@ -30,6 +38,7 @@ export const globalOptions = {
   storeRoot: storeRootOption,
   codexBin: codexBinOption,
   maxRunning: maxRunningOption,
+  cluster: clusterOption,
 }
 
 /** The root command `codex-tasks` and its global options; subcommands read them from here. */

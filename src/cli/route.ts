@@ -17,6 +17,7 @@ export const COMMANDS = [
   "archive",
   "mcp",
   "doctor",
+  "runner",
 ] as const
 /** A subcommand's name. */
 export type CommandName = (typeof COMMANDS)[number]
@@ -27,7 +28,7 @@ export type Route = "worker" | CommandName | "tree"
 // The root's own options that take a value (the global options); @effect/cli's built-ins
 // (--help, --version, --completions, --wizard, --log-level) all go to the full tree.
 /** The root's own options (the global options); each takes a value. */
-export const GLOBAL_OPTIONS = ["--store-root", "--codex-bin", "--max-running"] as const
+export const GLOBAL_OPTIONS = ["--store-root", "--codex-bin", "--max-running", "--cluster"] as const
 const GLOBALS_WITH_VALUE = new Set<string>(GLOBAL_OPTIONS)
 const FULL_TREE = new Set(["--help", "-h", "--version", "--completions", "--wizard"])
 

@@ -1,7 +1,8 @@
 import { homedir } from "node:os"
 import { Context, Effect, Layer, Option } from "effect"
 import { CodexNotFound } from "../domain/errors.js"
-import { UsageError } from "../domain/exit.js"
+import { ExitCode, ExitWith, UsageError } from "../domain/exit.js"
+import { redactUrl, redactUrlIn } from "../domain/notify.js"
 import { retryPolicyFromEnv } from "../domain/retryPolicy.js"
 import { resolveCodexBin } from "../exec/codexBin.js"
 import { nativeCodex } from "../exec/nativeCodex.js"
@@ -20,6 +21,7 @@ export interface LocalGlobals {
   readonly storeRoot: Option.Option<string>
   readonly codexBin: Option.Option<string>
   readonly maxRunning?: Option.Option<number>
+  readonly cluster?: Option.Option<string>
 }
 
 const none: LocalGlobals = { storeRoot: Option.none(), codexBin: Option.none() }
@@ -58,7 +60,12 @@ export const globalsWith = (local: LocalGlobals = none) =>
       Option.orElse(local.maxRunning ?? Option.none(), () => g.maxRunning ?? Option.none()),
       process.env,
     )
+    const cluster = Option.getOrElse(
+      Option.orElse(local.cluster ?? Option.none(), () => g.cluster ?? Option.none()),
+      () => process.env.CODEX_TASKS_CLUSTER ?? "",
+    )
     return {
+      cluster: cluster === "" ? undefined : cluster,
       storeRoot: resolveStoreRoot({
         flag: Option.getOrUndefined(Option.orElse(local.storeRoot, () => g.storeRoot)),
         env: process.env,
@@ -168,3 +175,70 @@ export const withTasks = <A, E>(
     })
     return yield* Effect.provide(effect, Layer.merge(tasks, output))
   })
+
+/** The fleet's commands (`cli/fleet.ts`), loaded only when a command works on a fleet. */
+type FleetCommands = typeof import("./fleet.js")
+
+/**
+ * `inFleet` when the command works on a fleet (`--cluster URL` after or before the command, else
+ * `CODEX_TASKS_CLUSTER`), else `local`. The fleet's code is loaded only then.
+ */
+export const fleetOr = <A, E, R>(
+  local: LocalGlobals,
+  inFleet: (
+    fleet: FleetCommands,
+  ) => Effect.Effect<unknown, unknown, import("./fleet.js").FleetContext>,
+  localProgram: Effect.Effect<A, E, R>,
+): Effect.Effect<A | undefined, unknown, R> =>
+  Effect.flatMap(globalsWith(local), (g): Effect.Effect<A | undefined, unknown, R> => {
+    const url = g.cluster
+    if (url === undefined) return localProgram
+    return Effect.flatMap(
+      Effect.promise(() => import("./fleet.js")),
+      (fleet) => Effect.as(fleet.onFleet(url, inFleet(fleet)), undefined),
+    )
+  })
+
+/**
+ * Fails with a usage error when the command works on a fleet and `what` (an option it was given)
+ * does not work there: before anything connects or loads.
+ */
+export const refuseOnFleet = (local: LocalGlobals, what: string | undefined) =>
+  what === undefined
+    ? Effect.void
+    : Effect.flatMap(globalsWith(local), (g) =>
+        g.cluster === undefined ? Effect.void : notOnFleet(what),
+      )
+
+/** Fails with a usage error: `what` does not work with `--cluster` (yet). */
+export const notOnFleet = (what: string) =>
+  Effect.fail(new UsageError({ message: `${what} is not available with --cluster.` }))
+
+const messageOf = (e: unknown) =>
+  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
+    ? e.message
+    : String(e)
+
+/**
+ * A fleet command's failure as the user should read it: a PostgreSQL failure names the URL
+ * without its password (never the password, whatever the driver said); a runner's usage error
+ * stays a usage error (exit 2).
+ */
+export const fleetFailure =
+  (url: string) =>
+  (e: unknown): Effect.Effect<never, unknown> => {
+    const tag = typeof e === "object" && e !== null && "_tag" in e ? e._tag : undefined
+    if (tag === "SqlError") {
+      const cause = (e as { cause?: unknown }).cause
+      return Effect.fail(
+        new ExitWith({
+          code: ExitCode.Error,
+          message: `the fleet's PostgreSQL (${redactUrl(url)}) failed: ${redactUrlIn(messageOf(cause ?? e), url)}`,
+        }),
+      )
+    }
+    if (tag === "FleetError" && (e as { usage: boolean }).usage) {
+      return Effect.fail(new UsageError({ message: messageOf(e) }))
+    }
+    return Effect.fail(e)
+  }

@@ -109,6 +109,13 @@ export const TaskJson = Schema.Struct({
   worktree: Schema.optional(Schema.NullOr(TaskWorktreeJson)).annotations({
     description: "status --json only: a worktree task's worktree; null for other tasks.",
   }),
+  host: Schema.optional(Schema.String).annotations({
+    description: "With --cluster only: the host (runner --host-id) the task lives on.",
+  }),
+  host_lost_since: Schema.optional(Timestamp).annotations({
+    description:
+      "With --cluster only: the task's host has had no live runner since then (the rest of the object is what was last known).",
+  }),
 })
 /** The task object. */
 export type TaskJson = typeof TaskJson.Type
@@ -117,7 +124,12 @@ export type TaskJson = typeof TaskJson.Type
 export const TaskListJson = Schema.Array(TaskJson)
 
 /** `start --json` (and MCP `task_start`): the new task's id. */
-export const StartJson = Schema.Struct({ id: TaskId })
+export const StartJson = Schema.Struct({
+  id: TaskId,
+  host: Schema.optional(Schema.String).annotations({
+    description: "With --cluster only: the host the task was placed on.",
+  }),
+})
 
 /**
  * `send --json` (and MCP `task_send`): the prompt started a turn, or was queued at a place (one
@@ -126,7 +138,10 @@ export const StartJson = Schema.Struct({ id: TaskId })
 export const SendJson = Schema.Struct({
   id: TaskId,
   seq: Schema.Number.pipe(Schema.int(), Schema.positive()),
-  status: Schema.Literal("started", "queued"),
+  status: Schema.Literal("started", "queued", "accepted").annotations({
+    description:
+      "accepted: with --cluster, the task's host is unreachable; the prompt is kept in the fleet's database and runs once the host's runner is back.",
+  }),
   position: Schema.optional(
     Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
       description: "Only when queued: the 1-based place among the waiting prompts.",

@@ -33,12 +33,17 @@ const VALUE_NAMES: Readonly<Record<string, string>> = {
   "--branch": "NAME",
   "--enable": "FEATURE",
   "--disable": "FEATURE",
+  "--cluster": "URL",
+  "--host-id": "NAME",
+  "--listen": "ADDR:PORT",
+  "--on": "HOST",
 }
 
 /** Environment variables an option falls back to (read by the store and exec layers, not by @effect/cli). */
 const ENV: Readonly<Record<string, string>> = {
   "--store-root": "CODEX_TASKS_HOME",
   "--codex-bin": "CODEX_TASKS_CODEX_BIN",
+  "--cluster": "CODEX_TASKS_CLUSTER",
 }
 
 /** Options still accepted but no longer shown (kept for old scripts). */

@@ -51,6 +51,13 @@ describe("readArgs", () => {
     )
   })
 
+  it("leaves a fleet's ls and status (--cluster, CODEX_TASKS_CLUSTER) to the command tree", () => {
+    expect(readArgs(["--cluster", "postgres://db/x", "ls"], {})).toBeUndefined()
+    expect(readArgs(["ls", "--cluster=postgres://db/x"], {})).toBeUndefined()
+    expect(readArgs(["status", "-a"], { CODEX_TASKS_CLUSTER: "postgres://db/x" })).toBeUndefined()
+    expect(readArgs(["status", "-a"], { CODEX_TASKS_CLUSTER: "" })).toBeDefined()
+  })
+
   it("leaves to the command tree what @effect/cli would read otherwise, or reject", () => {
     for (const args of [
       ["ls", "--json", "true"], // a boolean flag takes a boolean word as its value

@@ -11,6 +11,12 @@ describe("routeOf", () => {
     expect(routeOf(["--max-running", "2", "start", "hi"])).toBe("start")
   })
 
+  it("routes a fleet's commands like local ones, and the runner to its command", () => {
+    expect(routeOf(["--cluster", "postgres://db/x", "ls"])).toBe("ls")
+    expect(routeOf(["--cluster=postgres://db/x", "send", "id", "hi"])).toBe("send")
+    expect(routeOf(["runner", "--host-id", "a"])).toBe("runner")
+  })
+
   it("sends the worker to the worker", () => {
     expect(routeOf(["__worker"])).toBe("worker")
   })

@@ -30,10 +30,26 @@ describe("the built bundles", () => {
     }
   })
 
+  it("only the fleet's bundle has @effect/cluster and the Postgres client", () => {
+    const FLEET = ["pg_try_advisory_lock", "cluster_runners", "CodexTasksHost"]
+    for (const name of ["worker", "read", "cli", "full"]) {
+      const text = bundle(name)
+      for (const s of FLEET) {
+        expect(`${name} has ${s}: ${text.includes(s)}`).toBe(`${name} has ${s}: false`)
+      }
+    }
+    const cluster = bundle("cluster")
+    for (const s of FLEET)
+      expect(`cluster has ${s}: ${cluster.includes(s)}`).toBe(`cluster has ${s}: true`)
+    for (const s of MCP)
+      expect(`cluster has ${s}: ${cluster.includes(s)}`).toBe(`cluster has ${s}: false`)
+  })
+
   it("the launcher loads one bundle, chosen by argv", () => {
     const loader = readFileSync("dist/bin/codex-tasks.js", "utf8")
     expect(loader).toContain('"worker"')
     expect(loader).toContain('"read"')
+    expect(loader).toContain('"cluster"')
     expect(loader.length).toBeLessThan(20_000)
   })
 })

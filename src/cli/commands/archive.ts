@@ -6,7 +6,7 @@ import { Tasks } from "../../tasks/Tasks.js"
 import { tasksOrAll } from "../options/shared.js"
 import { printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { withTasks } from "../runtime.js"
+import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
 
 /** `codex-tasks archive`: move finished tasks to `archive/YYYY/MM/DD/`. */
 export const archive = Command.make(
@@ -29,19 +29,40 @@ export const archive = Command.make(
     ),
   },
   (o) =>
-    withTasks(
-      Effect.gen(function* () {
-        const refs = yield* tasksOrAll("archive", o.all, o.tasks)
-        const summary = yield* (yield* Tasks).archive(refs, {
-          deleteBranch: o.deleteBranch,
-          force: o.force,
-        })
-        for (const line of archiveLines(summary, o.all)) yield* printLine(line)
-        if (!o.all && summary.skipped > 0) {
-          return yield* new ExitWith({ code: ExitCode.Error, message: "" })
-        }
-      }),
-      o,
+    Effect.zipRight(
+      refuseOnFleet(
+        o,
+        o.all
+          ? "archive --all"
+          : o.deleteBranch || o.force
+            ? "archive --delete-branch/--force"
+            : undefined,
+      ),
+      fleetOr(
+        o,
+        (fleet) =>
+          Effect.gen(function* () {
+            const refs = yield* tasksOrAll("archive", o.all, o.tasks)
+            if (refs === "all") return yield* notOnFleet("archive --all")
+            if (o.deleteBranch || o.force)
+              return yield* notOnFleet("archive --delete-branch/--force")
+            return yield* fleet.fleetArchive(refs)
+          }),
+        withTasks(
+          Effect.gen(function* () {
+            const refs = yield* tasksOrAll("archive", o.all, o.tasks)
+            const summary = yield* (yield* Tasks).archive(refs, {
+              deleteBranch: o.deleteBranch,
+              force: o.force,
+            })
+            for (const line of archiveLines(summary, o.all)) yield* printLine(line)
+            if (!o.all && summary.skipped > 0) {
+              return yield* new ExitWith({ code: ExitCode.Error, message: "" })
+            }
+          }),
+          o,
+        ),
+      ),
     ),
 ).pipe(
   Command.withDescription(

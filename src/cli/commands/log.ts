@@ -7,7 +7,7 @@ import { Tasks } from "../../tasks/Tasks.js"
 import { taskArg } from "../options/shared.js"
 import { Printer, stdoutStyle } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { withTasks } from "../runtime.js"
+import { fleetOr, withTasks } from "../runtime.js"
 
 /** `codex-tasks log`: a task's transcript, as text or raw JSONL, optionally following it. */
 export const log = Command.make(
@@ -32,39 +32,55 @@ export const log = Command.make(
     task: taskArg,
   },
   (o) =>
-    withTasks(
-      Effect.gen(function* () {
-        const lastLines = Option.getOrUndefined(o.lines)
-        if (lastLines !== undefined && lastLines < 0) {
-          return yield* new UsageError({ message: "--lines must be zero or more." })
-        }
-        const tasks = yield* Tasks
-        const printer = yield* Printer
-        const loc = yield* tasks.resolve(o.task, { includeArchived: true })
-        const renderer = makeTranscriptRenderer({ style: stdoutStyle(), full: o.full })
-        const onLines = (lines: ReadonlyArray<Buffer>) => {
-          if (o.json) {
-            return printer.write(Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")])))
-          }
-          let text = ""
-          for (const l of lines) {
-            const rendered = renderLogLine(renderer, l, loc.id)
-            if (rendered !== "") text += rendered.endsWith("\n") ? rendered : `${rendered}\n`
-          }
-          return text === "" ? Effect.void : printer.write(text)
-        }
-        yield* tasks.readLog(loc, onLines, {
-          lastLines,
-          follow: o.forever ? "forever" : o.follow ? "while-running" : "none",
-        })
-        if (!o.json) {
-          const running = (yield* tasks.currentState(loc)) === "RUNNING"
-          const pending = renderer.pending(!running)
-          if (pending !== "")
-            yield* printer.write(pending.endsWith("\n") ? pending : `${pending}\n`)
-        }
-      }),
+    fleetOr(
       o,
+      (fleet) =>
+        Effect.gen(function* () {
+          const lastLines = Option.getOrUndefined(o.lines)
+          if (lastLines !== undefined && lastLines < 0) {
+            return yield* new UsageError({ message: "--lines must be zero or more." })
+          }
+          return yield* fleet.fleetLog(o.task, {
+            json: o.json,
+            follow: o.forever ? "forever" : o.follow ? "while-running" : "none",
+            lastLines,
+            full: o.full,
+          })
+        }),
+      withTasks(
+        Effect.gen(function* () {
+          const lastLines = Option.getOrUndefined(o.lines)
+          if (lastLines !== undefined && lastLines < 0) {
+            return yield* new UsageError({ message: "--lines must be zero or more." })
+          }
+          const tasks = yield* Tasks
+          const printer = yield* Printer
+          const loc = yield* tasks.resolve(o.task, { includeArchived: true })
+          const renderer = makeTranscriptRenderer({ style: stdoutStyle(), full: o.full })
+          const onLines = (lines: ReadonlyArray<Buffer>) => {
+            if (o.json) {
+              return printer.write(Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")])))
+            }
+            let text = ""
+            for (const l of lines) {
+              const rendered = renderLogLine(renderer, l, loc.id)
+              if (rendered !== "") text += rendered.endsWith("\n") ? rendered : `${rendered}\n`
+            }
+            return text === "" ? Effect.void : printer.write(text)
+          }
+          yield* tasks.readLog(loc, onLines, {
+            lastLines,
+            follow: o.forever ? "forever" : o.follow ? "while-running" : "none",
+          })
+          if (!o.json) {
+            const running = (yield* tasks.currentState(loc)) === "RUNNING"
+            const pending = renderer.pending(!running)
+            if (pending !== "")
+              yield* printer.write(pending.endsWith("\n") ? pending : `${pending}\n`)
+          }
+        }),
+        o,
+      ),
     ),
 ).pipe(
   Command.withDescription(

@@ -1,8 +1,9 @@
 import { Command, Options } from "@effect/cli"
+import { Effect } from "effect"
 import { jsonOption, timeFormatOption } from "../options/shared.js"
 import { globalOptions } from "../root.js"
-import { withTasks } from "../runtime.js"
-import { showTaskList } from "./showTaskList.js"
+import { fleetOr, withTasks } from "../runtime.js"
+import { parseStates, showTaskList } from "./showTaskList.js"
 
 /** `codex-tasks ls`: list tasks, newest first. */
 export const ls = Command.make(
@@ -22,7 +23,15 @@ export const ls = Command.make(
     json: jsonOption,
     timeFormat: timeFormatOption,
   },
-  (o) => withTasks(showTaskList(o), o),
+  (o) =>
+    fleetOr(
+      o,
+      (fleet) =>
+        Effect.flatMap(parseStates(o.state), (states) =>
+          fleet.fleetList(o.all || states.includes("ARCHIVED"), states, o.json, o.timeFormat),
+        ),
+      withTasks(showTaskList(o), o),
+    ),
 ).pipe(
   Command.withDescription(
     "List tasks, newest first.\n\nExample: codex-tasks ls\nExample: codex-tasks ls -a --state running,died --json",

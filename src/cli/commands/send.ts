@@ -6,7 +6,7 @@ import { promptFrom } from "../options/promptArg.js"
 import { taskArg } from "../options/shared.js"
 import { printJson, printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { withTasks } from "../runtime.js"
+import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
 
 /** `codex-tasks send`: give a task its next prompt (queued while it is busy). */
@@ -21,26 +21,39 @@ export const send = Command.make(
     prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
   },
   (o) =>
-    withTasks(
-      Effect.gen(function* () {
-        yield* checkWatchOptions(o)
-        const raise = yield* sendLimits(o)
-        const prompt = yield* promptFrom(o.prompt)
-        const receipt = yield* (yield* Tasks).send(o.task, prompt, raise)
-        if (o.wait) return yield* waitAndReport(receipt.id, o.json, receipt.seq)
-        if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
-        if (o.json) {
-          const { logOffset: _, ...shown } = receipt
-          return yield* printJson(shown)
-        }
-        yield* printLine(
-          receipt.status === "started"
-            ? `Task ${receipt.id}: prompt started a new turn.`
-            : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
-        )
-      }),
-      o,
-      { launches: true },
+    Effect.zipRight(
+      refuseOnFleet(o, o.wait || o.follow ? "send --wait/--follow" : undefined),
+      fleetOr(
+        o,
+        (fleet) =>
+          Effect.gen(function* () {
+            if (o.wait || o.follow) return yield* notOnFleet("send --wait/--follow")
+            const raise = yield* sendLimits(o)
+            const prompt = yield* promptFrom(o.prompt)
+            return yield* fleet.fleetSend(o.task, prompt, raise.maxTokens, o.json)
+          }),
+        withTasks(
+          Effect.gen(function* () {
+            yield* checkWatchOptions(o)
+            const raise = yield* sendLimits(o)
+            const prompt = yield* promptFrom(o.prompt)
+            const receipt = yield* (yield* Tasks).send(o.task, prompt, raise)
+            if (o.wait) return yield* waitAndReport(receipt.id, o.json, receipt.seq)
+            if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
+            if (o.json) {
+              const { logOffset: _, ...shown } = receipt
+              return yield* printJson(shown)
+            }
+            yield* printLine(
+              receipt.status === "started"
+                ? `Task ${receipt.id}: prompt started a new turn.`
+                : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
+            )
+          }),
+          o,
+          { launches: true },
+        ),
+      ),
     ),
 ).pipe(
   Command.withDescription(

@@ -15,7 +15,8 @@ export interface ListRequest {
   readonly timeFormat: TimeFormat
 }
 
-const parseStates = (values: ReadonlyArray<string>) =>
+/** `--state` values (comma-separated, any case) as states; an unknown one is a usage error. */
+export const parseStates = (values: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const states: Array<TaskState> = []
     for (const raw of values.flatMap((v) => v.split(","))) {

@@ -1,5 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
+import { UsageError } from "../../domain/exit.js"
 import { SandboxMode } from "../../exec/options.js"
 import { Tasks } from "../../tasks/Tasks.js"
 import { CodexArgs } from "../codexArgs.js"
@@ -9,7 +10,7 @@ import { promptFrom } from "../options/promptArg.js"
 import { worktreeOptions, worktreeRequest } from "../options/worktreeOptions.js"
 import { printJson, printLine, printNote } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { withTasks } from "../runtime.js"
+import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
 
 const optional = Option.getOrUndefined
@@ -94,55 +95,115 @@ const options = {
   ...limitOptions,
   ...watchOptions,
   ...worktreeOptions,
+  on: Options.text("on").pipe(
+    Options.withDescription(
+      "With --cluster: the host to run the task on (default: the live runner with the fewest running tasks).",
+    ),
+    Options.optional,
+  ),
   prompt: Args.text({ name: "PROMPT" }).pipe(
     Args.withDescription("The prompt, or - to read it from stdin."),
   ),
 }
 
-/** `codex-tasks start`: start a task in the background and print its id. */
-export const start = Command.make("start", options, (o) =>
-  withTasks(
-    Effect.gen(function* () {
-      yield* checkWatchOptions(o)
-      const limits = yield* startLimits(o)
-      const prompt = yield* promptFrom(o.prompt)
-      const tasks = yield* Tasks
-      const codexArgs = yield* CodexArgs
-      const repoUrl = optional(o.repo)
-      const { id } = yield* tasks.start({
+/** The exec options `start` was given. */
+const execOptionsOf = (
+  o: Command.Command.ParseConfig<typeof options>,
+  codexArgs: ReadonlyArray<string>,
+) => ({
+  workingDir: optional(o.workingDir),
+  configFile: optional(o.configFile),
+  configOverrides: o.config,
+  sandbox: optional(o.sandbox),
+  model: optional(o.model),
+  profile: optional(o.profile),
+  images: o.image,
+  skipGitRepoCheck: o.skipGitRepoCheck,
+  bypassApprovalsAndSandbox: o.bypass,
+  planTool: o.planTool,
+  outputSchema: optional(o.outputSchema),
+  addDirs: o.addDir,
+  enableFeatures: o.enable,
+  disableFeatures: o.disable,
+  extraArgs: codexArgs,
+})
+
+/** `start --cluster`: the same request, sent to a host of the fleet. */
+const startOnFleet = (
+  o: Command.Command.ParseConfig<typeof options>,
+  fleet: typeof import("../fleet.js"),
+) =>
+  Effect.gen(function* () {
+    if (o.wait || o.follow) return yield* notOnFleet("start --wait/--follow")
+    if (worktreeRequest(o) !== undefined) return yield* notOnFleet("start --worktree")
+    if (cliStartExtras(o).notify !== undefined)
+      return yield* notOnFleet("start --on-finish/--webhook")
+    const limits = yield* startLimits(o)
+    const prompt = yield* promptFrom(o.prompt)
+    const codexArgs = yield* CodexArgs
+    const repoUrl = optional(o.repo)
+    return yield* fleet.fleetStart(
+      {
         prompt,
         title: optional(o.title),
-        options: {
-          workingDir: optional(o.workingDir),
-          configFile: optional(o.configFile),
-          configOverrides: o.config,
-          sandbox: optional(o.sandbox),
-          model: optional(o.model),
-          profile: optional(o.profile),
-          images: o.image,
-          skipGitRepoCheck: o.skipGitRepoCheck,
-          bypassApprovalsAndSandbox: o.bypass,
-          planTool: o.planTool,
-          outputSchema: optional(o.outputSchema),
-          addDirs: o.addDir,
-          enableFeatures: o.enable,
-          disableFeatures: o.disable,
-          extraArgs: codexArgs,
-        },
-        repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+        options: execOptionsOf(o, codexArgs),
         limits,
-        ...cliStartExtras(o),
-        worktree: worktreeRequest(o),
-      })
-      if (o.wait) return yield* waitAndReport(id, o.json)
-      if (o.follow) {
-        yield* printNote(`Task ${id} started.`)
-        return yield* followTranscript(id, 0)
-      }
-      yield* o.json ? printJson({ id }) : printLine(id)
-    }),
-    o,
-    { launches: true },
+        repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+      },
+      optional(o.on),
+      o.json,
+    )
+  })
+
+/** `codex-tasks start`: start a task in the background and print its id. */
+export const start = Command.make("start", options, (o) =>
+  Effect.zipRight(
+    refuseOnFleet(
+      o,
+      o.wait || o.follow
+        ? "start --wait/--follow"
+        : o.worktree
+          ? "start --worktree"
+          : cliStartExtras(o).notify !== undefined
+            ? "start --on-finish/--webhook"
+            : undefined,
+    ),
+    fleetOr(
+      o,
+      (fleet) => startOnFleet(o, fleet),
+      withTasks(
+        Effect.gen(function* () {
+          if (Option.isSome(o.on)) {
+            return yield* new UsageError({
+              message: "--on names a host of a fleet: it needs --cluster.",
+            })
+          }
+          yield* checkWatchOptions(o)
+          const limits = yield* startLimits(o)
+          const prompt = yield* promptFrom(o.prompt)
+          const tasks = yield* Tasks
+          const codexArgs = yield* CodexArgs
+          const repoUrl = optional(o.repo)
+          const { id } = yield* tasks.start({
+            prompt,
+            title: optional(o.title),
+            options: execOptionsOf(o, codexArgs),
+            repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+            limits,
+            ...cliStartExtras(o),
+            worktree: worktreeRequest(o),
+          })
+          if (o.wait) return yield* waitAndReport(id, o.json)
+          if (o.follow) {
+            yield* printNote(`Task ${id} started.`)
+            return yield* followTranscript(id, 0)
+          }
+          yield* o.json ? printJson({ id }) : printLine(id)
+        }),
+        o,
+        { launches: true },
+      ),
+    ),
   ),
 ).pipe(
   Command.withDescription(

@@ -1,7 +1,9 @@
 import { Args, Command, Options } from "@effect/cli"
+import { Effect } from "effect"
+import { UsageError } from "../../domain/exit.js"
 import { jsonOption, timeFormatOption, timeoutOption } from "../options/shared.js"
 import { globalOptions } from "../root.js"
-import { withTasks } from "../runtime.js"
+import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
 import { showStatus } from "./showStatus.js"
 
 /** `codex-tasks status`: show tasks, or wait for them to finish. */
@@ -31,7 +33,28 @@ export const status = Command.make(
       Args.repeated,
     ),
   },
-  (o) => withTasks(showStatus(o), o),
+  (o) =>
+    Effect.zipRight(
+      refuseOnFleet(o, o.wait || o.waitAny ? "status --wait/--wait-any" : undefined),
+      fleetOr(
+        o,
+        (fleet) =>
+          o.wait || o.waitAny
+            ? notOnFleet("status --wait/--wait-any")
+            : [o.all, o.allRunning, o.tasks.length > 0].filter(Boolean).length !== 1
+              ? Effect.fail(
+                  new UsageError({
+                    message: "Name tasks, or use --all or --all-running (one of them).",
+                  }),
+                )
+              : fleet.fleetStatus(
+                  o.all ? "all" : o.allRunning ? "running" : o.tasks,
+                  o.json,
+                  o.timeFormat,
+                ),
+        withTasks(showStatus(o), o),
+      ),
+    ),
 ).pipe(
   Command.withDescription(
     "Show tasks (state, outcome, last prompt and result), or wait for them to finish.\n\nExample: codex-tasks status 0199d7c2\nExample: codex-tasks status --json -A\nExample: codex-tasks status --wait-any --timeout 600 TASK1 TASK2 TASK3",

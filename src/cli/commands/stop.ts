@@ -7,7 +7,7 @@ import { Tasks } from "../../tasks/Tasks.js"
 import { tasksOrAll } from "../options/shared.js"
 import { printLine, printNote } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { withTasks } from "../runtime.js"
+import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
 
 /** `codex-tasks stop`: stop tasks and wait until their processes are gone. */
 export const stop = Command.make(
@@ -33,26 +33,43 @@ export const stop = Command.make(
     ),
   },
   (o) =>
-    withTasks(
-      Effect.gen(function* () {
-        const refs = yield* tasksOrAll("stop", o.all, o.tasks)
-        if (o.timeout <= 0) return yield* new UsageError({ message: "--timeout must be positive." })
-        const tooLong = timeoutSecondsProblem(o.timeout)
-        if (Option.isSome(tooLong)) return yield* new UsageError({ message: tooLong.value })
-        const reports = yield* (yield* Tasks).stop(refs, {
-          afterTurn: o.afterTurn,
-          timeoutMs: o.timeout * 1000,
-        })
-        for (const line of stopLines(reports, o.all)) {
-          yield* line.diagnostic === true
-            ? printNote(`codex-tasks: ${line.text}`)
-            : printLine(line.text)
-        }
-        if (!o.all && stopMissedSome(reports)) {
-          return yield* new ExitWith({ code: ExitCode.Error, message: "" })
-        }
-      }),
-      o,
+    Effect.zipRight(
+      refuseOnFleet(o, o.all ? "stop --all" : undefined),
+      fleetOr(
+        o,
+        (fleet) =>
+          Effect.gen(function* () {
+            if (o.all) return yield* notOnFleet("stop --all")
+            const refs = yield* tasksOrAll("stop", o.all, o.tasks)
+            if (refs === "all") return yield* notOnFleet("stop --all")
+            if (o.timeout <= 0) {
+              return yield* new UsageError({ message: "--timeout must be positive." })
+            }
+            return yield* fleet.fleetStop(refs, o.afterTurn, o.timeout * 1000)
+          }),
+        withTasks(
+          Effect.gen(function* () {
+            const refs = yield* tasksOrAll("stop", o.all, o.tasks)
+            if (o.timeout <= 0)
+              return yield* new UsageError({ message: "--timeout must be positive." })
+            const tooLong = timeoutSecondsProblem(o.timeout)
+            if (Option.isSome(tooLong)) return yield* new UsageError({ message: tooLong.value })
+            const reports = yield* (yield* Tasks).stop(refs, {
+              afterTurn: o.afterTurn,
+              timeoutMs: o.timeout * 1000,
+            })
+            for (const line of stopLines(reports, o.all)) {
+              yield* line.diagnostic === true
+                ? printNote(`codex-tasks: ${line.text}`)
+                : printLine(line.text)
+            }
+            if (!o.all && stopMissedSome(reports)) {
+              return yield* new ExitWith({ code: ExitCode.Error, message: "" })
+            }
+          }),
+          o,
+        ),
+      ),
     ),
 ).pipe(
   Command.withDescription(

@@ -1,0 +1,220 @@
+/**
+ * The fleet as the commands see it with `--cluster`: pick a host, find a task's host, and send
+ * the `Host` / `Task` entities their messages (client-only sharding on the same Postgres).
+ */
+import { randomUUID } from "node:crypto"
+import { Effect, Layer, Option, Schema } from "effect"
+import { TaskJson } from "../domain/wire.js"
+import { AmbiguousTaskId, TaskNotFound } from "../store/errors.js"
+import { clientLayer, pgLayer } from "./engine.js"
+import { FleetError, HostEntity, type StartRequest, TaskEntity, taskEntityId } from "./protocol.js"
+import { type HostRow, hosts, placementsMatching, snapshotsOn } from "./registry.js"
+
+/** A message a runner did not answer in time: its host is down, or unreachable from here. */
+const ANSWER_WITHIN_MS = 60_000
+
+/** How long `ls` waits for a live host's list before showing its tasks as last known. */
+const LIST_WITHIN_MS = 5_000
+
+const unanswered = (what: string, host: string) =>
+  new FleetError({
+    message: `host ${host} did not answer ${what} within ${ANSWER_WITHIN_MS / 1000} s (is its runner up and reachable?)`,
+    usage: false,
+  })
+
+/** The layers a client command runs on: Postgres and client-only sharding. */
+export const fleetLayer = (url: string) => clientLayer.pipe(Layer.provideMerge(pgLayer(url)))
+
+/** A task of the fleet: its id and its host. */
+export interface Placed {
+  readonly id: string
+  readonly host: string
+}
+
+/** The host a new task goes to: `on` (which must have a live runner), else the least busy live one. */
+export const pickHost = (on: string | undefined) =>
+  Effect.gen(function* () {
+    const all = yield* hosts
+    const live = all.filter((h) => h.live)
+    if (on !== undefined) {
+      const host = all.find((h) => h.host === on)
+      if (host?.live === true) return host.host
+      return yield* new FleetError({
+        message:
+          host === undefined
+            ? `No runner ever ran on host ${on} (known hosts: ${all.map((h) => h.host).join(", ") || "none"}).`
+            : `Host ${on} has no live runner (last heartbeat ${host.heartbeatAt.toISOString()}).`,
+        usage: false,
+      })
+    }
+    const best = [...live].sort((a, b) => a.running - b.running || a.host.localeCompare(b.host))[0]
+    if (best === undefined) {
+      return yield* new FleetError({
+        message: "No live runner in the fleet (start one with `codex-tasks runner`).",
+        usage: false,
+      })
+    }
+    return best.host
+  })
+
+/** The task `ref` names (its id or a unique prefix), with its host. */
+export const resolveTask = (ref: string) =>
+  Effect.gen(function* () {
+    const rows = yield* placementsMatching(ref)
+    const exact = rows.find((r) => r.task_id === ref)
+    if (exact !== undefined) return { id: exact.task_id, host: exact.host } satisfies Placed
+    if (rows.length === 0) return yield* new TaskNotFound({ ref })
+    if (rows.length > 1) {
+      return yield* new AmbiguousTaskId({ ref, candidates: rows.map((r) => r.task_id) })
+    }
+    const only = rows[0] as { task_id: string; host: string }
+    return { id: only.task_id, host: only.host } satisfies Placed
+  })
+
+const timed = <A, E, R>(what: string, host: string, effect: Effect.Effect<A, E, R>) =>
+  Effect.timeoutFail(effect, {
+    duration: ANSWER_WITHIN_MS,
+    onTimeout: () => unanswered(what, host),
+  })
+
+/** Starts a task on `host`; its id. */
+export const startOn = (host: string, request: StartRequest) =>
+  Effect.gen(function* () {
+    const client = yield* HostEntity.client
+    const { id } = yield* timed("the start", host, client(host).Start(request))
+    return { id, host } satisfies Placed
+  })
+
+/**
+ * Sends `prompt` to the task. With its host live, returns once the runner queued it (its
+ * receipt); else once the message is persisted in Postgres (`undefined`: it runs when the host's
+ * runner is back). Either way it is queued once: the key makes a redelivery a no-op.
+ */
+export const sendTo = (task: Placed, prompt: string, maxTokens: number | undefined) =>
+  Effect.gen(function* () {
+    const client = yield* TaskEntity.client
+    const payload = { key: randomUUID(), prompt, maxTokens }
+    const entity = client(taskEntityId(task.host, task.id))
+    const live = (yield* hosts).some((h) => h.host === task.host && h.live)
+    if (!live) {
+      yield* entity.Send(payload, { discard: true })
+      return undefined
+    }
+    return yield* timed("the prompt", task.host, entity.Send(payload))
+  })
+
+/** The task's JSON as its runner shows it; as last known (marked) while its host is lost. */
+export const statusOf = (task: Placed) =>
+  Effect.gen(function* () {
+    const host = (yield* hosts).find((h) => h.host === task.host)
+    const lastKnown = Effect.map(
+      host === undefined ? Effect.succeed([]) : lostTasks([host]),
+      (known) => known.find((t) => t.id === task.id),
+    )
+    if (host !== undefined && !host.live) {
+      const known = yield* lastKnown
+      if (known !== undefined) return known
+    }
+    const client = yield* TaskEntity.client
+    // A runner that died a moment ago still looks live: past a short wait, show the last known.
+    const answer = yield* client(taskEntityId(task.host, task.id))
+      .Status()
+      .pipe(Effect.timeout(LIST_WITHIN_MS * 2), Effect.option)
+    if (Option.isSome(answer)) return answer.value
+    const known = yield* lastKnown
+    if (known !== undefined) return known
+    return yield* unanswered("a status request", task.host)
+  })
+
+const decodeTask = Schema.decodeUnknownOption(TaskJson)
+
+/** The last known JSON of the tasks on lost hosts, each marked with when its host was last seen. */
+const lostTasks = (lost: ReadonlyArray<HostRow>) =>
+  Effect.map(
+    snapshotsOn(lost.map((h) => h.host)),
+    (rows): Array<TaskJson> =>
+      rows.flatMap((r) => {
+        const task = decodeTask(r.snapshot)
+        const since = lost.find((h) => h.host === r.host)?.heartbeatAt
+        return Option.isNone(task) || since === undefined
+          ? []
+          : [{ ...task.value, host: r.host, host_lost_since: since.toISOString() }]
+      }),
+  )
+
+/**
+ * The tasks of every host, newest first: live hosts answer for theirs; the tasks of a host
+ * without a live runner are shown as last known, marked `host_lost_since`.
+ */
+export const listFleet = (includeArchived: boolean) =>
+  Effect.gen(function* () {
+    const client = yield* HostEntity.client
+    const all = yield* hosts
+    // A runner that died a moment ago still looks live: one that does not answer soon counts as lost.
+    const answers = yield* Effect.forEach(
+      all.filter((h) => h.live),
+      (h) =>
+        client(h.host)
+          .List({ includeArchived })
+          .pipe(
+            Effect.timeout(LIST_WITHIN_MS),
+            Effect.map((tasks) => ({ host: h, tasks })),
+            Effect.orElseSucceed(() => ({ host: h, tasks: undefined })),
+          ),
+      { concurrency: "unbounded" },
+    )
+    const silent = answers.flatMap((a) => (a.tasks === undefined ? [a.host] : []))
+    const stale = yield* lostTasks([...all.filter((h) => !h.live), ...silent])
+    const tasks: Array<TaskJson> = [
+      ...answers.flatMap((a) => a.tasks ?? []),
+      ...stale.filter((t) => includeArchived || t.state !== "ARCHIVED"),
+    ]
+    tasks.sort((a, b) => b.created_at.localeCompare(a.created_at))
+    return tasks
+  })
+
+/** Fails unless the task's host has a live runner (a lost host would not answer for a minute). */
+const requireLive = (task: Placed, what: string) =>
+  Effect.flatMap(hosts, (all) => {
+    const host = all.find((h) => h.host === task.host)
+    return host?.live === true
+      ? Effect.void
+      : Effect.fail(
+          new FleetError({
+            message: `Cannot ${what} task ${task.id}: host ${task.host} is unreachable${host === undefined ? "" : ` since ${host.heartbeatAt.toISOString()}`} (no live runner).`,
+            usage: false,
+          }),
+        )
+  })
+
+/** A chunk of the task's log from `offset` (waiting up to `waitMs` for one while it runs). */
+export const logChunkOf = (
+  task: Placed,
+  offset: number,
+  waitMs: number,
+  lastLines: number | undefined,
+) =>
+  Effect.zipRight(requireLive(task, "read the log of"), TaskEntity.client).pipe(
+    Effect.flatMap((client) =>
+      timed(
+        "a log request",
+        task.host,
+        client(taskEntityId(task.host, task.id)).Log({ offset, waitMs, lastLines }),
+      ),
+    ),
+  )
+
+/** Stops the task on its host. */
+export const stopOn = (task: Placed, afterTurn: boolean, timeoutMs: number) =>
+  Effect.flatMap(Effect.zipRight(requireLive(task, "stop"), TaskEntity.client), (client) =>
+    Effect.timeoutFail(client(taskEntityId(task.host, task.id)).Stop({ afterTurn, timeoutMs }), {
+      duration: ANSWER_WITHIN_MS + timeoutMs,
+      onTimeout: () => unanswered("the stop", task.host),
+    }),
+  )
+
+/** Archives the task on its host. */
+export const archiveOn = (task: Placed) =>
+  Effect.flatMap(Effect.zipRight(requireLive(task, "archive"), TaskEntity.client), (client) =>
+    timed("the archive", task.host, client(taskEntityId(task.host, task.id)).Archive()),
+  )

@@ -1,0 +1,112 @@
+/**
+ * The fleet's messages, as `@effect/cluster` entities. A `Host` entity (id = host id) takes the
+ * messages that concern a machine (start a task there, list its tasks); a `Task` entity (id =
+ * `<host>/<task id>`) the messages of one task. Both are pinned to their host's runners by shard
+ * group (the part of the id before the first `/`), so a message for host A only ever runs on a
+ * runner started with `--host-id A`.
+ */
+import { ClusterSchema, Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import { Schema } from "effect"
+import { TaskLimits } from "../domain/policy.js"
+import { SendJson, TaskJson } from "../domain/wire.js"
+import { ExecOptions } from "../exec/options.js"
+
+/** A failure a runner reports for a message: its text, and whether it was the caller's mistake. */
+export class FleetError extends Schema.TaggedError<FleetError>()("FleetError", {
+  message: Schema.String,
+  /** The request was wrong (exit 2, like a usage error); else an operational error (exit 1). */
+  usage: Schema.Boolean,
+}) {}
+
+/** The shard group of an entity id: its host (the part before the first `/`). */
+export const hostOfEntity = (entityId: string): string => entityId.split("/", 1)[0] ?? entityId
+
+/** The entity id of a task on a host. */
+export const taskEntityId = (host: string, id: string) => `${host}/${id}`
+
+/** What `start` sends to the chosen host. */
+export const StartPayload = {
+  prompt: Schema.String,
+  title: Schema.optional(Schema.String),
+  options: ExecOptions,
+  limits: Schema.optional(TaskLimits),
+  repo: Schema.optional(Schema.Struct({ url: Schema.String, ref: Schema.optional(Schema.String) })),
+}
+/** A start request. */
+export type StartRequest = Schema.Struct.Type<typeof StartPayload>
+
+/** Host messages: start a task on this host; list this host's tasks. */
+export const HostEntity = Entity.make("CodexTasksHost", [
+  Rpc.make("Start", {
+    payload: StartPayload,
+    success: Schema.Struct({ id: Schema.String }),
+    error: FleetError,
+  }),
+  Rpc.make("List", {
+    payload: { includeArchived: Schema.Boolean },
+    success: Schema.Array(TaskJson),
+    error: FleetError,
+  }),
+]).annotate(ClusterSchema.ShardGroup, hostOfEntity)
+
+/** One chunk of a task's log: raw bytes from an offset, and whether the task still runs. */
+export const LogChunk = Schema.Struct({
+  bytes: Schema.Uint8ArrayFromSelf,
+  /** Where the next read starts (`offset` + bytes read). */
+  next: Schema.Number,
+  running: Schema.Boolean,
+})
+/** A chunk of a task's log. */
+export type LogChunk = typeof LogChunk.Type
+
+/** What a stop did to the task (the local `stop`'s report). */
+export const StopResult = Schema.Struct({
+  status: Schema.Literal("stopped", "not-running", "killed", "unknown"),
+  message: Schema.String,
+})
+
+/** What an archive did to the task (the local `archive`'s report). */
+export const ArchiveResult = Schema.Struct({
+  status: Schema.Literal("archived", "skipped", "already-archived"),
+  dir: Schema.String,
+  state: Schema.String,
+  leftoversKilled: Schema.Number,
+  keptIgnored: Schema.Number,
+})
+
+/**
+ * Task messages. `Send` is persisted (kept in Postgres until the runner answered, redelivered
+ * after a crash) and carries the client's key: the runner turns a redelivery into the receipt it
+ * gave the first time, so every accepted prompt is queued, and therefore run, once.
+ */
+export const TaskEntity = Entity.make("CodexTasksTask", [
+  Rpc.make("Send", {
+    payload: {
+      key: Schema.String,
+      prompt: Schema.String,
+      maxTokens: Schema.optional(Schema.Number),
+    },
+    success: SendJson,
+    error: FleetError,
+    primaryKey: (p) => p.key,
+  }).annotate(ClusterSchema.Persisted, true),
+  Rpc.make("Status", { success: TaskJson, error: FleetError }),
+  Rpc.make("Log", {
+    payload: {
+      offset: Schema.Number,
+      /** Wait this long for more bytes when there are none yet and the task runs (0: answer at once). */
+      waitMs: Schema.Number,
+      /** With `offset` 0: start at the last N lines instead. */
+      lastLines: Schema.optional(Schema.Number),
+    },
+    success: LogChunk,
+    error: FleetError,
+  }),
+  Rpc.make("Stop", {
+    payload: { afterTurn: Schema.Boolean, timeoutMs: Schema.Number },
+    success: StopResult,
+    error: FleetError,
+  }),
+  Rpc.make("Archive", { success: ArchiveResult, error: FleetError }),
+]).annotate(ClusterSchema.ShardGroup, hostOfEntity)

@@ -1,0 +1,322 @@
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import pg from "pg"
+import { describe, expect, it } from "vitest"
+import { runCli, taskProcesses, taskState, waitFor, waitForState } from "../support/cli.js"
+import { e2eWorld } from "../support/e2eWorld.js"
+import { fleetWorld } from "../support/fleet.js"
+
+// Two runner processes (own host ids, stores, CODEX_HOMEs) driving the real codex against the
+// scripted model server, and a client process: the whole fleet on this machine.
+const world = fleetWorld()
+
+const json = <A>(text: string): A => JSON.parse(text) as A
+
+describe("a fleet of two runners", () => {
+  it("starts, sends, follows, stops and archives tasks across two hosts from a client", async (ctx) => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const empty = await fleet.fleetCli(["doctor"])
+    expect(empty.stdout).toMatch(/^✓ postgres: PostgreSQL \d+/m)
+    expect(empty.stdout).toMatch(/^✗ schema version: no fleet tables yet/m)
+    expect(empty.stdout).toMatch(/^✗ live runners: none\n {4}fix: start `codex-tasks runner/m)
+    expect(empty.code).toBe(1)
+    const alpha = await fleet.startRunner("alpha")
+    const beta = await fleet.startRunner("beta")
+    const healthy = await fleet.fleetCli(["doctor", "--json"])
+    expect(healthy.code).toBe(0)
+    const checks = json<{
+      ok: boolean
+      checks: Array<{ name: string; ok: boolean; detail: string }>
+    }>(healthy.stdout)
+    expect(checks.ok).toBe(true)
+    expect(Object.fromEntries(checks.checks.map((c) => [c.name, c.detail]))).toMatchObject({
+      "schema version": "1 (this codex-tasks: 1)",
+      "live runners": "alpha (0 running), beta (0 running)",
+      "message backlog": "none",
+    })
+
+    const a = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--skip-git-repo-check",
+      "REPLY:alpha done",
+    ])
+    expect(a.stderr).toBe("")
+    expect(a.code).toBe(0)
+    const idA = a.stdout.trim()
+    const b = await fleet.fleetCli([
+      "start",
+      "--on",
+      "beta",
+      "--json",
+      "--skip-git-repo-check",
+      "DELAY:120000",
+    ])
+    expect(b.code).toBe(0)
+    const placed = json<{ id: string; host: string }>(b.stdout)
+    expect(placed.host).toBe("beta")
+    const idB = placed.id
+    // Each task lives on its own host's store.
+    expect(readFileSync(join(alpha.sandbox.storeRoot, idA, "task.json"), "utf8")).toContain(idA)
+    expect(readFileSync(join(beta.sandbox.storeRoot, idB, "task.json"), "utf8")).toContain(idB)
+
+    const listed = await fleet.fleetCli(["ls", "--json"])
+    expect(listed.code).toBe(0)
+    const hosts = Object.fromEntries(
+      json<Array<{ id: string; host: string }>>(listed.stdout).map((t) => [t.id, t.host]),
+    )
+    expect(hosts).toEqual({ [idA]: "alpha", [idB]: "beta" })
+    const table = (await fleet.fleetCli(["ls"])).stdout.split("\n")
+    expect(table[0]).toMatch(/^ID\s+Title\s+State\s+Host\s+Created At/)
+    expect(table.find((l) => l.startsWith(idB))).toMatch(/\sRUNNING\s+beta\s/)
+
+    await waitForState(alpha.sandbox, idA, "STOPPED", { timeoutMs: 60_000 })
+    const sent = await fleet.fleetCli(["send", idA.slice(0, 13), "REPLY:second answer"])
+    expect(sent.stdout).toBe(`Task ${idA}: prompt started a new turn.\n`)
+    expect(sent.code).toBe(0)
+
+    // log -f from the client follows the turn to its end; --json is the host's task.log, byte for byte.
+    const followed = await fleet.fleetCli(["log", "-f", "--json", idA])
+    expect(followed.code).toBe(0)
+    const onHost = readFileSync(join(alpha.sandbox.storeRoot, idA, "task.log"), "utf8")
+    expect(followed.stdout).toBe(onHost)
+    expect(onHost).toContain("second answer")
+    const human = await fleet.fleetCli(["log", idA])
+    expect(human.stdout).toContain("second answer")
+
+    const status = json<{ state: string; host: string; turns: number }>(
+      (await fleet.fleetCli(["status", "--json", idA])).stdout,
+    )
+    expect(status).toMatchObject({ state: "STOPPED", host: "alpha", turns: 2 })
+
+    const stopped = await fleet.fleetCli(["stop", idB])
+    expect(stopped.stdout).toBe(`Task ${idB} stopped.\n`)
+    expect(stopped.code).toBe(0)
+    expect((await taskState(beta.sandbox, idB)).state).toBe("STOPPED")
+
+    const archived = await fleet.fleetCli(["archive", idA])
+    expect(archived.code).toBe(0)
+    expect(archived.stdout).toMatch(new RegExp(`^Task ${idA} archived to `))
+    expect(json<Array<unknown>>((await fleet.fleetCli(["ls", "--json"])).stdout)).toHaveLength(1)
+
+    const unknown = await fleet.fleetCli(["status", "nosuchtask"])
+    expect(unknown.stderr).toBe('codex-tasks: no task matches "nosuchtask"\n')
+    expect(unknown.code).toBe(1)
+
+    // The database password is never printed, not even when it is wrong.
+    const wrong = fleet.url.replace(fleet.password, "not-the-password")
+    const refused = await fleet.fleetCli(["--cluster", wrong, "ls"])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(
+      /^codex-tasks: the fleet's PostgreSQL \(postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/fleet_\w+\) failed: .*password authentication failed/,
+    )
+    const runnerRefused = await fleet.fleetCli([
+      "--cluster",
+      wrong,
+      "runner",
+      "--host-id",
+      "gamma",
+      "--listen",
+      "127.0.0.1:1",
+    ])
+    expect(runnerRefused.stderr).toMatch(
+      /^codex-tasks: the fleet's PostgreSQL \(postgres:\/\/\*\*\*@[^)]+\) failed: .*password authentication failed[^\n]*\n$/,
+    )
+    expect(runnerRefused.code).toBe(1)
+    for (const text of [
+      alpha.stderr(),
+      beta.stderr(),
+      refused.stderr,
+      listed.stderr,
+      runnerRefused.stderr,
+    ]) {
+      expect(text).not.toContain(fleet.password)
+      expect(text).not.toContain("not-the-password")
+    }
+    expect(alpha.stderr()).toContain("runner alpha listening on 127.0.0.1:")
+  }, 240_000)
+
+  it("a runner killed mid-turn is restarted and takes its task back; each prompt runs once", async (ctx) => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const alpha = await fleet.startRunner("alpha")
+    const prompts = ["first\nDELAY:6000\nREPLY:one", "second\nREPLY:two", "third\nREPLY:three"]
+
+    const started = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--skip-git-repo-check",
+      prompts[0] as string,
+    ])
+    expect(started.code).toBe(0)
+    const id = started.stdout.trim()
+    const queued = await fleet.fleetCli(["send", id, prompts[1] as string])
+    expect(queued.stdout).toBe(`Task ${id}: prompt queued at position 1.\n`)
+
+    await alpha.kill9()
+    // Sent while no runner serves the host: persisted in Postgres, answered by the next runner.
+    const third = fleet.fleetCli(["send", id, prompts[2] as string])
+    await new Promise((r) => setTimeout(r, 1_000))
+    expect((await taskState(alpha.sandbox, id)).state).toBe("RUNNING")
+    await alpha.restart()
+    const receipt = await third
+    expect(receipt.stderr).toBe("")
+    expect(receipt.code).toBe(0)
+    expect(receipt.stdout).toMatch(
+      new RegExp(`^Task ${id}: prompt (queued at position \\d|started a new turn)\\.\\n$`),
+    )
+
+    await waitForState(alpha.sandbox, id, "STOPPED", {
+      timeoutMs: 90_000,
+      extra: (meta) => (meta.turns ?? 0) >= 3,
+    })
+    const status = json<{ state: string; turns: number; last_result: string; host: string }>(
+      (await fleet.fleetCli(["status", "--json", id])).stdout,
+    )
+    expect(status).toMatchObject({
+      state: "STOPPED",
+      turns: 3,
+      last_result: "three",
+      host: "alpha",
+    })
+    // Exactly one model request per prompt: nothing ran twice after the crash.
+    for (const prompt of prompts) {
+      expect(fleet.server.requests.filter((r) => r.lastUserText === prompt)).toHaveLength(1)
+    }
+    const userMessages = readFileSync(join(alpha.sandbox.storeRoot, id, "task.log"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"type":"user_message"'))
+    expect(userMessages).toHaveLength(3)
+    // No message is left behind in the engine's queue.
+    await waitFor("the engine's queue to drain", async () => {
+      const db = new pg.Client({ connectionString: fleet.url })
+      await db.connect()
+      const { rows } = await db.query<{ n: string }>(
+        "SELECT count(*) AS n FROM cluster_messages WHERE processed = false AND kind = 0",
+      )
+      await db.end()
+      return rows[0]?.n === "0" ? true : undefined
+    })
+  }, 240_000)
+
+  it("a lost host: its tasks are marked, a prompt sent meanwhile runs once when it returns", async (ctx) => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const alpha = await fleet.startRunner("alpha")
+    const started = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--skip-git-repo-check",
+      "REPLY:one",
+    ])
+    const id = started.stdout.trim()
+    await waitForState(alpha.sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    expect((await fleet.fleetCli(["send", id, "DELAY:120000"])).code).toBe(0)
+    await waitFor("the long turn's request", () =>
+      fleet.server.requests.some((r) => r.lastUserText === "DELAY:120000") ? true : undefined,
+    )
+
+    // The machine goes away: the runner and the task's worker and codex with it.
+    await alpha.kill9()
+    const left = taskProcesses(alpha.sandbox, id)
+    for (const pid of [left.worker, ...left.marked].filter((p) => p !== undefined)) {
+      process.kill(pid, "SIGKILL")
+    }
+    const marked = await waitFor(
+      "the task to be marked lost",
+      async () => {
+        const tasks = json<Array<{ id: string; host_lost_since?: string; state: string }>>(
+          (await fleet.fleetCli(["ls", "--json"])).stdout,
+        )
+        const task = tasks.find((t) => t.id === id)
+        return task?.host_lost_since === undefined ? undefined : task
+      },
+      60_000,
+    )
+    expect(marked.state).toBe("RUNNING")
+    const row = (await fleet.fleetCli(["ls"])).stdout.split("\n").find((l) => l.startsWith(id))
+    expect(row).toMatch(/RUNNING \(host unreachable since .+\)\s+alpha\s/)
+    const status = json<{ host_lost_since?: string }>(
+      (await fleet.fleetCli(["status", "--json", id])).stdout,
+    )
+    expect(status.host_lost_since).toBe(marked.host_lost_since)
+    await waitFor(
+      "host alpha's heartbeat to expire",
+      async () => {
+        const db = new pg.Client({ connectionString: fleet.url })
+        await db.connect()
+        const { rows } = await db.query<{ live: boolean }>(
+          "SELECT heartbeat_at > now() - interval '15 seconds' AS live FROM codex_tasks_hosts WHERE host = 'alpha'",
+        )
+        await db.end()
+        return rows[0]?.live === false ? true : undefined
+      },
+      60_000,
+    )
+    const refused = await fleet.fleetCli(["stop", id])
+    expect(refused.stderr).toMatch(
+      new RegExp(`Cannot stop task ${id}: host alpha is unreachable since `),
+    )
+    expect(refused.code).toBe(1)
+
+    const accepted = await fleet.fleetCli(["send", id, "REPLY:after return"])
+    expect(accepted.stdout).toBe(
+      `Task ${id}: prompt accepted; host alpha has no live runner, it runs when the runner is back.\n`,
+    )
+    expect(accepted.code).toBe(0)
+
+    await alpha.restart()
+    await waitForState(alpha.sandbox, id, "STOPPED", {
+      timeoutMs: 90_000,
+      extra: (meta) => meta.last_result === "after return",
+    })
+    expect(
+      fleet.server.requests.filter((r) => r.lastUserText === "REPLY:after return"),
+    ).toHaveLength(1)
+    const back = json<{ host_lost_since?: string; state: string }>(
+      (await fleet.fleetCli(["status", "--json", id])).stdout,
+    )
+    expect(back).toMatchObject({ state: "STOPPED" })
+    expect(back.host_lost_since).toBeUndefined()
+  }, 240_000)
+})
+
+describe("fleet commands given bad input (no database needed)", () => {
+  const world = e2eWorld()
+  it("refuse with exit 2 and a clear message before connecting anywhere", async () => {
+    const { sandbox } = await world.setup()
+    const url = "postgres://codex:hunter2@127.0.0.1:9/none"
+    const cases: Array<[ReadonlyArray<string>, string]> = [
+      [
+        ["runner", "--host-id", "a"],
+        "runner needs the fleet's PostgreSQL: --cluster URL or CODEX_TASKS_CLUSTER.",
+      ],
+      [
+        ["--cluster", url, "runner", "--host-id", "a/b"],
+        "--host-id wants letters, digits, '.', '_' or '-' (at most 63, no '/'), not 'a/b'.",
+      ],
+      [
+        ["--cluster", url, "runner", "--host-id", "a", "--listen", "0.0.0.0:34431"],
+        "--listen must name the address the other machines reach this runner at, not 0.0.0.0 (it is also the address the runner announces).",
+      ],
+      [
+        ["--cluster", url, "runner", "--host-id", "a", "--listen", "nowhere"],
+        "--listen wants ADDR:PORT (e.g. 10.0.0.5:34431), not 'nowhere'.",
+      ],
+      [["--cluster", url, "diff", "abc"], "diff is not available with --cluster."],
+      [["--cluster", url, "stop", "--all"], "stop --all is not available with --cluster."],
+      [["start", "--on", "alpha", "hi"], "--on names a host of a fleet: it needs --cluster."],
+    ]
+    for (const [args, message] of cases) {
+      const r = await runCli(sandbox, args)
+      expect(`${args.join(" ")}: ${r.code} ${r.stderr}`).toBe(
+        `${args.join(" ")}: 2 codex-tasks: ${message}\n`,
+      )
+      expect(r.stdout).toBe("")
+    }
+  }, 120_000)
+})
