@@ -32,15 +32,20 @@ if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 
 // Four bundles, so that each process loads only what it runs (scripts/cli-loader.cjs picks one):
 // the worker; the fast read path (everyday `ls` and `status`, no @effect/cli); the CLI without
-// the MCP server (every command but `mcp`, each built only when invoked); the full CLI (`mcp`,
+// the MCP server and `serve` (every other command, each built only when invoked); the full CLI (`mcp`, `serve`,
 // and --help, completions, unknown commands: the whole tree).
 const entry = (code) => ({ contents: code, resolveDir: ".", loader: "ts", sourcefile: "entry.ts" })
-const noMcp = {
-  name: "no-mcp-server",
+// The MCP server and `serve`'s server run from full.cjs only: cli.cjs gets a stub for each.
+const noServers = {
+  name: "no-servers",
   setup(b) {
-    b.onResolve({ filter: /\/mcp\/server\.js$/ }, () => ({ path: "mcp-server", namespace: "stub" }))
+    b.onResolve({ filter: /\/(mcp\/server|serve\/main)\.js$/ }, (args) => ({
+      path: args.path,
+      namespace: "stub",
+    }))
     b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-      contents: 'throw new Error("the MCP server runs from full.cjs (scripts/cli-loader.cjs)")',
+      contents:
+        'throw new Error("the servers (mcp, serve) run from full.cjs (scripts/cli-loader.cjs)")',
       loader: "js",
     }))
   },
@@ -72,7 +77,7 @@ await Promise.all([
     ),
     outfile: "dist/bin/read.cjs",
   }),
-  build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/cli.cjs", plugins: [noMcp] }),
+  build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/cli.cjs", plugins: [noServers] }),
   build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/full.cjs" }),
   // The launcher: plain, small, with the argv routing of src/cli/route.ts.
   build({

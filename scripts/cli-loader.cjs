@@ -4,8 +4,8 @@
 // parsing and compiling (start-up is most of a read-only command's time):
 //   worker.cjs  `__worker`: the detached worker (no CLI, no MCP); a `start` spawns it first thing
 //   read.cjs    `ls` and `status` in their everyday forms (src/cli/readArgs.ts): no @effect/cli at all
-//   cli.cjs     any one command but `mcp` (no MCP SDK, no zod; only that command is built)
-//   full.cjs    `mcp`, and the whole command tree (--help, completions, unknown commands)
+//   cli.cjs     any one command but `mcp` and `serve` (no MCP SDK, no zod, no HTTP server)
+//   full.cjs    `mcp`, `serve`, and the whole command tree (--help, completions, unknown commands)
 // Each cache lives next to the bundles, or in the temp dir when that is not writable; a cache
 // that V8 rejects (other Node version, other bundle) is simply rebuilt.
 "use strict"
@@ -27,7 +27,7 @@ if (route === "start" && process.env.CODEX_TASKS_PREWARM !== "0") {
 const name =
   route === "worker"
     ? "worker"
-    : route === "mcp" || route === "tree"
+    : route === "mcp" || route === "serve" || route === "tree"
       ? "full"
       : readArgs(process.argv.slice(2)) !== undefined
         ? "read"

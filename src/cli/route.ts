@@ -16,6 +16,7 @@ export const COMMANDS = [
   "apply",
   "archive",
   "mcp",
+  "serve",
   "doctor",
 ] as const
 /** A subcommand's name. */

@@ -1,0 +1,207 @@
+/**
+ * The board's live state: every task as `ls --json --all` prints it, plus what the page shows
+ * beside it (worktree branch and changed files, the last activity line of a running task), kept
+ * as numbered deltas so that a page reconnecting with the last number it saw gets exactly what it
+ * missed (or, when that is too old, a new snapshot).
+ */
+import { statSync, watch } from "node:fs"
+import { Effect } from "effect"
+import type { TaskJson } from "../domain/wire.js"
+import { makeStyle } from "../render/style.js"
+import { makeTranscriptRenderer } from "../render/transcript.js"
+import { TaskStore } from "../store/TaskStore.js"
+import { readLog } from "../tasks/logReader.js"
+import { Tasks } from "../tasks/Tasks.js"
+import { worktreeChanges } from "../tasks/taskDiff.js"
+import { type TaskView, viewJson } from "../tasks/view.js"
+import { readWorktree } from "../tasks/worktree.js"
+
+/** One row of the board: the task object, its worktree branch and changed files, its last activity. */
+export interface BoardRow extends TaskJson {
+  readonly branch: string | null
+  readonly changed_files: number | null
+  readonly activity: string | null
+}
+
+/** A message of the board topic: a snapshot, or what changed since the previous number. */
+export type BoardData =
+  | { readonly snapshot: ReadonlyArray<BoardRow> }
+  | { readonly upsert: ReadonlyArray<BoardRow>; readonly remove: ReadonlyArray<string> }
+
+/** A numbered board message. */
+export interface BoardMessage {
+  readonly seq: number
+  readonly data: BoardData
+}
+
+const HISTORY = 1_000
+const ACTIVITY_LINES = 40
+const plain = makeStyle(false)
+
+const sizeOf = (path: string) => {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0
+  }
+}
+
+/** The last line the transcript of `path` shows, read from its last lines only. */
+const lastActivity = (path: string) =>
+  Effect.gen(function* () {
+    const renderer = makeTranscriptRenderer({ style: plain })
+    let last: string | null = null
+    yield* readLog(
+      path,
+      (lines) =>
+        Effect.sync(() => {
+          for (const l of lines) {
+            const shown = renderer
+              .line(l.toString("utf8"))
+              .split("\n")
+              .map((s) => s.trim())
+              .filter((s) => s !== "")
+            if (shown.length > 0) last = shown[shown.length - 1] ?? last
+          }
+        }),
+      { lastLines: ACTIVITY_LINES },
+    ).pipe(Effect.ignore)
+    return last === null ? null : (last as string).slice(0, 300)
+  })
+
+/** The board feed: rows, their deltas, and who listens. */
+export const makeBoard = Effect.gen(function* () {
+  const tasks = yield* Tasks
+  const store = yield* TaskStore
+  const rows = new Map<string, string>()
+  const history: Array<BoardMessage> = []
+  const listeners = new Set<(m: BoardMessage) => void>()
+  let seq = 0
+  // What costs a file read or git per task, kept while what it depends on is unchanged.
+  const extras = new Map<string, { key: string; row: Omit<BoardRow, keyof TaskJson> }>()
+
+  const extrasOf = (v: TaskView) =>
+    Effect.gen(function* () {
+      const log = store.logPath(v.loc)
+      const key = `${v.meta.updated_at}|${v.state}|${v.loc.dir}|${v.state === "RUNNING" ? sizeOf(log) : ""}`
+      const kept = extras.get(v.loc.id)
+      if (kept?.key === key) return kept.row
+      const w = readWorktree(v.loc.dir)
+      const changed =
+        w === undefined
+          ? null
+          : yield* worktreeChanges(w, { color: false, patch: false }).pipe(
+              Effect.map((c) => c.files.length),
+              Effect.orElseSucceed(() => null),
+            )
+      const row = {
+        branch: w?.branch ?? null,
+        changed_files: changed,
+        activity: v.state === "RUNNING" ? yield* lastActivity(log) : null,
+      }
+      extras.set(v.loc.id, { key, row })
+      return row
+    })
+
+  const publish = (data: BoardData) => {
+    seq++
+    const message = { seq, data }
+    history.push(message)
+    if (history.length > HISTORY) history.shift()
+    for (const l of listeners) l(message)
+  }
+
+  /** Reads the store again and publishes what changed (nothing when nothing did); the running tasks' directories. */
+  const refresh = Effect.gen(function* () {
+    const { views } = yield* tasks.list({ includeArchived: true })
+    const upsert: Array<BoardRow> = []
+    const seen = new Set<string>()
+    for (const v of views) {
+      seen.add(v.loc.id)
+      const row: BoardRow = { ...viewJson(v), ...(yield* extrasOf(v)) }
+      const text = JSON.stringify(row)
+      if (rows.get(v.loc.id) === text) continue
+      rows.set(v.loc.id, text)
+      upsert.push(row)
+    }
+    const remove = [...rows.keys()].filter((id) => !seen.has(id))
+    for (const id of remove) {
+      rows.delete(id)
+      extras.delete(id)
+    }
+    if (upsert.length > 0 || remove.length > 0) publish({ upsert, remove })
+    return views.filter((v) => v.state === "RUNNING").map((v) => v.loc.dir)
+  })
+
+  const snapshot = (): BoardMessage => ({
+    seq,
+    data: { snapshot: [...rows.values()].map((t) => JSON.parse(t) as BoardRow) },
+  })
+
+  return {
+    refresh,
+    /**
+     * Starts telling `listener` every message after `after` (what it missed first, in order), or,
+     * when `after` is unknown or too old, a snapshot first. Returns the way to stop.
+     */
+    subscribe: (after: number | undefined, listener: (m: BoardMessage) => void) => {
+      const oldest = history[0]?.seq ?? seq + 1
+      if (after === undefined || after > seq || after < oldest - 1) listener(snapshot())
+      else for (const m of history) if (m.seq > after) listener(m)
+      listeners.add(listener)
+      return () => void listeners.delete(listener)
+    },
+    /** The newest message number. */
+    current: () => seq,
+  }
+})
+
+/** The board feed's interface. */
+export type Board = Effect.Effect.Success<typeof makeBoard>
+
+/**
+ * Keeps `board` up to date for the rest of the scope: a refresh soon after the store root or a
+ * running task's directory changes, and every `recheckMs` anyway (a lost worker changes no file).
+ */
+export const keepFresh = (board: Board, root: string, recheckMs: number) =>
+  Effect.gen(function* () {
+    let dirty = true
+    const mark = () => {
+      dirty = true
+    }
+    const watchers = new Map<string, ReturnType<typeof watch>>()
+    const watchDir = (dir: string) => {
+      if (watchers.has(dir)) return
+      try {
+        const w = watch(dir, mark)
+        w.on("error", () => w.close())
+        watchers.set(dir, w)
+      } catch {}
+    }
+    const unwatchAllBut = (keep: ReadonlySet<string>) => {
+      for (const [dir, w] of watchers) {
+        if (keep.has(dir)) continue
+        w.close()
+        watchers.delete(dir)
+      }
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(() => unwatchAllBut(new Set())))
+    watchDir(root)
+    let sinceFull = 0
+    for (;;) {
+      if (dirty || sinceFull >= recheckMs) {
+        dirty = false
+        sinceFull = 0
+        const running = yield* board.refresh.pipe(
+          Effect.orElseSucceed((): ReadonlyArray<string> => []),
+        )
+        for (const dir of running) watchDir(dir)
+        unwatchAllBut(new Set([root, ...running]))
+      }
+      yield* Effect.sleep(FRESH_MS)
+      sinceFull += FRESH_MS
+    }
+  })
+
+// How often a change seen by a watcher is acted on at most (a burst of writes is one refresh).
+const FRESH_MS = 100
