@@ -77,7 +77,7 @@ export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, 
     const cwd = realpathSync.native(process.cwd())
     const allowDirs = yield* resolveAllowDirs(cwd, r.allowDirs)
     const token = yield* loadToken(r.storeRoot, r.rotateToken)
-    const port = yield* startServer({
+    const { port, closeConnections } = yield* startServer({
       host: r.host,
       port: r.port,
       allowedHosts: r.allowedHosts,
@@ -100,5 +100,6 @@ export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, 
     if (r.open) {
       yield* Effect.forkScoped(runToEnd(opener, [url], { timeoutMs: 10_000 }).pipe(Effect.ignore))
     }
-    return yield* Effect.never
+    // A signal interrupts this wait: every connection ends before the server closes.
+    return yield* Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(closeConnections)))
   }).pipe(Effect.scoped, Effect.provide(layer))

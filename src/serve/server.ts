@@ -3,6 +3,7 @@
  * behind the guard (guard.ts), on @effect/platform's HTTP server for Node.
  */
 import { createServer } from "node:http"
+import type { Duplex } from "node:stream"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Schema } from "effect"
@@ -42,19 +43,27 @@ export const urlHost = (host: string, port: number) =>
   `${host.includes(":") ? `[${host}]` : host}:${port}`
 
 /**
- * Listens and serves until the scope closes; the port it listens on. Fails with `ServeError`
- * when it cannot listen (the port is taken).
+ * Listens and serves until the scope closes; the port it listens on, and how to end every
+ * connection. Fails with `ServeError` when it cannot listen (the port is taken).
  */
 export const startServer = (options: ServerOptions) =>
   Effect.gen(function* () {
-    const server = yield* NodeHttpServer.make(() => createServer(), {
+    const http = createServer()
+    const server = yield* NodeHttpServer.make(() => http, {
       host: options.host,
       port: options.port,
+    })
+    const upgraded = new Set<Duplex>()
+    http.on("upgrade", (_request, socket: Duplex) => {
+      upgraded.add(socket)
+      socket.once("close", () => upgraded.delete(socket))
     })
     const port = server.address._tag === "TcpAddress" ? server.address.port : options.port
     const config = { port, allowedHosts: options.allowedHosts, token: options.token }
     const board = yield* makeBoard
     const store = yield* TaskStore
+    // The first page gets a snapshot of the store, not of nothing.
+    yield* board.refresh.pipe(Effect.ignore)
     yield* Effect.forkScoped(keepFresh(board, store.root, options.recheckMs))
     const live = {
       board,
@@ -85,5 +94,15 @@ export const startServer = (options: ServerOptions) =>
     )
     // Applied to the app itself, not as middleware: a middleware sees the response after it is sent.
     yield* server.serve(guard(config)(app))
-    return port
+    return {
+      port,
+      /**
+       * Ends every connection at once; call it before the scope closes (the WebSocket server's
+       * own close waits for its pages to leave, and a keep-alive connection holds the server's).
+       */
+      closeConnections: () => {
+        for (const socket of upgraded) socket.destroy()
+        http.closeAllConnections()
+      },
+    }
   })

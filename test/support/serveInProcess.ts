@@ -31,7 +31,7 @@ export const serveInProcess = async (options: ServeInProcessOptions = {}) => {
     Layer.orDie(standInTasks(calls).pipe(Layer.provideMerge(TaskStore.layer(storeRoot)))),
   )
   const scope = Effect.runSync(Scope.make())
-  const port = await runtime.runPromise(
+  const { port, closeConnections } = await runtime.runPromise(
     startServer({
       host: "127.0.0.1",
       port: 0,
@@ -43,6 +43,7 @@ export const serveInProcess = async (options: ServeInProcessOptions = {}) => {
     }).pipe(Scope.extend(scope)),
   )
   const close = async () => {
+    closeConnections()
     await Effect.runPromise(Scope.close(scope, Exit.void))
     await runtime.dispose()
     rmSync(base, { recursive: true, force: true })

@@ -210,6 +210,7 @@ const connect = () => {
   socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/live`)
   socket.onopen = () => {
     retryMs = 250
+    $("connection").dataset.opened = "yes"
     $("connection").textContent = "live"
   }
   socket.onmessage = (event) => {
@@ -223,8 +224,14 @@ const connect = () => {
     } else if (m.topic === "board") onBoard(m.seq, m.data)
     else if (m.topic.startsWith("log:")) onLog(m.topic.slice(4), m.seq, m.data)
   }
-  socket.onclose = () => {
+  socket.onclose = (event) => {
     $("connection").textContent = "reconnecting…"
+    // Refused before it opened: tell a page without the session why nothing shows.
+    if (event.code === 1006 && $("connection").dataset.opened !== "yes") {
+      void fetch("/api/tasks", { method: "HEAD" }).then((r) => {
+        if (r.status === 401) $("login").hidden = false
+      })
+    }
     setTimeout(connect, retryMs)
     retryMs = Math.min(retryMs * 2, 5_000)
   }
