@@ -160,20 +160,23 @@ export const makeBoard = Effect.gen(function* () {
 export type Board = Effect.Effect.Success<typeof makeBoard>
 
 /**
- * Keeps `board` up to date for the rest of the scope: a refresh soon after the store root or a
- * running task's directory changes, and every `recheckMs` anyway (a lost worker changes no file).
+ * Keeps `board` up to date for the rest of the scope: a refresh soon after the store root changes
+ * (a task appears, moves, goes), at most every `TASK_DIR_MS` while running tasks write to their
+ * directories, and every `recheckMs` while any task runs (a lost worker changes no file), else
+ * every `IDLE_RECHECK_MS` (for what no event reported).
  */
 export const keepFresh = (board: Board, root: string, recheckMs: number) =>
   Effect.gen(function* () {
-    let dirty = true
-    const mark = () => {
-      dirty = true
-    }
+    let rootChanged = true
+    let taskChanged = false
     const watchers = new Map<string, ReturnType<typeof watch>>()
     const watchDir = (dir: string) => {
       if (watchers.has(dir)) return
       try {
-        const w = watch(dir, mark)
+        const w = watch(dir, () => {
+          if (dir === root) rootChanged = true
+          else taskChanged = true
+        })
         w.on("error", () => w.close())
         watchers.set(dir, w)
       } catch {}
@@ -187,21 +190,28 @@ export const keepFresh = (board: Board, root: string, recheckMs: number) =>
     }
     yield* Effect.addFinalizer(() => Effect.sync(() => unwatchAllBut(new Set())))
     watchDir(root)
-    let sinceFull = 0
+    let running: ReadonlyArray<string> = []
+    let sinceRefresh = 0
     for (;;) {
-      if (dirty || sinceFull >= recheckMs) {
-        dirty = false
-        sinceFull = 0
-        const running = yield* board.refresh.pipe(
-          Effect.orElseSucceed((): ReadonlyArray<string> => []),
-        )
+      const due =
+        rootChanged ||
+        (taskChanged && sinceRefresh >= TASK_DIR_MS) ||
+        sinceRefresh >= (running.length > 0 ? recheckMs : IDLE_RECHECK_MS)
+      if (due) {
+        rootChanged = false
+        taskChanged = false
+        sinceRefresh = 0
+        running = yield* board.refresh.pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
         for (const dir of running) watchDir(dir)
         unwatchAllBut(new Set([root, ...running]))
       }
-      yield* Effect.sleep(FRESH_MS)
-      sinceFull += FRESH_MS
+      yield* Effect.sleep(TICK_MS)
+      sinceRefresh += TICK_MS
     }
   })
 
-// How often a change seen by a watcher is acted on at most (a burst of writes is one refresh).
-const FRESH_MS = 100
+// How soon a change of the store root is shown (a burst of events is one refresh), and how often
+// at most the writes of running tasks (their logs) refresh the board.
+const TICK_MS = 100
+const TASK_DIR_MS = 1_000
+const IDLE_RECHECK_MS = 5_000

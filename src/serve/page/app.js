@@ -91,9 +91,27 @@ const matches = (t) => {
     .some((s) => s.toLowerCase().includes(q))
 }
 
+// The shortest prefix (8 characters at least) that names one task: ids of tasks started within
+// a minute share their first 8 (time-ordered UUIDs).
+const shortIds = (ids) => {
+  const sorted = [...ids].sort()
+  const common = (a = "", b = "") => {
+    let n = 0
+    while (n < a.length && a[n] === b[n]) n++
+    return n
+  }
+  const short = new Map()
+  sorted.forEach((id, i) => {
+    const n = Math.max(common(id, sorted[i - 1]), common(id, sorted[i + 1])) + 1
+    short.set(id, id.slice(0, Math.max(8, n)))
+  })
+  return short
+}
+
 const renderBoard = () => {
   renderQueued = false
   const all = [...rows.values()].sort((a, b) => b.created_at.localeCompare(a.created_at))
+  const short = shortIds(rows.keys())
   const shown = all.filter(matches)
   const body = document.createDocumentFragment()
   for (const t of shown) {
@@ -105,7 +123,7 @@ const renderBoard = () => {
     link.href = `#task/${t.id}`
     link.textContent = t.title ?? (t.initial_prompt ?? "").slice(0, 80)
     titleCell.append(link)
-    tr.append(titleCell, cell(t.id.slice(0, 8)), cell(age(t.created_at)))
+    tr.append(titleCell, cell(short.get(t.id) ?? t.id), cell(age(t.created_at)))
     tr.append(cell(t.activity ?? (t.last_result ?? "").split("\n")[0], "activity"))
     tr.append(cell(t.queued_prompts === 0 ? "" : String(t.queued_prompts), "num"))
     tr.append(cell(tokens(t.usage), "num"), cell(t.branch ?? ""))
