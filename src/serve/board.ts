@@ -6,6 +6,7 @@
  */
 import { statSync, watch } from "node:fs"
 import { Effect } from "effect"
+import { tokensUsed } from "../domain/policy.js"
 import type { TaskJson } from "../domain/wire.js"
 import { makeStyle } from "../render/style.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
@@ -16,11 +17,16 @@ import { worktreeChanges } from "../tasks/taskDiff.js"
 import { type TaskView, viewJson } from "../tasks/view.js"
 import { readWorktree } from "../tasks/worktree.js"
 
-/** One row of the board: the task object, its worktree branch and changed files, its last activity. */
+/**
+ * One row of the board: the task object, its worktree branch and changed files, its last
+ * activity, and the tokens its budget counts with the budget (`start --max-tokens`).
+ */
 export interface BoardRow extends TaskJson {
   readonly branch: string | null
   readonly changed_files: number | null
   readonly activity: string | null
+  readonly tokens_used: number | null
+  readonly token_budget: number | null
 }
 
 /** A message of the board topic: a snapshot, or what changed since the previous number. */
@@ -95,6 +101,8 @@ export const makeBoard = Effect.gen(function* () {
               Effect.orElseSucceed(() => null),
             )
       const row = {
+        tokens_used: v.meta.usage === undefined ? null : tokensUsed(v.meta.usage),
+        token_budget: v.meta.limits?.max_tokens ?? null,
         branch: w?.branch ?? null,
         changed_files: changed,
         activity: v.state === "RUNNING" ? yield* lastActivity(log) : null,

@@ -55,6 +55,26 @@ describe("the live channel", () => {
     watcher.close()
   })
 
+  it("shows a task's tokens as its budget counts them, with the budget", async () => {
+    const live = await connectLive(server.port, headers)
+    await live.until((m) => m.topic === "hello")
+    live.send({ op: "subscribe", topic: "board" })
+    const id = "0199d7c6-0000-7000-8000-0000000000dd"
+    writeTask(server.storeRoot, id, {
+      usage: {
+        input_tokens: 1200,
+        cached_input_tokens: 1000,
+        output_tokens: 80,
+        reasoning_output_tokens: 40,
+      },
+      limits: { max_tokens: 5000 },
+    })
+    const m = await live.until((x) => upserted(x).some((r) => r.id === id))
+    const row = upserted(m).find((r) => r.id === id) as unknown as Record<string, unknown>
+    expect([row.tokens_used, row.token_budget]).toEqual([1280, 5000])
+    live.close()
+  })
+
   it("a resume from another server's numbers gets a snapshot", async () => {
     const live = await connectLive(server.port, headers)
     await live.until((m) => m.topic === "hello")

@@ -126,7 +126,9 @@ const renderBoard = () => {
     tr.append(titleCell, cell(short.get(t.id) ?? t.id), cell(age(t.created_at)))
     tr.append(cell(t.activity ?? (t.last_result ?? "").split("\n")[0], "activity"))
     tr.append(cell(t.queued_prompts === 0 ? "" : String(t.queued_prompts), "num"))
-    tr.append(cell(tokens(t.usage), "num"), cell(t.branch ?? ""))
+    const used = t.tokens_used === null ? "" : t.tokens_used.toLocaleString()
+    const budget = t.token_budget === null ? "" : ` / ${t.token_budget.toLocaleString()}`
+    tr.append(cell(`${used}${budget}`, "num"), cell(t.branch ?? ""))
     tr.append(cell(t.changed_files === null ? "" : String(t.changed_files), "num"))
     body.append(tr)
   }
