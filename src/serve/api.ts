@@ -3,7 +3,9 @@
  * sends through the one gate, gate/), and answers with the CLI's own JSON encoders (domain/wire.ts).
  */
 import { createReadStream, existsSync } from "node:fs"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Schema } from "effect"
 import type { ApplyJson } from "../domain/wire.js"
 import { fromStoredExecOptions } from "../exec/options.js"

@@ -10,11 +10,11 @@ import { tokensUsed } from "../domain/policy.js"
 import type { TaskJson } from "../domain/wire.js"
 import { makeStyle } from "../render/style.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
-import { TaskStore } from "../store/TaskStore.js"
+import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readLog } from "../tasks/logReader.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { worktreeChanges } from "../tasks/taskDiff.js"
-import { type TaskView, viewJson } from "../tasks/view.js"
+import { type TaskView, viewJson, viewOf } from "../tasks/view.js"
 import { readWorktree } from "../tasks/worktree.js"
 
 /**
@@ -119,27 +119,49 @@ export const makeBoard = Effect.gen(function* () {
     for (const l of listeners) l(message)
   }
 
-  /** Reads the store again and publishes what changed (nothing when nothing did); the running tasks' directories. */
+  const upsertOf = (views: ReadonlyArray<TaskView>) =>
+    Effect.gen(function* () {
+      const upsert: Array<BoardRow> = []
+      for (const v of views) {
+        const row: BoardRow = { ...viewJson(v), ...(yield* extrasOf(v)) }
+        const text = JSON.stringify(row)
+        if (rows.get(v.loc.id) === text) continue
+        rows.set(v.loc.id, text)
+        upsert.push(row)
+      }
+      return upsert
+    })
+
+  /**
+   * Reads the whole store again (as `ls --json --all`) and publishes what changed (nothing when
+   * nothing did); the running tasks.
+   */
   const refresh = Effect.gen(function* () {
     const { views } = yield* tasks.list({ includeArchived: true })
-    const upsert: Array<BoardRow> = []
-    const seen = new Set<string>()
-    for (const v of views) {
-      seen.add(v.loc.id)
-      const row: BoardRow = { ...viewJson(v), ...(yield* extrasOf(v)) }
-      const text = JSON.stringify(row)
-      if (rows.get(v.loc.id) === text) continue
-      rows.set(v.loc.id, text)
-      upsert.push(row)
-    }
+    const upsert = yield* upsertOf(views)
+    const seen = new Set<string>(views.map((v) => v.loc.id))
     const remove = [...rows.keys()].filter((id) => !seen.has(id))
     for (const id of remove) {
       rows.delete(id)
       extras.delete(id)
     }
     if (upsert.length > 0 || remove.length > 0) publish({ upsert, remove })
-    return views.filter((v) => v.state === "RUNNING").map((v) => v.loc.dir)
+    return views.filter((v) => v.state === "RUNNING").map((v) => v.loc)
   })
+
+  /**
+   * Reads only `locs` (the running tasks) again, as `ls` would show them, and publishes what
+   * changed; fails when one is gone or moved (a full `refresh` is due then).
+   */
+  const refreshSome = (locs: ReadonlyArray<TaskLocation>) =>
+    Effect.gen(function* () {
+      const views = yield* Effect.forEach(locs, (loc) =>
+        Effect.flatMap(store.read(loc), (meta) => viewOf(store, loc, meta, { withResult: false })),
+      )
+      const upsert = yield* upsertOf(views)
+      if (upsert.length > 0) publish({ upsert, remove: [] })
+      return views.filter((v) => v.state === "RUNNING").map((v) => v.loc)
+    })
 
   const snapshot = (): BoardMessage => ({
     seq,
@@ -148,6 +170,7 @@ export const makeBoard = Effect.gen(function* () {
 
   return {
     refresh,
+    refreshSome,
     /**
      * Starts telling `listener` every message after `after` (what it missed first, in order), or,
      * when `after` is unknown or too old, a snapshot first. Returns the way to stop.
@@ -168,10 +191,10 @@ export const makeBoard = Effect.gen(function* () {
 export type Board = Effect.Effect.Success<typeof makeBoard>
 
 /**
- * Keeps `board` up to date for the rest of the scope: a refresh soon after the store root changes
- * (a task appears, moves, goes), at most every `TASK_DIR_MS` while running tasks write to their
- * directories, and every `recheckMs` while any task runs (a lost worker changes no file), else
- * every `IDLE_RECHECK_MS` (for what no event reported).
+ * Keeps `board` up to date for the rest of the scope: the whole store soon after its root changes
+ * (a task appears, moves, goes) and every `FULL_RECHECK_MS`; the running tasks alone at most every
+ * `TASK_DIR_MS` while they write to their directories, and every `recheckMs` (a lost worker
+ * changes no file).
  */
 export const keepFresh = (board: Board, root: string, recheckMs: number) =>
   Effect.gen(function* () {
@@ -198,28 +221,41 @@ export const keepFresh = (board: Board, root: string, recheckMs: number) =>
     }
     yield* Effect.addFinalizer(() => Effect.sync(() => unwatchAllBut(new Set())))
     watchDir(root)
-    let running: ReadonlyArray<string> = []
-    let sinceRefresh = 0
+    let running: ReadonlyArray<TaskLocation> = []
+    let sinceFull = 0
+    let sinceSome = 0
+    const none = (): ReadonlyArray<TaskLocation> => []
     for (;;) {
-      const due =
-        rootChanged ||
-        (taskChanged && sinceRefresh >= TASK_DIR_MS) ||
-        sinceRefresh >= (running.length > 0 ? recheckMs : IDLE_RECHECK_MS)
-      if (due) {
+      const full = rootChanged || sinceFull >= FULL_RECHECK_MS
+      const some =
+        running.length > 0 && ((taskChanged && sinceSome >= TASK_DIR_MS) || sinceSome >= recheckMs)
+      if (full || some) {
         rootChanged = false
         taskChanged = false
-        sinceRefresh = 0
-        running = yield* board.refresh.pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
-        for (const dir of running) watchDir(dir)
-        unwatchAllBut(new Set([root, ...running]))
+        sinceSome = 0
+        if (full) sinceFull = 0
+        running = full
+          ? yield* board.refresh.pipe(Effect.orElseSucceed(none))
+          : yield* board.refreshSome(running).pipe(
+              Effect.catchAll(() =>
+                Effect.sync(() => {
+                  rootChanged = true
+                  return running
+                }),
+              ),
+            )
+        for (const loc of running) watchDir(loc.dir)
+        unwatchAllBut(new Set([root, ...running.map((l) => l.dir)]))
       }
       yield* Effect.sleep(TICK_MS)
-      sinceRefresh += TICK_MS
+      sinceFull += TICK_MS
+      sinceSome += TICK_MS
     }
   })
 
-// How soon a change of the store root is shown (a burst of events is one refresh), and how often
-// at most the writes of running tasks (their logs) refresh the board.
+// How soon a change of the store root is shown (a burst of events is one refresh), how often at
+// most the writes of running tasks (their logs) refresh them, and how often the whole store is
+// read again anyway.
 const TICK_MS = 100
 const TASK_DIR_MS = 1_000
-const IDLE_RECHECK_MS = 5_000
+const FULL_RECHECK_MS = 5_000

@@ -1,4 +1,4 @@
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 
 /** An API answer that is not a success: the HTTP status and the message the CLI would print. */
 export interface ApiRefusal {

@@ -3,7 +3,9 @@
  * rebinding), the token (session cookie or bearer), the Origin of writes and of the WebSocket
  * upgrade, and the response headers.
  */
-import { HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import { errorResponse } from "./errors.js"
 import { tokenMatches } from "./token.js"

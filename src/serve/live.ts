@@ -5,7 +5,8 @@
  * again with the last `seq` it saw and gets what it missed, nothing twice.
  */
 import { closeSync, fstatSync, openSync } from "node:fs"
-import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, FiberMap, Queue, Schema } from "effect"
 import { renderLogLine } from "../render/longLine.js"
 import { makeStyle } from "../render/style.js"
