@@ -58,6 +58,7 @@ const login = async (serve: ServeProcess, context?: BrowserContext) => {
   const page = await (context ?? (await newContext())).newPage()
   await page.goto(serve.url)
   await page.getByRole("table", { name: "Tasks" }).waitFor()
+  await page.locator("#connection").filter({ hasText: "live" }).waitFor()
   return page
 }
 
@@ -96,7 +97,7 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
     assert.deepStrictEqual(ended, { code: 0, signal: null })
   })
 
-  it("shows a task started from the CLI without a reload, then its answer and final state", async () => {
+  it("shows a task started from the CLI without a reload, its final state; filters; Archive", async () => {
     const { sandbox, serve } = await setup()
     const page = await login(serve)
     const id = await start(sandbox, [...FLAGS, "-t", "from the terminal", "REPLY:board answer"])
@@ -104,6 +105,30 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
     await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
     await row(page, "from the terminal").filter({ hasText: "stopped" }).waitFor({ timeout: 30_000 })
     assert.include((await row(page, "from the terminal").textContent()) ?? "", id.slice(0, 8))
+    // Filters: by text and by state.
+    const search = page.locator("#text-filter")
+    await search.fill("nothing matches this")
+    await row(page, "from the terminal").waitFor({ state: "detached" })
+    await search.fill("TERMINAL")
+    await row(page, "from the terminal").waitFor()
+    const state = page.locator("#state-filter")
+    await state.selectOption("running")
+    await row(page, "from the terminal").waitFor({ state: "detached" })
+    await state.selectOption("stopped")
+    await row(page, "from the terminal").waitFor()
+    await search.fill("")
+    await state.selectOption("")
+    // Archive from the task view: the CLI's words, and the board shows it archived.
+    await openTask(page, id)
+    await page.getByRole("button", { name: "Archive" }).click()
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Task ${id} archived to ` })
+      .waitFor({ timeout: 30_000 })
+    await page.getByRole("link", { name: "← All tasks" }).click()
+    await row(page, "from the terminal")
+      .filter({ hasText: "archived" })
+      .waitFor({ timeout: 30_000 })
     if (SHOTS !== undefined) {
       mkdirSync(SHOTS, { recursive: true })
       await start(sandbox, [
@@ -214,6 +239,36 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
         .trim()
         .split("\n")[0] ?? ""
     await page.getByRole("status").filter({ hasText: shown }).waitFor({ timeout: 30_000 })
+  })
+
+  it("notifies only when a task leaves running, with the first line of its answer", async () => {
+    const { sandbox, serve } = await setup()
+    const context = await newContext()
+    // The browser's notifications, recorded (headless Chromium shows none).
+    await context.addInitScript(`
+      window.__notes = []
+      window.Notification = class {
+        static permission = "granted"
+        static requestPermission() { return Promise.resolve("granted") }
+        constructor(title, options) { window.__notes.push({ title, body: options?.body ?? "" }) }
+      }
+    `)
+    const page = await login(serve, context)
+    const id = await start(sandbox, [
+      ...FLAGS,
+      "-t",
+      "notify me",
+      `RUN:${tokenSleep(sandbox, 8)}\nREPLY:first line of the answer\nsecond line`,
+    ])
+    await row(page, "notify me").filter({ hasText: "running" }).waitFor({ timeout: 30_000 })
+    await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    const notes = await waitFor("a notification", async () => {
+      const n = (await page.evaluate("window.__notes")) as Array<{ title: string; body: string }>
+      return n.length > 0 ? n : undefined
+    })
+    assert.deepStrictEqual(notes, [
+      { title: "notify me: stopped (completed)", body: "first line of the answer" },
+    ])
   })
 
   it("keeps eight tabs live at once (one WebSocket each)", async () => {
