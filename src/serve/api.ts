@@ -18,6 +18,7 @@ import { Tasks } from "../tasks/Tasks.js"
 import { changesJson } from "../tasks/taskDiff.js"
 import { viewJson } from "../tasks/view.js"
 import { readWorktree } from "../tasks/worktree.js"
+import { withChanges } from "../tasks/worktreeView.js"
 import { errorResponse, refusalOf } from "./errors.js"
 
 const STOP_TIMEOUT_MS = 30_000
@@ -26,7 +27,7 @@ const strict = { onExcessProperty: "error" } as const
 const SendBody = Schema.Struct({ prompt: Schema.String })
 const ApplyBody = Schema.Struct({ commit: Schema.optional(Schema.Boolean) })
 
-const taskRef = Effect.map(HttpRouter.params, (p) => decodeURIComponent(p.id ?? ""))
+const taskRef = Effect.map(HttpRouter.params, (p) => p.id ?? "")
 
 /** A body that may be empty (`{}` then). */
 const optionalBody = <A, I>(schema: Schema.Schema<A, I>) =>
@@ -48,7 +49,6 @@ const statusOf = (ref: string) =>
     if (view === undefined) {
       return errorResponse({ status: 500, message: broken[0]?.message ?? `No task ${ref}.` })
     }
-    const { withChanges } = yield* Effect.promise(() => import("../tasks/worktreeView.js"))
     const [full] = yield* withChanges(yield* TaskStore, [view])
     return ok(viewJson(full ?? view))
   })

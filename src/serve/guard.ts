@@ -6,7 +6,7 @@
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect } from "effect"
+import { Cause, Effect } from "effect"
 import { errorResponse } from "./errors.js"
 import { tokenMatches } from "./token.js"
 
@@ -115,8 +115,15 @@ export const guard = (config: GuardConfig) => {
       const response =
         refusal === undefined
           ? yield* app.pipe(
-              Effect.catchAll(() =>
-                Effect.succeed(errorResponse({ status: 404, message: `No such page: ${path}` })),
+              Effect.catchAllCause((cause) =>
+                Effect.succeed(
+                  Cause.isFailure(cause) && !Cause.isDie(cause)
+                    ? errorResponse({ status: 404, message: `No such page: ${path}` })
+                    : errorResponse({
+                        status: 500,
+                        message: `internal error: ${Cause.squash(cause)}`,
+                      }),
+                ),
               ),
             )
           : errorResponse(refusal)
