@@ -3,6 +3,8 @@
 
 const $ = (id) => document.getElementById(id)
 const rows = new Map()
+// Each row as received (JSON text): what tells a changed row from an unchanged one.
+const rowText = new Map()
 let boardSeq
 let epoch
 let maxRunning = null
@@ -108,6 +110,28 @@ const shortIds = (ids) => {
   return short
 }
 
+const rowElement = (t, shortId, ageText) => {
+  const tr = document.createElement("tr")
+  tr.dataset.id = t.id
+  tr.append(cell(stateText(t), `state ${stateClass(t)}`))
+  const titleCell = document.createElement("td")
+  const link = document.createElement("a")
+  link.href = `#task/${t.id}`
+  link.textContent = t.title ?? (t.initial_prompt ?? "").slice(0, 80)
+  titleCell.append(link)
+  tr.append(titleCell, cell(shortId), cell(ageText))
+  tr.append(cell(t.activity ?? (t.last_result ?? "").split("\n")[0], "activity"))
+  tr.append(cell(t.queued_prompts === 0 ? "" : String(t.queued_prompts), "num"))
+  const used = t.tokens_used === null ? "" : t.tokens_used.toLocaleString()
+  const budget = t.token_budget === null ? "" : ` / ${t.token_budget.toLocaleString()}`
+  tr.append(cell(`${used}${budget}`, "num"), cell(t.branch ?? ""))
+  tr.append(cell(t.changed_files === null ? "" : String(t.changed_files), "num"))
+  return tr
+}
+
+// Rows already drawn, by id, with what they were drawn from: a delta redraws only its rows.
+const drawn = new Map()
+
 const renderBoard = () => {
   renderQueued = false
   const all = [...rows.values()].sort((a, b) => b.created_at.localeCompare(a.created_at))
@@ -115,23 +139,16 @@ const renderBoard = () => {
   const shown = all.filter(matches)
   const body = document.createDocumentFragment()
   for (const t of shown) {
-    const tr = document.createElement("tr")
-    tr.dataset.id = t.id
-    tr.append(cell(stateText(t), `state ${stateClass(t)}`))
-    const titleCell = document.createElement("td")
-    const link = document.createElement("a")
-    link.href = `#task/${t.id}`
-    link.textContent = t.title ?? (t.initial_prompt ?? "").slice(0, 80)
-    titleCell.append(link)
-    tr.append(titleCell, cell(short.get(t.id) ?? t.id), cell(age(t.created_at)))
-    tr.append(cell(t.activity ?? (t.last_result ?? "").split("\n")[0], "activity"))
-    tr.append(cell(t.queued_prompts === 0 ? "" : String(t.queued_prompts), "num"))
-    const used = t.tokens_used === null ? "" : t.tokens_used.toLocaleString()
-    const budget = t.token_budget === null ? "" : ` / ${t.token_budget.toLocaleString()}`
-    tr.append(cell(`${used}${budget}`, "num"), cell(t.branch ?? ""))
-    tr.append(cell(t.changed_files === null ? "" : String(t.changed_files), "num"))
+    const shortId = short.get(t.id) ?? t.id
+    const ageText = age(t.created_at)
+    const from = rowText.get(t.id)
+    const kept = drawn.get(t.id)
+    const fresh = kept?.from === from && kept.shortId === shortId && kept.ageText === ageText
+    const tr = fresh ? kept.tr : rowElement(t, shortId, ageText)
+    if (!fresh) drawn.set(t.id, { from, shortId, ageText, tr })
     body.append(tr)
   }
+  for (const id of drawn.keys()) if (!rows.has(id)) drawn.delete(id)
   $("rows").replaceChildren(body)
   $("count").textContent = `${shown.length} of ${all.length} tasks`
   renderHeader(all)
@@ -194,15 +211,23 @@ const onBoard = (seq, data) => {
   boardSeq = seq
   if (data.snapshot !== undefined) {
     rows.clear()
-    for (const t of data.snapshot) rows.set(t.id, t)
+    rowText.clear()
+    for (const t of data.snapshot) {
+      rows.set(t.id, t)
+      rowText.set(t.id, JSON.stringify(t))
+    }
   } else {
     for (const t of data.upsert) {
       const before = rows.get(t.id)
       rows.set(t.id, t)
+      rowText.set(t.id, JSON.stringify(t))
       if (before !== undefined) void notify(before, t)
       if (t.id === openTask) void refreshTask()
     }
-    for (const id of data.remove) rows.delete(id)
+    for (const id of data.remove) {
+      rows.delete(id)
+      rowText.delete(id)
+    }
   }
   scheduleBoard()
 }
@@ -390,6 +415,8 @@ const wire = () => {
   setInterval(() => {
     if (!$("usage-limit").hidden) renderHeader([...rows.values()])
   }, 1_000)
+  // Ages move on without any delta.
+  setInterval(scheduleBoard, 30_000)
 }
 
 await login()
