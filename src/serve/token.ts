@@ -30,8 +30,16 @@ export const loadToken = (storeRoot: string, rotate: boolean) =>
     const path = join(storeRoot, TOKEN_FILE)
     const kept = rotate ? undefined : readToken(path)
     if (kept !== undefined) {
-      yield* Effect.sync(() => chmodSync(path, 0o600))
-      return kept
+      // Kept private even if someone loosened it (the store root's guard already checked the owner).
+      const privateNow = yield* Effect.sync(() => {
+        try {
+          chmodSync(path, 0o600)
+          return true
+        } catch {
+          return false
+        }
+      })
+      if (privateNow) return kept
     }
     const token = randomBytes(TOKEN_BYTES).toString("base64url")
     yield* writeFileAtomic(path, `${token}\n`, { mode: 0o600 })
