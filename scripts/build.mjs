@@ -30,50 +30,44 @@ const tsc = spawnSync(process.execPath, [tscPath, "-p", "tsconfig.build.json"], 
 })
 if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 
-// Four bundles, so that each process loads only what it runs (scripts/cli-loader.cjs picks one):
+// Five bundles, so that each process loads only what it runs (scripts/cli-loader.cjs picks one):
 // the worker; the fast read path (everyday `ls` and `status`, no @effect/cli); the CLI without
-// the MCP server (every command but `mcp`, each built only when invoked); the full CLI (`mcp`,
-// and --help, completions, unknown commands: the whole tree).
+// the servers and the fleet (every other command, each built only when invoked); the full CLI
+// (`mcp`, `serve`, and --help, completions, unknown commands: the whole tree); the fleet CLI
+// (`runner`, and any command given --cluster or CODEX_TASKS_CLUSTER).
 const entry = (code) => ({ contents: code, resolveDir: ".", loader: "ts", sourcefile: "entry.ts" })
-const noMcp = {
-  name: "no-mcp-server",
+// Stubs keep code out of a bundle: each way in (a dynamic import) throws instead.
+// - servers: the MCP server and `serve`'s server run from full.cjs only;
+// - cluster: the fleet (src/cluster/: @effect/cluster, sql-pg, pg) runs from cluster.cjs only,
+//   which the launcher picks for `runner` and any command given --cluster or
+//   CODEX_TASKS_CLUSTER: local commands load none of it (cli/fleet.ts, cluster/runner.ts).
+const stubs = ({ servers, cluster }) => ({
+  name: `stubs${servers ? "-servers" : ""}${cluster ? "-cluster" : ""}`,
   setup(b) {
-    b.onResolve({ filter: /\/mcp\/server\.js$/ }, () => ({ path: "mcp-server", namespace: "stub" }))
-    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-      contents: 'throw new Error("the MCP server runs from full.cjs (scripts/cli-loader.cjs)")',
-      loader: "js",
-    }))
-  },
-}
-// Both stubs in one plugin (esbuild runs the first onLoad of a namespace that matches).
-const noMcpNoCluster = {
-  name: "no-mcp-no-cluster",
-  setup(b) {
-    b.onResolve({ filter: /\/mcp\/server\.js$/ }, () => ({ path: "mcp-server", namespace: "stub" }))
-    noCluster.setup(b)
-  },
-}
-// The fleet (src/cluster/: @effect/cluster, sql-pg, pg) only in cluster.cjs, which the launcher
-// picks for `runner` and any command given --cluster or CODEX_TASKS_CLUSTER: local commands load
-// none of it.
-const noCluster = {
-  name: "no-cluster",
-  setup(b) {
-    // The two ways in, both dynamic imports: cli/fleet.ts (commands given --cluster) and
-    // cluster/runner.ts (`runner`).
-    b.onResolve({ filter: /^\.{1,2}\/(fleet|(\.\.\/)*cluster\/runner)\.js$/ }, () => ({
-      path: "cluster",
-      namespace: "stub",
-    }))
+    if (servers) {
+      b.onResolve({ filter: /\/(mcp\/server|serve\/main)\.js$/ }, () => ({
+        path: "servers",
+        namespace: "stub",
+      }))
+    }
+    if (cluster) {
+      b.onResolve({ filter: /^\.{1,2}\/(fleet|(\.\.\/)*cluster\/runner)\.js$/ }, () => ({
+        path: "cluster",
+        namespace: "stub",
+      }))
+    }
     b.onLoad({ filter: /.*/, namespace: "stub" }, (args) => ({
       contents:
         args.path === "cluster"
           ? 'throw new Error("the fleet runs from cluster.cjs (scripts/cli-loader.cjs)")'
-          : 'throw new Error("the MCP server runs from full.cjs (scripts/cli-loader.cjs)")',
+          : 'throw new Error("the servers (mcp, serve) run from full.cjs (scripts/cli-loader.cjs)")',
       loader: "js",
     }))
   },
-}
+})
+const noServers = stubs({ servers: true, cluster: false })
+const noCluster = stubs({ servers: false, cluster: true })
+const noServersNoCluster = stubs({ servers: true, cluster: true })
 const common = {
   bundle: true,
   format: "cjs",
@@ -107,10 +101,15 @@ await Promise.all([
     ...common,
     stdin: entry(cliMain),
     outfile: "dist/bin/cli.cjs",
-    plugins: [noMcpNoCluster],
+    plugins: [noServersNoCluster],
   }),
   build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/full.cjs", plugins: [noCluster] }),
-  build({ ...common, stdin: entry(cliMain), outfile: "dist/bin/cluster.cjs", plugins: [noMcp] }),
+  build({
+    ...common,
+    stdin: entry(cliMain),
+    outfile: "dist/bin/cluster.cjs",
+    plugins: [noServers],
+  }),
   // The launcher: plain, small, with the argv routing of src/cli/route.ts.
   build({
     ...common,

@@ -4,8 +4,9 @@
 // parsing and compiling (start-up is most of a read-only command's time):
 //   worker.cjs  `__worker`: the detached worker (no CLI, no MCP); a `start` spawns it first thing
 //   read.cjs    `ls` and `status` in their everyday forms (src/cli/readArgs.ts): no @effect/cli at all
-//   cli.cjs     any one command but `mcp` (no MCP SDK, no zod; only that command is built)
-//   full.cjs    `mcp`, and the whole command tree (--help, completions, unknown commands)
+//   cli.cjs     any one command but `mcp` and `serve` (no MCP SDK, no zod, no HTTP server)
+//   full.cjs    `mcp`, `serve`, and the whole command tree (--help, completions, unknown commands)
+//   cluster.cjs `runner`, and any other command given --cluster or CODEX_TASKS_CLUSTER (the fleet)
 // Each cache lives next to the bundles, or in the temp dir when that is not writable; a cache
 // that V8 rejects (other Node version, other bundle) is simply rebuilt.
 "use strict"
@@ -19,10 +20,6 @@ const { readArgs } = require("../src/cli/readArgs.ts")
 const { prewarmWorker } = require("../src/launcher/prewarm.ts")
 
 const route = routeOf(process.argv.slice(2))
-// A start's worker loads while the CLI does (src/launcher/prewarm.ts); CODEX_TASKS_PREWARM=0: not.
-if (route === "start" && process.env.CODEX_TASKS_PREWARM !== "0") {
-  prewarmWorker(process.argv.slice(2))
-}
 // A command on a fleet (`runner`, `--cluster`, CODEX_TASKS_CLUSTER) runs from cluster.cjs, the
 // only bundle with @effect/cluster and the Postgres client.
 const args = process.argv.slice(2)
@@ -30,11 +27,16 @@ const fleet =
   route === "runner" ||
   (process.env.CODEX_TASKS_CLUSTER ?? "") !== "" ||
   args.some((a) => a === "--cluster" || a.startsWith("--cluster="))
+// A start's worker loads while the CLI does (src/launcher/prewarm.ts); CODEX_TASKS_PREWARM=0: not.
+// A fleet start runs its worker on the runner's machine: nothing to prewarm here.
+if (route === "start" && !fleet && process.env.CODEX_TASKS_PREWARM !== "0") {
+  prewarmWorker(process.argv.slice(2))
+}
 // readArgs accepts only everyday `ls` and `status` argv (anything else: undefined).
 const name =
   route === "worker"
     ? "worker"
-    : route === "mcp" || route === "tree"
+    : route === "mcp" || route === "serve" || route === "tree"
       ? "full"
       : fleet
         ? "cluster"

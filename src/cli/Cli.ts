@@ -26,6 +26,7 @@ const subcommands: Record<CommandName, () => Promise<Sub>> = {
   apply: () => import("./commands/apply.js").then((m) => m.apply as Sub),
   archive: () => import("./commands/archive.js").then((m) => m.archive as Sub),
   mcp: () => import("./commands/mcp.js").then((m) => m.mcp as Sub),
+  serve: () => import("./commands/serve.js").then((m) => m.serve as Sub),
   doctor: () => import("./commands/doctor.js").then((m) => m.doctor as Sub),
   runner: () => import("./commands/runner.js").then((m) => m.runner as Sub),
 }

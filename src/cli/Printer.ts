@@ -31,13 +31,15 @@ const stdoutWrite = (data: string | Uint8Array) =>
     else process.stdout.once("drain", () => resume(Effect.void))
   })
 
+/** The printer on this process's stdout and stderr. */
+export const livePrinter: PrinterShape = makePrinter(stdoutWrite, (text) =>
+  Effect.sync(() => void process.stderr.write(text)),
+)
+
 /** The command output port (the CLI's live layer writes to the process's stdout and stderr). */
 export class Printer extends Context.Tag("codex-tasks/Printer")<Printer, PrinterShape>() {
   /** stdout and stderr of this process. */
-  static readonly layer = Layer.succeed(
-    Printer,
-    makePrinter(stdoutWrite, (text) => Effect.sync(() => void process.stderr.write(text))),
-  )
+  static readonly layer = Layer.succeed(Printer, livePrinter)
 }
 
 /** Writes one line of data to stdout. */

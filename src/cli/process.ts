@@ -46,6 +46,14 @@ export const exitCodeOf = (cause: Cause.Cause<unknown>): Effect.Effect<number> =
   )
 }
 
+// Set by a command whose normal end is a signal (`serve`): SIGINT/SIGTERM then exit 0.
+let signalIsNormalEnd = false
+
+/** Makes SIGINT/SIGTERM this process's normal end (exit 0), for a command that serves until stopped. */
+export const signalEndsNormally = Effect.sync(() => {
+  signalIsNormalEnd = true
+})
+
 /** The exit code of a command a signal interrupted: 130 for SIGINT (Ctrl-C), 143 for SIGTERM. */
 export const signalExitCode = (signal: NodeJS.Signals | undefined): number =>
   signal === "SIGTERM" ? ExitCode.Terminated : ExitCode.Interrupted
@@ -60,7 +68,8 @@ export const processExitCode = (
   signal: NodeJS.Signals | undefined,
 ): number => {
   if (Exit.isSuccess(exit)) return signal === undefined ? 0 : Number(process.exitCode ?? 0)
-  return Cause.isInterruptedOnly(exit.cause) ? signalExitCode(signal) : ExitCode.Error
+  if (!Cause.isInterruptedOnly(exit.cause)) return ExitCode.Error
+  return signalIsNormalEnd && signal !== undefined ? ExitCode.Ok : signalExitCode(signal)
 }
 
 /**

@@ -16,6 +16,7 @@ export const COMMANDS = [
   "apply",
   "archive",
   "mcp",
+  "serve",
   "doctor",
   "runner",
 ] as const

@@ -26,7 +26,7 @@ export const realPathOf = (path: string): string | undefined => {
 }
 
 /**
- * A path an option names with the real path it was checked as (the MCP gate's, `mcp/gate.ts`).
+ * A path an option names with the real path it was checked as (the gate's, `gate/gate.ts`).
  * The worker checks it again right before each codex spawn, after any run-slot wait.
  */
 export const PinnedPath = Schema.Struct({ path: Schema.String, real: Schema.String })

@@ -5,23 +5,16 @@ import type {
   ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js"
 import { Cause, type Effect, Exit, type ManagedRuntime, Option } from "effect"
+import type { GateContext } from "../gate/gate.js"
 import type { TaskStore } from "../store/TaskStore.js"
 import type { Tasks } from "../tasks/Tasks.js"
 
 /** The services every tool runs with, built once per server. */
 export type McpRuntime = ManagedRuntime.ManagedRuntime<Tasks | TaskStore, never>
 
-/** What the MCP handlers share: the runtime and the server's flags. */
-export interface McpContext {
+/** What the MCP handlers share: the runtime and the server's flags (the gate's, gate/gate.ts). */
+export interface McpContext extends GateContext {
   readonly runtime: McpRuntime
-  /** `--allow-unsafe`: bulk stop/archive and every option of task_start (see gate.ts). */
-  readonly allowUnsafe: boolean
-  /** The server's working directory (a real path): relative paths are resolved from it. */
-  readonly cwd: string
-  /** The directory trees a client may point codex at (real paths): `cwd` and each --allow-dir. */
-  readonly roots: ReadonlyArray<string>
-  /** `--allow-repo`: the network repository addresses (or prefixes) a `repoUrl` may name. */
-  readonly allowRepos?: ReadonlyArray<string> | undefined
 }
 
 /** The SDK's per-request extra (abort signal, progress token, notifications). */

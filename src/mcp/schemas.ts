@@ -8,9 +8,8 @@ import {
   TaskListResultJson,
 } from "../domain/wire.js"
 import { jsonSchemaOf } from "../domain/wireSchemas.js"
-import { SandboxMode } from "../exec/options.js"
+import { StartInput } from "../gate/startInput.js"
 import { MAX_LOG_PAGE_BYTES } from "../tasks/logPage.js"
-import { notifyArgFields } from "./startNotifications.js"
 
 // Input schemas are strict (a misspelt argument is reported, not silently dropped); output
 // objects that embed the task object are open, since docs/json-output.md may grow new keys.
@@ -51,74 +50,10 @@ const State = z.enum(["RUNNING", "STOPPED", "DIED", "ARCHIVED"])
 /** The task object (`status --json`), from its one Schema (domain/wire.ts). */
 export const TaskResult = zodOf(TaskJsonSchema)
 
-const text = (description: string) => Schema.String.annotations({ description })
-const flag = (description: string) => Schema.Boolean.annotations({ description })
-const texts = (description: string) => Schema.Array(Schema.String).annotations({ description })
 const nonEmpty = (description: string) =>
   Schema.String.pipe(Schema.minLength(1)).annotations({ description })
 
-/** `task_start` arguments: the CLI's `start` options in camelCase (`StartArgs` is its zod). */
-export const StartInput = Schema.Struct({
-  prompt: nonEmpty("The first prompt."),
-  title: Schema.optional(text("A title for the task.")),
-  workingDir: Schema.optional(
-    text(
-      "Directory codex works in (relative paths: from the server's directory); without --allow-unsafe it must lie in the server's directory or an --allow-dir one.",
-    ),
-  ),
-  configFile: Schema.optional(
-    text(
-      "A config.toml; its directory becomes CODEX_HOME for this task (refused unless the server runs with --allow-unsafe).",
-    ),
-  ),
-  repoUrl: Schema.optional(
-    text(
-      "Clone this git repository into workingDir first (without --allow-unsafe: a local path inside the allowed directories, or a network address under an --allow-repo one).",
-    ),
-  ),
-  repoRef: Schema.optional(text("Branch, tag or commit to check out after repoUrl.")),
-  model: Schema.optional(Schema.String),
-  sandbox: Schema.optional(
-    SandboxMode.annotations({
-      description: 'Sandbox mode for commands ("danger-full-access" only with --allow-unsafe).',
-    }),
-  ),
-  profile: Schema.optional(
-    text("A profile of codex's config.toml (refused unless the server runs with --allow-unsafe)."),
-  ),
-  config: Schema.optional(
-    texts(
-      "codex config overrides, each key=value (refused unless the server runs with --allow-unsafe).",
-    ),
-  ),
-  skipGitRepoCheck: Schema.optional(flag("Allow running outside a git repository.")),
-  images: Schema.optional(
-    texts(
-      "Image files attached to the prompt (without --allow-unsafe: inside the allowed directories).",
-    ),
-  ),
-  planTool: Schema.optional(flag("Offer codex its plan tool.")),
-  dangerouslyBypassApprovalsAndSandbox: Schema.optional(
-    flag("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
-  ),
-  worktree: Schema.optional(
-    Schema.Struct({
-      base: Schema.optional(text("The commit the worktree starts from (default HEAD).")),
-      branch: Schema.optional(text("The new branch (default codex-tasks/<first 8 of the id>).")),
-    }).annotations({
-      description:
-        "Run the task in a new git worktree of the repository containing workingDir, kept in the store, on a new branch ({} for the defaults); see what it changed with task_diff.",
-    }),
-  ),
-  extraArgs: Schema.optional(
-    texts(
-      "Raw codex exec options, each one argument (--name or --name=value), replayed on every resume (refused unless the server runs with --allow-unsafe).",
-    ),
-  ),
-  ...notifyArgFields,
-})
-
-/** `task_start` arguments (zod, for the SDK), from `StartInput`. */
+/** `task_start` arguments (zod, for the SDK), from `StartInput` (gate/startInput.ts). */
 export const StartArgs = inputZodOf(StartInput)
 
 /** `task_start` result (`start --json`). */

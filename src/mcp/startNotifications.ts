@@ -1,49 +1,7 @@
-/**
- * `task_start`'s notifications (`onFinish`, `webhook`: refused without --allow-unsafe, since
- * they run commands or send data out) and its progress notifications while the first invocation
- * waits for a run slot.
- */
-import { Effect, Schema } from "effect"
-import type { TaskNotify } from "../domain/notify.js"
+/** `task_start`'s progress notifications while the first invocation waits for a run slot. */
+import { Effect } from "effect"
 import { noticeText, type WorkerNotice } from "../launcher/workerNotice.js"
 import type { Extra } from "./bridge.js"
-
-/** The `task_start` arguments for notifications (spread into `StartInput`). */
-export const notifyArgFields = {
-  onFinish: Schema.optional(
-    Schema.String.annotations({
-      description:
-        "When the task leaves RUNNING, run this with sh -c in its working directory; the task is in CODEX_TASKS_TASK_ID, _TITLE, _STATE, _OUTCOME, _RESULT_FILE, _LOG_FILE (refused unless the server runs with --allow-unsafe).",
-    }),
-  ),
-  webhook: Schema.optional(
-    Schema.String.annotations({
-      description:
-        "When the task leaves RUNNING, POST its id, state, outcome and result as JSON to this http(s) URL (refused unless the server runs with --allow-unsafe).",
-    }),
-  ),
-}
-
-/** The notification arguments a server without --allow-unsafe refuses, by name. */
-export const notifyRefused = (a: {
-  readonly onFinish?: string | undefined
-  readonly webhook?: string | undefined
-}): Array<string> => [
-  ...(a.onFinish !== undefined ? ["onFinish"] : []),
-  ...(a.webhook !== undefined ? ["webhook"] : []),
-]
-
-/** The arguments as the task's stored notifications. */
-export const notifyOfArgs = (a: {
-  readonly onFinish?: string | undefined
-  readonly webhook?: string | undefined
-}): TaskNotify | undefined =>
-  a.onFinish === undefined && a.webhook === undefined
-    ? undefined
-    : {
-        ...(a.onFinish === undefined ? {} : { on_finish: a.onFinish }),
-        ...(a.webhook === undefined ? {} : { webhook: a.webhook }),
-      }
 
 const EVERY_MS = 2_000
 

@@ -2,16 +2,12 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect } from "effect"
 import type * as z from "zod"
 import { UsageError } from "../domain/exit.js"
-import { type ExecOptions, fromStoredExecOptions } from "../exec/options.js"
-import type { PinnedPath } from "../exec/pinnedPaths.js"
+import { gatedSend, gatedStart } from "../gate/gatedTasks.js"
 import { renderStatus, renderTaskTable } from "../render/status.js"
 import { makeStyle } from "../render/style.js"
-import { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
-import { readWorktree } from "../tasks/worktree.js"
 import { type Extra, type McpContext, runTool, type ToolAnswer } from "./bridge.js"
-import { gateResume, gateStart } from "./gate.js"
 import {
   ListArgs,
   ListResult,
@@ -22,62 +18,21 @@ import {
   StatusArgs,
   TaskResult,
 } from "./schemas.js"
-import { notifyOfArgs, withSlotProgress } from "./startNotifications.js"
+import { withSlotProgress } from "./startNotifications.js"
 
 const plain = makeStyle(false)
-
-/** The exec options of `task_start` arguments (`test/mcp/schemas.test.ts` checks they are all of them). */
-export const execOptionsOf = (a: z.infer<typeof StartArgs>): ExecOptions => ({
-  workingDir: a.workingDir,
-  configFile: a.configFile,
-  configOverrides: a.config,
-  sandbox: a.sandbox,
-  model: a.model,
-  profile: a.profile,
-  images: a.images,
-  skipGitRepoCheck: a.skipGitRepoCheck,
-  bypassApprovalsAndSandbox: a.dangerouslyBypassApprovalsAndSandbox,
-  planTool: a.planTool,
-  extraArgs: a.extraArgs,
-})
 
 /** `task_start`: the CLI's `start` (returns once codex reported the thread id). */
 const start = (ctx: McpContext, args: z.infer<typeof StartArgs>, extra: Extra) =>
   Effect.gen(function* () {
-    const { args: a, options, pinnedPaths } = yield* gateStart(ctx, args, execOptionsOf(args))
-    if (a.repoRef !== undefined && a.repoUrl === undefined) {
-      return yield* new UsageError({ message: "repoRef needs repoUrl." })
-    }
-    const tasks = yield* Tasks
-    const { id } = yield* withSlotProgress(extra, (onNotice) =>
-      tasks.start({
-        prompt: a.prompt,
-        title: a.title,
-        options,
-        pinnedPaths,
-        repo: a.repoUrl === undefined ? undefined : { url: a.repoUrl, ref: a.repoRef },
-        notify: notifyOfArgs(a),
-        worktree: a.worktree === undefined ? undefined : { ...a.worktree },
-        onNotice,
-      }),
-    )
+    const { id } = yield* withSlotProgress(extra, (onNotice) => gatedStart(ctx, args, onNotice))
     return { text: `Task ${id} started.`, structured: { id } } satisfies ToolAnswer
   })
 
 /** `task_send`: the CLI's `send` (refused for a task recorded with options the gate refuses). */
 const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
   Effect.gen(function* () {
-    const store = yield* TaskStore
-    const tasks = yield* Tasks
-    const loc = yield* tasks.resolve(a.taskId, { includeArchived: true })
-    // An archived task gets the service's own refusal.
-    let pinnedPaths: ReadonlyArray<PinnedPath> | undefined
-    if (!loc.archived) {
-      const meta = yield* store.read(loc)
-      const options = fromStoredExecOptions(meta.exec, meta)
-      pinnedPaths = yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir))
-    }
-    const receipt = yield* tasks.send(a.taskId, a.prompt, { pinnedPaths })
+    const receipt = yield* gatedSend(ctx, a.taskId, a.prompt)
     const { logOffset: _, ...shown } = receipt
     return {
       text:

@@ -23,6 +23,17 @@ describe("the built bundles", () => {
     }
   })
 
+  it("only the full CLI has serve's server (the everyday commands do not load it)", () => {
+    // Strings of src/serve/guard.ts and src/generated/servePage.ts.
+    const SERVE = ["frame-ancestors 'none'", "Not logged in: open the URL"]
+    for (const s of SERVE) {
+      for (const name of ["cli", "read", "worker"]) {
+        expect(`${name} has ${s}: ${bundle(name).includes(s)}`).toBe(`${name} has ${s}: false`)
+      }
+      expect(`full has ${s}: ${bundle("full").includes(s)}`).toBe(`full has ${s}: true`)
+    }
+  })
+
   it("the fast read path (everyday ls and status) has neither @effect/cli nor the MCP server", () => {
     const read = bundle("read")
     for (const s of [...MCP, "Received unknown argument", "withSubcommands"]) {

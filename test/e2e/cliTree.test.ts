@@ -27,7 +27,7 @@ const run = (script: string, args: ReadonlyArray<string>) =>
   runNode(script, args, { env, cwd: store })
 
 // Errors and help of each command: unknown flag, missing or extra arguments, a bad value, a
-// global option before and after, an unknown task. (`mcp` alone would serve; `start` would start.)
+// global option before and after, an unknown task. (`mcp` and `serve` alone would serve; `start` would start.)
 const casesOf = (cmd: string): Array<Array<string>> => [
   [cmd, "--help"],
   [cmd, "--bogus"],
@@ -35,7 +35,7 @@ const casesOf = (cmd: string): Array<Array<string>> => [
   [cmd, "--store-root"],
   ["--store-root", join(store, "other"), cmd, "--bogus"],
   [cmd, "--time-format", "nope", "--json", "--json"],
-  ...(cmd === "mcp" || cmd === "start" ? [] : [[cmd], [cmd, "no-such-task"]]),
+  ...(cmd === "mcp" || cmd === "serve" || cmd === "start" ? [] : [[cmd], [cmd, "no-such-task"]]),
   ...(cmd === "start" ? [[cmd, "--sandbox", "nope", "hi"]] : []),
 ]
 

@@ -4,8 +4,8 @@ import { join } from "node:path"
 import { Effect, Either } from "effect"
 import { afterEach, assert, describe, it } from "vitest"
 import { type ExecOptions, ExecOptions as ExecOptionsSchema } from "../../src/exec/options.js"
+import { gateResume, gateStart } from "../../src/gate/gate.js"
 import type { McpContext } from "../../src/mcp/bridge.js"
-import { gateResume, gateStart } from "../../src/mcp/gate.js"
 import { connectInProcess, DONE, text, writeTask } from "../support/mcpInProcess.js"
 
 // What `codex-tasks mcp` refuses without --allow-unsafe (docs/mcp.md "What --allow-unsafe

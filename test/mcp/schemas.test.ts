@@ -2,8 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
 import * as z from "zod"
 import { ExecOptions } from "../../src/exec/options.js"
-import { SendArgs, StartArgs, StartInput } from "../../src/mcp/schemas.js"
-import { execOptionsOf } from "../../src/mcp/tools.js"
+import { execOptionsOf, StartInput } from "../../src/gate/startInput.js"
+import { SendArgs, StartArgs } from "../../src/mcp/schemas.js"
 
 // The MCP `task_start` schema is zod (the SDK's); the exec options are one effect Schema. These
 // tests keep the two in step: a new exec option must reach MCP clients (or be listed as CLI-only).

@@ -24,7 +24,8 @@ import { type StartInput, type StopReport, Tasks, TasksConfig } from "../../src/
 // The MCP server in-process over the SDK's in-memory transport, on a copy of a store the Rust
 // tool wrote, with a stand-in for the task service (start/send/stop spawn no process here).
 
-const FIXTURE = new URL("../../fixtures/legacy-stores/exec-era/", import.meta.url).pathname
+/** The fixture store the in-process servers (MCP, serve) run on a copy of. */
+export const FIXTURE = new URL("../../fixtures/legacy-stores/exec-era/", import.meta.url).pathname
 /** The fixture's STOPPED task (its task.json names a config_path and a working_dir). */
 export const DONE = "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c6d"
 /** The fixture's RUNNING task whose worker is gone (reads DIED). */
@@ -62,8 +63,8 @@ export interface InProcessOptions {
   readonly wrapStore?: (store: TaskStore) => TaskStore
 }
 
-// The real task service for reads and archive; start, send and stop recorded instead of run.
-const standInTasks = (calls: Calls) =>
+/** The real task service for reads and archive; start, send and stop recorded instead of run. */
+export const standInTasks = (calls: Calls) =>
   Layer.effect(
     Tasks,
     Effect.map(Tasks, (real) => Tasks.make({ ...real, ...launchStandIns(calls) })),

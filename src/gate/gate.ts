@@ -1,20 +1,30 @@
 import { resolve } from "node:path"
 import { Effect } from "effect"
-import type * as z from "zod"
 import { UsageError } from "../domain/exit.js"
 import type { ExecOptions } from "../exec/options.js"
 import { type PinnedPath, realPathOf } from "../exec/pinnedPaths.js"
 import type { WorktreeRecord } from "../tasks/worktree.js"
-import type { McpContext } from "./bridge.js"
 import { isInside, repoAllowed, repoSource } from "./confine.js"
-import type { StartArgs } from "./schemas.js"
-import { notifyRefused } from "./startNotifications.js"
+import { notifyRefused, type StartInput } from "./startInput.js"
 
-// What a client may not widen without --allow-unsafe (docs/mcp.md "What --allow-unsafe gates").
-// Every refusal names the argument; paths are passed on as the real paths that were checked, so
-// a link swapped in after the check cannot redirect codex.
+// What a client may not widen without --allow-unsafe (docs/mcp.md "What --allow-unsafe gates"):
+// the one gate of MCP `task_start` / `task_send` / `task_diff` and of `serve`'s API. Every refusal
+// names the argument; paths are passed on as the real paths that were checked, so a link swapped
+// in after the check cannot redirect codex.
 
-type Start = z.infer<typeof StartArgs>
+type Start = StartInput
+
+/** What the gate judges by: the server's flags (`mcp`, `serve`) and where it runs. */
+export interface GateContext {
+  /** `--allow-unsafe`: bulk stop/archive and every start option. */
+  readonly allowUnsafe: boolean
+  /** The server's working directory (a real path): relative paths are resolved from it. */
+  readonly cwd: string
+  /** The directory trees a client may point codex at (real paths): `cwd` and each --allow-dir. */
+  readonly roots: ReadonlyArray<string>
+  /** `--allow-repo`: the network repository addresses (or prefixes) a `repoUrl` may name. */
+  readonly allowRepos?: ReadonlyArray<string> | undefined
+}
 
 const NOT_UNSAFE = "the server was not started with --allow-unsafe"
 
@@ -79,7 +89,7 @@ const PATH_FIELDS = (Object.keys(RULES) as Array<keyof ExecOptions>).filter((k) 
 })
 
 /** `path` (relative: from the server's directory) as the real path it was checked as. */
-const confined = (ctx: McpContext, what: string, path: string, given = path) => {
+const confined = (ctx: GateContext, what: string, path: string, given = path) => {
   const real = realPathOf(resolve(ctx.cwd, path))
   const shown = real === undefined || real === given ? given : `${given} (really ${real})`
   if (real === undefined) {
@@ -94,7 +104,7 @@ const confined = (ctx: McpContext, what: string, path: string, given = path) => 
 }
 
 /** Every problem of `options` (one sentence each) and the options with their checked real paths. */
-const judgeOptions = (ctx: McpContext, options: ExecOptions) =>
+const judgeOptions = (ctx: GateContext, options: ExecOptions) =>
   Effect.gen(function* () {
     const problems: Array<string> = []
     // Each confined path is checked even after a refusal, so one error names every problem.
@@ -142,7 +152,7 @@ const pinsOf = (options: ExecOptions, resume: boolean): Array<PinnedPath> =>
 // A network address makes the server connect wherever the client says, with its owner's
 // credentials (ssh keys, git credential helpers): only the --allow-repo ones, else only local
 // repositories in the allowed trees.
-const repoUrlOf = (ctx: McpContext, url: string) => {
+const repoUrlOf = (ctx: GateContext, url: string) => {
   const source = repoSource(url, ctx.cwd)
   if (source.kind === "network") {
     const allowed = ctx.allowRepos ?? []
@@ -175,7 +185,7 @@ export interface GatedStart {
  * `repoUrl` to local repositories in the server's directory and the --allow-dir ones.
  */
 export const gateStart = (
-  ctx: McpContext,
+  ctx: GateContext,
   a: Start,
   options: ExecOptions,
 ): Effect.Effect<GatedStart, UsageError> =>
@@ -214,7 +224,7 @@ const taskDirOf = (options: ExecOptions, worktree: WorktreeRecord | undefined) =
 }
 
 /** Why the task's directory is not one this server may use (undefined when it is). */
-const outsideRoots = (ctx: McpContext, dir: string | undefined) => {
+const outsideRoots = (ctx: GateContext, dir: string | undefined) => {
   if (dir === undefined) return undefined
   const real = realPathOf(resolve(ctx.cwd, dir))
   if (real !== undefined && isInside(real, ctx.roots)) return undefined
@@ -228,7 +238,7 @@ const outsideRoots = (ctx: McpContext, dir: string | undefined) => {
  * paths the worker pins until it spawns codex (none with --allow-unsafe).
  */
 export const gateResume = (
-  ctx: McpContext,
+  ctx: GateContext,
   id: string,
   options: ExecOptions,
   worktree?: WorktreeRecord,
@@ -249,7 +259,7 @@ export const gateResume = (
  * allowed trees (a worktree task: when it was started outside them): the diff is file content.
  */
 export const gateRead = (
-  ctx: McpContext,
+  ctx: GateContext,
   id: string,
   options: ExecOptions,
   worktree: WorktreeRecord | undefined,

@@ -1,0 +1,105 @@
+/**
+ * The `serve` program: checks its flags, loads the token, listens, prints the URL (the only line
+ * on stdout) and serves until SIGINT/SIGTERM (a normal end: exit 0).
+ */
+import { realpathSync } from "node:fs"
+import { isIP } from "node:net"
+import { Effect, type Layer } from "effect"
+import { UsageError } from "../domain/exit.js"
+import { resolveAllowDirs } from "../gate/confine.js"
+import { runToEnd } from "../processes/child.js"
+import type { TaskStore } from "../store/TaskStore.js"
+import { recheckMs } from "../tasks/recheck.js"
+import type { Tasks } from "../tasks/Tasks.js"
+import { startServer, urlHost } from "./server.js"
+import { loadToken } from "./token.js"
+
+/** What `serve` was asked for. */
+export interface ServeRequest {
+  readonly storeRoot: string
+  readonly host: string
+  readonly port: number
+  readonly open: boolean
+  readonly allowRemote: boolean
+  readonly allowedHosts: ReadonlyArray<string>
+  readonly allowUnsafe: boolean
+  readonly allowDirs: ReadonlyArray<string>
+  readonly rotateToken: boolean
+  readonly maxRunning: number | undefined
+  /** Where the URL goes (stdout) and where diagnostics go (stderr). */
+  readonly printUrl: (line: string) => Effect.Effect<void>
+  readonly note: (line: string) => Effect.Effect<void>
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
+
+/** True for an address only this machine can reach. */
+export const isLoopback = (host: string) => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host)
+
+const checkFlags = (r: ServeRequest) =>
+  Effect.gen(function* () {
+    if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65_535) {
+      return yield* new UsageError({ message: `--port must be 0 to 65535 (got ${r.port}).` })
+    }
+    if (r.host !== "localhost" && isIP(r.host) === 0) {
+      return yield* new UsageError({ message: `--host ${r.host} is not an IP address.` })
+    }
+    if (!isLoopback(r.host) && !r.allowRemote) {
+      return yield* new UsageError({
+        message: `--host ${r.host} would let other machines reach the server: add --allow-remote if that is what you want.`,
+      })
+    }
+    for (const name of r.allowedHosts) {
+      if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(name)) {
+        return yield* new UsageError({ message: `--allowed-host ${name} is not a host name.` })
+      }
+    }
+  })
+
+const listenError = (host: string, port: number, cause: unknown) => {
+  const code = (cause as { code?: unknown } | undefined)?.code
+  const where = urlHost(host, port)
+  if (code === "EADDRINUSE") {
+    return new UsageError({
+      message: `Port ${port} on ${host} is taken (another codex-tasks serve?): stop it, or pass --port N (--port 0: any free port).`,
+    })
+  }
+  const detail = cause instanceof Error ? cause.message : String(cause)
+  return new UsageError({ message: `Cannot listen on ${where}: ${detail}` })
+}
+
+const opener = process.platform === "darwin" ? "open" : "xdg-open"
+
+/** Runs `serve` until interrupted (SIGINT/SIGTERM). */
+export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, unknown>) =>
+  Effect.gen(function* () {
+    yield* checkFlags(r)
+    const cwd = realpathSync.native(process.cwd())
+    const allowDirs = yield* resolveAllowDirs(cwd, r.allowDirs)
+    const token = yield* loadToken(r.storeRoot, r.rotateToken)
+    const { port, closeConnections } = yield* startServer({
+      host: r.host,
+      port: r.port,
+      allowedHosts: r.allowedHosts,
+      token,
+      gate: { allowUnsafe: r.allowUnsafe, cwd, roots: [cwd, ...allowDirs] },
+      maxRunning: r.maxRunning,
+      recheckMs: recheckMs(),
+    }).pipe(Effect.catchTag("ServeError", (e) => Effect.fail(listenError(r.host, r.port, e.cause))))
+    const shownHost = r.host === "0.0.0.0" || r.host === "::" ? "127.0.0.1" : r.host
+    const url = `http://${urlHost(shownHost, port)}/#token=${token}`
+    yield* r.printUrl(url)
+    if (!isLoopback(r.host)) {
+      yield* r.note(
+        `codex-tasks: warning: serving on ${r.host} (--allow-remote): anyone who can reach this machine and has the token can run agents as you.`,
+      )
+    }
+    yield* r.note(
+      `codex-tasks: serving ${r.storeRoot} on ${urlHost(r.host, port)}${r.allowUnsafe ? " (--allow-unsafe)" : `; tasks confined to ${[cwd, ...allowDirs].join(", ")}`}; Ctrl-C stops.`,
+    )
+    if (r.open) {
+      yield* Effect.forkScoped(runToEnd(opener, [url], { timeoutMs: 10_000 }).pipe(Effect.ignore))
+    }
+    // A signal interrupts this wait: every connection ends before the server closes.
+    return yield* Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(closeConnections)))
+  }).pipe(Effect.scoped, Effect.provide(layer))

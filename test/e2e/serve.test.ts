@@ -1,0 +1,314 @@
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import type { Browser, BrowserContext, Page } from "playwright-core"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { ensureChromium, launchChromium } from "../support/chromium.js"
+import {
+  type CliSandbox,
+  commandLine,
+  runCli,
+  taskProcesses,
+  tokenProcesses,
+  tokenSleep,
+  waitFor,
+  waitForState,
+} from "../support/cli.js"
+import { e2eWorld } from "../support/e2eWorld.js"
+import { type ServeProcess, startServe } from "../support/serveProcess.js"
+
+// `codex-tasks serve` in real Chromium, with the real codex against the scripted model server:
+// login, live board, a turn sent from the page, Stop, diff and Apply, eight tabs. One browser for
+// the file. Screenshots go to $CODEX_TASKS_SERVE_SHOTS when it is set.
+
+const executable = ensureChromium()
+const world = e2eWorld()
+const REBOUND = "rebound.example"
+let browser: Browser
+const contexts: Array<BrowserContext> = []
+
+beforeAll(async () => {
+  if (executable !== undefined) browser = await launchChromium(executable, { resolve: [REBOUND] })
+})
+afterAll(async () => {
+  await browser?.close()
+})
+
+const FLAGS = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+const SHOTS = process.env.CODEX_TASKS_SERVE_SHOTS
+
+const setup = async (serveArgs: ReadonlyArray<string> = []) => {
+  const { sandbox } = await world.setup()
+  const serve = await startServe(sandbox, serveArgs)
+  world.cleanups.push(async () => {
+    for (const c of contexts.splice(0)) await c.close()
+    await serve.stop("SIGKILL")
+  })
+  return { sandbox, serve }
+}
+
+const newContext = async () => {
+  const context = await browser.newContext()
+  contexts.push(context)
+  return context
+}
+
+/** Opens the printed URL in a new context and waits for the board. */
+const login = async (serve: ServeProcess, context?: BrowserContext) => {
+  const page = await (context ?? (await newContext())).newPage()
+  await page.goto(serve.url)
+  await page.getByRole("table", { name: "Tasks" }).waitFor()
+  await page.locator("#connection").filter({ hasText: "live" }).waitFor()
+  return page
+}
+
+const row = (page: Page, text: string) =>
+  page.getByRole("table", { name: "Tasks" }).getByRole("row").filter({ hasText: text })
+
+const start = async (sandbox: CliSandbox, args: ReadonlyArray<string>) => {
+  const run = await runCli(sandbox, ["start", ...args])
+  assert.strictEqual(run.code, 0, run.stderr)
+  return run.stdout.trim()
+}
+
+const openTask = async (page: Page, id: string) => {
+  await page.evaluate(`location.hash = ${JSON.stringify(`#task/${id}`)}`)
+  await page.getByRole("region", { name: "Transcript" }).waitFor()
+}
+
+const transcriptHas = (page: Page, text: string, timeout = 60_000) =>
+  page.getByRole("region", { name: "Transcript" }).filter({ hasText: text }).waitFor({ timeout })
+
+describe.skipIf(executable === undefined)("serve in Chromium", () => {
+  it("logs in with the printed URL: token traded for an HttpOnly cookie, URL cleaned; SIGTERM exits 0", async () => {
+    const { serve } = await setup()
+    assert.strictEqual(serve.output().stdout, `${serve.url}\n`, "the URL is all stdout carries")
+    const page = await login(serve)
+    assert.strictEqual(page.url(), `${serve.origin}/`)
+    assert.strictEqual(await page.evaluate("document.cookie"), "")
+    const [cookie] = await page.context().cookies()
+    assert.strictEqual(cookie?.httpOnly, true)
+    assert.strictEqual(cookie?.sameSite, "Strict")
+    // A reload keeps the session (the cookie), with no token in sight.
+    await page.reload()
+    await page.getByRole("table", { name: "Tasks" }).waitFor()
+    assert.isTrue(await page.locator("#login").isHidden())
+    const ended = await serve.stop("SIGTERM")
+    assert.deepStrictEqual(ended, { code: 0, signal: null })
+  })
+
+  it("shows a task started from the CLI without a reload, its final state; filters; Archive", async () => {
+    const { sandbox, serve } = await setup()
+    const page = await login(serve)
+    const id = await start(sandbox, [...FLAGS, "-t", "from the terminal", "REPLY:board answer"])
+    await row(page, "from the terminal").waitFor({ timeout: 30_000 })
+    await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    await row(page, "from the terminal").filter({ hasText: "stopped" }).waitFor({ timeout: 30_000 })
+    assert.include((await row(page, "from the terminal").textContent()) ?? "", id.slice(0, 8))
+    // Filters: by text and by state.
+    const search = page.locator("#text-filter")
+    await search.fill("nothing matches this")
+    await row(page, "from the terminal").waitFor({ state: "detached" })
+    await search.fill("TERMINAL")
+    await row(page, "from the terminal").waitFor()
+    const state = page.locator("#state-filter")
+    await state.selectOption("running")
+    await row(page, "from the terminal").waitFor({ state: "detached" })
+    await state.selectOption("stopped")
+    await row(page, "from the terminal").waitFor()
+    await search.fill("")
+    await state.selectOption("")
+    // Archive from the task view: the CLI's words, and the board shows it archived.
+    await openTask(page, id)
+    await page.getByRole("button", { name: "Archive" }).click()
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Task ${id} archived to ` })
+      .waitFor({ timeout: 30_000 })
+    await page.getByRole("link", { name: "← All tasks" }).click()
+    await row(page, "from the terminal")
+      .filter({ hasText: "archived" })
+      .waitFor({ timeout: 30_000 })
+    if (SHOTS !== undefined) {
+      mkdirSync(SHOTS, { recursive: true })
+      await start(sandbox, [
+        ...FLAGS,
+        "-t",
+        "second task",
+        `RUN:${tokenSleep(sandbox, 30)}\nREPLY:x`,
+      ])
+      await row(page, "second task").filter({ hasText: "running" }).waitFor({ timeout: 30_000 })
+      await page.screenshot({ path: join(SHOTS, "board.png"), fullPage: true })
+    }
+  })
+
+  it("sends a prompt from the page: the turn runs and its answer appears in the transcript", async () => {
+    const { sandbox, serve } = await setup()
+    // Without options the gate refuses (the page feeds a task only as MCP task_send would).
+    const id = await start(sandbox, ["--skip-git-repo-check", "-t", "chat", "REPLY:first answer"])
+    await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    const page = await login(serve)
+    await openTask(page, id)
+    await transcriptHas(page, "first answer")
+    await page.getByRole("textbox", { name: "Prompt" }).fill("REPLY:answer from the page")
+    await page.getByRole("button", { name: "Send" }).click()
+    await transcriptHas(page, "answer from the page")
+    await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    await page
+      .getByRole("region", { name: "Final answer" })
+      .filter({ hasText: "answer from the page" })
+      .waitFor({ timeout: 30_000 })
+    if (SHOTS !== undefined)
+      await page.screenshot({ path: join(SHOTS, "task.png"), fullPage: true })
+  })
+
+  it("Stop ends the task and leaves no process", async () => {
+    const { sandbox, serve } = await setup()
+    const id = await start(sandbox, [...FLAGS, `Long.\nRUN:${tokenSleep(sandbox)}\nREPLY:never`])
+    await waitFor("the command to run", () =>
+      tokenProcesses(sandbox).some((pid) => commandLine(pid) === tokenSleep(sandbox))
+        ? true
+        : undefined,
+    )
+    const page = await login(serve)
+    await openTask(page, id)
+    await page.getByRole("button", { name: "Stop" }).click()
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Task ${id} stopped.` })
+      .waitFor({ timeout: 60_000 })
+    assert.deepStrictEqual(taskProcesses(sandbox, id), {
+      worker: undefined,
+      marked: [],
+      tokened: [],
+    })
+    await waitForState(sandbox, id, "STOPPED")
+  })
+
+  it("shows a worktree task's diff by file and applies it", async () => {
+    const { sandbox, serve } = await setup()
+    const repo = sandbox.cwd
+    const git = (...args: Array<string>) =>
+      spawnSync("git", args, {
+        cwd: repo,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: "t",
+          GIT_AUTHOR_EMAIL: "t@t",
+          GIT_COMMITTER_NAME: "t",
+          GIT_COMMITTER_EMAIL: "t@t",
+        },
+      })
+    git("init", "-q", "-b", "main")
+    writeFileSync(join(repo, "README"), "base\n")
+    git("add", ".")
+    git("commit", "-qm", "base")
+    const id = await start(sandbox, [
+      "--worktree",
+      "-s",
+      "workspace-write",
+      "-t",
+      "patcher",
+      "PATCH:notes.txt:one\\ntwo\nREPLY:patched",
+    ])
+    await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    const page = await login(serve)
+    await openTask(page, id)
+    const changes = page.getByRole("region", { name: "Changes" })
+    await changes
+      .getByRole("listitem")
+      .filter({ hasText: "notes.txt +2" })
+      .waitFor({ timeout: 30_000 })
+    assert.isFalse(existsSync(join(repo, "notes.txt")))
+    await page.getByRole("button", { name: "Apply" }).click()
+    await page
+      .getByRole("status")
+      .filter({ hasText: "Applied 1 file(s)" })
+      .waitFor({ timeout: 30_000 })
+    assert.strictEqual(readFileSync(join(repo, "notes.txt"), "utf8"), "one\ntwo\n")
+    // With a conflicting change in the checkout, Apply is refused as the CLI words it.
+    writeFileSync(join(repo, "notes.txt"), "something else\n")
+    git("add", "notes.txt")
+    git("commit", "-qm", "conflict")
+    await page.getByRole("button", { name: "Apply" }).click()
+    const refusal = await runCli(sandbox, ["apply", id])
+    assert.notStrictEqual(refusal.code, 0, refusal.stdout)
+    const shown =
+      refusal.stderr
+        .replace(/^codex-tasks: /, "")
+        .trim()
+        .split("\n")[0] ?? ""
+    await page.getByRole("status").filter({ hasText: shown }).waitFor({ timeout: 30_000 })
+  })
+
+  it("notifies only when a task leaves running, with the first line of its answer", async () => {
+    const { sandbox, serve } = await setup()
+    const context = await newContext()
+    // The browser's notifications, recorded (headless Chromium shows none).
+    await context.addInitScript(`
+      window.__notes = []
+      window.Notification = class {
+        static permission = "granted"
+        static requestPermission() { return Promise.resolve("granted") }
+        constructor(title, options) { window.__notes.push({ title, body: options?.body ?? "" }) }
+      }
+    `)
+    const page = await login(serve, context)
+    const id = await start(sandbox, [
+      ...FLAGS,
+      "-t",
+      "notify me",
+      `RUN:${tokenSleep(sandbox, 8)}\nREPLY:first line of the answer\nsecond line`,
+    ])
+    await row(page, "notify me").filter({ hasText: "running" }).waitFor({ timeout: 30_000 })
+    await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    const notes = await waitFor("a notification", async () => {
+      const n = (await page.evaluate("window.__notes")) as Array<{ title: string; body: string }>
+      return n.length > 0 ? n : undefined
+    })
+    assert.deepStrictEqual(notes, [
+      { title: "notify me: stopped (completed)", body: "first line of the answer" },
+    ])
+  })
+
+  it("keeps eight tabs live at once (one WebSocket each)", async () => {
+    const { sandbox, serve } = await setup()
+    const context = await newContext()
+    const first = await login(serve, context)
+    const tabs = [first]
+    for (let i = 1; i < 8; i++) {
+      const tab = await context.newPage()
+      await tab.goto(`${serve.origin}/`)
+      await tab.getByRole("table", { name: "Tasks" }).waitFor()
+      tabs.push(tab)
+    }
+    await Promise.all(
+      tabs.map((t) => t.locator("#connection").filter({ hasText: "live" }).waitFor()),
+    )
+    await start(sandbox, [...FLAGS, "-t", "seen by all", "REPLY:ok"])
+    await Promise.all(tabs.map((t) => row(t, "seen by all").waitFor({ timeout: 30_000 })))
+  })
+
+  it("refuses a DNS-rebound name in the browser (page, API and WebSocket) and a page without the token", async () => {
+    const { serve } = await setup()
+    const page = await (await newContext()).newPage()
+    const rebound = await page.goto(`http://${REBOUND}:${serve.port}/#token=${serve.token}`)
+    assert.strictEqual(rebound?.status(), 403)
+    // In the page (no DOM types here): the API and the live channel from the rebound name.
+    const probe = await page.evaluate(`(async () => {
+      const api = await fetch("/api/tasks").then((r) => r.status)
+      const ws = await new Promise((resolve) => {
+        const s = new WebSocket("ws://" + location.host + "/live")
+        s.onopen = () => resolve("open")
+        s.onerror = () => resolve("refused")
+      })
+      return { api, ws }
+    })()`)
+    assert.deepStrictEqual(probe, { api: 403, ws: "refused" })
+    const stranger = await (await newContext()).newPage()
+    await stranger.goto(`${serve.origin}/`)
+    await stranger.locator("#login").waitFor()
+    const status = await stranger.evaluate('fetch("/api/tasks").then((r) => r.status)')
+    assert.strictEqual(status, 401)
+  })
+})
