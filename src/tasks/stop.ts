@@ -83,6 +83,9 @@ export const stopTask = (
           const now = readWorkerIdentity(loc.dir)
           if (now !== undefined && (yield* isAlive(now))) return "new-worker" as const
           const killed = yield* endLeftovers(loc)
+          // What a lost worker (or a drop it was making) left unrecorded is recorded now, as the
+          // next worker would: a task that never runs again (a spent budget) still tells.
+          yield* store.recoverInFlight(loc).pipe(Effect.catchTag("StoreError", () => Effect.void))
           // Stored RUNNING with no worker: a lost worker, whose run is this run.json's.
           const stored = yield* store.read(loc).pipe(Effect.option)
           const lostRun =
