@@ -70,6 +70,8 @@ const RULES: { readonly [K in keyof ExecOptions]-?: Rule<NonNullable<ExecOptions
   disableFeatures: refused("disableFeatures", nonEmpty),
   // Raw codex options can do all of the above.
   extraArgs: refused("extraArgs", nonEmpty),
+  // Which codex program runs the turns: either runs under the same rules.
+  backend: free,
 }
 
 /** The exec option fields the gate confines (real paths checked, pinned until the spawn). */

@@ -8,7 +8,7 @@ import {
   TaskListResultJson,
 } from "../domain/wire.js"
 import { jsonSchemaOf } from "../domain/wireSchemas.js"
-import { SandboxMode } from "../exec/options.js"
+import { Backend, SandboxMode } from "../exec/options.js"
 import { MAX_LOG_PAGE_BYTES } from "../tasks/logPage.js"
 import { notifyArgFields } from "./startNotifications.js"
 
@@ -98,6 +98,12 @@ export const StartInput = Schema.Struct({
     ),
   ),
   planTool: Schema.optional(flag("Offer codex its plan tool.")),
+  backend: Schema.optional(
+    Backend.annotations({
+      description:
+        'Which codex program runs the turns: "exec" (default) or "app-server" (one warm process per task).',
+    }),
+  ),
   dangerouslyBypassApprovalsAndSandbox: Schema.optional(
     flag("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
   ),

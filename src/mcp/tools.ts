@@ -39,6 +39,7 @@ export const execOptionsOf = (a: z.infer<typeof StartArgs>): ExecOptions => ({
   bypassApprovalsAndSandbox: a.dangerouslyBypassApprovalsAndSandbox,
   planTool: a.planTool,
   extraArgs: a.extraArgs,
+  backend: a.backend,
 })
 
 /** `task_start`: the CLI's `start` (returns once codex reported the thread id). */

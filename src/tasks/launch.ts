@@ -4,8 +4,15 @@ import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
 import { budgetSpent, type TaskLimits, tokensUsed } from "../domain/policy.js"
 import { promptTooLong } from "../domain/promptLimit.js"
+import { appServerRefusals } from "../exec/appServer/params.js"
 import { canonicalExtraArgs, extraArgsProblems } from "../exec/extraArgs.js"
-import type { ExecOptions } from "../exec/options.js"
+import {
+  type Backend,
+  backendOf,
+  type ExecOptions,
+  fromStoredExecOptions,
+  toStoredExecOptions,
+} from "../exec/options.js"
 import type { PinnedPath } from "../exec/pinnedPaths.js"
 import { WorkerLauncher } from "../launcher/WorkerLauncher.js"
 import { signalIfSame, waitGone } from "../processes/control.js"
@@ -90,6 +97,18 @@ const logSize = (path: string) => {
 // How long a cancelled start waits for its worker to go (it interrupts a codex already started).
 const CANCEL_WAIT_MS = 15_000
 
+/** Options a backend cannot run are refused before anything starts, never silently dropped. */
+const refusedByBackend = (options: ExecOptions, backend: Backend) => {
+  const refusals = backend === "app-server" ? appServerRefusals(options) : []
+  return refusals.length === 0
+    ? Effect.void
+    : Effect.fail(
+        new UsageError({
+          message: `--backend app-server cannot run this task: ${refusals.join("; ")}.`,
+        }),
+      )
+}
+
 /** `start` and `send`: the operations that launch workers. */
 export const makeLaunches = (
   store: TaskStore,
@@ -143,6 +162,7 @@ export const makeLaunches = (
       }
       const extra = extraArgsProblems(options.extraArgs ?? [])
       if (extra.length > 0) return yield* new UsageError({ message: extra.join("\n") })
+      yield* refusedByBackend(options, backendOf(options))
       return {
         ...options,
         workingDir,
@@ -240,6 +260,8 @@ export const makeLaunches = (
     prompt: string,
     raise: {
       readonly maxTokens?: number | undefined
+      /** Run this and every later turn on this backend (`send --backend`). */
+      readonly backend?: Backend | undefined
       /** Paths the MCP gate checked (see `StartInput`), for the worker this send may spawn. */
       readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
     } = {},
@@ -279,6 +301,18 @@ export const makeLaunches = (
             })
           }
           if (raise.maxTokens !== undefined) yield* store.update(loc, (m) => ({ ...m, limits }))
+          if (raise.backend !== undefined) {
+            const stored = fromStoredExecOptions(current.exec, current)
+            yield* refusedByBackend(stored, raise.backend)
+            if (backendOf(stored) !== raise.backend) {
+              const backend = raise.backend
+              // A Rust-era task has no `exec` block: it gets one with what its fields meant.
+              yield* store.update(loc, (m) => ({
+                ...m,
+                exec: { ...(m.exec ?? toStoredExecOptions(stored)), backend },
+              }))
+            }
+          }
           const alive = yield* store.workerAlive(loc)
           if (alive === "unknown") {
             return yield* new InvalidTaskState({

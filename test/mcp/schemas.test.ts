@@ -29,6 +29,7 @@ const everyArgument = StartArgs.parse({
   planTool: true,
   dangerouslyBypassApprovalsAndSandbox: true,
   extraArgs: ["--oss"],
+  backend: "app-server",
 })
 
 describe("task_start arguments and ExecOptions", () => {

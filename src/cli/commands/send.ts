@@ -1,6 +1,7 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { Tasks } from "../../tasks/Tasks.js"
+import { sendBackendOptions } from "../options/backendOption.js"
 import { sendLimitOptions, sendLimits } from "../options/limitOptions.js"
 import { promptFrom } from "../options/promptArg.js"
 import { taskArg } from "../options/shared.js"
@@ -16,6 +17,7 @@ export const send = Command.make(
     ...globalOptions,
     json: Options.boolean("json").pipe(Options.withDescription("Print the receipt as JSON.")),
     ...sendLimitOptions,
+    ...sendBackendOptions,
     ...watchOptions,
     task: taskArg,
     prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
@@ -26,7 +28,10 @@ export const send = Command.make(
         yield* checkWatchOptions(o)
         const raise = yield* sendLimits(o)
         const prompt = yield* promptFrom(o.prompt)
-        const receipt = yield* (yield* Tasks).send(o.task, prompt, raise)
+        const receipt = yield* (yield* Tasks).send(o.task, prompt, {
+          ...raise,
+          backend: Option.getOrUndefined(o.backend),
+        })
         if (o.wait) return yield* waitAndReport(receipt.id, o.json, receipt.seq)
         if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
         if (o.json) {

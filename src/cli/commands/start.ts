@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { SandboxMode } from "../../exec/options.js"
 import { Tasks } from "../../tasks/Tasks.js"
 import { CodexArgs } from "../codexArgs.js"
+import { startBackend, startBackendOptions } from "../options/backendOption.js"
 import { limitOptions, startLimits } from "../options/limitOptions.js"
 import { cliStartExtras, notifyOptions } from "../options/notifyOptions.js"
 import { promptFrom } from "../options/promptArg.js"
@@ -89,6 +90,7 @@ const options = {
     Options.withDescription("Branch, tag or commit to check out after --repo."),
     Options.optional,
   ),
+  ...startBackendOptions,
   ...notifyOptions,
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
   ...limitOptions,
@@ -109,6 +111,7 @@ export const start = Command.make("start", options, (o) =>
       const tasks = yield* Tasks
       const codexArgs = yield* CodexArgs
       const repoUrl = optional(o.repo)
+      const backend = yield* startBackend(o.backend)
       const { id } = yield* tasks.start({
         prompt,
         title: optional(o.title),
@@ -128,6 +131,7 @@ export const start = Command.make("start", options, (o) =>
           enableFeatures: o.enable,
           disableFeatures: o.disable,
           extraArgs: codexArgs,
+          backend,
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
         limits,

@@ -7,8 +7,8 @@
  * other process-level settings (`params.ts` `processArgs`, cwd, CODEX_HOME).
  */
 import { randomUUID } from "node:crypto"
-import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
-import { dirname } from "node:path"
+import { existsSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
 import {
   Deferred,
   Effect,
@@ -26,6 +26,7 @@ import {
   type ExecErrorEvidence,
   TransientFailure,
   UnknownThread,
+  UntrustedDirectory,
 } from "../../domain/errors.js"
 import { killRun, makeSeen } from "../../processes/control.js"
 import type { ProcessIdentity } from "../../processes/identity.js"
@@ -42,7 +43,8 @@ import {
 import { classify, type ExecOutcome } from "../classify.js"
 import { bySpawnError, byTurnMessage } from "../classifyRules.js"
 import { decodeLine, type ExecLine } from "../decode.js"
-import { processArgs, threadParams, turnInput } from "./params.js"
+import type { ExecOptions } from "../options.js"
+import { processArgs, threadParams, trustArgs, turnInput } from "./params.js"
 import { type AppServerConnection, connectAppServer, OVERLOADED, RpcFailed } from "./rpc.js"
 import { makeTurnTranslator } from "./translate.js"
 
@@ -85,6 +87,29 @@ const evidenceOf = (stderrTail: ReadonlyArray<string>): ExecErrorEvidence => ({
   stderrTail: stderrTail.slice(-20),
   lastEvents: [],
 })
+
+/** The top of the git work tree `dir` (default: this process's) is in, if any. */
+const gitRootOf = (dir: string | undefined): string | undefined => {
+  for (let at = resolve(dir ?? "."); ; at = dirname(at)) {
+    if (existsSync(join(at, ".git"))) return at
+    if (dirname(at) === at) return undefined
+  }
+}
+
+/** Everything the process is started with: `processArgs` and the trust of the task's directories. */
+const startArgs = (options: ExecOptions): Array<string> => {
+  const dir = resolve(options.workingDir ?? ".")
+  const root = gitRootOf(dir)
+  const real = (p: string) => {
+    try {
+      return realpathSync(p)
+    } catch {
+      return p
+    }
+  }
+  const dirs = [dir, real(dir), ...(root === undefined ? [] : [root, real(root)])]
+  return [...processArgs(options), ...trustArgs(dirs)]
+}
 
 const missingDir = (dir: string | undefined): boolean => {
   if (dir === undefined) return false
@@ -156,7 +181,7 @@ const makeClient = (config: AppServerConfig) =>
         const holder: { w?: Warm } = {}
         const conn = yield* connectAppServer({
           bin: config.codexBin,
-          args: processArgs(options),
+          args: startArgs(options),
           cwd: options.workingDir,
           env,
           graceMs: config.graceMs ?? 3_000,
@@ -202,7 +227,7 @@ const makeClient = (config: AppServerConfig) =>
     const ensure = (request: ExecRequest, stderr: Array<string>) =>
       Effect.gen(function* () {
         const { options } = request
-        const key = JSON.stringify([processArgs(options), options.workingDir, options.configFile])
+        const key = JSON.stringify([startArgs(options), options.workingDir, options.configFile])
         if (warm !== undefined && (warm.key !== key || warm.conn.hasEnded())) yield* retire(warm)
         if (warm !== undefined) return { w: warm, fresh: false }
         const w = yield* start(request, key)
@@ -225,6 +250,14 @@ const makeClient = (config: AppServerConfig) =>
         if (missingDir(options.workingDir)) {
           return yield* new ConfigRejected({
             message: `The working directory ${options.workingDir} does not exist or is not a directory.`,
+            evidence: evidenceOf([]),
+          })
+        }
+        // app-server has no git check of its own: exec's refusal, with exec's words.
+        if (!options.skipGitRepoCheck && gitRootOf(options.workingDir) === undefined) {
+          return yield* new UntrustedDirectory({
+            message:
+              "codex refused to run here: Not inside a trusted directory and --skip-git-repo-check was not specified.",
             evidence: evidenceOf([]),
           })
         }

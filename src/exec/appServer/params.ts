@@ -39,6 +39,19 @@ export const processArgs = (options: ExecOptions): Array<string> => {
   return args
 }
 
+/**
+ * `-c projects={…}` marking the task's directories trusted for this process only. A `thread/start`
+ * with a writable sandbox otherwise records the project as trusted in the user's config.toml (seen
+ * with codex 0.169); an override already saying so leaves the file alone, and the session is
+ * trusted exactly as codex would have made it.
+ */
+export const trustArgs = (dirs: ReadonlyArray<string>): Array<string> => {
+  const unique = [...new Set(dirs)]
+  if (unique.length === 0) return []
+  const table = unique.map((d) => `${JSON.stringify(d)}={trust_level="trusted"}`).join(",")
+  return ["-c", `projects={${table}}`]
+}
+
 /** The approval policy a task's turns run with (`never`: exec's, the default). */
 export type ApprovalPolicy = "never" | "untrusted"
 

@@ -1,0 +1,190 @@
+import { execFileSync } from "node:child_process"
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { assert, describe, it } from "vitest"
+import { RUN_MARKER_VAR } from "../../src/processes/Processes.js"
+import type { ModelServer, RecordedRequest } from "../../src/testing/index.js"
+import {
+  type CliSandbox,
+  commandLine,
+  processesWithEnv,
+  readLog,
+  readRunRecord,
+  readTaskJson,
+  runCli,
+  taskDir,
+  waitFor,
+  waitForState,
+} from "../support/cli.js"
+import { e2eWorld } from "../support/e2eWorld.js"
+
+// The app-server backend (`--backend app-server`) end to end: the real CLI and the real
+// `codex app-server` against the scripted model server. The scenarios both backends share are
+// in engine.test.ts (run over both); here what is particular to this one.
+
+const { setup } = e2eWorld()
+
+const start = async (sandbox: CliSandbox, prompt: string, flags: ReadonlyArray<string> = []) => {
+  const run = await runCli(sandbox, ["start", "--skip-git-repo-check", ...flags, prompt])
+  assert.strictEqual(run.code, 0, run.stderr)
+  return run.stdout.trim()
+}
+
+const threadRequests = (server: ModelServer, id: string): ReadonlyArray<RecordedRequest> =>
+  server.requests.filter(
+    (r) => (r.body as { prompt_cache_key?: unknown } | undefined)?.prompt_cache_key === id,
+  )
+
+const promptsOf = (r: RecordedRequest | undefined) =>
+  (r?.userTexts ?? []).filter((t) => !t.startsWith("<"))
+
+/** The app-server processes of a run (by the run marker every process of the task carries). */
+const appServers = (runId: string) =>
+  processesWithEnv(RUN_MARKER_VAR, runId).filter((pid) =>
+    (commandLine(pid) ?? "").includes("app-server"),
+  )
+
+describe("--backend app-server, real codex app-server", () => {
+  it("runs queued prompts as turns of one warm app-server process, in order, once each", async () => {
+    const { server, sandbox } = await setup()
+    const id = await start(sandbox, "Slow one.\nDELAY:2000\nREPLY:slow done", [
+      "--backend",
+      "app-server",
+    ])
+    const runId = await waitFor("the run record", () => readRunRecord(taskDir(sandbox, id)))
+    const queued = ["A", "B", "C"].map((x) => `Queued ${x}.\nREPLY:${x} done`)
+    for (const prompt of queued) {
+      const send = await runCli(sandbox, ["send", id, prompt])
+      assert.strictEqual(send.code, 0, send.stderr)
+      assert.include(send.stdout, "queued")
+    }
+    // Every app-server process seen while the four turns run: one, kept warm between them.
+    const pids = new Set<number>()
+    const done = await waitForState(sandbox, id, "STOPPED", {
+      extra: (m) => {
+        for (const pid of appServers(runId)) pids.add(pid)
+        return m.turns === 4
+      },
+    })
+
+    assert.strictEqual(pids.size, 1, `app-server processes: ${[...pids].join(", ")}`)
+    const all = ["Slow one.\nDELAY:2000\nREPLY:slow done", ...queued]
+    const requests = threadRequests(server, id)
+    assert.deepStrictEqual(
+      requests.map((r) => r.lastUserText),
+      all,
+    )
+    requests.forEach((r, k) => {
+      assert.deepStrictEqual(promptsOf(r), all.slice(0, k + 1), `turn ${k + 1}`)
+    })
+    assert.strictEqual(done.meta.last_result, "C done")
+    assert.strictEqual(done.meta.exec?.backend, "app-server")
+    const log = await readLog(sandbox, id)
+    const completed = log.filter((e) => e.type === "turn.completed")
+    assert.strictEqual(completed.length, 4)
+    // Per-turn usage from the protocol's `last`, next to exec's running total.
+    for (const e of completed) {
+      const usage = e.usage as { input_tokens: number }
+      const last = e.last_usage as { input_tokens: number }
+      assert.isAbove(last.input_tokens, 0)
+      assert.isAtMost(last.input_tokens, usage.input_tokens)
+    }
+    await waitFor("the app-server to exit", () =>
+      appServers(runId).length === 0 ? true : undefined,
+    )
+  })
+
+  it("continues an exec task on app-server (thread/resume) and back on exec, one thread", async () => {
+    const { server, sandbox } = await setup()
+    const id = await start(sandbox, "One.\nREPLY:one")
+    await waitForState(sandbox, id, "STOPPED")
+
+    const toAppServer = await runCli(sandbox, [
+      "send",
+      "--backend",
+      "app-server",
+      id,
+      "Two.\nREPLY:two",
+    ])
+    assert.strictEqual(toAppServer.code, 0, toAppServer.stderr)
+    const second = await waitForState(sandbox, id, "STOPPED", { extra: (m) => m.turns === 2 })
+    assert.strictEqual(second.meta.exec?.backend, "app-server")
+    assert.strictEqual(second.meta.last_result, "two")
+
+    const toExec = await runCli(sandbox, ["send", "--backend", "exec", id, "Three.\nREPLY:three"])
+    assert.strictEqual(toExec.code, 0, toExec.stderr)
+    const third = await waitForState(sandbox, id, "STOPPED", { extra: (m) => m.turns === 3 })
+    assert.strictEqual(third.meta.exec?.backend, "exec")
+    assert.strictEqual(third.meta.last_result, "three")
+
+    const requests = threadRequests(server, id)
+    assert.strictEqual(requests.length, 3)
+    assert.deepStrictEqual(promptsOf(requests[2]), [
+      "One.\nREPLY:one",
+      "Two.\nREPLY:two",
+      "Three.\nREPLY:three",
+    ])
+    const log = await readLog(sandbox, id)
+    assert.deepStrictEqual(
+      log.filter((e) => e.type === "thread.started").map((e) => e.thread_id),
+      [id, id, id],
+    )
+    const shown = await runCli(sandbox, ["log", id])
+    assert.strictEqual(shown.code, 0, shown.stderr)
+    for (const reply of ["one", "two", "three"]) assert.include(shown.stdout, reply)
+  })
+
+  it("follows --output-schema and leaves the user's config.toml untouched (workspace-write, git repo)", async () => {
+    const { sandbox } = await setup()
+    execFileSync("git", ["init", "-q"], { cwd: sandbox.cwd })
+    const config = join(sandbox.home, "config.toml")
+    const before = readFileSync(config, "utf8")
+    const schema = join(sandbox.cwd, "schema.json")
+    writeFileSync(
+      schema,
+      JSON.stringify({
+        type: "object",
+        properties: { answer: { type: "string" } },
+        required: ["answer"],
+        additionalProperties: false,
+      }),
+    )
+    const run = await runCli(sandbox, [
+      "start",
+      "--backend",
+      "app-server",
+      "--sandbox",
+      "workspace-write",
+      "--output-schema",
+      schema,
+      'Answer as JSON.\nREPLY:{"answer":"42"}',
+    ])
+    assert.strictEqual(run.code, 0, run.stderr)
+    const id = run.stdout.trim()
+    const done = await waitForState(sandbox, id, "STOPPED")
+
+    assert.strictEqual(done.meta.last_result, '{"answer":"42"}')
+    const request = (await readTaskJson(sandbox, id)).exec
+    assert.strictEqual(request?.output_schema, schema)
+    assert.strictEqual(readFileSync(config, "utf8"), before, "config.toml unchanged")
+  })
+
+  it("refuses at start what app-server cannot express, naming it (exit 2, nothing started)", async () => {
+    const { server, sandbox } = await setup()
+
+    const profile = await runCli(sandbox, ["start", "--backend", "app-server", "-p", "fast", "Hi."])
+    assert.strictEqual(profile.code, 2, profile.stderr)
+    assert.include(profile.stderr, "--profile")
+    assert.include(profile.stderr, "--backend exec")
+    const raw = await runCli(sandbox, ["start", "Hi.", "--", "--oss"], {
+      env: { CODEX_TASKS_BACKEND: "app-server" },
+    })
+    assert.strictEqual(raw.code, 2, raw.stderr)
+    assert.include(raw.stderr, "after `--`")
+    const bad = await runCli(sandbox, ["start", "Hi."], { env: { CODEX_TASKS_BACKEND: "daemon" } })
+    assert.strictEqual(bad.code, 2, bad.stderr)
+    assert.include(bad.stderr, "CODEX_TASKS_BACKEND must be exec or app-server (got daemon)")
+    assert.notMatch(`${profile.stderr}${raw.stderr}${bad.stderr}`, /\n\s+at /, "no stack trace")
+    assert.strictEqual(server.requests.length, 0)
+  })
+})
