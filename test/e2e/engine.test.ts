@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterEach, assert, describe, it } from "vitest"
+import { afterEach, assert, beforeEach, describe, it } from "vitest"
 import { RUN_MARKER_VAR } from "../../src/processes/Processes.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import {
@@ -33,11 +33,16 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
+/** The backends every scenario here runs on (`start` reads CODEX_TASKS_BACKEND). */
+const BACKENDS = ["exec", "app-server"] as const
+let backend: (typeof BACKENDS)[number] = "exec"
+
 const setup = async (options: { readonly codexBin?: string } = {}) => {
   const server = await startModelServer()
   cleanups.push(() => server.close())
-  const sandbox = await makeCliSandbox(server, options)
-  cleanups.push(sandbox.dispose)
+  const made = await makeCliSandbox(server, options)
+  cleanups.push(made.dispose)
+  const sandbox: CliSandbox = { ...made, env: { ...made.env, CODEX_TASKS_BACKEND: backend } }
   return { server, sandbox }
 }
 
@@ -90,7 +95,11 @@ const waitNoProcesses = async (sandbox: CliSandbox, id: string) => {
   assertNoProcesses(sandbox, id)
 }
 
-describe("task engine through the CLI, real codex", () => {
+describe.each(BACKENDS)("task engine through the CLI, real codex, %s backend", (which) => {
+  beforeEach(() => {
+    backend = which
+  })
+
   it("start → result → send → second result on the same thread", async () => {
     const { server, sandbox } = await setup()
     const { id } = await start(sandbox, "First question.\nREPLY:first answer", ["-t", "e2e"])
