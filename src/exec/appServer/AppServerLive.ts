@@ -28,6 +28,7 @@ import {
   UnknownThread,
   UntrustedDirectory,
 } from "../../domain/errors.js"
+import type { ChildNotStarted } from "../../processes/child.js"
 import { killRun, makeSeen } from "../../processes/control.js"
 import type { ProcessIdentity } from "../../processes/identity.js"
 import { liveProcesses } from "../../processes/live.js"
@@ -45,7 +46,13 @@ import { bySpawnError, byTurnMessage } from "../classifyRules.js"
 import { decodeLine, type ExecLine } from "../decode.js"
 import type { ExecOptions } from "../options.js"
 import { processArgs, threadParams, trustArgs, turnInput } from "./params.js"
-import { type AppServerConnection, connectAppServer, OVERLOADED, RpcFailed } from "./rpc.js"
+import {
+  type AppServerConnection,
+  type AppServerSpawn,
+  connectAppServer,
+  OVERLOADED,
+  RpcFailed,
+} from "./rpc.js"
 import { makeTurnTranslator } from "./translate.js"
 
 /** Settings of the app-server client. */
@@ -153,7 +160,12 @@ const rpcError = (
   })
 }
 
-const makeClient = (config: AppServerConfig) =>
+/** How the client starts an app-server: the real one (`connectAppServer`) or a scripted fake. */
+export type ConnectAppServer = (
+  spawn: AppServerSpawn,
+) => Effect.Effect<AppServerConnection, ChildNotStarted, Scope.Scope>
+
+const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
   Effect.gen(function* () {
     const processes = yield* Processes
     const layerScope = yield* Effect.scope
@@ -179,7 +191,7 @@ const makeClient = (config: AppServerConfig) =>
         if (options.configFile !== undefined) env.CODEX_HOME = dirname(options.configFile)
         const scope = yield* Scope.fork(layerScope, ExecutionStrategy.sequential)
         const holder: { w?: Warm } = {}
-        const conn = yield* connectAppServer({
+        const conn = yield* connect({
           bin: config.codexBin,
           args: startArgs(options),
           cwd: options.workingDir,
@@ -445,4 +457,13 @@ const turnIdOf = (answer: unknown): string | undefined =>
 
 /** The `CodexExec` port on a warm `codex app-server` (one process per layer scope). */
 export const layer = (config: AppServerConfig): Layer.Layer<CodexExec> =>
-  Layer.scoped(CodexExec, makeClient(config).pipe(Effect.provideService(Processes, liveProcesses)))
+  Layer.scoped(
+    CodexExec,
+    makeClient(config, connectAppServer).pipe(Effect.provideService(Processes, liveProcesses)),
+  )
+
+/** The same client over another way to start the app-server and a given process table. */
+export const layerWith = (
+  config: AppServerConfig,
+  connect: ConnectAppServer,
+): Layer.Layer<CodexExec, never, Processes> => Layer.scoped(CodexExec, makeClient(config, connect))
