@@ -169,6 +169,32 @@ describe("--backend app-server, real codex app-server", () => {
     assert.strictEqual(readFileSync(config, "utf8"), before, "config.toml unchanged")
   })
 
+  it("an app-server killed mid-turn leaves the task DIED; send resumes it on a new one", async () => {
+    const { server, sandbox } = await setup()
+    const id = await start(sandbox, "Stall.\nDELAY:60000\nREPLY:never", ["--backend", "app-server"])
+    await server.waitForRequests(1)
+    const runId = await waitFor("the run record", () => readRunRecord(taskDir(sandbox, id)))
+    const [appServer] = await waitFor("the app-server", () => {
+      const pids = appServers(runId)
+      return pids.length > 0 ? pids : undefined
+    })
+    process.kill(appServer!, "SIGKILL")
+
+    const died = await waitForState(sandbox, id, "DIED")
+    assert.strictEqual(died.meta.last_outcome?.kind, "failed")
+    assert.match(died.meta.last_outcome?.message ?? "", /SIGKILL/)
+    const send = await runCli(sandbox, ["send", id, "After the crash.\nREPLY:recovered"])
+    assert.strictEqual(send.code, 0, send.stderr)
+    const done = await waitForState(sandbox, id, "STOPPED", {
+      extra: (m) => m.last_result === "recovered",
+    })
+    assert.strictEqual(done.outcome?.kind, "completed")
+    assert.deepStrictEqual(promptsOf(threadRequests(server, id).at(-1)), [
+      "Stall.\nDELAY:60000\nREPLY:never",
+      "After the crash.\nREPLY:recovered",
+    ])
+  })
+
   it("refuses at start what app-server cannot express, naming it (exit 2, nothing started)", async () => {
     const { server, sandbox } = await setup()
 
