@@ -24,6 +24,12 @@ export interface ExecRequest {
   readonly onProcessesSeen?:
     | ((seen: ReadonlyArray<ProcessIdentity>) => Effect.Effect<void>)
     | undefined
+  /**
+   * Called when codex reports, during the run, that a usage-limit window is used up, with the
+   * time it resets (ms since the epoch; app-server's `account/rateLimits/updated`, exec never).
+   * Its failures are ignored.
+   */
+  readonly onUsageLimitReset?: ((resetAtMs: number) => Effect.Effect<void>) | undefined
 }
 
 /** What a run prints, in arrival order: each stdout line (decoded, bytes kept) or stderr line. */

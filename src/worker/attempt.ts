@@ -1,4 +1,4 @@
-import { Data, Effect, Either, Option, Ref } from "effect"
+import { Clock, Data, Effect, Either, Option, Ref } from "effect"
 import { type ExecError, isExecError, isRetryable, SpawnFailed, Stalled } from "../domain/errors.js"
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
 import { invocationFailed } from "../domain/logEntries.js"
@@ -10,11 +10,13 @@ import type { ProcessIdentity } from "../processes/identity.js"
 import type { StoreFailure } from "../store/errors.js"
 import { scratchResultPath } from "../store/results.js"
 import type { TaskLocation } from "../store/TaskStore.js"
+import { recordUsageLimit } from "../store/usageLimit.js"
 import { WorkerEnv } from "./env.js"
 import { type InvocationResult, runInvocation } from "./invocation.js"
 import { hasSideEffects, outcomeOf, storedUsage } from "./rules.js"
 import { withRunSlot } from "./slot.js"
 import type { TaskLog } from "./taskLog.js"
+import { usageIdentityOf } from "./usageIdentity.js"
 import { isStopping } from "./WorkerControl.js"
 
 /** One prompt of a task: its text, the thread to resume (none for a start), the options. */
@@ -115,6 +117,16 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
             : store.recordRunProcesses(at.value, env.runId, seen).pipe(Effect.ignore),
         ),
       )
+    // A used-up window codex reports mid-turn goes to the store's usage-limit record at once,
+    // so other tasks wait before their turns fail too.
+    const onUsageLimitReset = (resetAtMs: number) =>
+      Effect.gen(function* () {
+        const who = yield* usageIdentityOf(input.options)
+        const at = yield* log.location
+        const taskId = Option.isSome(at) ? at.value.id : undefined
+        const now = yield* Clock.currentTimeMillis
+        yield* recordUsageLimit(store.root, who, resetAtMs, now, taskId)
+      }).pipe(Effect.ignore)
     const request = {
       prompt: input.prompt,
       options: input.options,
@@ -122,6 +134,7 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
       resumeThreadId: yield* Ref.get(ctx.thread),
       runId: env.runId,
       onProcessesSeen,
+      onUsageLimitReset,
     }
     const limits = yield* Ref.get(env.limits)
     const watch = { stallTimeoutMs: limits.stall_timeout_ms, turnTimeoutMs: limits.turn_timeout_ms }

@@ -182,7 +182,8 @@ describe("--backend app-server, real codex app-server", () => {
 
     const died = await waitForState(sandbox, id, "DIED")
     assert.strictEqual(died.meta.last_outcome?.kind, "failed")
-    assert.match(died.meta.last_outcome?.message ?? "", /SIGKILL/)
+    const outcome = died.meta.last_outcome
+    assert.match(outcome?.kind === "failed" ? outcome.message : "", /SIGKILL/)
     const send = await runCli(sandbox, ["send", id, "After the crash.\nREPLY:recovered"])
     assert.strictEqual(send.code, 0, send.stderr)
     const done = await waitForState(sandbox, id, "STOPPED", {

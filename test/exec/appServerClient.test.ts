@@ -34,7 +34,7 @@ const runOnce = (req: ExecRequest) =>
       const run = yield* (yield* CodexExec).run(req)
       const out = yield* Stream.runCollect(run.output)
       const types = Chunk.toReadonlyArray(out).flatMap((o) =>
-        o._tag === "Stdout" && o.line._tag === "Event" ? [o.line.event.type] : [],
+        o._tag === "Stdout" && o.line._tag === "Event" ? [String(o.line.event.type)] : [],
       )
       return { types, result: yield* run.result }
     }),
@@ -169,5 +169,32 @@ describe("app-server client over a scripted app-server", () => {
       }).pipe(withFake(fake))
     },
     10_000,
+  )
+
+  it.effect(
+    "a used-up rate-limit window reported mid-turn reaches onUsageLimitReset with its reset",
+    () => {
+      const limits = (usedPercent: number, resetsAt: number) => ({
+        method: "account/rateLimits/updated",
+        params: { rateLimits: { primary: { usedPercent, resetsAt }, secondary: null } },
+      })
+      const fake = makeFakeAppServer({
+        turns: [[limits(40, 1_800_000_000), limits(100, 1_900_000_000), ...fakeReplyTurn("ok")]],
+      })
+      return Effect.gen(function* () {
+        const resets: Array<number> = []
+        const a = yield* runOnce({
+          ...request("limits"),
+          onUsageLimitReset: (ms) => Effect.sync(() => resets.push(ms)),
+        })
+        assert.strictEqual(a.result.outcome._tag, "Completed")
+        assert.deepStrictEqual(resets, [1_900_000_000_000])
+        assert.notInclude(
+          a.types,
+          "app_server.account/rateLimits/updated",
+          "not logged as an event",
+        )
+      }).pipe(withFake(fake))
+    },
   )
 })

@@ -344,6 +344,10 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
               emit({ type: `app_server.${message.method}`, params: message.params })
               return
             }
+            const reset = exhaustedUntil(message)
+            if (reset !== undefined && request.onUsageLimitReset !== undefined) {
+              Effect.runFork(request.onUsageLimitReset(reset).pipe(Effect.ignore))
+            }
             for (const event of translator.push(message.method, message.params)) emit(event)
             if (message.method === "turn/completed") Effect.runFork(finish)
           })
@@ -449,6 +453,28 @@ const threadIdOf = (answer: unknown): string | undefined =>
   isRec(answer) && isRec(answer.thread) && typeof answer.thread.id === "string"
     ? answer.thread.id
     : undefined
+
+/**
+ * The reset time (ms) of a used-up rate-limit window in an `account/rateLimits/updated`, if any:
+ * the latest of the windows at 100 %.
+ */
+export const exhaustedUntil = (message: {
+  readonly method: string
+  readonly params: unknown
+}): number | undefined => {
+  if (message.method !== "account/rateLimits/updated" || !isRec(message.params)) return undefined
+  const limits = message.params.rateLimits
+  if (!isRec(limits)) return undefined
+  const resets = [limits.primary, limits.secondary].flatMap((w) =>
+    isRec(w) &&
+    typeof w.usedPercent === "number" &&
+    w.usedPercent >= 100 &&
+    typeof w.resetsAt === "number"
+      ? [w.resetsAt * 1_000]
+      : [],
+  )
+  return resets.length === 0 ? undefined : Math.max(...resets)
+}
 
 const turnIdOf = (answer: unknown): string | undefined =>
   isRec(answer) && isRec(answer.turn) && typeof answer.turn.id === "string"
