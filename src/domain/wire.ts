@@ -126,7 +126,9 @@ export const StartJson = Schema.Struct({ id: TaskId })
 export const SendJson = Schema.Struct({
   id: TaskId,
   seq: Schema.Number.pipe(Schema.int(), Schema.positive()),
-  status: Schema.Literal("started", "queued"),
+  status: Schema.Literal("started", "queued", "joined").annotations({
+    description: "joined: a `send --steer` prompt joined the turn in flight (no turn of its own).",
+  }),
   position: Schema.optional(
     Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
       description: "Only when queued: the 1-based place among the waiting prompts.",

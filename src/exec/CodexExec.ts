@@ -68,6 +68,12 @@ export interface ExecRun {
   readonly result: Effect.Effect<ExecResult>
   /** The processes of the run seen so far that are still alive (codex, its commands). */
   readonly processesSeen: Effect.Effect<ReadonlyArray<ProcessIdentity>>
+  /**
+   * Adds `prompt` to the turn in flight (app-server `turn/steer`, guarded by the turn id): true
+   * once codex accepted it, false when no turn of this run is in flight any more. Absent on
+   * backends that cannot steer (exec).
+   */
+  readonly steer?: ((prompt: string) => Effect.Effect<boolean>) | undefined
 }
 
 /** The `codex exec` client. */

@@ -134,6 +134,11 @@ export const StartResult = zodOf(StartJson)
 export const SendInput = Schema.Struct({
   taskId: nonEmpty(TASK_REF),
   prompt: nonEmpty("The prompt: runs now, or after the prompts already queued."),
+  steer: Schema.optional(
+    flag(
+      "Join the turn in flight of an app-server task instead of queueing (queued when no turn is in flight; refused for an exec task).",
+    ),
+  ),
 })
 
 /** `task_send` arguments (zod, for the SDK), from `SendInput`. */

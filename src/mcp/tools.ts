@@ -4,6 +4,7 @@ import type * as z from "zod"
 import { UsageError } from "../domain/exit.js"
 import { type ExecOptions, fromStoredExecOptions } from "../exec/options.js"
 import type { PinnedPath } from "../exec/pinnedPaths.js"
+import { sendText } from "../render/reports.js"
 import { renderStatus, renderTaskTable } from "../render/status.js"
 import { makeStyle } from "../render/style.js"
 import { TaskStore } from "../store/TaskStore.js"
@@ -78,13 +79,10 @@ const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
       const options = fromStoredExecOptions(meta.exec, meta)
       pinnedPaths = yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir))
     }
-    const receipt = yield* tasks.send(a.taskId, a.prompt, { pinnedPaths })
+    const receipt = yield* tasks.send(a.taskId, a.prompt, { pinnedPaths, steer: a.steer })
     const { logOffset: _, ...shown } = receipt
     return {
-      text:
-        receipt.status === "started"
-          ? `Task ${receipt.id}: prompt started a new turn.`
-          : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
+      text: sendText(receipt, a.steer === true),
       structured: shown,
     } satisfies ToolAnswer
   })

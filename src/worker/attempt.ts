@@ -1,8 +1,8 @@
 import { Clock, Data, Effect, Either, Option, Ref } from "effect"
 import { type ExecError, isExecError, isRetryable, SpawnFailed, Stalled } from "../domain/errors.js"
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
-import { invocationFailed } from "../domain/logEntries.js"
-import { nowTimestamp } from "../domain/task.js"
+import { invocationFailed, steeredNote, userMessage, workerNote } from "../domain/logEntries.js"
+import { nowTimestamp, timestampMillis } from "../domain/task.js"
 import type { ExecResult } from "../exec/CodexExec.js"
 import type { ExecOptions } from "../exec/options.js"
 import { movedPaths, type PinnedPath } from "../exec/pinnedPaths.js"
@@ -48,6 +48,9 @@ export class AttemptFailed extends Data.TaggedError("AttemptFailed")<{
   /** 1-based number of the attempt. */
   readonly attempt: number
 }> {}
+
+/** How often a steerable turn looks for `send --steer` prompts. */
+const STEER_POLL_MS = 200
 
 /** Whether running the prompt again is safe and may help: a retryable class, no side effects. */
 export const worthRetrying = (f: AttemptFailed): boolean => isRetryable(f.error) && !f.sideEffects
@@ -127,6 +130,35 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
         const now = yield* Clock.currentTimeMillis
         yield* recordUsageLimit(store.root, who, resetAtMs, now, taskId)
       }).pipe(Effect.ignore)
+    // `send --steer` prompts join the turn in flight, each under the task lock: steered and
+    // removed from the inbox together, or left there to run as a queued prompt.
+    // Only prompts accepted while this run went on: an older one was meant for a turn that
+    // ended, and its sender was told it is queued.
+    const runStartedAt = yield* Clock.currentTimeMillis
+    const deliverSteers = (loc: TaskLocation, steer: (prompt: string) => Effect.Effect<boolean>) =>
+      store
+        .withLock(
+          loc,
+          Effect.gen(function* () {
+            for (const entry of yield* store.inboxPending(loc)) {
+              if (entry.steer !== true || timestampMillis(entry.accepted_at) < runStartedAt)
+                continue
+              if (!(yield* steer(entry.prompt))) return
+              yield* store.inboxRemove(loc, entry.seq)
+              yield* log.write(userMessage(entry.prompt))
+              yield* log.write(workerNote(steeredNote(entry.seq)))
+            }
+          }),
+        )
+        .pipe(Effect.uninterruptible, Effect.ignore)
+    const steering = (steer: (prompt: string) => Effect.Effect<boolean>) =>
+      Effect.gen(function* () {
+        for (;;) {
+          yield* Effect.sleep(STEER_POLL_MS)
+          const at = yield* log.location
+          if (Option.isSome(at)) yield* deliverSteers(at.value, steer)
+        }
+      })
     const request = {
       prompt: input.prompt,
       options: input.options,
@@ -143,7 +175,7 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
       // After the slot wait, right before the spawn: the gate's paths must still be where it saw them.
       Effect.zipRight(
         pinsHold(env.pinnedPaths),
-        runInvocation(request, { log: log.write, onEvent }, watch),
+        runInvocation(request, { log: log.write, onEvent, steering }, watch),
       ),
       // Stopped while waiting for a run slot: the turn ends interrupted, codex never ran.
       Effect.succeed<InvocationResult>({

@@ -196,6 +196,90 @@ describe("--backend app-server, real codex app-server", () => {
     ])
   })
 
+  it("send --steer during a running command reaches the model's next request; one turn", async () => {
+    const { server, sandbox } = await setup()
+    const id = await start(sandbox, "Work.\nRUN:sleep 5\nREPLY:unsteered", [
+      "--backend",
+      "app-server",
+      "--dangerously-bypass-approvals-and-sandbox",
+    ])
+    const runId = await waitFor("the run record", () => readRunRecord(taskDir(sandbox, id)))
+    await waitFor("`sleep 5` to run", () =>
+      processesWithEnv(RUN_MARKER_VAR, runId).find((pid) => commandLine(pid) === "sleep 5"),
+    )
+
+    const steer = await runCli(sandbox, ["send", "--steer", id, "REPLY:steered answer"])
+
+    assert.strictEqual(steer.code, 0, steer.stderr)
+    assert.strictEqual(steer.stdout, `Task ${id}: prompt joined the running turn.\n`)
+    const done = await waitForState(sandbox, id, "STOPPED")
+    assert.strictEqual(done.meta.turns, 1, "the steer made no turn of its own")
+    assert.strictEqual(done.meta.last_result, "steered answer")
+    const requests = threadRequests(server, id)
+    assert.strictEqual(requests.length, 2)
+    assert.strictEqual(requests[1]?.lastUserText, "REPLY:steered answer")
+    const log = await readLog(sandbox, id)
+    const kinds = log.flatMap((e) =>
+      e.type === "user_message"
+        ? [`U:${e.message}`]
+        : e.type === "item.started" && (e.item as { type?: string }).type === "command_execution"
+          ? ["command"]
+          : e.type === "turn.completed"
+            ? ["completed"]
+            : [],
+    )
+    assert.deepStrictEqual(kinds, [
+      "U:Work.\nRUN:sleep 5\nREPLY:unsteered",
+      "command",
+      "U:REPLY:steered answer",
+      "completed",
+    ])
+    const shown = await runCli(sandbox, ["log", id])
+    assert.include(shown.stdout, "REPLY:steered answer")
+  })
+
+  it("a steer racing the end of a turn is delivered exactly once, as the command says", async () => {
+    const { server, sandbox } = await setup()
+    for (const delay of [200, 700, 1200]) {
+      const first = `Race ${delay}.\nDELAY:${delay}\nREPLY:first ${delay}`
+      const id = await start(sandbox, first, ["--backend", "app-server"])
+      const steerPrompt = `REPLY:steer ${delay}`
+      const steer = await runCli(sandbox, ["send", "--steer", id, steerPrompt])
+      assert.strictEqual(steer.code, 0, steer.stderr)
+      const joined = steer.stdout.includes("joined the running turn")
+      const done = await waitForState(sandbox, id, "STOPPED", {
+        extra: (m) => m.last_result === `steer ${delay}`,
+      })
+      const carrying = threadRequests(server, id).filter((r) => r.lastUserText === steerPrompt)
+      assert.strictEqual(carrying.length, 1, `delay ${delay}: the steer reached the model once`)
+      assert.strictEqual(done.meta.turns, joined ? 1 : 2, `delay ${delay}: ${steer.stdout}`)
+      const log = await readLog(sandbox, id)
+      assert.strictEqual(log.filter((e) => e.message === steerPrompt).length, 1)
+    }
+  }, 90_000)
+
+  it("send --steer with no turn in flight queues the prompt and says so; an exec task refuses it", async () => {
+    const { sandbox } = await setup()
+    const id = await start(sandbox, "REPLY:one", ["--backend", "app-server"])
+    await waitForState(sandbox, id, "STOPPED")
+    const idle = await runCli(sandbox, ["send", "--steer", id, "REPLY:two"])
+    assert.strictEqual(idle.code, 0, idle.stderr)
+    assert.strictEqual(
+      idle.stdout,
+      `Task ${id}: no turn in flight to join; prompt started a new turn.\n`,
+    )
+    const done = await waitForState(sandbox, id, "STOPPED", { extra: (m) => m.turns === 2 })
+    assert.strictEqual(done.meta.last_result, "two")
+
+    const exec = await start(sandbox, "REPLY:exec")
+    await waitForState(sandbox, exec, "STOPPED")
+    const refused = await runCli(sandbox, ["send", "--steer", exec, "REPLY:no"])
+    assert.strictEqual(refused.code, 1)
+    assert.strictEqual(refused.stdout, "")
+    assert.include(refused.stderr, "--backend app-server")
+    assert.notMatch(refused.stderr, /\n\s+at /, "no stack trace")
+  })
+
   it("refuses at start what app-server cannot express, naming it (exit 2, nothing started)", async () => {
     const { server, sandbox } = await setup()
 

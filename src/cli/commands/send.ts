@@ -1,5 +1,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
+import { sendText } from "../../render/reports.js"
 import { Tasks } from "../../tasks/Tasks.js"
 import { sendBackendOptions } from "../options/backendOption.js"
 import { sendLimitOptions, sendLimits } from "../options/limitOptions.js"
@@ -18,6 +19,11 @@ export const send = Command.make(
     json: Options.boolean("json").pipe(Options.withDescription("Print the receipt as JSON.")),
     ...sendLimitOptions,
     ...sendBackendOptions,
+    steer: Options.boolean("steer").pipe(
+      Options.withDescription(
+        "Join the turn in flight (app-server tasks; the model sees the prompt at its next step); without one the prompt is queued as usual.",
+      ),
+    ),
     ...watchOptions,
     task: taskArg,
     prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
@@ -31,6 +37,7 @@ export const send = Command.make(
         const receipt = yield* (yield* Tasks).send(o.task, prompt, {
           ...raise,
           backend: Option.getOrUndefined(o.backend),
+          steer: o.steer,
         })
         if (o.wait) return yield* waitAndReport(receipt.id, o.json, receipt.seq)
         if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
@@ -38,11 +45,7 @@ export const send = Command.make(
           const { logOffset: _, ...shown } = receipt
           return yield* printJson(shown)
         }
-        yield* printLine(
-          receipt.status === "started"
-            ? `Task ${receipt.id}: prompt started a new turn.`
-            : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
-        )
+        yield* printLine(sendText(receipt, o.steer))
       }),
       o,
       { launches: true },

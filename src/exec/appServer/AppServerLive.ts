@@ -431,8 +431,23 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
             return { outcome, exitCode, signal, stderrTail: [...stderrTail] }
           }),
         )
+        // Joins the turn in flight; a turn that ended (or another one) makes codex refuse it.
+        const steer = (prompt: string) =>
+          Effect.gen(function* () {
+            if (yield* Deferred.isDone(finished)) return false
+            if (threadId === undefined || turnId === undefined) return false
+            const answer = yield* w.conn
+              .request("turn/steer", {
+                threadId,
+                expectedTurnId: turnId,
+                input: turnInput(prompt, []),
+              })
+              .pipe(Effect.either)
+            return answer._tag === "Right"
+          })
         const output = Mailbox.toStream(mailbox)
         return {
+          steer,
           pid: w.conn.pid,
           runId: w.runId,
           output,
