@@ -6,6 +6,18 @@ import type { ExecOutcome } from "./classify.js"
 import type { ExecLine } from "./decode.js"
 import type { ExecOptions } from "./options.js"
 
+/** codex asks to run a command or to change files (`--approvals ask`) and waits for the answer. */
+export interface ApprovalRequest {
+  readonly kind: "command" | "file_change"
+  readonly command?: string | undefined
+  readonly cwd?: string | undefined
+  readonly files?: ReadonlyArray<string> | undefined
+  readonly reason?: string | undefined
+}
+
+/** The answer to an `ApprovalRequest`: run it, run it and its like for the session, or not. */
+export type ApprovalDecision = "accept" | "acceptForSession" | "decline"
+
 /** One prompt to run: a new thread, or a resume of `resumeThreadId`. */
 export interface ExecRequest {
   readonly prompt: string
@@ -30,6 +42,8 @@ export interface ExecRequest {
    * Its failures are ignored.
    */
   readonly onUsageLimitReset?: ((resetAtMs: number) => Effect.Effect<void>) | undefined
+  /** Answers codex's approval requests (app-server with `--approvals ask`); absent: declined. */
+  readonly onApproval?: ((request: ApprovalRequest) => Effect.Effect<ApprovalDecision>) | undefined
 }
 
 /** What a run prints, in arrival order: each stdout line (decoded, bytes kept) or stderr line. */

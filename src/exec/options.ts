@@ -51,6 +51,10 @@ export const ExecOptions = Schema.Struct({
   extraArgs: optional(Strings, "extra_args"),
   /** The backend every turn runs on (absent: exec); `send --backend` changes it for later turns. */
   backend: optional(Backend, "backend"),
+  /** `--approvals ask` (app-server): codex asks before commands it does not know to be safe. */
+  approvals: optional(Schema.Literal("never", "ask"), "approvals"),
+  /** `--approval-timeout`: a request not answered this long is declined (absent: wait). */
+  approvalTimeoutMs: optional(Schema.Number, "approval_timeout_ms"),
 })
 /** Options of one `codex exec` invocation. */
 export type ExecOptions = typeof ExecOptions.Type

@@ -72,6 +72,9 @@ const RULES: { readonly [K in keyof ExecOptions]-?: Rule<NonNullable<ExecOptions
   extraArgs: refused("extraArgs", nonEmpty),
   // Which codex program runs the turns: either runs under the same rules.
   backend: free,
+  // Asking before commands only takes power away; the timeout declines.
+  approvals: free,
+  approvalTimeoutMs: free,
 }
 
 /** The exec option fields the gate confines (real paths checked, pinned until the spawn). */

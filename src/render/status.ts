@@ -29,6 +29,12 @@ export const describeOutcome = (o: TaskOutcome | undefined): string => {
 
 /** What a running task waits for, e.g. "for a usage limit to reset (until …)". */
 export const describeWaiting = (w: TaskWaiting, timeFormat: TimeFormat): string => {
+  if (w.for === "approval") {
+    const r = w.request
+    const asked = r?.command ?? (r?.files === undefined ? undefined : r.files.join(", "))
+    const reason = r?.reason === undefined ? "" : ` (${oneLine(r.reason)})`
+    return `for approval: ${oneLine(asked ?? r?.kind ?? "a request")}${reason}`
+  }
   const what = w.for === "slot" ? "for a run slot (--max-running)" : "for the usage limit to reset"
   return w.until === undefined ? what : `${what}, until ${formatTime(w.until, timeFormat)}`
 }

@@ -121,6 +121,17 @@ const CANCEL_WAIT_MS = 15_000
 
 /** Options a backend cannot run are refused before anything starts, never silently dropped. */
 const refusedByBackend = (options: ExecOptions, backend: Backend) => {
+  if (
+    backend === "exec" &&
+    (options.approvals === "ask" || options.approvalTimeoutMs !== undefined)
+  ) {
+    return Effect.fail(
+      new UsageError({
+        message:
+          "--approvals ask needs --backend app-server (codex exec cannot ask for approvals).",
+      }),
+    )
+  }
   const refusals = backend === "app-server" ? appServerRefusals(options) : []
   return refusals.length === 0
     ? Effect.void

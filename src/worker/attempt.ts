@@ -3,7 +3,7 @@ import { type ExecError, isExecError, isRetryable, SpawnFailed, Stalled } from "
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
 import { invocationFailed, steeredNote, userMessage, workerNote } from "../domain/logEntries.js"
 import { nowTimestamp, timestampMillis } from "../domain/task.js"
-import type { ExecResult } from "../exec/CodexExec.js"
+import type { ApprovalDecision, ApprovalRequest, ExecResult } from "../exec/CodexExec.js"
 import type { ExecOptions } from "../exec/options.js"
 import { movedPaths, type PinnedPath } from "../exec/pinnedPaths.js"
 import type { ProcessIdentity } from "../processes/identity.js"
@@ -11,13 +11,14 @@ import type { StoreFailure } from "../store/errors.js"
 import { scratchResultPath } from "../store/results.js"
 import type { TaskLocation } from "../store/TaskStore.js"
 import { recordUsageLimit } from "../store/usageLimit.js"
+import { awaitApproval } from "./approval.js"
 import { WorkerEnv } from "./env.js"
 import { type InvocationResult, runInvocation } from "./invocation.js"
 import { hasSideEffects, outcomeOf, storedUsage } from "./rules.js"
 import { withRunSlot } from "./slot.js"
 import type { TaskLog } from "./taskLog.js"
 import { usageIdentityOf } from "./usageIdentity.js"
-import { isStopping } from "./WorkerControl.js"
+import { isStopping, type WorkerControl } from "./WorkerControl.js"
 
 /** One prompt of a task: its text, the thread to resume (none for a start), the options. */
 export interface PromptInput {
@@ -159,6 +160,13 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
           if (Option.isSome(at)) yield* deliverSteers(at.value, steer)
         }
       })
+    // `--approvals ask`: codex's requests wait for `approve` / `decline` (services captured here).
+    const services = yield* Effect.context<WorkerEnv | WorkerControl>()
+    const onApproval = (asked: ApprovalRequest) =>
+      awaitApproval(log, asked, input.options.approvalTimeoutMs).pipe(
+        Effect.provide(services),
+        Effect.catchAll(() => Effect.succeed<ApprovalDecision>("decline")),
+      )
     const request = {
       prompt: input.prompt,
       options: input.options,
@@ -167,6 +175,7 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
       runId: env.runId,
       onProcessesSeen,
       onUsageLimitReset,
+      onApproval,
     }
     const limits = yield* Ref.get(env.limits)
     const watch = { stallTimeoutMs: limits.stall_timeout_ms, turnTimeoutMs: limits.turn_timeout_ms }

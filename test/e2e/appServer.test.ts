@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "vitest"
 import { RUN_MARKER_VAR } from "../../src/processes/Processes.js"
@@ -47,7 +47,7 @@ const appServers = (runId: string) =>
 describe("--backend app-server, real codex app-server", () => {
   it("runs queued prompts as turns of one warm app-server process, in order, once each", async () => {
     const { server, sandbox } = await setup()
-    const id = await start(sandbox, "Slow one.\nDELAY:2000\nREPLY:slow done", [
+    const id = await start(sandbox, "Slow one.\nDELAY:6000\nREPLY:slow done", [
       "--backend",
       "app-server",
     ])
@@ -68,7 +68,7 @@ describe("--backend app-server, real codex app-server", () => {
     })
 
     assert.strictEqual(pids.size, 1, `app-server processes: ${[...pids].join(", ")}`)
-    const all = ["Slow one.\nDELAY:2000\nREPLY:slow done", ...queued]
+    const all = ["Slow one.\nDELAY:6000\nREPLY:slow done", ...queued]
     const requests = threadRequests(server, id)
     assert.deepStrictEqual(
       requests.map((r) => r.lastUserText),
@@ -278,6 +278,89 @@ describe("--backend app-server, real codex app-server", () => {
     assert.strictEqual(refused.stdout, "")
     assert.include(refused.stderr, "--backend app-server")
     assert.notMatch(refused.stderr, /\n\s+at /, "no stack trace")
+  })
+
+  describe("--approvals ask", () => {
+    const asking = async (sandbox: CliSandbox, extra: ReadonlyArray<string> = []) => {
+      const id = await start(sandbox, "Make a file.\nRUN:touch approved.txt\nREPLY:done", [
+        "--backend",
+        "app-server",
+        "--approvals",
+        "ask",
+        "-s",
+        "workspace-write",
+        ...extra,
+      ])
+      const waiting = await waitFor("the approval request", async () => {
+        const meta = await readTaskJson(sandbox, id).catch(() => undefined)
+        return meta?.waiting?.for === "approval" ? meta.waiting : undefined
+      })
+      return { id, waiting }
+    }
+    const noted = async (sandbox: CliSandbox, id: string) =>
+      (await readLog(sandbox, id))
+        .filter((e) => e.type === "worker" && String(e.message).startsWith("approval"))
+        .map((e) => String(e.message))
+
+    it("waits for approval (status says for what); approve → the command ran", async () => {
+      const { sandbox } = await setup()
+      const { id, waiting } = await asking(sandbox)
+      assert.strictEqual(waiting.request?.kind, "command")
+      assert.include(waiting.request?.command ?? "", "touch approved.txt")
+      const status = await runCli(sandbox, ["status", id])
+      assert.match(status.stdout, /Waiting: for approval: .*touch approved\.txt/)
+      assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")), "not before the answer")
+
+      const approve = await runCli(sandbox, ["approve", id])
+
+      assert.strictEqual(approve.code, 0, approve.stderr)
+      assert.strictEqual(approve.stdout, `Task ${id}: approved.\n`)
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(done.meta.last_result, "done")
+      assert.isUndefined(done.meta.waiting)
+      assert.isTrue(existsSync(join(sandbox.cwd, "approved.txt")), "the command ran")
+      const notes = await noted(sandbox, id)
+      assert.match(notes[0] ?? "", /^approval requested: .*touch approved\.txt/)
+      assert.strictEqual(notes[1], "approval approved")
+    })
+
+    it("decline → the command did not run; a second answer is refused (exit 1)", async () => {
+      const { sandbox } = await setup()
+      const { id } = await asking(sandbox)
+
+      const decline = await runCli(sandbox, ["decline", id, "--message", "not now"])
+
+      assert.strictEqual(decline.code, 0, decline.stderr)
+      assert.strictEqual(decline.stdout, `Task ${id}: declined.\n`)
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")), "the command did not run")
+      assert.strictEqual((await noted(sandbox, id))[1], "approval declined: not now")
+      const again = await runCli(sandbox, ["approve", id])
+      assert.strictEqual(again.code, 1)
+      assert.include(again.stderr, "is not waiting for an approval")
+      assert.strictEqual(done.meta.state, "STOPPED")
+    })
+
+    it("--approval-timeout declines on its own", async () => {
+      const { sandbox } = await setup()
+      const { id } = await asking(sandbox, ["--approval-timeout", "2s"])
+      await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+      assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")))
+      assert.match((await noted(sandbox, id))[1] ?? "", /^approval declined: no answer within 2 s/)
+    })
+
+    it("is refused on the exec backend (exit 2)", async () => {
+      const { sandbox } = await setup()
+      const run = await runCli(sandbox, [
+        "start",
+        "--approvals",
+        "ask",
+        "--skip-git-repo-check",
+        "Hi.",
+      ])
+      assert.strictEqual(run.code, 2, run.stderr)
+      assert.include(run.stderr, "--approvals ask needs --backend app-server")
+    })
   })
 
   it("refuses at start what app-server cannot express, naming it (exit 2, nothing started)", async () => {

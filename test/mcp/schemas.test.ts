@@ -11,7 +11,15 @@ import { execOptionsOf } from "../../src/mcp/tools.js"
 /** `task_start` arguments that are not exec options. */
 const NOT_EXEC = ["prompt", "title", "repoUrl", "repoRef", "worktree", "onFinish", "webhook"]
 /** Exec options MCP clients cannot set. */
-const CLI_ONLY = ["outputSchema", "addDirs", "enableFeatures", "disableFeatures"]
+const CLI_ONLY = [
+  "outputSchema",
+  "addDirs",
+  "enableFeatures",
+  "disableFeatures",
+  // Approvals are answered with `approve`/`decline` (no MCP tools for them yet).
+  "approvals",
+  "approvalTimeoutMs",
+]
 
 const everyArgument = StartArgs.parse({
   prompt: "p",

@@ -3,7 +3,12 @@ import { Effect, Option } from "effect"
 import { SandboxMode } from "../../exec/options.js"
 import { Tasks } from "../../tasks/Tasks.js"
 import { CodexArgs } from "../codexArgs.js"
-import { startBackend, startBackendOptions } from "../options/backendOption.js"
+import {
+  approvalOptions,
+  startApprovals,
+  startBackend,
+  startBackendOptions,
+} from "../options/backendOption.js"
 import { limitOptions, startLimits } from "../options/limitOptions.js"
 import { cliStartExtras, notifyOptions } from "../options/notifyOptions.js"
 import { promptFrom } from "../options/promptArg.js"
@@ -91,6 +96,7 @@ const options = {
     Options.optional,
   ),
   ...startBackendOptions,
+  ...approvalOptions,
   ...notifyOptions,
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
   ...limitOptions,
@@ -112,6 +118,7 @@ export const start = Command.make("start", options, (o) =>
       const codexArgs = yield* CodexArgs
       const repoUrl = optional(o.repo)
       const backend = yield* startBackend(o.backend)
+      const approvals = yield* startApprovals(o)
       const { id } = yield* tasks.start({
         prompt,
         title: optional(o.title),
@@ -132,6 +139,7 @@ export const start = Command.make("start", options, (o) =>
           disableFeatures: o.disable,
           extraArgs: codexArgs,
           backend,
+          ...approvals,
         },
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
         limits,

@@ -15,6 +15,7 @@ import {
   ExecutionStrategy,
   Exit,
   Fiber,
+  FiberSet,
   Layer,
   Mailbox,
   Option,
@@ -34,6 +35,8 @@ import type { ProcessIdentity } from "../../processes/identity.js"
 import { liveProcesses } from "../../processes/live.js"
 import { Processes, RUN_MARKER_VAR } from "../../processes/Processes.js"
 import {
+  type ApprovalDecision,
+  type ApprovalRequest,
   CodexExec,
   type ExecOutput,
   type ExecRequest,
@@ -286,6 +289,10 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
         let turnId: string | undefined
         let interruptedByUs = false
         let failure: ExecError | undefined
+        // The files of each file-change item, for its approval request (which names only the item).
+        const files = new Map<string, ReadonlyArray<string>>()
+        // Answers being waited for: interrupted when the run ends.
+        const answering = yield* FiberSet.make()
 
         const emitLine = (line: ExecLine, raw: string) => {
           lines.push(line)
@@ -338,10 +345,24 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
             turnParams.outputSchema = JSON.parse(readFileSync(options.outputSchema, "utf8"))
           }
           w.conn.listen((message) => {
+            if (message.method === "item/started") noteFileChange(files, message.params)
             if (message.id !== undefined) {
-              // No approvals are asked for with `approvalPolicy: never`; anything asked is declined.
-              Effect.runFork(w.conn.respond(message.id, { decision: "decline" }))
+              const id = message.id
+              // Kept in the log as it came; the worker notes the request and the answer too.
               emit({ type: `app_server.${message.method}`, params: message.params })
+              const asked = approvalOf(message, files)
+              const answer =
+                asked === undefined || request.onApproval === undefined
+                  ? Effect.succeed<ApprovalDecision>("decline")
+                  : request
+                      .onApproval(asked)
+                      .pipe(Effect.catchAllCause(() => Effect.succeed<ApprovalDecision>("decline")))
+              Effect.runFork(
+                FiberSet.run(
+                  answering,
+                  Effect.flatMap(answer, (decision) => w.conn.respond(id, { decision })),
+                ),
+              )
               return
             }
             const reset = exhaustedUntil(message)
@@ -468,6 +489,35 @@ const threadIdOf = (answer: unknown): string | undefined =>
   isRec(answer) && isRec(answer.thread) && typeof answer.thread.id === "string"
     ? answer.thread.id
     : undefined
+
+const noteFileChange = (files: Map<string, ReadonlyArray<string>>, params: unknown) => {
+  if (!isRec(params) || !isRec(params.item) || params.item.type !== "fileChange") return
+  const changes = Array.isArray(params.item.changes) ? params.item.changes : []
+  const paths = changes.flatMap((c) => (isRec(c) && typeof c.path === "string" ? [c.path] : []))
+  if (typeof params.item.id === "string") files.set(params.item.id, paths)
+}
+
+const text = (u: unknown): string | undefined => (typeof u === "string" && u !== "" ? u : undefined)
+
+/** An approval request of the protocol → ours (undefined: a request that is not one). */
+export const approvalOf = (
+  message: { readonly method: string; readonly params: unknown },
+  files: ReadonlyMap<string, ReadonlyArray<string>>,
+): ApprovalRequest | undefined => {
+  const p = isRec(message.params) ? message.params : {}
+  if (message.method === "item/commandExecution/requestApproval") {
+    return { kind: "command", command: text(p.command), cwd: text(p.cwd), reason: text(p.reason) }
+  }
+  if (message.method === "item/fileChange/requestApproval") {
+    const itemId = text(p.itemId)
+    return {
+      kind: "file_change",
+      files: itemId === undefined ? undefined : files.get(itemId),
+      reason: text(p.reason),
+    }
+  }
+  return undefined
+}
 
 /**
  * The reset time (ms) of a used-up rate-limit window in an `account/rateLimits/updated`, if any:

@@ -9,6 +9,14 @@ import type { ExecOptions } from "../options.js"
 /** Why `options` cannot run on the app-server backend (empty: they can). */
 export const appServerRefusals = (options: ExecOptions): ReadonlyArray<string> => {
   const refusals: Array<string> = []
+  if (options.approvalTimeoutMs !== undefined && options.approvals !== "ask") {
+    refusals.push("`--approval-timeout` needs `--approvals ask`")
+  }
+  if (options.approvals === "ask" && options.bypassApprovalsAndSandbox) {
+    refusals.push(
+      "`--approvals ask` and `--dangerously-bypass-approvals-and-sandbox` contradict each other",
+    )
+  }
   if ((options.extraArgs ?? []).length > 0) {
     refusals.push(
       "raw codex exec arguments after `--` cannot be given to `codex app-server`; use `-c key=value` overrides or `--backend exec`",
@@ -56,10 +64,8 @@ export const trustArgs = (dirs: ReadonlyArray<string>): Array<string> => {
 export type ApprovalPolicy = "never" | "untrusted"
 
 /** The thread settings of `thread/start` and `thread/resume`. */
-export const threadParams = (
-  options: ExecOptions,
-  approvals: ApprovalPolicy = "never",
-): Record<string, unknown> => {
+export const threadParams = (options: ExecOptions): Record<string, unknown> => {
+  const approvals: ApprovalPolicy = options.approvals === "ask" ? "untrusted" : "never"
   const params: Record<string, unknown> = { approvalPolicy: approvals }
   if (options.workingDir !== undefined) params.cwd = options.workingDir
   if (options.model !== undefined) params.model = options.model
