@@ -237,6 +237,7 @@ export const gateResume = (
   id: string,
   options: ExecOptions,
   worktree?: WorktreeRecord,
+  tool = "task_send",
 ): Effect.Effect<ReadonlyArray<PinnedPath> | undefined, UsageError> =>
   Effect.gen(function* () {
     if (ctx.allowUnsafe) return undefined
@@ -245,7 +246,7 @@ export const gateResume = (
     const { problems } = yield* judgeOptions(ctx, judged)
     if (problems.length === 0) return pinsOf(options, true)
     return yield* new UsageError({
-      message: `task_send to task ${id} is refused: it was recorded with options task_start would refuse here (every resume replays them):\n${problems.join("\n")}`,
+      message: `${tool} to task ${id} is refused: it was recorded with options task_start would refuse here (every resume replays them):\n${problems.join("\n")}`,
     })
   })
 

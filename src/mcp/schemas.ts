@@ -141,6 +141,32 @@ export const SendInput = Schema.Struct({
   ),
 })
 
+/** `task_approve` arguments. */
+export const ApproveInput = Schema.Struct({
+  taskId: nonEmpty(TASK_REF),
+  forSession: Schema.optional(
+    flag("Also approve what codex asks for alike for the rest of the session."),
+  ),
+})
+/** `task_approve` arguments (zod). */
+export const ApproveArgs = inputZodOf(ApproveInput)
+
+/** `task_decline` arguments. */
+export const DeclineInput = Schema.Struct({
+  taskId: nonEmpty(TASK_REF),
+  message: Schema.optional(text("Why, for the task's log.")),
+})
+/** `task_decline` arguments (zod). */
+export const DeclineArgs = inputZodOf(DeclineInput)
+
+/** `task_approve` / `task_decline` result. */
+export const ApprovalResult = zodOf(
+  Schema.Struct({
+    id: Schema.String,
+    decision: Schema.Literal("accept", "acceptForSession", "decline"),
+  }),
+)
+
 /** `task_send` arguments (zod, for the SDK), from `SendInput`. */
 export const SendArgs = inputZodOf(SendInput)
 
