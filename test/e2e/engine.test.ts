@@ -140,7 +140,7 @@ describe.each(BACKENDS)("task engine through the CLI, real codex, %s backend", (
 
   it("runs three prompts sent during a slow turn in order, once each", async () => {
     const { server, sandbox } = await setup()
-    const { id } = await start(sandbox, "Slow one.\nDELAY:3000\nREPLY:slow done")
+    const { id } = await start(sandbox, "Slow one.\nDELAY:6000\nREPLY:slow done")
     const queued = ["A", "B", "C"].map((x) => `Queued ${x}.\nREPLY:${x} done`)
     for (const [i, prompt] of queued.entries()) {
       const send = await runCli(sandbox, ["send", id, prompt])
@@ -151,7 +151,7 @@ describe.each(BACKENDS)("task engine through the CLI, real codex, %s backend", (
     const done = await waitForState(sandbox, id, "STOPPED", { extra: (m) => m.turns === 4 })
 
     const requests = threadRequests(server, id)
-    const all = ["Slow one.\nDELAY:3000\nREPLY:slow done", ...queued]
+    const all = ["Slow one.\nDELAY:6000\nREPLY:slow done", ...queued]
     assert.deepStrictEqual(
       requests.map((r) => r.lastUserText),
       all,
@@ -159,8 +159,8 @@ describe.each(BACKENDS)("task engine through the CLI, real codex, %s backend", (
     requests.forEach((r, k) => {
       assert.deepStrictEqual(promptsOf(r), all.slice(0, k + 1), `turn ${k + 1} saw the ones before`)
     })
-    // The first queued prompt reached the model only after the slow answer (3 s) was given.
-    assert.isAtLeast((requests[1]?.receivedAt ?? 0) - (requests[0]?.receivedAt ?? 0), 3_000)
+    // The first queued prompt reached the model only after the slow answer (6 s) was given.
+    assert.isAtLeast((requests[1]?.receivedAt ?? 0) - (requests[0]?.receivedAt ?? 0), 6_000)
     assert.deepStrictEqual(userMessages(await readLog(sandbox, id)), all)
     assert.strictEqual(done.meta.last_result, "C done")
     assert.strictEqual(readResult(sandbox, id), "C done")
