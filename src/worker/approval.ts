@@ -4,6 +4,7 @@ import { nowTimestamp } from "../domain/task.js"
 import type { ApprovalDecision, ApprovalRequest } from "../exec/CodexExec.js"
 import { removeApprovalAnswer, takeApprovalAnswer } from "../store/approvals.js"
 import { WorkerEnv } from "./env.js"
+import { notifyTask } from "./notify.js"
 import type { TaskLog } from "./taskLog.js"
 import { isStopping } from "./WorkerControl.js"
 
@@ -32,11 +33,13 @@ export const awaitApproval = (log: TaskLog, request: ApprovalRequest, timeoutMs?
     if (Option.isNone(at)) return "decline" as ApprovalDecision
     const loc = at.value
     yield* removeApprovalAnswer(loc.dir)
-    yield* env.updateMeta(loc, (m) => ({
+    const waiting = yield* env.updateMeta(loc, (m) => ({
       ...m,
       waiting: { for: "approval", since: nowTimestamp(), request: storedRequest(request) },
     }))
     yield* log.write(workerNote(`approval requested: ${describeRequest(request)}`))
+    // --on-finish and --webhook hear of it too (event approval_requested), without holding it up.
+    yield* Effect.forkDaemon(notifyTask(env.store, loc, waiting, "approval_requested"))
     const start = yield* Clock.currentTimeMillis
     let decision: ApprovalDecision = "decline"
     let said: string

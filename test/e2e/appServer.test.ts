@@ -302,9 +302,13 @@ describe("--backend app-server, real codex app-server", () => {
         .filter((e) => e.type === "worker" && String(e.message).startsWith("approval"))
         .map((e) => String(e.message))
 
-    it("waits for approval (status says for what); approve → the command ran", async () => {
+    it("waits for approval (status says for what, --on-finish hears of it); approve → the command ran", async () => {
       const { sandbox } = await setup()
-      const { id, waiting } = await asking(sandbox)
+      const events = join(sandbox.home, "events.txt")
+      const { id, waiting } = await asking(sandbox, [
+        "--on-finish",
+        `echo "$CODEX_TASKS_EVENT $CODEX_TASKS_STATE" >> '${events}'`,
+      ])
       assert.strictEqual(waiting.request?.kind, "command")
       assert.include(waiting.request?.command ?? "", "touch approved.txt")
       const status = await runCli(sandbox, ["status", id])
@@ -322,6 +326,11 @@ describe("--backend app-server, real codex app-server", () => {
       const notes = await noted(sandbox, id)
       assert.match(notes[0] ?? "", /^approval requested: .*touch approved\.txt/)
       assert.strictEqual(notes[1], "approval approved")
+      const heard = await waitFor("both notifications", () => {
+        const lines = existsSync(events) ? readFileSync(events, "utf8").trim().split("\n") : []
+        return lines.length >= 2 ? lines : undefined
+      })
+      assert.deepStrictEqual(heard, ["approval_requested RUNNING", "finished STOPPED"])
     })
 
     it("decline → the command did not run; a second answer is refused (exit 1)", async () => {
