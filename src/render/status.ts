@@ -104,7 +104,8 @@ export const renderTaskTable = (views: ReadonlyArray<TaskView>, timeFormat: Time
     views.map((v) => [
       v.loc.id,
       v.meta.title === undefined || sanitizeCell(v.meta.title) === "" ? dash : v.meta.title,
-      v.state,
+      // A task waiting for an answer to codex's request is marked: someone has to act.
+      v.state === "RUNNING" && v.meta.waiting?.for === "approval" ? "RUNNING (approval)" : v.state,
       formatTime(v.meta.created_at, timeFormat),
       formatTime(v.meta.updated_at, timeFormat),
       v.meta.working_dir ?? dash,
