@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "vitest"
 import { RUN_MARKER_VAR } from "../../src/processes/Processes.js"
+import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import type { ModelServer, RecordedRequest } from "../../src/testing/index.js"
 import {
   type CliSandbox,
@@ -356,6 +357,24 @@ describe("--backend app-server, real codex app-server", () => {
       await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
       assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")))
       assert.match((await noted(sandbox, id))[1] ?? "", /^approval declined: no answer within 2 s/)
+    })
+
+    it("a worker killed while waiting leaves the task DIED; send resumes it", async () => {
+      const { sandbox } = await setup()
+      const { id } = await asking(sandbox)
+      const worker = readWorkerIdentity(taskDir(sandbox, id))?.pid
+      assert.isDefined(worker)
+      process.kill(worker!, "SIGKILL")
+
+      const died = await waitForState(sandbox, id, "DIED")
+      assert.strictEqual(died.outcome?.kind, "worker_lost")
+      const send = await runCli(sandbox, ["send", id, "REPLY:after the crash"])
+      assert.strictEqual(send.code, 0, send.stderr)
+      const done = await waitForState(sandbox, id, "STOPPED", {
+        extra: (m) => m.last_result === "after the crash",
+      })
+      assert.isUndefined(done.meta.waiting, "the old request is no longer waited for")
+      assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")))
     })
 
     it("is refused on the exec backend (exit 2)", async () => {
