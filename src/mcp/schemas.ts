@@ -139,6 +139,11 @@ export const SendInput = Schema.Struct({
       "Join the turn in flight of an app-server task instead of queueing (queued when no turn is in flight; refused for an exec task).",
     ),
   ),
+  backend: Schema.optional(
+    Backend.annotations({
+      description: "Run this and every later turn of the task on this backend.",
+    }),
+  ),
 })
 
 /** `task_approve` arguments. */

@@ -79,7 +79,11 @@ const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
       const options = fromStoredExecOptions(meta.exec, meta)
       pinnedPaths = yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir))
     }
-    const receipt = yield* tasks.send(a.taskId, a.prompt, { pinnedPaths, steer: a.steer })
+    const receipt = yield* tasks.send(a.taskId, a.prompt, {
+      pinnedPaths,
+      steer: a.steer,
+      backend: a.backend,
+    })
     const { logOffset: _, ...shown } = receipt
     return {
       text: sendText(receipt, a.steer === true),

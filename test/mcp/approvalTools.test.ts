@@ -34,3 +34,19 @@ describe("task_approve and task_decline", () => {
     assert.notInclude(text(r), "not waiting", "refused before anything is looked at")
   })
 })
+
+describe("task_send", () => {
+  it("passes steer and a backend switch on to the task service", async () => {
+    const { call, calls } = await connect(true)
+    const r = await call("task_send", {
+      taskId: DONE,
+      prompt: "p",
+      steer: true,
+      backend: "app-server",
+    })
+    assert.isNotTrue(r.isError, text(r))
+    assert.deepInclude(calls.sends[0] ?? {}, { steer: true, backend: "app-server" })
+    const bad = await call("task_send", { taskId: DONE, prompt: "p", backend: "daemon" })
+    assert.isTrue(bad.isError)
+  })
+})
