@@ -61,8 +61,11 @@ export const fakeReplyTurn = (text: string): ReadonlyArray<FakeTurnStep> => [
   { method: "turn/completed", params: { turn: { status: "completed" } } },
 ]
 
-/** A fake app-server following `script` (see `FakeAppServerScript`). */
-export const makeFakeAppServer = (script: FakeAppServerScript = {}): FakeAppServer => {
+/** A fake app-server following `script` (see `FakeAppServerScript`); `config` tunes the client. */
+export const makeFakeAppServer = (
+  script: FakeAppServerScript = {},
+  config: { readonly reconnectTimeoutMs?: number } = {},
+): FakeAppServer => {
   const requests: Array<{ process: number; method: string; params: unknown }> = []
   const failed = new Map<string, number>()
   let processes = 0
@@ -176,7 +179,10 @@ export const makeFakeAppServer = (script: FakeAppServerScript = {}): FakeAppServ
 
   return {
     connect,
-    layer: layerWith({ codexBin: "fake-codex", graceMs: 200, snapshotIntervalMs: 50 }, connect),
+    layer: layerWith(
+      { codexBin: "fake-codex", graceMs: 200, snapshotIntervalMs: 50, ...config },
+      connect,
+    ),
     requests,
     started: () => processes,
   }

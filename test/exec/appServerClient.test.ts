@@ -197,4 +197,34 @@ describe("app-server client over a scripted app-server", () => {
       }).pipe(withFake(fake))
     },
   )
+
+  it.live(
+    "a turn that only reconnects is stopped (retryable ReconnectLoop), as exec's client does",
+    () => {
+      const reconnecting = {
+        method: "error",
+        params: {
+          error: { message: "Reconnecting... waiting for network", codexErrorInfo: null },
+          willRetry: true,
+        },
+      }
+      const fake = makeFakeAppServer(
+        { turns: [[{ method: "turn/started" }, reconnecting, reconnecting, { hang: true }]] },
+        { reconnectTimeoutMs: 300 },
+      )
+      return Effect.gen(function* () {
+        const a = yield* runOnce(request("offline"))
+        assert.strictEqual(a.result.outcome._tag, "Failed")
+        if (a.result.outcome._tag === "Failed") {
+          assert.strictEqual(a.result.outcome.error._tag, "ReconnectLoop")
+          assert.isTrue(isRetryable(a.result.outcome.error))
+        }
+        assert.include(
+          fake.requests.map((r) => r.method),
+          "turn/interrupt",
+        )
+      }).pipe(withFake(fake))
+    },
+    10_000,
+  )
 })

@@ -20,6 +20,7 @@ import {
   Mailbox,
   Option,
   Scope,
+  Stream,
 } from "effect"
 import {
   ConfigRejected,
@@ -48,6 +49,7 @@ import { classify, type ExecOutcome } from "../classify.js"
 import { bySpawnError, byTurnMessage } from "../classifyRules.js"
 import { decodeLine, type ExecLine } from "../decode.js"
 import type { ExecOptions } from "../options.js"
+import { reconnectStalls } from "../stall.js"
 import { processArgs, threadParams, trustArgs, turnInput } from "./params.js"
 import {
   type AppServerConnection,
@@ -64,6 +66,8 @@ export interface AppServerConfig {
   readonly codexBin: string
   /** Time codex gets to end an interrupted turn, or to exit once its stdin is closed. */
   readonly graceMs?: number | undefined
+  /** A turn that only reports `Reconnecting... waiting for network` this long is stopped (default 120 s). */
+  readonly reconnectTimeoutMs?: number | undefined
   /** How often the process tree is snapshotted (default 500 ms). */
   readonly snapshotIntervalMs?: number | undefined
   /** Base environment of the child (default: this process's). */
@@ -288,7 +292,10 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
         let threadId: string | undefined
         let turnId: string | undefined
         let interruptedByUs = false
+        let reconnectStall = false
         let failure: ExecError | undefined
+        // What the reconnect-stall detector reads (as exec's client does).
+        const stallInput = yield* Mailbox.make<ExecLine>()
         // The files of each file-change item, for its approval request (which names only the item).
         const files = new Map<string, ReadonlyArray<string>>()
         // Answers being waited for: interrupted when the run ends.
@@ -298,6 +305,7 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
           lines.push(line)
           if (lines.length > LINES_KEPT) lines.splice(0, lines.length - LINES_KEPT)
           mailbox.unsafeOffer({ _tag: "Stdout", line, bytes: Buffer.from(raw, "utf8") })
+          stallInput.unsafeOffer(line)
         }
         const emit = (event: Record<string, unknown>) => {
           const raw = JSON.stringify(event)
@@ -314,6 +322,7 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
 
         const finish = Effect.sync(() => {
           mailbox.unsafeDone(Exit.void)
+          stallInput.unsafeDone(Exit.void)
           Deferred.unsafeDone(finished, Effect.void)
         })
 
@@ -420,6 +429,17 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
           }
         })
         const interrupt = yield* Effect.cached(stop)
+        // codex without its model provider retries forever: such a turn is stopped (ReconnectLoop).
+        yield* Mailbox.toStream(stallInput).pipe(
+          reconnectStalls(config.reconnectTimeoutMs ?? 120_000),
+          Stream.take(1),
+          Stream.runForEach(() =>
+            Effect.sync(() => {
+              reconnectStall = true
+            }).pipe(Effect.zipRight(Effect.forkDaemon(interrupt))),
+          ),
+          Effect.forkScoped,
+        )
         yield* Effect.addFinalizer(() =>
           Effect.gen(function* () {
             yield* interrupt
@@ -445,6 +465,7 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
                     lines,
                     requestedThreadId: request.resumeThreadId,
                     interruptedByUs,
+                    reconnectStall,
                   })
             if (outcome._tag === "Completed" && outcome.finalMessage !== undefined) {
               writeFileSync(request.outputLastMessage, outcome.finalMessage)
