@@ -61,12 +61,14 @@ describe("--backend app-server, real codex app-server", () => {
     }
     // Every app-server process seen while the four turns run: one, kept warm between them.
     const pids = new Set<number>()
+    const look = () => {
+      for (const pid of appServers(runId)) pids.add(pid)
+    }
+    look()
+    const watching = setInterval(look, 50)
     const done = await waitForState(sandbox, id, "STOPPED", {
-      extra: (m) => {
-        for (const pid of appServers(runId)) pids.add(pid)
-        return m.turns === 4
-      },
-    })
+      extra: (m) => m.turns === 4,
+    }).finally(() => clearInterval(watching))
 
     assert.strictEqual(pids.size, 1, `app-server processes: ${[...pids].join(", ")}`)
     const all = ["Slow one.\nDELAY:6000\nREPLY:slow done", ...queued]
