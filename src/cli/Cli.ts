@@ -21,6 +21,8 @@ const subcommands: Record<CommandName, () => Promise<Sub>> = {
   status: () => import("./commands/status.js").then((m) => m.status as Sub),
   log: () => import("./commands/log.js").then((m) => m.log as Sub),
   stop: () => import("./commands/stop.js").then((m) => m.stop as Sub),
+  approve: () => import("./commands/approve.js").then((m) => m.approve as Sub),
+  decline: () => import("./commands/decline.js").then((m) => m.decline as Sub),
   ls: () => import("./commands/ls.js").then((m) => m.ls as Sub),
   diff: () => import("./commands/diff.js").then((m) => m.diff as Sub),
   apply: () => import("./commands/apply.js").then((m) => m.apply as Sub),

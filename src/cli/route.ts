@@ -11,6 +11,8 @@ export const COMMANDS = [
   "status",
   "log",
   "stop",
+  "approve",
+  "decline",
   "ls",
   "diff",
   "apply",

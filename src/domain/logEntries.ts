@@ -129,6 +129,10 @@ const now = () => new Date().toISOString()
 export const userMessage = (message: string): string =>
   encodeLogEntry({ type: "user_message", message, at: now() })
 
+/** The worker's note after a steered prompt (`send --steer` looks for it in the log). */
+export const steeredNote = (seq: number): string =>
+  `steered prompt ${seq} joined the running turn (turn/steer)`
+
 /** One line codex wrote on stderr. */
 export const stderrLine = (message: string): string => encodeLogEntry({ type: "stderr", message })
 

@@ -83,10 +83,24 @@ export type TaskOutcome = typeof TaskOutcome.Type
 /** An outcome's kind. */
 export type OutcomeKind = TaskOutcome["kind"]
 
-/** What a running task's worker is waiting for before its next codex invocation. */
+/** What codex asked to be approved (`waiting.request` while a task waits for approval). */
+export const ApprovalRequestJson = Schema.Struct({
+  kind: Schema.String,
+  command: Schema.optional(Schema.String),
+  cwd: Schema.optional(Schema.String),
+  files: Schema.optional(Schema.Array(Schema.String)),
+  reason: Schema.optional(Schema.String),
+})
+
+/**
+ * What a running task's worker is waiting for: a run slot or a usage-limit reset before its next
+ * codex invocation, or an answer to codex's approval request (`approve` / `decline`).
+ */
 export const TaskWaiting = Schema.Struct(
   {
-    for: Schema.Literal("slot", "usage_limit"),
+    for: Schema.Literal("slot", "usage_limit", "approval"),
+    /** `approval`: what codex asked for. */
+    request: Schema.optional(ApprovalRequestJson),
     /** When the wait ends (usage limits: the reset time plus jitter). */
     until: Schema.optional(Timestamp),
     since: Schema.optional(Timestamp),

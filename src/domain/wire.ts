@@ -138,9 +138,9 @@ export const StartJson = Schema.Struct({
 export const SendJson = Schema.Struct({
   id: TaskId,
   seq: Schema.Number.pipe(Schema.int(), Schema.positive()),
-  status: Schema.Literal("started", "queued", "accepted").annotations({
+  status: Schema.Literal("started", "queued", "joined", "accepted").annotations({
     description:
-      "accepted: with --cluster, the task's host is unreachable; the prompt is kept in the fleet's database and runs once the host's runner is back.",
+      "joined: a `send --steer` prompt joined the turn in flight (no turn of its own). accepted: with --cluster, the task's host is unreachable; the prompt is kept in the fleet's database and runs once the host's runner is back.",
   }),
   position: Schema.optional(
     Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({

@@ -6,6 +6,18 @@ import type { ExecOutcome } from "./classify.js"
 import type { ExecLine } from "./decode.js"
 import type { ExecOptions } from "./options.js"
 
+/** codex asks to run a command or to change files (`--approvals ask`) and waits for the answer. */
+export interface ApprovalRequest {
+  readonly kind: "command" | "file_change"
+  readonly command?: string | undefined
+  readonly cwd?: string | undefined
+  readonly files?: ReadonlyArray<string> | undefined
+  readonly reason?: string | undefined
+}
+
+/** The answer to an `ApprovalRequest`: run it, run it and its like for the session, or not. */
+export type ApprovalDecision = "accept" | "acceptForSession" | "decline"
+
 /** One prompt to run: a new thread, or a resume of `resumeThreadId`. */
 export interface ExecRequest {
   readonly prompt: string
@@ -24,6 +36,14 @@ export interface ExecRequest {
   readonly onProcessesSeen?:
     | ((seen: ReadonlyArray<ProcessIdentity>) => Effect.Effect<void>)
     | undefined
+  /**
+   * Called when codex reports, during the run, that a usage-limit window is used up, with the
+   * time it resets (ms since the epoch; app-server's `account/rateLimits/updated`, exec never).
+   * Its failures are ignored.
+   */
+  readonly onUsageLimitReset?: ((resetAtMs: number) => Effect.Effect<void>) | undefined
+  /** Answers codex's approval requests (app-server with `--approvals ask`); absent: declined. */
+  readonly onApproval?: ((request: ApprovalRequest) => Effect.Effect<ApprovalDecision>) | undefined
 }
 
 /** What a run prints, in arrival order: each stdout line (decoded, bytes kept) or stderr line. */
@@ -62,6 +82,12 @@ export interface ExecRun {
   readonly result: Effect.Effect<ExecResult>
   /** The processes of the run seen so far that are still alive (codex, its commands). */
   readonly processesSeen: Effect.Effect<ReadonlyArray<ProcessIdentity>>
+  /**
+   * Adds `prompt` to the turn in flight (app-server `turn/steer`, guarded by the turn id): true
+   * once codex accepted it, false when no turn of this run is in flight any more. Absent on
+   * backends that cannot steer (exec).
+   */
+  readonly steer?: ((prompt: string) => Effect.Effect<boolean>) | undefined
 }
 
 /** The `codex exec` client. */

@@ -5,6 +5,15 @@ export const SandboxMode = Schema.Literal("read-only", "workspace-write", "dange
 /** A sandbox mode. */
 export type SandboxMode = typeof SandboxMode.Type
 
+/** Which codex program runs a task's turns: `codex exec` (one process a turn) or `codex app-server`. */
+export const Backend = Schema.Literal("exec", "app-server")
+/** A codex backend. */
+export type Backend = typeof Backend.Type
+
+/** The backend of stored options: absent (every task before this field, the Rust tool's) is exec. */
+export const backendOf = (options: { readonly backend?: Backend | undefined }): Backend =>
+  options.backend ?? "exec"
+
 const optional = <S extends Schema.Schema.Any>(schema: S, key: string) =>
   Schema.optional(schema).pipe(Schema.fromKey(key))
 const Strings = Schema.Array(Schema.String)
@@ -40,6 +49,12 @@ export const ExecOptions = Schema.Struct({
   disableFeatures: optional(Strings, "disable_features"),
   /** `start ... -- ARGS`: raw exec options before the `-` prompt (and before `resume`); `exec/extraArgs.ts` checks them. */
   extraArgs: optional(Strings, "extra_args"),
+  /** The backend every turn runs on (absent: exec); `send --backend` changes it for later turns. */
+  backend: optional(Backend, "backend"),
+  /** `--approvals ask` (app-server): codex asks before commands it does not know to be safe. */
+  approvals: optional(Schema.Literal("never", "ask"), "approvals"),
+  /** `--approval-timeout`: a request not answered this long is declined (absent: wait). */
+  approvalTimeoutMs: optional(Schema.Number, "approval_timeout_ms"),
 })
 /** Options of one `codex exec` invocation. */
 export type ExecOptions = typeof ExecOptions.Type

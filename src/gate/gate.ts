@@ -80,6 +80,11 @@ const RULES: { readonly [K in keyof ExecOptions]-?: Rule<NonNullable<ExecOptions
   disableFeatures: refused("disableFeatures", nonEmpty),
   // Raw codex options can do all of the above.
   extraArgs: refused("extraArgs", nonEmpty),
+  // Which codex program runs the turns: either runs under the same rules.
+  backend: free,
+  // Asking before commands only takes power away; the timeout declines.
+  approvals: free,
+  approvalTimeoutMs: free,
 }
 
 /** The exec option fields the gate confines (real paths checked, pinned until the spawn). */
@@ -242,6 +247,7 @@ export const gateResume = (
   id: string,
   options: ExecOptions,
   worktree?: WorktreeRecord,
+  tool = "task_send",
 ): Effect.Effect<ReadonlyArray<PinnedPath> | undefined, UsageError> =>
   Effect.gen(function* () {
     if (ctx.allowUnsafe) return undefined
@@ -250,7 +256,7 @@ export const gateResume = (
     const { problems } = yield* judgeOptions(ctx, judged)
     if (problems.length === 0) return pinsOf(options, true)
     return yield* new UsageError({
-      message: `task_send to task ${id} is refused: it was recorded with options task_start would refuse here (every resume replays them):\n${problems.join("\n")}`,
+      message: `${tool} to task ${id} is refused: it was recorded with options task_start would refuse here (every resume replays them):\n${problems.join("\n")}`,
     })
   })
 

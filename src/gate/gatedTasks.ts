@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import { UsageError } from "../domain/exit.js"
-import { fromStoredExecOptions } from "../exec/options.js"
+import { type Backend, fromStoredExecOptions } from "../exec/options.js"
 import type { PinnedPath } from "../exec/pinnedPaths.js"
 import type { WorkerNotice } from "../launcher/workerNotice.js"
 import { TaskStore } from "../store/TaskStore.js"
@@ -36,8 +36,16 @@ export const gatedStart = (
     })
   })
 
-/** Sends `prompt` as `send` does, refused for a task recorded with options the gate refuses. */
-export const gatedSend = (ctx: GateContext, ref: string, prompt: string) =>
+/**
+ * Sends `prompt` as `send` does (`steer`: into the turn in flight; `backend`: switch), refused for
+ * a task recorded with options the gate refuses.
+ */
+export const gatedSend = (
+  ctx: GateContext,
+  ref: string,
+  prompt: string,
+  how: { readonly steer?: boolean | undefined; readonly backend?: Backend | undefined } = {},
+) =>
   Effect.gen(function* () {
     const store = yield* TaskStore
     const tasks = yield* Tasks
@@ -49,5 +57,5 @@ export const gatedSend = (ctx: GateContext, ref: string, prompt: string) =>
       const options = fromStoredExecOptions(meta.exec, meta)
       pinnedPaths = yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir))
     }
-    return yield* tasks.send(ref, prompt, { pinnedPaths })
+    return yield* tasks.send(ref, prompt, { pinnedPaths, ...how })
   })

@@ -6,10 +6,12 @@
  */
 import { Schema } from "effect"
 import type { TaskNotify } from "../domain/notify.js"
-import { type ExecOptions, SandboxMode } from "../exec/options.js"
+import { Backend, type ExecOptions, SandboxMode } from "../exec/options.js"
 
-const text = (description: string) => Schema.String.annotations({ description })
-const flag = (description: string) => Schema.Boolean.annotations({ description })
+/** A described string argument. */
+export const text = (description: string) => Schema.String.annotations({ description })
+/** A described boolean argument. */
+export const flag = (description: string) => Schema.Boolean.annotations({ description })
 const texts = (description: string) => Schema.Array(Schema.String).annotations({ description })
 const nonEmpty = (description: string) =>
   Schema.String.pipe(Schema.minLength(1)).annotations({ description })
@@ -92,6 +94,12 @@ export const StartInput = Schema.Struct({
     ),
   ),
   planTool: Schema.optional(flag("Offer codex its plan tool.")),
+  backend: Schema.optional(
+    Backend.annotations({
+      description:
+        'Which codex program runs the turns: "exec" (default) or "app-server" (one warm process per task).',
+    }),
+  ),
   dangerouslyBypassApprovalsAndSandbox: Schema.optional(
     flag("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
   ),
@@ -128,4 +136,5 @@ export const execOptionsOf = (a: StartInput): ExecOptions => ({
   bypassApprovalsAndSandbox: a.dangerouslyBypassApprovalsAndSandbox,
   planTool: a.planTool,
   extraArgs: a.extraArgs,
+  backend: a.backend,
 })

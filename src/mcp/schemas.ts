@@ -8,7 +8,8 @@ import {
   TaskListResultJson,
 } from "../domain/wire.js"
 import { jsonSchemaOf } from "../domain/wireSchemas.js"
-import { StartInput } from "../gate/startInput.js"
+import { Backend } from "../exec/options.js"
+import { flag, StartInput, text } from "../gate/startInput.js"
 import { MAX_LOG_PAGE_BYTES } from "../tasks/logPage.js"
 
 // Input schemas are strict (a misspelt argument is reported, not silently dropped); output
@@ -63,7 +64,43 @@ export const StartResult = zodOf(StartJson)
 export const SendInput = Schema.Struct({
   taskId: nonEmpty(TASK_REF),
   prompt: nonEmpty("The prompt: runs now, or after the prompts already queued."),
+  steer: Schema.optional(
+    flag(
+      "Join the turn in flight of an app-server task instead of queueing (queued when no turn is in flight; refused for an exec task).",
+    ),
+  ),
+  backend: Schema.optional(
+    Backend.annotations({
+      description: "Run this and every later turn of the task on this backend.",
+    }),
+  ),
 })
+
+/** `task_approve` arguments. */
+export const ApproveInput = Schema.Struct({
+  taskId: nonEmpty(TASK_REF),
+  forSession: Schema.optional(
+    flag("Also approve what codex asks for alike for the rest of the session."),
+  ),
+})
+/** `task_approve` arguments (zod). */
+export const ApproveArgs = inputZodOf(ApproveInput)
+
+/** `task_decline` arguments. */
+export const DeclineInput = Schema.Struct({
+  taskId: nonEmpty(TASK_REF),
+  message: Schema.optional(text("Why, for the task's log.")),
+})
+/** `task_decline` arguments (zod). */
+export const DeclineArgs = inputZodOf(DeclineInput)
+
+/** `task_approve` / `task_decline` result. */
+export const ApprovalResult = zodOf(
+  Schema.Struct({
+    id: Schema.String,
+    decision: Schema.Literal("accept", "acceptForSession", "decline"),
+  }),
+)
 
 /** `task_send` arguments (zod, for the SDK), from `SendInput`. */
 export const SendArgs = inputZodOf(SendInput)

@@ -8,6 +8,7 @@ import { setFaultRole } from "../store/faults.js"
 import type { TaskStore } from "../store/TaskStore.js"
 import type { Tasks } from "../tasks/Tasks.js"
 import { VERSION } from "../version.js"
+import { registerApprovalTools } from "./approvalTools.js"
 import { diagnose, type McpContext } from "./bridge.js"
 import { registerDiffTool } from "./diffTool.js"
 import { registerResources, resourceProbes } from "./resources.js"
@@ -57,6 +58,7 @@ export const makeMcpServer = async (
   registerLogTool(server, ctx)
   registerDiffTool(server, ctx)
   registerControlTools(server, ctx)
+  registerApprovalTools(server, ctx)
   registerResources(server, ctx, watcher)
   return { server, watcher }
 }

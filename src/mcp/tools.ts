@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import type * as z from "zod"
 import { UsageError } from "../domain/exit.js"
 import { gatedSend, gatedStart } from "../gate/gatedTasks.js"
+import { sendText } from "../render/reports.js"
 import { renderStatus, renderTaskTable } from "../render/status.js"
 import { makeStyle } from "../render/style.js"
 import { Tasks } from "../tasks/Tasks.js"
@@ -32,13 +33,13 @@ const start = (ctx: McpContext, args: z.infer<typeof StartArgs>, extra: Extra) =
 /** `task_send`: the CLI's `send` (refused for a task recorded with options the gate refuses). */
 const send = (ctx: McpContext, a: z.infer<typeof SendArgs>) =>
   Effect.gen(function* () {
-    const receipt = yield* gatedSend(ctx, a.taskId, a.prompt)
+    const receipt = yield* gatedSend(ctx, a.taskId, a.prompt, {
+      steer: a.steer,
+      backend: a.backend,
+    })
     const { logOffset: _, ...shown } = receipt
     return {
-      text:
-        receipt.status === "started"
-          ? `Task ${receipt.id}: prompt started a new turn.`
-          : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
+      text: sendText(receipt, a.steer === true),
       structured: shown,
     } satisfies ToolAnswer
   })

@@ -163,6 +163,8 @@ export interface DetachedOptions {
   readonly env?: NodeJS.ProcessEnv | undefined
   /** Written to its stdin once it runs, which is then closed. */
   readonly stdin?: string | undefined
+  /** Keep its stdin open for `write` (a conversation over the pipe); `stdin` is then ignored. */
+  readonly keepStdinOpen?: boolean | undefined
   /** Its stderr: a pipe read by `onStderr` (default), an open file, or /dev/null. */
   readonly stderr?: "pipe" | "ignore" | number | undefined
   /** Each chunk of stdout, bytes as they came (line splitting is the caller's). */
@@ -180,6 +182,10 @@ export interface DetachedChild {
   readonly closed: Effect.Effect<ChildEnd>
   /** Stops reading it (no more callbacks), closes its stdout and lets this process exit first. */
   readonly release: () => void
+  /** Writes to its stdin (with `keepStdinOpen`; false once the pipe is closed). */
+  readonly write: (text: string) => boolean
+  /** Closes its stdin. */
+  readonly endStdin: () => void
 }
 
 /** Wires the callbacks and stdin of a running child; `closed` resolves at its `close`. */
@@ -197,10 +203,19 @@ const wire = (child: ChildProcess, options: DetachedOptions): DetachedChild => {
   child.once("close", onClose)
   if (child.stdin) {
     child.stdin.on("error", () => {}) // it may exit before reading its input
-    child.stdin.end(options.stdin)
+    if (options.keepStdinOpen !== true) child.stdin.end(options.stdin)
   }
   return {
     pid: child.pid!,
+    write: (text) => {
+      const stdin = child.stdin
+      if (stdin === null || stdin.destroyed || stdin.writableEnded) return false
+      stdin.write(text)
+      return true
+    },
+    endStdin: () => {
+      child.stdin?.end()
+    },
     closed: Deferred.await(closed),
     release: () => {
       if (onData) child.stdout?.removeListener("data", onData)

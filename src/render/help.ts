@@ -28,6 +28,7 @@ const VALUE_NAMES: Readonly<Record<string, string>> = {
   "--stall-timeout": "DURATION",
   "--turn-timeout": "DURATION",
   "--max-limit-wait": "DURATION",
+  "--approval-timeout": "TIME",
   "--on-finish": "CMD",
   "--webhook": "URL",
   "--branch": "NAME",

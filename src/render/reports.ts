@@ -1,5 +1,16 @@
 import type { ArchiveSummary } from "../tasks/archive.js"
+import type { SendReceipt } from "../tasks/launch.js"
 import type { StopReport } from "../tasks/stop.js"
+
+/** What `send` (and `task_send`) says about the prompt; `steer`: it was a `send --steer`. */
+export const sendText = (receipt: SendReceipt, steer: boolean): string => {
+  const task = `Task ${receipt.id}:`
+  if (receipt.status === "joined") return `${task} prompt joined the running turn.`
+  const noTurn = steer ? " no turn in flight to join;" : ""
+  return receipt.status === "started"
+    ? `${task}${noTurn} prompt started a new turn.`
+    : `${task}${noTurn} prompt queued at position ${receipt.position}.`
+}
 
 /** One line of a summary: data for stdout, or a diagnostic for stderr. */
 export interface ReportLine {

@@ -29,6 +29,12 @@ export const describeOutcome = (o: TaskOutcome | undefined): string => {
 
 /** What a running task waits for, e.g. "for a usage limit to reset (until …)". */
 export const describeWaiting = (w: TaskWaiting, timeFormat: TimeFormat): string => {
+  if (w.for === "approval") {
+    const r = w.request
+    const asked = r?.command ?? (r?.files === undefined ? undefined : r.files.join(", "))
+    const reason = r?.reason === undefined ? "" : ` (${oneLine(r.reason)})`
+    return `for approval: ${oneLine(asked ?? r?.kind ?? "a request")}${reason}`
+  }
   const what = w.for === "slot" ? "for a run slot (--max-running)" : "for the usage limit to reset"
   return w.until === undefined ? what : `${what}, until ${formatTime(w.until, timeFormat)}`
 }
@@ -98,7 +104,8 @@ export const renderTaskTable = (views: ReadonlyArray<TaskView>, timeFormat: Time
     views.map((v) => [
       v.loc.id,
       v.meta.title === undefined || sanitizeCell(v.meta.title) === "" ? dash : v.meta.title,
-      v.state,
+      // A task waiting for an answer to codex's request is marked: someone has to act.
+      v.state === "RUNNING" && v.meta.waiting?.for === "approval" ? "RUNNING (approval)" : v.state,
       formatTime(v.meta.created_at, timeFormat),
       formatTime(v.meta.updated_at, timeFormat),
       v.meta.working_dir ?? dash,

@@ -25,6 +25,8 @@ export const InboxEntry = Schema.Struct({
   seq: Schema.Number.pipe(Schema.int(), Schema.positive()),
   prompt: Schema.String,
   accepted_at: Timestamp,
+  /** `send --steer`: join the turn in flight if there still is one, else run as queued. */
+  steer: Schema.optional(Schema.Boolean),
 })
 /** An inbox entry. */
 export type InboxEntry = typeof InboxEntry.Type
@@ -110,6 +112,7 @@ export const push = (
   dir: string,
   prompt: string,
   floor = 0,
+  steer = false,
 ): Effect.Effect<InboxReceipt, StoreError> =>
   Effect.gen(function* () {
     const inbox = join(dir, INBOX_DIR)
@@ -141,7 +144,12 @@ export const push = (
     // twice (an entry taken and removed before the counter was written would otherwise be
     // forgotten, and its number, whose answer is recorded, given to the next prompt).
     yield* writeFileAtomic(seqPath, `${seq}\n`)
-    const entry: InboxEntry = { seq, prompt, accepted_at: nowTimestamp() }
+    const entry: InboxEntry = {
+      seq,
+      prompt,
+      accepted_at: nowTimestamp(),
+      ...(steer ? { steer: true } : {}),
+    }
     yield* writeFileAtomic(join(inbox, entryName(seq)), `${encodeEntry(entry)}\n`)
     yield* syncDirectory(inbox)
     return { seq, position: existing.length + 1 }

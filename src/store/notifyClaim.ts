@@ -12,8 +12,14 @@ import { ProcessIdentity } from "../processes/identity.js"
 import { writeFileAtomic } from "./atomic.js"
 
 /** What ended the worker run a notification reports. */
-export const NotifyEvent = Schema.Literal("finished", "worker_lost", "killed")
-/** What ended the worker run. */
+export const NotifyEvent = Schema.Literal(
+  "finished",
+  "worker_lost",
+  "killed",
+  // Not an end: the task waits for an answer to codex's request (never claimed).
+  "approval_requested",
+)
+/** What ended the worker run (or `approval_requested`: what the task waits for). */
 export type NotifyEvent = typeof NotifyEvent.Type
 
 /** The claim of one worker run's notification. */

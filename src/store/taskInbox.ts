@@ -35,11 +35,17 @@ const noInbox = (loc: TaskLocation) =>
  * drop (visibly), and recovery of prompts a lost worker had taken. Everything under the task lock.
  */
 export const makeTaskInbox = ({ read, update, appendLog, withLock }: InboxDeps) => {
-  const inboxPush = Effect.fn("TaskStore.inboxPush")(function* (loc: TaskLocation, prompt: string) {
+  const inboxPush = Effect.fn("TaskStore.inboxPush")(function* (
+    loc: TaskLocation,
+    prompt: string,
+    steer = false,
+  ) {
     if (isFlat(loc)) return yield* noInbox(loc)
     return yield* withLock(
       loc,
-      Effect.flatMap(read(loc), (meta) => Inbox.push(loc.dir, prompt, meta.inbox_done_seq ?? 0)),
+      Effect.flatMap(read(loc), (meta) =>
+        Inbox.push(loc.dir, prompt, meta.inbox_done_seq ?? 0, steer),
+      ),
     )
   })
   const inboxDrain = Effect.fn("TaskStore.inboxDrain")(function* (loc: TaskLocation) {
@@ -166,6 +172,12 @@ export const makeTaskInbox = ({ read, update, appendLog, withLock }: InboxDeps) 
         ? Effect.succeed<ReadonlyArray<Inbox.InboxEntry>>([])
         : Inbox.pending(loc.dir)
       ).pipe(Effect.withSpan("TaskStore.inboxPending")),
+    /** The prompts taken for a turn and not finished: the turn in flight (none for a flat task). */
+    inboxInFlight: (loc: TaskLocation) =>
+      (isFlat(loc)
+        ? Effect.succeed<ReadonlyArray<Inbox.InboxEntry>>([])
+        : Inbox.inFlight(loc.dir)
+      ).pipe(Effect.withSpan("TaskStore.inboxInFlight")),
     /** Removes a queued prompt (a `send` whose worker could not start takes it back). */
     inboxRemove: (loc: TaskLocation, seq: number) =>
       (isFlat(loc) ? Effect.void : Inbox.remove(loc.dir, seq)).pipe(

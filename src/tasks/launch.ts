@@ -2,17 +2,25 @@ import { existsSync, readFileSync, statSync } from "node:fs"
 import { basename, join, resolve as resolvePath } from "node:path"
 import { Effect, Option } from "effect"
 import { UsageError } from "../domain/exit.js"
+import { steeredNote } from "../domain/logEntries.js"
 import { budgetSpent, type TaskLimits, tokensUsed } from "../domain/policy.js"
 import { promptTooLong } from "../domain/promptLimit.js"
+import { appServerRefusals } from "../exec/appServer/params.js"
 import { canonicalExtraArgs, extraArgsProblems } from "../exec/extraArgs.js"
-import type { ExecOptions } from "../exec/options.js"
+import {
+  type Backend,
+  backendOf,
+  type ExecOptions,
+  fromStoredExecOptions,
+  toStoredExecOptions,
+} from "../exec/options.js"
 import type { PinnedPath } from "../exec/pinnedPaths.js"
 import { WorkerLauncher } from "../launcher/WorkerLauncher.js"
 import { signalIfSame, waitGone } from "../processes/control.js"
 import type { ProcessesShape } from "../processes/Processes.js"
 import { Processes } from "../processes/Processes.js"
 import { WORKER_STDERR } from "../store/scratchNames.js"
-import { TaskStore } from "../store/TaskStore.js"
+import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { claimEnd, launchNotifier } from "./endNotify.js"
 import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
 import { endLeftovers } from "./leftovers.js"
@@ -43,7 +51,12 @@ export type SendReceipt = {
   readonly seq: number
   /** Size of `task.log` before the prompt was accepted (where `send --follow` starts). */
   readonly logOffset: number
-} & ({ readonly status: "started" } | { readonly status: "queued"; readonly position: number })
+} & (
+  | { readonly status: "started" }
+  | { readonly status: "queued"; readonly position: number }
+  /** `send --steer`: the prompt joined the turn in flight (no turn of its own). */
+  | { readonly status: "joined" }
+)
 
 const isDirectory = (p: string) => {
   try {
@@ -87,8 +100,47 @@ const logSize = (path: string) => {
   }
 }
 
+// How long `send --steer` waits for the worker to join the prompt to the running turn.
+const STEER_WAIT_MS = 30_000
+const STEER_CHECK_MS = 100
+// A log line ending the run a steer was meant for (the next run does not take older steers).
+const TURN_END = /"type":"(?:turn\.completed|turn\.failed|invocation_failed)"/
+
+/** The text of `path` from byte `offset` on (empty when it cannot be read). */
+const logSince = (path: string, offset: number): string => {
+  try {
+    const all = readFileSync(path)
+    return all.subarray(Math.min(offset, all.length)).toString("utf8")
+  } catch {
+    return ""
+  }
+}
+
 // How long a cancelled start waits for its worker to go (it interrupts a codex already started).
 const CANCEL_WAIT_MS = 15_000
+
+/** Options a backend cannot run are refused before anything starts, never silently dropped. */
+const refusedByBackend = (options: ExecOptions, backend: Backend) => {
+  if (
+    backend === "exec" &&
+    (options.approvals === "ask" || options.approvalTimeoutMs !== undefined)
+  ) {
+    return Effect.fail(
+      new UsageError({
+        message:
+          "--approvals ask needs --backend app-server (codex exec cannot ask for approvals).",
+      }),
+    )
+  }
+  const refusals = backend === "app-server" ? appServerRefusals(options) : []
+  return refusals.length === 0
+    ? Effect.void
+    : Effect.fail(
+        new UsageError({
+          message: `--backend app-server cannot run this task: ${refusals.join("; ")}.`,
+        }),
+      )
+}
 
 /** `start` and `send`: the operations that launch workers. */
 export const makeLaunches = (
@@ -143,6 +195,7 @@ export const makeLaunches = (
       }
       const extra = extraArgsProblems(options.extraArgs ?? [])
       if (extra.length > 0) return yield* new UsageError({ message: extra.join("\n") })
+      yield* refusedByBackend(options, backendOf(options))
       return {
         ...options,
         workingDir,
@@ -240,6 +293,10 @@ export const makeLaunches = (
     prompt: string,
     raise: {
       readonly maxTokens?: number | undefined
+      /** Run this and every later turn on this backend (`send --backend`). */
+      readonly backend?: Backend | undefined
+      /** Join the turn in flight (app-server tasks); without one the prompt is queued. */
+      readonly steer?: boolean | undefined
       /** Paths the MCP gate checked (see `StartInput`), for the worker this send may spawn. */
       readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
     } = {},
@@ -279,6 +336,24 @@ export const makeLaunches = (
             })
           }
           if (raise.maxTokens !== undefined) yield* store.update(loc, (m) => ({ ...m, limits }))
+          if (raise.backend !== undefined) {
+            const stored = fromStoredExecOptions(current.exec, current)
+            yield* refusedByBackend(stored, raise.backend)
+            if (backendOf(stored) !== raise.backend) {
+              const backend = raise.backend
+              // A Rust-era task has no `exec` block: it gets one with what its fields meant.
+              yield* store.update(loc, (m) => ({
+                ...m,
+                exec: { ...(m.exec ?? toStoredExecOptions(stored)), backend },
+              }))
+            }
+          }
+          const backend = raise.backend ?? backendOf(fromStoredExecOptions(current.exec, current))
+          if (raise.steer === true && backend !== "app-server") {
+            return yield* new InvalidTaskState({
+              message: `Task ${loc.id} runs on codex exec, which cannot join a running turn; only a task on --backend app-server can be steered (switch it with send --backend app-server).`,
+            })
+          }
           const alive = yield* store.workerAlive(loc)
           if (alive === "unknown") {
             return yield* new InvalidTaskState({
@@ -286,9 +361,13 @@ export const makeLaunches = (
             })
           }
           const logOffset = logSize(store.logPath(loc))
-          const receipt = yield* store.inboxPush(loc, prompt)
+          // A steer joins the turn in flight, if the worker still finds one running.
+          const steering = raise.steer === true && alive
+          const receipt = yield* store.inboxPush(loc, prompt, steering)
           const base = { id: loc.id, seq: receipt.seq, logOffset }
-          if (alive) return { ...base, status: "queued", position: receipt.position } as const
+          if (alive) {
+            return { ...base, status: "queued", position: receipt.position, steering } as const
+          }
           // Stored RUNNING with no worker: the last one was lost, and nobody notified its end yet
           // (its run id goes when the new worker records its own).
           const lostRun =
@@ -332,7 +411,14 @@ export const makeLaunches = (
         // would leave the prompt in the inbox with no worker to run it.
       )
       .pipe(Effect.uninterruptible)
-    if (decision.status === "queued") return decision as SendReceipt
+    if (decision.status === "queued") {
+      const { steering, ...queued } = decision
+      if (!steering) return queued as SendReceipt
+      const joined = yield* steerOutcome(loc, queued.logOffset, queued.seq)
+      if (!joined) return queued as SendReceipt
+      const { position: _, ...rest } = queued
+      return { ...rest, status: "joined" } as SendReceipt
+    }
     // A worker that could not take over must not leave the prompt to surprise a later send.
     const unqueue = store.withLock(loc, store.inboxRemove(loc, decision.seq)).pipe(Effect.ignore)
     const answer = yield* decision.worker.handshake.pipe(Effect.tapError(() => unqueue))
@@ -349,6 +435,33 @@ export const makeLaunches = (
     const { worker: _, lost: _lost, ...receipt } = decision
     return receipt satisfies SendReceipt
   })
+
+  /**
+   * Whether the worker steered prompt `seq` into the turn in flight. The worker decides under the
+   * task lock: it removes the entry and notes it in the log (joined), or leaves it to run as a
+   * queued prompt; it steers only into a run that began before the prompt was accepted. So,
+   * looked at under the lock: the note means joined; the entry taken as a queued prompt, or the
+   * turn that was in flight having ended (a turn end in the log), means queued.
+   */
+  const steerOutcome = (loc: TaskLocation, logOffset: number, seq: number) =>
+    Effect.gen(function* () {
+      const decided = store.withLock(
+        loc,
+        Effect.gen(function* () {
+          const text = logSince(store.logPath(loc), logOffset)
+          if (text.includes(steeredNote(seq))) return true
+          const pending = yield* store.inboxPending(loc)
+          if (!pending.some((e) => e.seq === seq)) return false
+          return TURN_END.test(text) || !(yield* store.workerAlive(loc)) ? false : undefined
+        }),
+      )
+      for (let waited = 0; waited < STEER_WAIT_MS; waited += STEER_CHECK_MS) {
+        const joined = yield* decided
+        if (joined !== undefined) return joined
+        yield* Effect.sleep(STEER_CHECK_MS)
+      }
+      return false
+    }).pipe(Effect.catchAll(() => Effect.succeed(false)))
 
   return { start, send } as const
 }

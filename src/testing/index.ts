@@ -1,10 +1,19 @@
 /**
  * `codex-tasks/testing`: run codex-tasks without a real codex or a real model.
  * - `makeFakeCodexExec`: a scripted `CodexExec` layer (events, delays, stderr, exit codes).
+ * - `makeFakeAppServer`: a scripted `codex app-server` for the app-server backend's client.
  * - `makeFakeProcesses`: a scripted process table (`Processes` layer) for stop/archive logic.
  * - `startModelServer` + `makeCodexHome`: a scripted OpenAI-Responses-compatible server on
  *   127.0.0.1 for end-to-end tests against the real `codex` binary.
  */
+
+export {
+  type FakeAppServer,
+  type FakeAppServerScript,
+  type FakeTurnStep,
+  fakeReplyTurn,
+  makeFakeAppServer,
+} from "./AppServerFake.js"
 export {
   type FakeCodexExec,
   type FakeScript,

@@ -80,7 +80,14 @@ const runQueue = (log: TaskLog, loc: TaskLocation, options: ExecOptions) =>
       if (Option.isNone(next)) return
       const { prompt, seq } = next.value
       yield* log.write(userMessage(prompt))
-      const result = yield* runPromptWaiting(log, { prompt, options, threadId: loc.id })
+      // `send --backend` may have switched the backend since this worker started: read it now.
+      const stored = yield* env.store.read(loc)
+      const backend = fromStoredExecOptions(stored.exec, stored).backend
+      const result = yield* runPromptWaiting(log, {
+        prompt,
+        options: { ...options, backend },
+        threadId: loc.id,
+      })
       if (result._tag === "Failed") return yield* finishAfterFailure(loc, result.error, seq)
       yield* waitingOutLock(env.store.inboxFinish(loc, seq))
     }

@@ -1,21 +1,24 @@
-import { Data, Effect, Either, Option, Ref } from "effect"
+import { Clock, Data, Effect, Either, Option, Ref } from "effect"
 import { type ExecError, isExecError, isRetryable, SpawnFailed, Stalled } from "../domain/errors.js"
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
-import { invocationFailed } from "../domain/logEntries.js"
-import { nowTimestamp } from "../domain/task.js"
-import type { ExecResult } from "../exec/CodexExec.js"
+import { invocationFailed, steeredNote, userMessage, workerNote } from "../domain/logEntries.js"
+import { nowTimestamp, timestampMillis } from "../domain/task.js"
+import type { ApprovalDecision, ApprovalRequest, ExecResult } from "../exec/CodexExec.js"
 import type { ExecOptions } from "../exec/options.js"
 import { movedPaths, type PinnedPath } from "../exec/pinnedPaths.js"
 import type { ProcessIdentity } from "../processes/identity.js"
 import type { StoreFailure } from "../store/errors.js"
 import { scratchResultPath } from "../store/results.js"
 import type { TaskLocation } from "../store/TaskStore.js"
+import { recordUsageLimit } from "../store/usageLimit.js"
+import { awaitApproval } from "./approval.js"
 import { WorkerEnv } from "./env.js"
 import { type InvocationResult, runInvocation } from "./invocation.js"
 import { hasSideEffects, outcomeOf, storedUsage } from "./rules.js"
 import { withRunSlot } from "./slot.js"
 import type { TaskLog } from "./taskLog.js"
-import { isStopping } from "./WorkerControl.js"
+import { usageIdentityOf } from "./usageIdentity.js"
+import { isStopping, type WorkerControl } from "./WorkerControl.js"
 
 /** One prompt of a task: its text, the thread to resume (none for a start), the options. */
 export interface PromptInput {
@@ -46,6 +49,9 @@ export class AttemptFailed extends Data.TaggedError("AttemptFailed")<{
   /** 1-based number of the attempt. */
   readonly attempt: number
 }> {}
+
+/** How often a steerable turn looks for `send --steer` prompts. */
+const STEER_POLL_MS = 200
 
 /** Whether running the prompt again is safe and may help: a retryable class, no side effects. */
 export const worthRetrying = (f: AttemptFailed): boolean => isRetryable(f.error) && !f.sideEffects
@@ -115,6 +121,52 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
             : store.recordRunProcesses(at.value, env.runId, seen).pipe(Effect.ignore),
         ),
       )
+    // A used-up window codex reports mid-turn goes to the store's usage-limit record at once,
+    // so other tasks wait before their turns fail too.
+    const onUsageLimitReset = (resetAtMs: number) =>
+      Effect.gen(function* () {
+        const who = yield* usageIdentityOf(input.options)
+        const at = yield* log.location
+        const taskId = Option.isSome(at) ? at.value.id : undefined
+        const now = yield* Clock.currentTimeMillis
+        yield* recordUsageLimit(store.root, who, resetAtMs, now, taskId)
+      }).pipe(Effect.ignore)
+    // `send --steer` prompts join the turn in flight, each under the task lock: steered and
+    // removed from the inbox together, or left there to run as a queued prompt.
+    // Only prompts accepted while this run went on: an older one was meant for a turn that
+    // ended, and its sender was told it is queued.
+    const runStartedAt = yield* Clock.currentTimeMillis
+    const deliverSteers = (loc: TaskLocation, steer: (prompt: string) => Effect.Effect<boolean>) =>
+      store
+        .withLock(
+          loc,
+          Effect.gen(function* () {
+            for (const entry of yield* store.inboxPending(loc)) {
+              if (entry.steer !== true || timestampMillis(entry.accepted_at) < runStartedAt)
+                continue
+              if (!(yield* steer(entry.prompt))) return
+              yield* store.inboxRemove(loc, entry.seq)
+              yield* log.write(userMessage(entry.prompt))
+              yield* log.write(workerNote(steeredNote(entry.seq)))
+            }
+          }),
+        )
+        .pipe(Effect.uninterruptible, Effect.ignore)
+    const steering = (steer: (prompt: string) => Effect.Effect<boolean>) =>
+      Effect.gen(function* () {
+        for (;;) {
+          yield* Effect.sleep(STEER_POLL_MS)
+          const at = yield* log.location
+          if (Option.isSome(at)) yield* deliverSteers(at.value, steer)
+        }
+      })
+    // `--approvals ask`: codex's requests wait for `approve` / `decline` (services captured here).
+    const services = yield* Effect.context<WorkerEnv | WorkerControl>()
+    const onApproval = (asked: ApprovalRequest) =>
+      awaitApproval(log, asked, input.options.approvalTimeoutMs).pipe(
+        Effect.provide(services),
+        Effect.catchAll(() => Effect.succeed<ApprovalDecision>("decline")),
+      )
     const request = {
       prompt: input.prompt,
       options: input.options,
@@ -122,6 +174,8 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
       resumeThreadId: yield* Ref.get(ctx.thread),
       runId: env.runId,
       onProcessesSeen,
+      onUsageLimitReset,
+      onApproval,
     }
     const limits = yield* Ref.get(env.limits)
     const watch = { stallTimeoutMs: limits.stall_timeout_ms, turnTimeoutMs: limits.turn_timeout_ms }
@@ -130,7 +184,7 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
       // After the slot wait, right before the spawn: the gate's paths must still be where it saw them.
       Effect.zipRight(
         pinsHold(env.pinnedPaths),
-        runInvocation(request, { log: log.write, onEvent }, watch),
+        runInvocation(request, { log: log.write, onEvent, steering }, watch),
       ),
       // Stopped while waiting for a run slot: the turn ends interrupted, codex never ran.
       Effect.succeed<InvocationResult>({

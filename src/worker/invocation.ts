@@ -12,6 +12,10 @@ export interface InvocationSink<E> {
   readonly log: (chunk: Uint8Array | string) => Effect.Effect<void, E>
   /** Called for each decoded event after its line was logged. */
   readonly onEvent: (event: ThreadEvent) => Effect.Effect<void, E>
+  /** Runs while a run that can be steered goes on (it delivers `send --steer` prompts). */
+  readonly steering?:
+    | ((steer: (prompt: string) => Effect.Effect<boolean>) => Effect.Effect<void>)
+    | undefined
 }
 
 const NEWLINE = new Uint8Array([0x0a])
@@ -51,6 +55,9 @@ export const runInvocation = <E>(
       const exec = yield* CodexExec
       const control = yield* WorkerControl
       const run = yield* exec.run(request)
+      if (run.steer !== undefined && sink.steering !== undefined) {
+        yield* Effect.forkScoped(sink.steering(run.steer))
+      }
       const lines = yield* Queue.unbounded<ExecLine>()
       const consumer = yield* Effect.fork(
         Stream.runForEach(run.output, (o) =>

@@ -1,5 +1,5 @@
 import { Cause, Effect, Layer, Schema } from "effect"
-import * as CodexExecLive from "../exec/CodexExecLive.js"
+import * as Backends from "../exec/backends.js"
 import { envForCodex } from "../exec/nativeCodex.js"
 import { type Handshake, WorkerRequest } from "../launcher/protocol.js"
 import type { WorkerNotice } from "../launcher/workerNotice.js"
@@ -84,8 +84,9 @@ export const workerMain = async (): Promise<void> => {
   const layers = Layer.mergeAll(
     // The same check as the CLI's, quietly: a root that became unsafe is not trusted here either.
     TaskStore.Default.pipe(Layer.provide(guardedStoreRoot(request.storeRoot))),
-    // A native codex gets the variables its npm launcher would have set (see exec/nativeCodex.ts).
-    CodexExecLive.layer({ codexBin: request.codexBin, env: envForCodex(request.codexBin) }),
+    // A native codex gets the variables its npm launcher would have set (see exec/nativeCodex.ts);
+    // each turn runs on the task's backend (exec, or one warm app-server for this worker).
+    Backends.layer({ codexBin: request.codexBin, env: envForCodex(request.codexBin) }),
     RunSlots.layer({ root: request.storeRoot, limit: request.maxRunning ?? 0, notice }),
   )
   await Effect.runPromise(

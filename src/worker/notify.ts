@@ -50,6 +50,8 @@ export const webhookBody = (meta: TaskMeta, event: NotifyEvent = "finished"): st
     last_result: meta.last_result ?? null,
     usage: meta.usage ?? null,
     finished_at: meta.updated_at,
+    // approval_requested: what codex asks for (kind, command or files, reason).
+    ...(meta.waiting?.for === "approval" ? { waiting: meta.waiting } : {}),
   })
 
 const commandMessage = (r: CommandResult) =>

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterEach, assert, describe, it } from "vitest"
+import { afterEach, assert, beforeEach, describe, it } from "vitest"
 import { RUN_MARKER_VAR } from "../../src/processes/Processes.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
 import {
@@ -33,11 +33,16 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
+/** The backends every scenario here runs on (`start` reads CODEX_TASKS_BACKEND). */
+const BACKENDS = ["exec", "app-server"] as const
+let backend: (typeof BACKENDS)[number] = "exec"
+
 const setup = async (options: { readonly codexBin?: string } = {}) => {
   const server = await startModelServer()
   cleanups.push(() => server.close())
-  const sandbox = await makeCliSandbox(server, options)
-  cleanups.push(sandbox.dispose)
+  const made = await makeCliSandbox(server, options)
+  cleanups.push(made.dispose)
+  const sandbox: CliSandbox = { ...made, env: { ...made.env, CODEX_TASKS_BACKEND: backend } }
   return { server, sandbox }
 }
 
@@ -90,7 +95,11 @@ const waitNoProcesses = async (sandbox: CliSandbox, id: string) => {
   assertNoProcesses(sandbox, id)
 }
 
-describe("task engine through the CLI, real codex", () => {
+describe.each(BACKENDS)("task engine through the CLI, real codex, %s backend", (which) => {
+  beforeEach(() => {
+    backend = which
+  })
+
   it("start → result → send → second result on the same thread", async () => {
     const { server, sandbox } = await setup()
     const { id } = await start(sandbox, "First question.\nREPLY:first answer", ["-t", "e2e"])
@@ -131,7 +140,7 @@ describe("task engine through the CLI, real codex", () => {
 
   it("runs three prompts sent during a slow turn in order, once each", async () => {
     const { server, sandbox } = await setup()
-    const { id } = await start(sandbox, "Slow one.\nDELAY:3000\nREPLY:slow done")
+    const { id } = await start(sandbox, "Slow one.\nDELAY:6000\nREPLY:slow done")
     const queued = ["A", "B", "C"].map((x) => `Queued ${x}.\nREPLY:${x} done`)
     for (const [i, prompt] of queued.entries()) {
       const send = await runCli(sandbox, ["send", id, prompt])
@@ -142,7 +151,7 @@ describe("task engine through the CLI, real codex", () => {
     const done = await waitForState(sandbox, id, "STOPPED", { extra: (m) => m.turns === 4 })
 
     const requests = threadRequests(server, id)
-    const all = ["Slow one.\nDELAY:3000\nREPLY:slow done", ...queued]
+    const all = ["Slow one.\nDELAY:6000\nREPLY:slow done", ...queued]
     assert.deepStrictEqual(
       requests.map((r) => r.lastUserText),
       all,
@@ -150,8 +159,8 @@ describe("task engine through the CLI, real codex", () => {
     requests.forEach((r, k) => {
       assert.deepStrictEqual(promptsOf(r), all.slice(0, k + 1), `turn ${k + 1} saw the ones before`)
     })
-    // The first queued prompt reached the model only after the slow answer (3 s) was given.
-    assert.isAtLeast((requests[1]?.receivedAt ?? 0) - (requests[0]?.receivedAt ?? 0), 3_000)
+    // The first queued prompt reached the model only after the slow answer (6 s) was given.
+    assert.isAtLeast((requests[1]?.receivedAt ?? 0) - (requests[0]?.receivedAt ?? 0), 6_000)
     assert.deepStrictEqual(userMessages(await readLog(sandbox, id)), all)
     assert.strictEqual(done.meta.last_result, "C done")
     assert.strictEqual(readResult(sandbox, id), "C done")

@@ -94,6 +94,8 @@ describe("codex-tasks mcp", () => {
         "task_diff",
         "task_stop",
         "task_archive",
+        "task_approve",
+        "task_decline",
       ],
     )
     for (const t of tools) {

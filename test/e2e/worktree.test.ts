@@ -102,49 +102,54 @@ describe("worktree tasks", () => {
     assert.strictEqual(git(repo, "status", "--porcelain"), before)
   })
 
-  it("a second turn runs in the worktree; archive commits uncommitted work to the kept branch", async () => {
-    const { sandbox, repo } = await setup()
-    const run = await runCli(sandbox, [
-      "start",
-      "--worktree",
-      "-s",
-      "workspace-write",
-      "REPLY:first",
-    ])
-    assert.strictEqual(run.code, 0, run.stderr)
-    const id = run.stdout.trim()
-    await waitForState(sandbox, id, "STOPPED")
-    const wt = worktreeOf(sandbox, id)
-    const send = await runCli(sandbox, ["send", id, "PATCH:second.txt:turn two\nREPLY:ok"])
-    assert.strictEqual(send.code, 0, send.stderr)
-    await waitForState(sandbox, id, "STOPPED", { extra: (m) => (m.turns ?? 0) >= 2 })
-    assert.strictEqual(readFileSync(join(wt.path, "second.txt"), "utf8").trim(), "turn two")
-    assert.isFalse(existsSync(join(repo, "second.txt")))
+  it.each(["exec", "app-server"])(
+    "a second turn runs in the worktree; archive commits uncommitted work to the kept branch (%s backend)",
+    async (backend) => {
+      const { sandbox, repo } = await setup()
+      const run = await runCli(sandbox, [
+        "start",
+        "--backend",
+        backend,
+        "--worktree",
+        "-s",
+        "workspace-write",
+        "REPLY:first",
+      ])
+      assert.strictEqual(run.code, 0, run.stderr)
+      const id = run.stdout.trim()
+      await waitForState(sandbox, id, "STOPPED")
+      const wt = worktreeOf(sandbox, id)
+      const send = await runCli(sandbox, ["send", id, "PATCH:second.txt:turn two\nREPLY:ok"])
+      assert.strictEqual(send.code, 0, send.stderr)
+      await waitForState(sandbox, id, "STOPPED", { extra: (m) => (m.turns ?? 0) >= 2 })
+      assert.strictEqual(readFileSync(join(wt.path, "second.txt"), "utf8").trim(), "turn two")
+      assert.isFalse(existsSync(join(repo, "second.txt")))
 
-    // An ignored build output: no commit has it, archive keeps it with the task.
-    writeFileSync(join(wt.path, ".gitignore"), "out/\n")
-    mkdirSync(join(wt.path, "out"))
-    writeFileSync(join(wt.path, "out", "build.bin"), "built\n")
-    const archived = await runCli(sandbox, ["archive", id])
-    assert.strictEqual(archived.code, 0, archived.stderr)
-    assert.isFalse(existsSync(wt.path), "the worktree directory is removed")
-    const dir = /archived to (\S+?);/.exec(archived.stdout)?.[1] ?? ""
-    assert.include(
-      archived.stdout,
-      `1 ignored path(s) of its worktree kept in ${dir}/worktree-ignored`,
-    )
-    assert.strictEqual(
-      readFileSync(join(dir, "worktree-ignored", "out", "build.bin"), "utf8"),
-      "built\n",
-    )
-    assert.strictEqual(git(repo, "show", `${wt.branch}:second.txt`), "turn two")
-    assert.strictEqual(
-      git(repo, "log", "-1", "--format=%s", wt.branch),
-      `codex-tasks: uncommitted work of ${id}`,
-    )
-    const diff = await runCli(sandbox, ["diff", "--stat", id])
-    assert.include(diff.stdout, "second.txt | +1 -0")
-  })
+      // An ignored build output: no commit has it, archive keeps it with the task.
+      writeFileSync(join(wt.path, ".gitignore"), "out/\n")
+      mkdirSync(join(wt.path, "out"))
+      writeFileSync(join(wt.path, "out", "build.bin"), "built\n")
+      const archived = await runCli(sandbox, ["archive", id])
+      assert.strictEqual(archived.code, 0, archived.stderr)
+      assert.isFalse(existsSync(wt.path), "the worktree directory is removed")
+      const dir = /archived to (\S+?);/.exec(archived.stdout)?.[1] ?? ""
+      assert.include(
+        archived.stdout,
+        `1 ignored path(s) of its worktree kept in ${dir}/worktree-ignored`,
+      )
+      assert.strictEqual(
+        readFileSync(join(dir, "worktree-ignored", "out", "build.bin"), "utf8"),
+        "built\n",
+      )
+      assert.strictEqual(git(repo, "show", `${wt.branch}:second.txt`), "turn two")
+      assert.strictEqual(
+        git(repo, "log", "-1", "--format=%s", wt.branch),
+        `codex-tasks: uncommitted work of ${id}`,
+      )
+      const diff = await runCli(sandbox, ["diff", "--stat", id])
+      assert.include(diff.stdout, "second.txt | +1 -0")
+    },
+  )
 
   it("is refused outside a git repository and when the branch exists", async () => {
     const { sandbox, repo } = await setup()

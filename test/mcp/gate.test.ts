@@ -394,8 +394,18 @@ describe("one judgement for task_start and task_send", () => {
     enableFeatures: ["x"],
     disableFeatures: ["y"],
     extraArgs: ["--oss"],
+    backend: "app-server",
+    approvals: "ask",
+    approvalTimeoutMs: 60_000,
   })
-  const FREE = ["model", "skipGitRepoCheck", "planTool"]
+  const FREE = [
+    "model",
+    "skipGitRepoCheck",
+    "planTool",
+    "backend",
+    "approvals",
+    "approvalTimeoutMs",
+  ]
 
   it("refuses every exec option the same way at start and on resume", async () => {
     const base = realpathSync(mkdtempSync(join(tmpdir(), "ct-gate-")))

@@ -11,7 +11,15 @@ import { SendArgs, StartArgs } from "../../src/mcp/schemas.js"
 /** `task_start` arguments that are not exec options. */
 const NOT_EXEC = ["prompt", "title", "repoUrl", "repoRef", "worktree", "onFinish", "webhook"]
 /** Exec options MCP clients cannot set. */
-const CLI_ONLY = ["outputSchema", "addDirs", "enableFeatures", "disableFeatures"]
+const CLI_ONLY = [
+  "outputSchema",
+  "addDirs",
+  "enableFeatures",
+  "disableFeatures",
+  // Approvals are answered with `approve`/`decline` (no MCP tools for them yet).
+  "approvals",
+  "approvalTimeoutMs",
+]
 
 const everyArgument = StartArgs.parse({
   prompt: "p",
@@ -29,6 +37,7 @@ const everyArgument = StartArgs.parse({
   planTool: true,
   dangerouslyBypassApprovalsAndSandbox: true,
   extraArgs: ["--oss"],
+  backend: "app-server",
 })
 
 describe("task_start arguments and ExecOptions", () => {

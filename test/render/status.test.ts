@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { TaskMeta } from "../../src/domain/task.js"
-import { renderStatus } from "../../src/render/status.js"
+import { renderStatus, renderTaskTable } from "../../src/render/status.js"
 import { makeStyle } from "../../src/render/style.js"
 import type { TaskView } from "../../src/tasks/view.js"
 
@@ -80,5 +80,27 @@ describe("renderStatus", () => {
     expect(out).toContain(
       "Tokens: 5,186 input (1,024 cached, 4,096 cache write), 8 output (0 reasoning)",
     )
+  })
+})
+
+describe("a task waiting for approval", () => {
+  const waiting = view({
+    state: "RUNNING",
+    waiting: {
+      for: "approval",
+      since: "2025-01-01T00:00:00Z",
+      request: { kind: "command", command: "rm -rf build", reason: "not known to be safe" },
+    },
+  })
+
+  it("status says what codex asks for and why", () => {
+    expect(renderStatus(waiting, "iso", makeStyle(false))).toContain(
+      "Waiting: for approval: rm -rf build (not known to be safe)",
+    )
+  })
+
+  it("ls marks it", () => {
+    expect(renderTaskTable([waiting], "iso")).toContain("RUNNING (approval)")
+    expect(renderTaskTable([view({ state: "RUNNING" })], "iso")).not.toContain("(approval)")
   })
 })

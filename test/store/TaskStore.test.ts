@@ -99,7 +99,7 @@ describe("TaskStore create/read/write", () => {
             )
             const listed = yield* store.list({ includeArchived: false })
             const row = listed[0]
-          assert.strictEqual(row !== undefined && "meta" in row ? row.meta.title : row, "second")
+            assert.strictEqual(row !== undefined && "meta" in row ? row.meta.title : row, "second")
           }
           // the next update repairs task.json from the backup; the damaged file never becomes it
           const repaired = yield* store.update(loc, (m) => ({ ...m, turns: (m.turns ?? 0) + 1 }))

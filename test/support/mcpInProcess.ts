@@ -44,6 +44,8 @@ export interface Calls {
     readonly ref: string
     readonly prompt: string
     readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
+    readonly backend?: string | undefined
+    readonly steer?: boolean | undefined
   }>
   readonly stops: Array<ReadonlyArray<string> | "all">
 }
@@ -91,10 +93,20 @@ const launchStandIns = (calls: Calls) =>
     send: (
       ref: string,
       prompt: string,
-      more?: { readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined },
+      more?: {
+        readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
+        readonly backend?: string | undefined
+        readonly steer?: boolean | undefined
+      },
     ) =>
       Effect.sync(() => {
-        calls.sends.push({ ref, prompt, pinnedPaths: more?.pinnedPaths })
+        calls.sends.push({
+          ref,
+          prompt,
+          pinnedPaths: more?.pinnedPaths,
+          ...(more?.backend === undefined ? {} : { backend: more.backend }),
+          ...(more?.steer === undefined ? {} : { steer: more.steer }),
+        })
         return { id: ref, seq: 1, logOffset: 0, status: "started" as const }
       }),
     stop: (refs: ReadonlyArray<string> | "all") =>

@@ -1,6 +1,8 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { sendText } from "../../render/reports.js"
 import { Tasks } from "../../tasks/Tasks.js"
+import { sendBackendOptions } from "../options/backendOption.js"
 import { sendLimitOptions, sendLimits } from "../options/limitOptions.js"
 import { promptFrom } from "../options/promptArg.js"
 import { taskArg } from "../options/shared.js"
@@ -16,13 +18,28 @@ export const send = Command.make(
     ...globalOptions,
     json: Options.boolean("json").pipe(Options.withDescription("Print the receipt as JSON.")),
     ...sendLimitOptions,
+    ...sendBackendOptions,
+    steer: Options.boolean("steer").pipe(
+      Options.withDescription(
+        "Join the turn in flight (app-server tasks; the model sees the prompt at its next step); without one the prompt is queued as usual.",
+      ),
+    ),
     ...watchOptions,
     task: taskArg,
     prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
   },
   (o) =>
     Effect.zipRight(
-      refuseOnFleet(o, o.wait || o.follow ? "send --wait/--follow" : undefined),
+      refuseOnFleet(
+        o,
+        o.wait || o.follow
+          ? "send --wait/--follow"
+          : o.steer
+            ? "send --steer"
+            : Option.isSome(o.backend)
+              ? "send --backend"
+              : undefined,
+      ),
       fleetOr(
         o,
         (fleet) =>
@@ -37,18 +54,18 @@ export const send = Command.make(
             yield* checkWatchOptions(o)
             const raise = yield* sendLimits(o)
             const prompt = yield* promptFrom(o.prompt)
-            const receipt = yield* (yield* Tasks).send(o.task, prompt, raise)
+            const receipt = yield* (yield* Tasks).send(o.task, prompt, {
+              ...raise,
+              backend: Option.getOrUndefined(o.backend),
+              steer: o.steer,
+            })
             if (o.wait) return yield* waitAndReport(receipt.id, o.json, receipt.seq)
             if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
             if (o.json) {
               const { logOffset: _, ...shown } = receipt
               return yield* printJson(shown)
             }
-            yield* printLine(
-              receipt.status === "started"
-                ? `Task ${receipt.id}: prompt started a new turn.`
-                : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
-            )
+            yield* printLine(sendText(receipt, o.steer))
           }),
           o,
           { launches: true },

@@ -4,6 +4,12 @@ import { UsageError } from "../../domain/exit.js"
 import { SandboxMode } from "../../exec/options.js"
 import { Tasks } from "../../tasks/Tasks.js"
 import { CodexArgs } from "../codexArgs.js"
+import {
+  approvalOptions,
+  startApprovals,
+  startBackend,
+  startBackendOptions,
+} from "../options/backendOption.js"
 import { limitOptions, startLimits } from "../options/limitOptions.js"
 import { cliStartExtras, notifyOptions } from "../options/notifyOptions.js"
 import { promptFrom } from "../options/promptArg.js"
@@ -90,6 +96,8 @@ const options = {
     Options.withDescription("Branch, tag or commit to check out after --repo."),
     Options.optional,
   ),
+  ...startBackendOptions,
+  ...approvalOptions,
   ...notifyOptions,
   json: Options.boolean("json").pipe(Options.withDescription('Print {"id": ...} as JSON.')),
   ...limitOptions,
@@ -106,10 +114,11 @@ const options = {
   ),
 }
 
-/** The exec options `start` was given. */
+/** The exec options `start` was given (`extra`: the backend's, decided by an effect). */
 const execOptionsOf = (
   o: Command.Command.ParseConfig<typeof options>,
   codexArgs: ReadonlyArray<string>,
+  extra: Effect.Effect.Success<ReturnType<typeof backendExtras>>,
 ) => ({
   workingDir: optional(o.workingDir),
   configFile: optional(o.configFile),
@@ -126,7 +135,16 @@ const execOptionsOf = (
   enableFeatures: o.enable,
   disableFeatures: o.disable,
   extraArgs: codexArgs,
+  ...extra,
 })
+
+/** `--backend` and `--approvals` (checked against each other). */
+const backendExtras = (o: Command.Command.ParseConfig<typeof options>) =>
+  Effect.gen(function* () {
+    const backend = yield* startBackend(o.backend)
+    const approvals = yield* startApprovals(o)
+    return { backend, ...approvals }
+  })
 
 /** `start --cluster`: the same request, sent to a host of the fleet. */
 const startOnFleet = (
@@ -142,11 +160,13 @@ const startOnFleet = (
     const prompt = yield* promptFrom(o.prompt)
     const codexArgs = yield* CodexArgs
     const repoUrl = optional(o.repo)
+    const extra = yield* backendExtras(o)
+    if (extra.approvals === "ask") return yield* notOnFleet("start --approvals ask")
     return yield* fleet.fleetStart(
       {
         prompt,
         title: optional(o.title),
-        options: execOptionsOf(o, codexArgs),
+        options: execOptionsOf(o, codexArgs, extra),
         limits,
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
       },
@@ -184,10 +204,11 @@ export const start = Command.make("start", options, (o) =>
           const tasks = yield* Tasks
           const codexArgs = yield* CodexArgs
           const repoUrl = optional(o.repo)
+          const extra = yield* backendExtras(o)
           const { id } = yield* tasks.start({
             prompt,
             title: optional(o.title),
-            options: execOptionsOf(o, codexArgs),
+            options: execOptionsOf(o, codexArgs, extra),
             repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
             limits,
             ...cliStartExtras(o),

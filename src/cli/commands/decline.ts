@@ -1,0 +1,39 @@
+import { Command, Options } from "@effect/cli"
+import { Effect, Option } from "effect"
+import { answerApproval } from "../../tasks/approvals.js"
+import { taskArg } from "../options/shared.js"
+import { printLine } from "../Printer.js"
+import { globalOptions } from "../root.js"
+import { refuseOnFleet, withTasks } from "../runtime.js"
+
+/** `codex-tasks decline`: refuse what the task waits for approval of. */
+export const decline = Command.make(
+  "decline",
+  {
+    ...globalOptions,
+    message: Options.text("message").pipe(
+      Options.withDescription("Why, for the task's log."),
+      Options.optional,
+    ),
+    task: taskArg,
+  },
+  (o) =>
+    Effect.zipRight(
+      refuseOnFleet(o, "decline"),
+      withTasks(
+        Effect.gen(function* () {
+          const message = Option.getOrUndefined(o.message)
+          const { id } = yield* answerApproval(o.task, {
+            decision: "decline",
+            ...(message === undefined ? {} : { message }),
+          })
+          yield* printLine(`Task ${id}: declined.`)
+        }),
+        o,
+      ),
+    ),
+).pipe(
+  Command.withDescription(
+    "Decline the request a task started with --approvals ask is waiting for; codex goes on without it.\n\nExample: codex-tasks decline 0199d7c2 --message 'not on main'",
+  ),
+)
