@@ -84,8 +84,10 @@ export const stopTask = (
           if (now !== undefined && (yield* isAlive(now))) return "new-worker" as const
           const killed = yield* endLeftovers(loc)
           // What a lost worker (or a drop it was making) left unrecorded is recorded now, as the
-          // next worker would: a task that never runs again (a spent budget) still tells.
+          // next worker would, and what it left queued is dropped, as a stop of its run would
+          // have: a task that never runs again (a spent budget) still tells.
           yield* store.recoverInFlight(loc).pipe(Effect.catchTag("StoreError", () => Effect.void))
+          yield* store.dropQueued(loc).pipe(Effect.catchTag("StoreError", () => Effect.void))
           // Stored RUNNING with no worker: a lost worker, whose run is this run.json's.
           const stored = yield* store.read(loc).pipe(Effect.option)
           const lostRun =

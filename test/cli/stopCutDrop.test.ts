@@ -5,10 +5,12 @@ import { type OpenCliWorld, openCliWorld } from "../support/cliInProcess.js"
 
 // Found by the crash sweep (`budget`, the worker killed while it dropped the queued prompts of a
 // task whose budget was spent): the prompts had left the queue (`.dropping`) but no drop was
-// recorded, and no worker would ever run for the task again to record it. `stop` now does.
+// recorded, and no worker would ever run for the task again to record it; prompts it had left
+// queued stayed queued for good. `stop` now records the one and drops the other.
 
 const ID = "01a2520b-7ac4-71f0-824d-2949de69fec3"
 const PROMPT = "sweep 50 two"
+const QUEUED = "sweep 50 three"
 
 const worlds: Array<OpenCliWorld> = []
 afterEach(async () => {
@@ -16,7 +18,7 @@ afterEach(async () => {
 })
 
 describe("stop of a task with no worker", () => {
-  it("records a drop its lost worker cut short", async () => {
+  it("records a drop its lost worker cut short, and drops what it left queued", async () => {
     const world = await openCliWorld([], (root) => {
       const dir = join(root, ID)
       mkdirSync(join(dir, "inbox"), { recursive: true, mode: 0o700 })
@@ -36,6 +38,11 @@ describe("stop of a task with no worker", () => {
         join(dir, "inbox", "000000000002.dropping"),
         JSON.stringify({ seq: 2, prompt: PROMPT, accepted_at: "2026-12-07T19:00:01.000Z" }),
       )
+      // ... and one it had left queued (a stop of its run would have dropped it)
+      writeFileSync(
+        join(dir, "inbox", "000000000003.json"),
+        JSON.stringify({ seq: 3, prompt: QUEUED, accepted_at: "2026-12-07T19:00:02.000Z" }),
+      )
     })
     worlds.push(world)
     const run = await world.run(["stop", ID])
@@ -48,13 +55,10 @@ describe("stop of a task with no worker", () => {
     const dropped = log.filter((e) => e.type === "prompts_dropped")
     assert.deepStrictEqual(
       dropped.map((e) => e.prompts),
-      [[PROMPT]],
+      [[PROMPT], [QUEUED]],
     )
-    assert.deepStrictEqual(
-      readdirSync(join(world.root, ID, "inbox")).filter((n) => n.endsWith(".dropping")),
-      [],
-    )
+    assert.deepStrictEqual(readdirSync(join(world.root, ID, "inbox")), [".seq"])
     const status = await world.run(["status", "--json", ID])
-    assert.strictEqual(JSON.parse(status.stdout).dropped_prompts, 1)
+    assert.strictEqual(JSON.parse(status.stdout).dropped_prompts, 2)
   })
 })
