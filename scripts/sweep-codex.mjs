@@ -33,7 +33,16 @@ if (runningDir !== undefined) {
   mkdirSync(runningDir, { recursive: true })
   writeFileSync(join(runningDir, String(process.pid)), "")
   process.on("exit", () => rmSync(join(runningDir, String(process.pid)), { force: true }))
-  const alive = readdirSync(runningDir).filter((pid) => existsSync(`/proc/${pid}`))
+  // Alive: a process that has not exited (a SIGKILLed run is a zombie until it is reaped, and
+  // its pid file stays: it has no exit handler to run).
+  const alive = readdirSync(runningDir).filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")
+    } catch {
+      return false
+    }
+  })
   const max = Number(process.env.SWEEP_MAX_RUNNING ?? "Infinity")
   if (alive.length > max && process.env.SWEEP_LEDGER !== undefined) {
     appendFileSync(
