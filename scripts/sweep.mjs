@@ -533,6 +533,16 @@ const check = (box) => {
   return violations
 }
 
+/** Kills what is left of a sandbox's processes and removes it (unless --keep). */
+const discard = (box) => {
+  for (const p of markedProcesses(box.mark)) {
+    try {
+      process.kill(Number(p.pid), "SIGKILL")
+    } catch {}
+  }
+  if (!keep) rmSync(box.base, { recursive: true, force: true })
+}
+
 // ---- the sweep --------------------------------------------------------------------------------
 
 const runOnce = (scenario, name, role, plan, label) => {
@@ -545,12 +555,7 @@ const runOnce = (scenario, name, role, plan, label) => {
     recover(box)
     return { box, violations: check(box) }
   } finally {
-    for (const p of markedProcesses(box.mark)) {
-      try {
-        process.kill(Number(p.pid), "SIGKILL")
-      } catch {}
-    }
-    if (!keep) rmSync(box.base, { recursive: true, force: true })
+    discard(box)
   }
 }
 
@@ -573,12 +578,7 @@ const runReadonly = (scenario, name, role) => {
     recover(box)
     return { box, violations: [...violations, ...check(box)] }
   } finally {
-    for (const p of markedProcesses(box.mark)) {
-      try {
-        process.kill(Number(p.pid), "SIGKILL")
-      } catch {}
-    }
-    if (!keep) rmSync(box.base, { recursive: true, force: true })
+    discard(box)
   }
 }
 
@@ -714,12 +714,7 @@ function fuzz(only = value("--file", undefined), firstTaskOnly = false) {
       if (verbose && violations.length === 0) console.log(`  ok ${file} ${damage}`)
     }
   } finally {
-    for (const p of markedProcesses(box.mark)) {
-      try {
-        process.kill(Number(p.pid), "SIGKILL")
-      } catch {}
-    }
-    if (!keep) rmSync(box.base, { recursive: true, force: true })
+    discard(box)
   }
   console.log(
     `points 0, runs ${runs}, violations ${found.length} (${Math.round((Date.now() - began) / 1000)} s)`,

@@ -36,8 +36,10 @@ export interface CodexExecConfig {
   readonly env?: NodeJS.ProcessEnv | undefined
 }
 
-const STDERR_TAIL = 40
-const LINES_KEPT = 200
+/** How many stderr lines a run keeps for classification (both backends). */
+export const STDERR_TAIL = 40
+/** How many stdout lines a run keeps as evidence (both backends). */
+export const LINES_KEPT = 200
 
 const noEvidence = { exitCode: null, signal: null, stderrTail: [], lastEvents: [] }
 

@@ -45,6 +45,7 @@ import {
   type ExecRun,
   eventsOf,
 } from "../CodexExec.js"
+import { type CodexExecConfig, LINES_KEPT, STDERR_TAIL } from "../CodexExecLive.js"
 import { classify, type ExecOutcome } from "../classify.js"
 import { bySpawnError, byTurnMessage } from "../classifyRules.js"
 import { decodeLine, type ExecLine } from "../decode.js"
@@ -60,22 +61,9 @@ import {
 } from "./rpc.js"
 import { makeTurnTranslator } from "./translate.js"
 
-/** Settings of the app-server client. */
-export interface AppServerConfig {
-  /** The codex executable. */
-  readonly codexBin: string
-  /** Time codex gets to end an interrupted turn, or to exit once its stdin is closed. */
-  readonly graceMs?: number | undefined
-  /** A turn that only reports `Reconnecting... waiting for network` this long is stopped (default 120 s). */
-  readonly reconnectTimeoutMs?: number | undefined
-  /** How often the process tree is snapshotted (default 500 ms). */
-  readonly snapshotIntervalMs?: number | undefined
-  /** Base environment of the child (default: this process's). */
-  readonly env?: NodeJS.ProcessEnv | undefined
-}
+/** Settings of the app-server client: those of the exec client (`graceMs` also bounds the wait for the process to exit once its stdin is closed). */
+export type AppServerConfig = CodexExecConfig
 
-const STDERR_TAIL = 40
-const LINES_KEPT = 200
 const CLIENT = { name: "codex-tasks", title: "codex-tasks", version: "1" }
 
 /** The warm process and what it already knows. */
