@@ -65,6 +65,17 @@ const stubs = ({ servers, cluster }) => ({
     }))
   },
 })
+// The worker loads the fleet's run slots (src/worker/fleetSlotLocks.ts, with the Postgres client)
+// from their own bundle, and only for a task with a fleet-wide limit: `require` at that moment.
+const fleetSlotsApart = {
+  name: "fleet-slots-apart",
+  setup(b) {
+    b.onResolve({ filter: /\/fleetSlotLocks\.js$/ }, () => ({
+      path: "./fleet-slots.cjs",
+      external: true,
+    }))
+  },
+}
 const noServers = stubs({ servers: true, cluster: false })
 const noCluster = stubs({ servers: false, cluster: true })
 const noServersNoCluster = stubs({ servers: true, cluster: true })
@@ -87,7 +98,14 @@ await Promise.all([
     ...common,
     stdin: entry('import { workerMain } from "./src/worker/main.ts"\nvoid workerMain()\n'),
     outfile: "dist/bin/worker.cjs",
-    plugins: [noCluster],
+    plugins: [noCluster, fleetSlotsApart],
+    // The bundle runs in a vm.Script (scripts/cli-loader.cjs): import() of another file cannot.
+    supported: { "dynamic-import": false },
+  }),
+  build({
+    ...common,
+    entryPoints: ["src/worker/fleetSlotLocks.ts"],
+    outfile: "dist/bin/fleet-slots.cjs",
   }),
   build({
     ...common,

@@ -70,10 +70,11 @@ export const fleetSend = (
   prompt: string,
   maxTokens: number | undefined,
   json: boolean,
+  fleetMaxRunning?: number | undefined,
 ) =>
   Effect.gen(function* () {
     const task = yield* resolveTask(ref)
-    const receipt = yield* sendTo(task, prompt, maxTokens)
+    const receipt = yield* sendTo(task, prompt, maxTokens, fleetMaxRunning)
     if (receipt === undefined) {
       if (json) return yield* printJson({ id: task.id, status: "accepted" })
       return yield* printLine(

@@ -9,6 +9,7 @@ import { AmbiguousTaskId, TaskNotFound } from "../store/errors.js"
 import { clientLayer, pgLayer } from "./engine.js"
 import { FleetError, HostEntity, type StartRequest, TaskEntity, taskEntityId } from "./protocol.js"
 import { type HostRow, hosts, placementsMatching, snapshotsOn } from "./registry.js"
+import { whileHostLive } from "./whileLive.js"
 
 /** A message a runner did not answer in time: its host is down, or unreachable from here. */
 const ANSWER_WITHIN_MS = 60_000
@@ -81,7 +82,11 @@ const timed = <A, E, R>(what: string, host: string, effect: Effect.Effect<A, E, 
 export const startOn = (host: string, request: StartRequest) =>
   Effect.gen(function* () {
     const client = yield* HostEntity.client
-    const { id } = yield* timed("the start", host, client(host).Start(request))
+    const start = client(host).Start(request)
+    // A start under a fleet-wide limit may wait long for a slot: it waits while its host is live.
+    const { id } = yield* request.fleetMaxRunning === undefined
+      ? timed("the start", host, start)
+      : whileHostLive("the start", host, start)
     return { id, host } satisfies Placed
   })
 
@@ -90,10 +95,15 @@ export const startOn = (host: string, request: StartRequest) =>
  * receipt); else once the message is persisted in Postgres (`undefined`: it runs when the host's
  * runner is back). Either way it is queued once: the key makes a redelivery a no-op.
  */
-export const sendTo = (task: Placed, prompt: string, maxTokens: number | undefined) =>
+export const sendTo = (
+  task: Placed,
+  prompt: string,
+  maxTokens: number | undefined,
+  fleetMaxRunning?: number | undefined,
+) =>
   Effect.gen(function* () {
     const client = yield* TaskEntity.client
-    const payload = { key: randomUUID(), prompt, maxTokens }
+    const payload = { key: randomUUID(), prompt, maxTokens, fleetMaxRunning }
     const entity = client(taskEntityId(task.host, task.id))
     const live = (yield* hosts).some((h) => h.host === task.host && h.live)
     if (!live) {

@@ -76,6 +76,7 @@ export const makeOperations = (host: string, cwd: string) =>
         readonly options: Parameters<typeof tasks.start>[0]["options"]
         readonly limits?: Parameters<typeof tasks.start>[0]["limits"]
         readonly repo?: { readonly url: string; readonly ref?: string | undefined } | undefined
+        readonly fleetMaxRunning?: number | undefined
       }) =>
         Effect.gen(function* () {
           // A working directory is a path on this host; relative ones from the runner's directory.
@@ -86,6 +87,7 @@ export const makeOperations = (host: string, cwd: string) =>
             options: { ...payload.options, workingDir },
             limits: payload.limits,
             repo: payload.repo,
+            fleetMaxRunning: payload.fleetMaxRunning,
           })
           // The next start claims a worker that is already loaded, as a local start does.
           prewarmWorker(["--store-root", store.root])
@@ -101,7 +103,13 @@ export const makeOperations = (host: string, cwd: string) =>
 
       status: (id: string) => asFleetError(taskJson(id)),
 
-      send: (id: string, key: string, prompt: string, maxTokens: number | undefined) =>
+      send: (
+        id: string,
+        key: string,
+        prompt: string,
+        maxTokens: number | undefined,
+        fleetMaxRunning?: number | undefined,
+      ) =>
         Effect.gen(function* () {
           const loc = yield* tasks.resolve(id)
           const file = keyFile(loc.dir, key)
@@ -110,7 +118,7 @@ export const makeOperations = (host: string, cwd: string) =>
             Effect.gen(function* () {
               const earlier = readReceipt(file)
               if (earlier !== undefined) return earlier
-              const receipt = yield* tasks.send(id, prompt, { maxTokens })
+              const receipt = yield* tasks.send(id, prompt, { maxTokens, fleetMaxRunning })
               const shown: SendJson = {
                 id: receipt.id as SendJson["id"],
                 seq: receipt.seq,

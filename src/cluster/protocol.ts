@@ -32,6 +32,8 @@ export const StartPayload = {
   options: ExecOptions,
   limits: Schema.optional(TaskLimits),
   repo: Schema.optional(Schema.Struct({ url: Schema.String, ref: Schema.optional(Schema.String) })),
+  /** The client's `--max-running`: the task's codex invocations share this many fleet-wide slots. */
+  fleetMaxRunning: Schema.optional(Schema.Number),
 }
 /** A start request. */
 export type StartRequest = Schema.Struct.Type<typeof StartPayload>
@@ -86,6 +88,8 @@ export const TaskEntity = Entity.make("CodexTasksTask", [
       key: Schema.String,
       prompt: Schema.String,
       maxTokens: Schema.optional(Schema.Number),
+      /** The client's `--max-running`, for a worker this prompt launches (fleet-wide slots). */
+      fleetMaxRunning: Schema.optional(Schema.Number),
     },
     success: SendJson,
     error: FleetError,

@@ -7,6 +7,7 @@
 import { Effect, Layer, Schedule } from "effect"
 import { redactUrl } from "../domain/notify.js"
 import { prewarmWorker } from "../launcher/prewarm.js"
+import { FLEET_URL_VAR } from "../launcher/requestExtras.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
@@ -37,12 +38,20 @@ const entities = (o: RunnerOptions<unknown>) =>
           List: ({ payload }) => ops.list(payload.includeArchived),
         }),
       ),
+      // A start waiting for a fleet-wide run slot must not hold up the host's other starts or `ls`.
+      { concurrency: "unbounded" },
     ),
     TaskEntity.toLayer(
       Effect.map(makeOperations(o.hostId, o.cwd), (ops) =>
         TaskEntity.of({
           Send: ({ address, payload }) =>
-            ops.send(taskIdOf(address.entityId), payload.key, payload.prompt, payload.maxTokens),
+            ops.send(
+              taskIdOf(address.entityId),
+              payload.key,
+              payload.prompt,
+              payload.maxTokens,
+              payload.fleetMaxRunning,
+            ),
           Status: ({ address }) => ops.status(taskIdOf(address.entityId)),
           Log: ({ address, payload }) =>
             ops.log(taskIdOf(address.entityId), payload.offset, payload.waitMs, payload.lastLines),
@@ -110,6 +119,9 @@ export const runRunner = <R>(o: RunnerOptions<R>) =>
           Layer.provide(Layer.succeedContext(db)),
         ),
       )
+      // Workers inherit the URL (a task with a fleet-wide limit takes its slots there) and take
+      // it out of their own environment before codex starts (worker/fleetSlot.ts).
+      process.env[FLEET_URL_VAR] = o.url
       // A worker loaded ahead for the first start (each start prewarms the next one's).
       yield* Effect.flatMap(TaskStore, (store) =>
         Effect.sync(() => prewarmWorker(["--store-root", store.root])),

@@ -10,6 +10,17 @@ export const WorkerExtras = Schema.Struct({
   maxRunning: Schema.optional(Schema.Number),
   /** A start's `--on-finish` and `--webhook` (stored with the task; later workers read them there). */
   notify: Schema.optional(TaskNotify),
+  /**
+   * A fleet command's `--max-running`: at most this many codex invocations across the fleet at
+   * once (a runner's worker; absent: no fleet limit).
+   */
+  fleetMaxRunning: Schema.optional(Schema.Number),
 })
 /** The extra fields of a worker request. */
 export type WorkerExtras = typeof WorkerExtras.Type
+
+/**
+ * The variable a runner's workers find the fleet's URL in (the runner's own environment, never a
+ * file or the request); a worker takes it out of its environment before codex starts.
+ */
+export const FLEET_URL_VAR = "CODEX_TASKS_CLUSTER"

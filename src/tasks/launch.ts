@@ -25,7 +25,7 @@ import { claimEnd, launchNotifier } from "./endNotify.js"
 import { BadPath, InvalidTaskState, StartFailed } from "./errors.js"
 import { endLeftovers } from "./leftovers.js"
 import { cloneRepo } from "./repo.js"
-import { checkNotify, type StartExtras, workerExtras } from "./startExtras.js"
+import { checkNotify, fleetExtras, type StartExtras, workerExtras } from "./startExtras.js"
 import type { TasksConfigShape } from "./TasksConfig.js"
 import { startInWorktree, type WorktreeRequest } from "./worktree.js"
 
@@ -248,6 +248,7 @@ export const makeLaunches = (
             retry: config.retry,
             ...(input.limits === undefined ? {} : { limits: input.limits }),
             ...workerExtras(config.maxRunning, input.notify),
+            ...fleetExtras(input.fleetMaxRunning),
             ...pinned(input.pinnedPaths),
           },
           workingDir,
@@ -299,6 +300,8 @@ export const makeLaunches = (
       readonly steer?: boolean | undefined
       /** Paths the MCP gate checked (see `StartInput`), for the worker this send may spawn. */
       readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
+      /** A fleet command's `--max-running`, for the worker this send may spawn. */
+      readonly fleetMaxRunning?: number | undefined
     } = {},
   ) {
     yield* checkPrompt(prompt)
@@ -390,6 +393,7 @@ export const makeLaunches = (
                 taskId: loc.id,
                 retry: config.retry,
                 ...workerExtras(config.maxRunning),
+                ...fleetExtras(raise.fleetMaxRunning),
                 ...pinned(raise.pinnedPaths),
               },
               meta.working_dir !== undefined && isDirectory(meta.working_dir)

@@ -13,7 +13,13 @@ export interface StartExtras {
   readonly notify?: TaskNotify | undefined
   /** Told when the first invocation waits for a run slot (the CLI prints one line). */
   readonly onNotice?: ((notice: WorkerNotice) => void) | undefined
+  /** A fleet command's `--max-running`: the fleet-wide limit its worker runs under. */
+  readonly fleetMaxRunning?: number | undefined
 }
+
+/** The worker request's field for a fleet-wide limit (absent or 0: none). */
+export const fleetExtras = (fleetMaxRunning: number | undefined): WorkerExtras =>
+  fleetMaxRunning === undefined || fleetMaxRunning <= 0 ? {} : { fleetMaxRunning }
 
 /** The worker request's extra fields for `maxRunning` (absent or 0: no limit) and `notify`. */
 export const workerExtras = (

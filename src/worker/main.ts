@@ -6,6 +6,7 @@ import type { WorkerNotice } from "../launcher/workerNotice.js"
 import { setFaultRole } from "../store/faults.js"
 import { guardedStoreRoot } from "../store/rootGuard.js"
 import { TaskStore } from "../store/TaskStore.js"
+import { fleetSlotsFromEnv } from "./fleetSlot.js"
 import { RunSlots } from "./slot.js"
 import { notifyOnly, runWorker } from "./Worker.js"
 import { makeWorkerControl, type StopMode, WorkerControl } from "./WorkerControl.js"
@@ -62,6 +63,10 @@ export const workerMain = async (): Promise<void> => {
   // A worker spawned ahead of its request (launcher/prewarm.ts) whose CLI ended without one.
   if (text === "") process.exit(0)
   const request = Schema.decodeUnknownSync(Schema.parseJson(WorkerRequest))(text)
+  // Before anything starts a child: the fleet's URL (a password) leaves this environment here.
+  const fleetSlots = fleetSlotsFromEnv(
+    request._tag === "Notify" ? undefined : request.fleetMaxRunning,
+  )
   if (request._tag === "Start" && request.cwd !== undefined) process.chdir(request.cwd)
   if (request._tag === "Notify") {
     // Only the notifications of a run that ended without its worker's (see worker/notify.ts).
@@ -88,6 +93,7 @@ export const workerMain = async (): Promise<void> => {
     // each turn runs on the task's backend (exec, or one warm app-server for this worker).
     Backends.layer({ codexBin: request.codexBin, env: envForCodex(request.codexBin) }),
     RunSlots.layer({ root: request.storeRoot, limit: request.maxRunning ?? 0, notice }),
+    fleetSlots,
   )
   await Effect.runPromise(
     program.pipe(

@@ -11,6 +11,7 @@ import type { WorkerNotice } from "../launcher/workerNotice.js"
 import { type SlotWait, takeSlot } from "../store/slots.js"
 import type { TaskLocation } from "../store/TaskStore.js"
 import { WorkerEnv } from "./env.js"
+import { FleetRunSlots, type FleetSlotWait, holdFleetSlot } from "./fleetSlot.js"
 import type { TaskLog } from "./taskLog.js"
 import { unlessStopped, type WorkerControl } from "./WorkerControl.js"
 
@@ -31,7 +32,14 @@ export class RunSlots extends Context.Tag("codex-tasks/RunSlots")<RunSlots, RunS
 const waitingText = (w: SlotWait) =>
   `waiting for a run slot (${w.ahead} invocation${w.ahead === 1 ? "" : "s"} ahead, --max-running ${w.limit})`
 
-const gateAndEnv = Effect.zip(Effect.serviceOption(RunSlots), WorkerEnv)
+const fleetWaitingText = (w: FleetSlotWait) =>
+  `waiting for a fleet-wide run slot (${w.held} of ${w.limit} held across the fleet, --max-running ${w.limit})`
+
+const gateAndEnv = Effect.all([
+  Effect.serviceOption(RunSlots),
+  WorkerEnv,
+  Effect.serviceOption(FleetRunSlots),
+])
 
 /**
  * Runs `effect` (one codex invocation) holding a run slot when the worker has a limit. A stop
@@ -43,17 +51,19 @@ export const withRunSlot = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   stopped: Effect.Effect<A, E, R>,
 ): Effect.Effect<A, E, R | WorkerEnv | WorkerControl> =>
-  Effect.flatMap(gateAndEnv, ([gate, env]): Effect.Effect<A, E, R | WorkerControl> => {
-    if (Option.isNone(gate) || gate.value.limit <= 0) return effect
-    const { root, limit, notice } = gate.value
+  Effect.flatMap(gateAndEnv, ([gate, env, fleet]): Effect.Effect<A, E, R | WorkerControl> => {
+    const local = Option.filter(gate, (g) => g.limit > 0)
+    if (Option.isNone(local) && Option.isNone(fleet)) return effect
     // Where `waiting` was recorded (the task existed when the wait began).
     let recorded: Option.Option<TaskLocation> = Option.none()
-    const onWait = (w: SlotWait) =>
+    const onWait = (w: SlotWait, text: string) =>
       Effect.flatMap(log.location, (loc) =>
         Option.isNone(loc)
-          ? notice({ _tag: "Waiting", for: "slot", ahead: w.ahead, limit: w.limit })
+          ? Option.isSome(gate)
+            ? gate.value.notice({ _tag: "Waiting", for: "slot", ahead: w.ahead, limit: w.limit })
+            : Effect.void
           : Effect.zipRight(
-              log.write(workerNote(waitingText(w))),
+              log.write(workerNote(text)),
               // Whole, so a stop cannot leave the record landing after its removal.
               Effect.uninterruptible(
                 Effect.zipRight(
@@ -75,12 +85,28 @@ export const withRunSlot = <A, E, R>(
             return rest
           }),
     ).pipe(Effect.ignore)
-    const slot = takeSlot(root, limit, { onWait, runId: env.runId }).pipe(
-      Effect.asVoid,
-      // A store that cannot keep tickets must not stop the task: it runs without a slot.
-      Effect.catchAll((e) => log.write(workerNote(`run slot unavailable: ${e.message}`))),
-      Effect.ignore,
-    )
+    const localSlot = Option.match(local, {
+      onNone: () => Effect.void,
+      onSome: ({ root, limit }) =>
+        takeSlot(root, limit, { onWait: (w) => onWait(w, waitingText(w)), runId: env.runId }).pipe(
+          Effect.asVoid,
+          // A store that cannot keep tickets must not stop the task: it runs without a slot.
+          Effect.catchAll((e) => log.write(workerNote(`run slot unavailable: ${e.message}`))),
+          Effect.ignore,
+        ),
+    })
+    // The machine's slot first, then the fleet's: a task waiting for its machine holds no slot
+    // another machine could use.
+    const fleetSlot = Option.match(fleet, {
+      onNone: () => Effect.void,
+      onSome: (config) =>
+        holdFleetSlot(
+          config,
+          (w) => onWait({ ahead: w.held, limit: w.limit }, fleetWaitingText(w)),
+          (message) => log.write(workerNote(message)).pipe(Effect.ignore),
+        ),
+    })
+    const slot = Effect.zipRight(localSlot, fleetSlot)
     const untilStop = unlessStopped(slot, "now").pipe(Effect.ensuring(unrecord))
     return Effect.scoped(
       Effect.flatMap(untilStop, (got) =>

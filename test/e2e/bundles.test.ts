@@ -56,6 +56,16 @@ describe("the built bundles", () => {
       expect(`cluster has ${s}: ${cluster.includes(s)}`).toBe(`cluster has ${s}: false`)
   })
 
+  it("the worker loads the fleet's run slots (Postgres) from their own bundle, only when asked", () => {
+    const worker = bundle("worker")
+    expect(worker).toContain('require("./fleet-slots.cjs")')
+    const slots = bundle("fleet-slots")
+    expect(slots).toContain("pg_try_advisory_lock")
+    // Plain `pg`: no second copy of Effect in a worker that loads it.
+    expect(slots.includes("effect/GlobalValue")).toBe(false)
+    expect(slots.length).toBeLessThan(200_000)
+  })
+
   it("the launcher loads one bundle, chosen by argv", () => {
     const loader = readFileSync("dist/bin/codex-tasks.js", "utf8")
     expect(loader).toContain('"worker"')

@@ -35,17 +35,22 @@ const exited = (child: ChildProcess) =>
  * scripted model server, runners and a client per test. `setup()` resolves to undefined when no
  * PostgreSQL can be had outside CI (the test skips); under CI=true that is a failure.
  */
-export const fleetWorld = () => {
+export const fleetWorld = (options: { readonly perFile?: boolean } = {}) => {
   let postgres: TestPostgres | undefined
   const cleanups: Array<() => Promise<void>> = []
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  }
   beforeAll(async () => {
     postgres = await startPostgres()
   }, 180_000)
   afterAll(async () => {
+    // `perFile`: one fleet (database, runners) shared by the file's tests, ended after the last.
+    if (options.perFile === true) await cleanUp()
     await postgres?.stop()
-  })
+  }, 60_000)
   afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+    if (options.perFile !== true) await cleanUp()
   })
 
   const setup = async () => {
@@ -59,7 +64,14 @@ export const fleetWorld = () => {
     const server: ModelServer = await startModelServer()
     cleanups.push(() => server.close())
 
-    const startRunner = async (hostId: string): Promise<TestRunner> => {
+    /** Starts a runner; `args` go after its own (e.g. `--max-running 1`), `env` into its environment. */
+    const startRunner = async (
+      hostId: string,
+      extra: {
+        readonly args?: ReadonlyArray<string>
+        readonly env?: Readonly<Record<string, string>>
+      } = {},
+    ): Promise<TestRunner> => {
       const sandbox = await makeCliSandbox(server)
       cleanups.push(sandbox.dispose)
       const port = await freePort()
@@ -69,10 +81,18 @@ export const fleetWorld = () => {
         const before = stderr.length
         const proc = spawn(
           process.execPath,
-          [cliPath, "runner", "--host-id", hostId, "--listen", `127.0.0.1:${port}`],
+          [
+            cliPath,
+            "runner",
+            "--host-id",
+            hostId,
+            "--listen",
+            `127.0.0.1:${port}`,
+            ...(extra.args ?? []),
+          ],
           {
             cwd: sandbox.cwd,
-            env: { ...sandbox.env, CODEX_TASKS_CLUSTER: url },
+            env: { ...sandbox.env, ...extra.env, CODEX_TASKS_CLUSTER: url },
             stdio: ["ignore", "ignore", "pipe"],
           },
         )

@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { sendText } from "../../render/reports.js"
 import { Tasks } from "../../tasks/Tasks.js"
 import { sendBackendOptions } from "../options/backendOption.js"
+import { fleetMaxRunning } from "../options/fleetMaxRunning.js"
 import { sendLimitOptions, sendLimits } from "../options/limitOptions.js"
 import { promptFrom } from "../options/promptArg.js"
 import { taskArg } from "../options/shared.js"
@@ -47,7 +48,8 @@ export const send = Command.make(
             if (o.wait || o.follow) return yield* notOnFleet("send --wait/--follow")
             const raise = yield* sendLimits(o)
             const prompt = yield* promptFrom(o.prompt)
-            return yield* fleet.fleetSend(o.task, prompt, raise.maxTokens, o.json)
+            const slots = yield* fleetMaxRunning(o)
+            return yield* fleet.fleetSend(o.task, prompt, raise.maxTokens, o.json, slots)
           }),
         withTasks(
           Effect.gen(function* () {

@@ -10,6 +10,7 @@ import {
   startBackend,
   startBackendOptions,
 } from "../options/backendOption.js"
+import { fleetMaxRunning } from "../options/fleetMaxRunning.js"
 import { limitOptions, startLimits } from "../options/limitOptions.js"
 import { cliStartExtras, notifyOptions } from "../options/notifyOptions.js"
 import { promptFrom } from "../options/promptArg.js"
@@ -162,6 +163,7 @@ const startOnFleet = (
     const repoUrl = optional(o.repo)
     const extra = yield* backendExtras(o)
     if (extra.approvals === "ask") return yield* notOnFleet("start --approvals ask")
+    const slots = yield* fleetMaxRunning(o)
     return yield* fleet.fleetStart(
       {
         prompt,
@@ -169,6 +171,7 @@ const startOnFleet = (
         options: execOptionsOf(o, codexArgs, extra),
         limits,
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+        ...(slots === undefined ? {} : { fleetMaxRunning: slots }),
       },
       optional(o.on),
       o.json,

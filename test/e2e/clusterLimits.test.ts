@@ -1,0 +1,158 @@
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "vitest"
+import {
+  type CliSandbox,
+  commandLine,
+  processesWithEnv,
+  SANDBOX_MARK_VAR,
+  taskProcesses,
+  waitFor,
+  waitForState,
+} from "../support/cli.js"
+import { fleetWorld, type TestRunner } from "../support/fleet.js"
+
+// Issue 24's limits across a fleet: two runner processes (own host ids, stores, CODEX_HOMEs)
+// driving the real codex against the scripted model server, one fleet for the whole file.
+const world = fleetWorld({ perFile: true })
+
+const json = <A>(text: string): A => JSON.parse(text) as A
+
+const isCodexExec = (pid: number) => {
+  const cmd = commandLine(pid) ?? ""
+  return /(^|\/)codex(\.js)? /.test(cmd) && cmd.includes(" exec ")
+}
+
+const parentOf = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+  } catch {
+    return undefined
+  }
+}
+
+/** Live `codex exec` invocations of a runner's sandbox (a codex child of codex is its parent's). */
+const codexProcesses = (sandbox: CliSandbox) =>
+  processesWithEnv(SANDBOX_MARK_VAR, sandbox.mark).filter((pid) => {
+    const parent = parentOf(pid)
+    return isCodexExec(pid) && (parent === undefined || !isCodexExec(parent))
+  })
+
+type Fleet = NonNullable<Awaited<ReturnType<typeof world.setup>>>
+let shared: Promise<{ fleet: Fleet; alpha: TestRunner; beta: TestRunner } | undefined> | undefined
+// One fleet for the file: beta's own --max-running 1 caps its machine.
+const fleetOnce = () => {
+  shared ??= (async () => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return undefined
+    const env = { CODEX_TASKS_LIMIT_WAIT_FLOOR: "1s" }
+    const [alpha, beta] = await Promise.all([
+      fleet.startRunner("alpha", { env }),
+      fleet.startRunner("beta", { env, args: ["--max-running", "1"] }),
+    ])
+    return { fleet, alpha, beta }
+  })()
+  return shared
+}
+
+const FLAGS = ["--skip-git-repo-check"]
+
+/** Samples the fleet's running codex invocations until stopped: the peaks, in all and on beta. */
+const watchCodex = (alpha: TestRunner, beta: TestRunner) => {
+  const seen = { peak: 0, peakBeta: 0 }
+  let polling = true
+  const loop = (async () => {
+    while (polling) {
+      const onBeta = codexProcesses(beta.sandbox).length
+      seen.peak = Math.max(seen.peak, codexProcesses(alpha.sandbox).length + onBeta)
+      seen.peakBeta = Math.max(seen.peakBeta, onBeta)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  })()
+  return {
+    seen,
+    reset: () => {
+      seen.peak = 0
+      seen.peakBeta = 0
+    },
+    stop: async () => {
+      polling = false
+      await loop
+      return seen
+    },
+  }
+}
+
+describe("limits across a fleet of two runners", () => {
+  it("--max-running 2 over two runners: never more than two codex at once; a waiting send shows it, a dead holder frees its slot", async (ctx) => {
+    const got = await fleetOnce()
+    if (got === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const { fleet, alpha, beta } = got
+    const limited = (args: ReadonlyArray<string>) =>
+      fleet.fleetCli(["--max-running", "2", ...args], { timeoutMs: 120_000 })
+    const first = await fleet.fleetCli(["start", "--on", "alpha", ...FLAGS, "REPLY:first turn"])
+    expect(first.code, first.stderr).toBe(0)
+    const existing = first.stdout.trim()
+    await waitForState(alpha.sandbox, existing, "STOPPED", { timeoutMs: 60_000 })
+
+    // Five starts at once, three on alpha and two on beta (whose runner has --max-running 1).
+    const codex = watchCodex(alpha, beta)
+    const hosts = ["alpha", "alpha", "alpha", "beta", "beta"]
+    const started = await Promise.all(
+      hosts.map((host, i) =>
+        limited(["start", "--on", host, ...FLAGS, `DELAY:2500\nREPLY:task ${i}`]),
+      ),
+    )
+    for (const s of started) expect(s.code, s.stderr).toBe(0)
+    for (const [i, s] of started.entries()) {
+      const on = hosts[i] === "alpha" ? alpha : beta
+      const done = await waitForState(on.sandbox, s.stdout.trim(), "STOPPED", { timeoutMs: 90_000 })
+      expect(done.meta.last_result).toBe(`task ${i}`)
+    }
+    expect({ ...codex.seen }).toEqual({ peak: 2, peakBeta: 1 })
+
+    // Two holders take both slots: a prompt sent under the same limit waits, and shows it.
+    codex.reset()
+    const holders = await Promise.all(
+      ["alpha", "beta"].map((host) =>
+        limited(["start", "--on", host, ...FLAGS, "DELAY:600000\nREPLY:never"]),
+      ),
+    )
+    for (const h of holders) expect(h.code, h.stderr).toBe(0)
+    const [holderA, holderB] = holders.map((h) => h.stdout.trim()) as [string, string]
+    await waitFor("both holders' codex", () => (codex.seen.peak >= 2 ? true : undefined), 60_000)
+    const sent = await limited(["send", existing, "REPLY:sent under the limit"])
+    expect(sent.code, sent.stderr).toBe(0)
+    const waiting = await waitFor(
+      "the sent prompt to wait for a fleet slot",
+      async () => {
+        const status = await fleet.fleetCli(["status", "--json", existing])
+        const task = json<{ state: string; host: string; waiting: { for: string } | null }>(
+          status.stdout,
+        )
+        return task.waiting?.for === "slot" ? task : undefined
+      },
+      60_000,
+    )
+    expect(waiting).toMatchObject({ state: "RUNNING", host: "alpha" })
+    const listed = await fleet.fleetCli(["ls"])
+    expect(listed.stdout.split("\n").find((l) => l.startsWith(existing))).toMatch(/RUNNING/)
+
+    // The holder on alpha dies with its codex (as with its host): PostgreSQL frees its slot.
+    const dead = taskProcesses(alpha.sandbox, holderA)
+    for (const pid of [dead.worker, ...dead.marked])
+      if (pid !== undefined) process.kill(pid, "SIGKILL")
+    const after = await waitForState(alpha.sandbox, existing, "STOPPED", { timeoutMs: 60_000 })
+    expect(after.meta.last_result).toBe("sent under the limit")
+    expect(after.meta.waiting).toBeUndefined()
+    const stopped = await fleet.fleetCli(["stop", holderB])
+    expect(stopped.code, stopped.stderr).toBe(0)
+    const { peak } = await codex.stop()
+    expect(peak).toBe(2)
+    const log = readFileSync(`${alpha.sandbox.storeRoot}/${existing}/task.log`, "utf8")
+    expect(log).toMatch(/waiting for a fleet-wide run slot \(2 of 2 held across the fleet/)
+    // Each prompt but the holders' reached the model once.
+    const answered = fleet.server.requests.filter((r) => r.action === "message")
+    expect(answered).toHaveLength(7)
+  }, 240_000)
+})
