@@ -25,7 +25,6 @@ export class FleetRunSlots extends Context.Tag("codex-tasks/FleetRunSlots")<
   static readonly layer = (config: FleetRunSlotsConfig) => Layer.succeed(FleetRunSlots, config)
 }
 
-
 /**
  * Takes the fleet's URL out of this process's environment (codex, its commands and hooks never
  * see the password) and returns the fleet gate for `limit` (none without a limit or a URL).
