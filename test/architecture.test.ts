@@ -28,7 +28,7 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
     "version.ts",
     "worker",
   ],
-  cluster: ["domain", "exec", "launcher", "store", "tasks"],
+  cluster: ["domain", "exec", "launcher", "store", "tasks", "worker"],
   serve: ["domain", "exec", "gate", "generated", "processes", "render", "store", "tasks"],
   "index.ts": ["domain", "exec", "processes", "store", "tasks", "version.ts"],
   "version.ts": [],

@@ -54,6 +54,13 @@ export const ensureSchema = Effect.gen(function* () {
         created_at timestamptz NOT NULL DEFAULT now(),
         snapshot jsonb,
         snapshot_at timestamptz)`
+      // The fleet's usage-limit gate (cluster/usageGate.ts): the latest reset per account.
+      yield* sql`CREATE TABLE IF NOT EXISTS codex_tasks_usage_limits (
+        account text PRIMARY KEY,
+        until timestamptz NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        host text NOT NULL,
+        task_id text)`
       yield* sql`INSERT INTO codex_tasks_meta (key, value) VALUES ('schema_version', ${String(SCHEMA_VERSION)})
         ON CONFLICT (key) DO NOTHING`
     }),

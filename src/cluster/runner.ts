@@ -15,6 +15,7 @@ import { pgLayer, runnerLayer } from "./engine.js"
 import { makeOperations, withHost } from "./handlers.js"
 import { HostEntity, TaskEntity } from "./protocol.js"
 import { ensureSchema, heartbeat, saveSnapshots } from "./registry.js"
+import { usageGate } from "./usageGate.js"
 
 /** How a runner was asked to run. */
 export interface RunnerOptions<R = never> {
@@ -114,7 +115,7 @@ export const runRunner = <R>(o: RunnerOptions<R>) =>
       const db = yield* Layer.build(pgLayer(o.url))
       yield* Effect.provide(ensureSchema, db)
       yield* Layer.build(
-        Layer.mergeAll(entities(o), heartbeats(o)).pipe(
+        Layer.mergeAll(entities(o), heartbeats(o), usageGate(o.hostId)).pipe(
           Layer.provide(runnerLayer(o.hostId, o.listen)),
           Layer.provide(Layer.succeedContext(db)),
         ),

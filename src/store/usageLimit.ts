@@ -62,7 +62,8 @@ export const trustedReset = (
   return until
 }
 
-const readRecord = (root: string): Effect.Effect<UsageLimitRecord | undefined> =>
+/** The store's record as written (whoever it is for), if there is a readable one. */
+export const readUsageLimitRecord = (root: string): Effect.Effect<UsageLimitRecord | undefined> =>
   Effect.promise(() => readFile(join(root, USAGE_LIMIT_FILE), "utf8").catch(() => undefined)).pipe(
     Effect.map((text) => {
       if (text === undefined) return undefined
@@ -77,7 +78,7 @@ export const readUsageLimit = (
   who: UsageIdentity,
   nowMs: number,
 ): Effect.Effect<number | undefined> =>
-  Effect.map(readRecord(root), (record) =>
+  Effect.map(readUsageLimitRecord(root), (record) =>
     record === undefined ? undefined : trustedReset(record, who, nowMs),
   )
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import {
   type CliSandbox,
@@ -46,10 +47,9 @@ const fleetOnce = () => {
     const fleet = await world.setup()
     if (fleet === undefined) return undefined
     const env = { CODEX_TASKS_LIMIT_WAIT_FLOOR: "1s" }
-    const [alpha, beta] = await Promise.all([
-      fleet.startRunner("alpha", { env }),
-      fleet.startRunner("beta", { env, args: ["--max-running", "1"] }),
-    ])
+    // One after the other: the engine's first runner creates its tables.
+    const alpha = await fleet.startRunner("alpha", { env })
+    const beta = await fleet.startRunner("beta", { env, args: ["--max-running", "1"] })
     return { fleet, alpha, beta }
   })()
   return shared
@@ -154,5 +154,70 @@ describe("limits across a fleet of two runners", () => {
     // Each prompt but the holders' reached the model once.
     const answered = fleet.server.requests.filter((r) => r.action === "message")
     expect(answered).toHaveLength(7)
+  }, 240_000)
+
+  it("a usage limit met on alpha makes a task on beta wait until the reset, then run", async (ctx) => {
+    const got = await fleetOnce()
+    if (got === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const { fleet, alpha, beta } = got
+    const b = await fleet.fleetCli(["start", "--on", "beta", ...FLAGS, "REPLY:beta first"])
+    expect(b.code, b.stderr).toBe(0)
+    const idB = b.stdout.trim()
+    await waitForState(beta.sandbox, idB, "STOPPED", { timeoutMs: 60_000 })
+
+    // codex names a reset to the minute, and that minute is what the store records: aim the
+    // scripted reset just past a minute boundary at least 15 s away, so the reset is that minute.
+    const now = Date.now()
+    const reset = Math.ceil((now + 15_000) / 60_000) * 60_000
+    const seconds = Math.ceil((reset - now) / 1000) + 3
+    const a = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      ...FLAGS,
+      `HTTP:429:usage_limit_reached~1\nRESET:${seconds}\nREPLY:alpha after the reset`,
+    ])
+    expect(a.code, a.stderr).toBe(0)
+    const idA = a.stdout.trim()
+    await waitFor(
+      "beta's store to learn alpha's reset",
+      () => {
+        try {
+          const record = json<{ until: string }>(
+            readFileSync(join(beta.sandbox.storeRoot, ".usage-limit.json"), "utf8"),
+          )
+          return Date.parse(record.until) === reset ? true : undefined
+        } catch {
+          return undefined
+        }
+      },
+      30_000,
+    )
+    const sent = await fleet.fleetCli(["send", idB, "REPLY:beta after the reset"])
+    expect(sent.code, sent.stderr).toBe(0)
+    const waiting = await waitFor(
+      "beta's task to wait for the usage limit",
+      async () => {
+        const status = await fleet.fleetCli(["status", "--json", idB])
+        const task = json<{ host: string; waiting: { for: string; until?: string } | null }>(
+          status.stdout,
+        )
+        return task.waiting?.for === "usage_limit" ? task : undefined
+      },
+      30_000,
+    )
+    expect(waiting.host).toBe("beta")
+    expect(Date.parse(waiting.waiting?.until ?? "")).toBeGreaterThanOrEqual(reset)
+    const human = await fleet.fleetCli(["status", idB])
+    expect(human.stdout).toMatch(/usage limit/i)
+
+    const done = await waitForState(beta.sandbox, idB, "STOPPED", { timeoutMs: 150_000 })
+    expect(done.meta.last_result).toBe("beta after the reset")
+    const ran = fleet.server.requests.find((r) => r.lastUserText === "REPLY:beta after the reset")
+    expect(ran?.receivedAt ?? 0).toBeGreaterThanOrEqual(reset)
+    const logB = readFileSync(join(beta.sandbox.storeRoot, idB, "task.log"), "utf8")
+    expect(logB).toContain("another task hit the usage limit: waiting until")
+    const doneA = await waitForState(alpha.sandbox, idA, "STOPPED", { timeoutMs: 150_000 })
+    expect(doneA.meta.last_result).toBe("alpha after the reset")
   }, 240_000)
 })
