@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import { MachineId, Snowflake } from "@effect/cluster"
+import pg from "pg"
 import { describe, expect, it } from "vitest"
 import {
   type CliSandbox,
@@ -220,4 +222,37 @@ describe("limits across a fleet of two runners", () => {
     const doneA = await waitForState(alpha.sandbox, idA, "STOPPED", { timeoutMs: 150_000 })
     expect(doneA.meta.last_result).toBe("alpha after the reset")
   }, 240_000)
+
+  it("doctor --cluster fails on a message waiting past 2 minutes for a live host, and names its runner", async (ctx) => {
+    const got = await fleetOnce()
+    if (got === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const { fleet } = got
+    const healthy = await fleet.fleetCli(["doctor"])
+    expect(healthy.stdout).toMatch(/^✓ message backlog: none$/m)
+    // A message the engine never consumes (Effect-TS/effect#6248), 5 minutes old, for a shard of
+    // host alpha that no runner holds (alpha has 8): what a stalled runner leaves behind.
+    const client = new pg.Client({ connectionString: fleet.url })
+    await client.connect()
+    const id = Snowflake.make({
+      timestamp: Date.now() - 5 * 60_000,
+      machineId: MachineId.make(7),
+      sequence: 0,
+    })
+    try {
+      await client.query(
+        `INSERT INTO cluster_messages (id, message_id, shard_id, entity_type, entity_id, kind, tag, payload, request_id)
+         VALUES ($1, $2, 'alpha:99', 'CodexTasksTask', 'alpha/stalled', 0, 'Status', '{}', $1)`,
+        [String(id), `stalled-${id}`],
+      )
+      const stalled = await fleet.fleetCli(["doctor"])
+      expect(stalled.code).toBe(1)
+      expect(stalled.stdout).toMatch(
+        /^✗ message backlog: 1 message\(s\) for live hosts, the oldest \(host alpha\) 30\d s old$/m,
+      )
+      expect(stalled.stdout).toMatch(/fix: restart the runner of host alpha/)
+    } finally {
+      await client.query("DELETE FROM cluster_messages WHERE id = $1", [String(id)])
+      await client.end()
+    }
+  }, 60_000)
 })
