@@ -7,6 +7,7 @@ import { Snowflake } from "@effect/cluster"
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import type { Check } from "../tasks/doctor.js"
+import { fleetLimitChecks } from "./limitsDoctor.js"
 import { hosts, SCHEMA_VERSION, schemaVersion } from "./registry.js"
 
 /** A message waiting longer than this for a live host means the engine is stuck. */
@@ -110,5 +111,6 @@ export const fleetChecks = Effect.gen(function* () {
     ageMs: now - Snowflake.timestamp(Snowflake.Snowflake(r.id)),
   }))
   checks.push(backlogCheck(waiting, new Set(live.map((h) => h.host))))
+  checks.push(...(yield* fleetLimitChecks))
   return checks
 })

@@ -137,6 +137,8 @@ describe("limits across a fleet of two runners", () => {
       60_000,
     )
     expect(waiting).toMatchObject({ state: "RUNNING", host: "alpha" })
+    const doctor = await fleet.fleetCli(["doctor"])
+    expect(doctor.stdout).toMatch(/^✓ fleet run slots: 2 held/m)
     const listed = await fleet.fleetCli(["ls"])
     expect(listed.stdout.split("\n").find((l) => l.startsWith(existing))).toMatch(/RUNNING/)
 
@@ -229,6 +231,8 @@ describe("limits across a fleet of two runners", () => {
     const { fleet } = got
     const healthy = await fleet.fleetCli(["doctor"])
     expect(healthy.stdout).toMatch(/^✓ message backlog: none$/m)
+    expect(healthy.stdout).toMatch(/^✓ fleet run slots: 0 held/m)
+    expect(healthy.stdout).toMatch(/^✓ usage limit: no reset pending$/m)
     // A message the engine never consumes (Effect-TS/effect#6248), 5 minutes old, for a shard of
     // host alpha that no runner holds (alpha has 8): what a stalled runner leaves behind.
     const client = new pg.Client({ connectionString: fleet.url })
