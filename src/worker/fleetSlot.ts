@@ -5,7 +5,7 @@
  * connection, freed when the worker or its host dies). The fleet's URL comes from the runner's
  * environment (`CODEX_TASKS_CLUSTER`), which the worker removes from its own before codex starts.
  */
-import { Context, Effect, Layer, Random } from "effect"
+import { Context, Effect, Layer, Random, Schedule } from "effect"
 import { redactUrl, redactUrlIn } from "../domain/notify.js"
 import { FLEET_URL_VAR } from "../launcher/requestExtras.js"
 
@@ -41,6 +41,9 @@ export const fleetSlotsFromEnv = (
 
 /** How often a waiter tries the slots again (ms; plus up to half of it as jitter). */
 export const FLEET_SLOT_RETRY_MS = 1_000
+
+/** How often a held slot's connection is checked (a broken one no longer holds the slot). */
+export const LOST_CHECK_MS = 1_000
 
 /** What a fleet slot wait reports: slots held fleet-wide and the limit. */
 export interface FleetSlotWait {
@@ -99,7 +102,22 @@ export const holdFleetSlot = (
       for (;;) {
         const slot = yield* Effect.tryPromise(() => c.tryTake(config.limit)).pipe(Effect.either)
         if (slot._tag === "Left") break
-        if (slot.right !== undefined) return slot.right
+        if (slot.right !== undefined) {
+          // Held until the scope closes; a connection that breaks meanwhile lost the slot: said once.
+          yield* Effect.forkScoped(
+            Effect.repeat(Effect.sync(c.lost), {
+              schedule: Schedule.spaced(LOST_CHECK_MS),
+              until: (lost) => lost,
+            }).pipe(
+              Effect.zipRight(
+                trouble(
+                  "the connection to the fleet's PostgreSQL broke: this run no longer holds a fleet run slot",
+                ),
+              ),
+            ),
+          )
+          return slot.right
+        }
         if (!waited) {
           waited = true
           const held = yield* Effect.tryPromise(() => c.held(config.limit)).pipe(

@@ -88,6 +88,35 @@ describe("fleet run slots", () => {
     expect(await heldSlots(url)).toBe(0)
   }, 60_000)
 
+  it("a held slot whose connection breaks is gone, and the run's log is told so once", async (ctx) => {
+    if (db === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const url = db.url
+    const troubles: Array<string> = []
+    const scope = await Effect.runPromise(Scope.make())
+    await Effect.runPromise(
+      Scope.extend(
+        holdFleetSlot({ url, limit: 1 }, quiet, (m) => Effect.sync(() => troubles.push(m))),
+        scope,
+      ),
+    )
+    expect(await heldSlots(url)).toBe(1)
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'codex-tasks fleet slot'",
+    )
+    await admin.end()
+    for (let i = 0; i < 100 && troubles.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(troubles).toEqual([
+      "the connection to the fleet's PostgreSQL broke: this run no longer holds a fleet run slot",
+    ])
+    expect(await heldSlots(url)).toBe(0)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    expect(troubles).toHaveLength(1)
+  }, 30_000)
+
   it("an unreachable database: the wait goes on, told once, without the password", async (ctx) => {
     if (db === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
     const url = "postgres://codex:s3cret-pass@127.0.0.1:9/none"
