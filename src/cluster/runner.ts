@@ -15,6 +15,7 @@ import { pgLayer, runnerLayer } from "./engine.js"
 import { makeOperations, withHost } from "./handlers.js"
 import { HostEntity, TaskEntity } from "./protocol.js"
 import { ensureSchema, heartbeat, saveSnapshots } from "./registry.js"
+import { holdStartupLock } from "./startupLock.js"
 import { usageGate } from "./usageGate.js"
 
 /** How a runner was asked to run. */
@@ -113,12 +114,21 @@ export const runRunner = <R>(o: RunnerOptions<R>) =>
   Effect.scoped(
     Effect.gen(function* () {
       const db = yield* Layer.build(pgLayer(o.url))
-      yield* Effect.provide(ensureSchema, db)
-      yield* Layer.build(
-        Layer.mergeAll(entities(o), heartbeats(o), usageGate(o.hostId)).pipe(
-          Layer.provide(runnerLayer(o.hostId, o.listen)),
-          Layer.provide(Layer.succeedContext(db)),
-        ),
+      const runnerScope = yield* Effect.scope
+      // One runner of the fleet at a time from here until its engine is built (the lock's own
+      // scope ends then; what is built lives as long as the runner).
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* Effect.provide(holdStartupLock, db)
+          yield* Effect.provide(ensureSchema, db)
+          yield* Layer.buildWithScope(
+            Layer.mergeAll(entities(o), heartbeats(o), usageGate(o.hostId)).pipe(
+              Layer.provide(runnerLayer(o.hostId, o.listen)),
+              Layer.provide(Layer.succeedContext(db)),
+            ),
+            runnerScope,
+          )
+        }),
       )
       // Workers inherit the URL (a task with a fleet-wide limit takes its slots there) and take
       // it out of their own environment before codex starts (worker/fleetSlot.ts).

@@ -49,9 +49,12 @@ const fleetOnce = () => {
     const fleet = await world.setup()
     if (fleet === undefined) return undefined
     const env = { CODEX_TASKS_LIMIT_WAIT_FLOOR: "1s" }
-    // One after the other: the engine's first runner creates its tables.
-    const alpha = await fleet.startRunner("alpha", { env })
-    const beta = await fleet.startRunner("beta", { env, args: ["--max-running", "1"] })
+    // Both at once on the fresh database: one of them used to hang or fail while the engine
+    // created its tables (cluster/startupLock.ts).
+    const [alpha, beta] = await Promise.all([
+      fleet.startRunner("alpha", { env }),
+      fleet.startRunner("beta", { env, args: ["--max-running", "1"] }),
+    ])
     return { fleet, alpha, beta }
   })()
   return shared
