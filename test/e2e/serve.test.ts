@@ -364,8 +364,11 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
     await Promise.all(
       tabs.map((t) => t.locator("#connection").filter({ hasText: "live" }).waitFor()),
     )
-    await start(sandbox, [...FLAGS, "-t", "seen by all", "REPLY:ok"])
-    await Promise.all(tabs.map((t) => row(t, "seen by all").waitFor({ timeout: 30_000 })))
+    // A title that is markup shows as the text it is (the board's rows are escaped HTML).
+    const title = `seen by <b>all</b> & "you"`
+    await start(sandbox, [...FLAGS, "-t", title, "REPLY:ok"])
+    await Promise.all(tabs.map((t) => row(t, title).waitFor({ timeout: 30_000 })))
+    assert.strictEqual(await first.locator("#rows b").count(), 0)
   })
 
   it("refuses a DNS-rebound name in the browser (page, API and WebSocket) and a page without the token", async () => {
