@@ -65,6 +65,9 @@ export interface ResolveOptions {
   readonly includeArchived?: boolean
 }
 
+// How long after its last modification a `task.json` is trusted to keep its stamp until it changes.
+const RACY_MS = 2_000
+
 const byId = (a: TaskLocation, b: TaskLocation) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 // Legacy flat-era tasks have no directory: no inbox, no worker records.
@@ -153,6 +156,9 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
     // Decoded records by path, each with the stamp of the file it came from. Every writer replaces
     // `task.json` by a rename (a new inode, new times), so an unchanged stamp is an unchanged
     // record: a long-lived reader (serve, mcp) stats a task it has seen instead of decoding it.
+    // File times are coarse (a clock tick) and inodes are reused, so a file modified within
+    // `RACY_MS` of its read is not kept (as git treats "racily clean" entries): a later write could
+    // carry the very same stamp. A later write to a file settled for longer has a later mtime.
     const decoded = new Map<string, { readonly stamp: string; readonly meta: TaskMeta }>()
     const stampOf = (s: Stats) => `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`
 
@@ -175,9 +181,11 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       }
       try {
         // The stamp of the very file read: a replacement meanwhile is read again next time.
-        const stamp = stampOf(fstatSync(fd))
+        const stats = fstatSync(fd)
         const parsed = parseTaskJson(readFileSync(fd, "utf8"), loc.id, path)
-        if (Either.isRight(parsed)) decoded.set(path, { stamp, meta: parsed.right })
+        if (Either.isRight(parsed) && Date.now() - stats.mtimeMs > RACY_MS) {
+          decoded.set(path, { stamp: stampOf(stats), meta: parsed.right })
+        }
         return parsed
       } catch {
         return readRecord(loc, path)
