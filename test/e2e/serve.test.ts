@@ -197,7 +197,14 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
     const sandbox = { ...plain, env: { ...plain.env, CODEX_TASKS_MAX_RUNNING: "1" } }
     const waiter = await start(sandbox, [...FLAGS, "-t", "the waiter", "REPLY:one"])
     await waitForState(sandbox, waiter, "STOPPED", { timeoutMs: 60_000 })
-    await start(sandbox, [...FLAGS, "-t", "the holder", `RUN:${tokenSleep(sandbox)}`])
+    // codex lets a command hold a turn for 30 s at most (YIELD): the slot stays taken that long,
+    // well past the checks of the slot below.
+    await start(sandbox, [
+      ...FLAGS,
+      "-t",
+      "the holder",
+      `Hold.\nYIELD:30000\nRUN:${tokenSleep(sandbox)}\nREPLY:held`,
+    ])
     await waitFor("the holder's command", () =>
       tokenProcesses(sandbox).length > 0 ? true : undefined,
     )
