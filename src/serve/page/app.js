@@ -142,7 +142,7 @@ const drawn = new Map()
 // The first screenful is drawn at once, the rows below it a chunk per frame after it: a board of
 // 1,000 tasks is usable (seen, filtered, clicked) before its last row is laid out.
 const FIRST_ROWS = 80
-const CHUNK_ROWS = 200
+const CHUNK_ROWS = 500
 let drawing = 0
 
 /** The rows of `items` ({t, shortId, ageText}), kept ones reused, new ones parsed at once. */
