@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs"
+import { statSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import {
@@ -9,7 +9,7 @@ import {
   type TaskUsage,
 } from "../domain/task.js"
 import type { TaskJson } from "../domain/wire.js"
-import { INBOX_DIR } from "../store/inbox.js"
+import { mayHavePending } from "../store/inbox.js"
 import { WORKER_STDERR } from "../store/scratchNames.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
@@ -59,14 +59,12 @@ const stderrOf = (loc: TaskLocation, outcome: TaskOutcome | undefined): string |
 
 /**
  * The view `viewOf` builds (without the result), built synchronously for the common task of a
- * listing: one that is not stored RUNNING (no worker to ask) and has no inbox directory (nothing
- * queued). Undefined for any other task: `viewOf` it.
+ * listing: one that is not stored RUNNING (no worker to ask) and has no prompt queued in its
+ * inbox. Undefined for any other task: `viewOf` it.
  */
 export const settledViewOf = (loc: TaskLocation, meta: TaskMeta): TaskView | undefined => {
   if (meta.state === "RUNNING" && !loc.archived) return undefined
-  if (!loc.archived && loc.layout !== "flat" && existsSync(join(loc.dir, INBOX_DIR))) {
-    return undefined
-  }
+  if (!loc.archived && loc.layout !== "flat" && mayHavePending(loc.dir)) return undefined
   const { state, outcome } = effectiveState(meta, false)
   return {
     loc,

@@ -71,8 +71,12 @@ describe("Tasks.list in a long-lived process", () => {
         assert.strictEqual((yield* list).byId.get(A)?.meta.title, "in place")
         assert.strictEqual((yield* store.read(a)).title, "in place")
 
-        // a prompt queued (`send` to a busy task)
+        // a prompt queued (`send` to a busy task), then taken (the inbox directory stays)
         yield* store.inboxPush(c, "next, please")
+        assert.strictEqual((yield* list).byId.get(C)?.queued, 1)
+        yield* store.inboxDrain(c)
+        assert.strictEqual((yield* list).byId.get(C)?.queued, 0)
+        yield* store.inboxPush(c, "and this")
         assert.strictEqual((yield* list).byId.get(C)?.queued, 1)
 
         // the worker of a running task gone without a word
