@@ -73,13 +73,34 @@ try {
   }
   console.log(`GET /api/tasks of ${TASKS + 1} tasks (warm): median ${median(api).toFixed(1)} ms`)
 
-  // The board usable: from navigation to every row in the table.
+  // The board usable: from navigation to its first screenful of rows (the page draws the rows
+  // below it a chunk per frame after), and to every row in the table; median of 5 fresh tabs.
+  const firsts = []
+  const alls = []
+  for (let i = 0; i < 5; i++) {
+    const context = await browser.newContext()
+    const tab = await context.newPage()
+    const t0 = performance.now()
+    await tab.goto(url)
+    await tab.waitForFunction(() => document.querySelectorAll("#rows tr").length >= 50, null, {
+      polling: "raf",
+    })
+    firsts.push(performance.now() - t0)
+    await tab.waitForFunction(
+      (n) => document.querySelectorAll("#rows tr").length === n,
+      TASKS + 1,
+      { polling: "raf" },
+    )
+    alls.push(performance.now() - t0)
+    await context.close()
+  }
+  console.log(
+    `board of ${TASKS + 1} tasks: first screenful after ${median(firsts).toFixed(0)} ms, every row after ${median(alls).toFixed(0)} ms (median of 5 loads)`,
+  )
   const context = await browser.newContext()
   const page = await context.newPage()
-  const t0 = performance.now()
   await page.goto(url)
   await page.waitForFunction((n) => document.querySelectorAll("#rows tr").length === n, TASKS + 1)
-  console.log(`board of ${TASKS + 1} tasks usable after ${(performance.now() - t0).toFixed(0)} ms`)
 
   // A new log line visible in the open task view.
   await page.evaluate((id) => {

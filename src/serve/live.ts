@@ -114,7 +114,7 @@ export const liveSocket = (live: LiveContext) =>
           if (m.op === "unsubscribe") return
           const after = m.epoch === live.epoch ? m.after : undefined
           unsubscribeBoard = live.board.subscribe(after, (b) =>
-            outbox.unsafeOffer(JSON.stringify({ topic: "board", seq: b.seq, data: b.data })),
+            outbox.unsafeOffer(`{"topic":"board","seq":${b.seq},"data":${b.json}}`),
           )
         } else if (m.topic.startsWith("log:")) {
           if (m.op === "unsubscribe") return yield* FiberMap.remove(topics, m.topic)

@@ -11,6 +11,7 @@ import { runToEnd } from "../processes/child.js"
 import type { TaskStore } from "../store/TaskStore.js"
 import { recheckMs } from "../tasks/recheck.js"
 import type { Tasks } from "../tasks/Tasks.js"
+import { openerCommand } from "./opener.js"
 import { startServer, urlHost } from "./server.js"
 import { loadToken } from "./token.js"
 
@@ -68,8 +69,6 @@ const listenError = (host: string, port: number, cause: unknown) => {
   return new UsageError({ message: `Cannot listen on ${where}: ${detail}` })
 }
 
-const opener = process.platform === "darwin" ? "open" : "xdg-open"
-
 /** Runs `serve` until interrupted (SIGINT/SIGTERM). */
 export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, unknown>) =>
   Effect.gen(function* () {
@@ -98,7 +97,21 @@ export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, 
       `codex-tasks: serving ${r.storeRoot} on ${urlHost(r.host, port)}${r.allowUnsafe ? " (--allow-unsafe)" : `; tasks confined to ${[cwd, ...allowDirs].join(", ")}`}; Ctrl-C stops.`,
     )
     if (r.open) {
-      yield* Effect.forkScoped(runToEnd(opener, [url], { timeoutMs: 10_000 }).pipe(Effect.ignore))
+      const { command, args } = openerCommand(url, process.env.BROWSER)
+      yield* Effect.forkScoped(
+        runToEnd(command, args, { timeoutMs: 10_000 }).pipe(
+          Effect.flatMap((run) =>
+            run.exitCode === 0
+              ? Effect.void
+              : r.note(
+                  `codex-tasks: --open: ${command} ended with ${run.exitCode ?? run.signal}; open the URL yourself.`,
+                ),
+          ),
+          Effect.catchAll(() =>
+            r.note(`codex-tasks: --open: cannot run ${command}; open the URL yourself.`),
+          ),
+        ),
+      )
     }
     // A signal interrupts this wait: every connection ends before the server closes.
     return yield* Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(closeConnections)))

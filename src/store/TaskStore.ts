@@ -1,4 +1,12 @@
-import { existsSync, readFileSync } from "node:fs"
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  type Stats,
+  statSync,
+} from "node:fs"
 import { appendFile, link, mkdir, readFile, rename, rm, unlink } from "node:fs/promises"
 import { join, resolve as resolvePath } from "node:path"
 import { Array as Arr, Effect, Either, Layer } from "effect"
@@ -31,6 +39,7 @@ import {
   scanActive,
   scanArchive,
   type TaskLocation,
+  taskJsonPath,
   taskPaths,
 } from "./layout.js"
 import { detectFormat, moveToArchive } from "./legacy.js"
@@ -55,6 +64,9 @@ export type TaskListEntry =
 export interface ResolveOptions {
   readonly includeArchived?: boolean
 }
+
+// How long after its last modification a `task.json` is trusted to keep its stamp until it changes.
+const RACY_MS = 2_000
 
 const byId = (a: TaskLocation, b: TaskLocation) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
@@ -141,6 +153,47 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
       return parseTaskJson(text, loc.id, path)
     }
 
+    // Decoded records by path, each with the stamp of the file it came from. Every writer replaces
+    // `task.json` by a rename (a new inode, new times), so an unchanged stamp is an unchanged
+    // record: a long-lived reader (serve, mcp) stats a task it has seen instead of decoding it.
+    // File times are coarse (a clock tick) and inodes are reused, so a file modified within
+    // `RACY_MS` of its read is not kept (as git treats "racily clean" entries): a later write could
+    // carry the very same stamp. A later write to a file settled for longer has a later mtime.
+    const decoded = new Map<string, { readonly stamp: string; readonly meta: TaskMeta }>()
+    const stampOf = (s: Stats) => `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`
+
+    /** `readRecord` of the current record, answered from `decoded` while the file is unchanged. */
+    const readCurrent = (
+      loc: TaskLocation,
+      path: string,
+    ): Either.Either<TaskMeta, TaskNotFound | CorruptTask> => {
+      const kept = decoded.get(path)
+      if (kept !== undefined) {
+        const now = statSync(path, { throwIfNoEntry: false })
+        if (now !== undefined && stampOf(now) === kept.stamp) return Either.right(kept.meta)
+        decoded.delete(path)
+      }
+      let fd: number
+      try {
+        fd = openSync(path, "r")
+      } catch {
+        return readRecord(loc, path)
+      }
+      try {
+        // The stamp of the very file read: a replacement meanwhile is read again next time.
+        const stats = fstatSync(fd)
+        const parsed = parseTaskJson(readFileSync(fd, "utf8"), loc.id, path)
+        if (Either.isRight(parsed) && Date.now() - stats.mtimeMs > RACY_MS) {
+          decoded.set(path, { stamp: stampOf(stats), meta: parsed.right })
+        }
+        return parsed
+      } catch {
+        return readRecord(loc, path)
+      } finally {
+        closeSync(fd)
+      }
+    }
+
     /**
      * Reads and decodes `task.json` (`<id>.json` for a flat-era task). A damaged one falls back to
      * `task.json.prev`, the record before the last update, so the task stays usable (its next
@@ -149,7 +202,7 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
     // Synchronous on purpose: a small file, and `ls` reads thousands of them (the promise API's
     // open/fstat/read/close round trips, and a fiber per task, cost more than the reads).
     const readNow = (loc: TaskLocation): Either.Either<TaskMeta, TaskNotFound | CorruptTask> => {
-      const current = readRecord(loc, taskPaths(loc).json)
+      const current = readCurrent(loc, taskJsonPath(loc))
       if (Either.isRight(current) || current.left._tag === "TaskNotFound" || isFlat(loc)) {
         return current
       }
@@ -306,6 +359,11 @@ export class TaskStore extends Effect.Service<TaskStore>()("codex-tasks/TaskStor
         if (Either.isRight(meta)) rows.push({ loc, meta: meta.right })
         else if (meta.left._tag === "CorruptTask") rows.push({ loc, error: meta.left })
         // TaskNotFound: not a task, or it moved away while we listed
+      }
+      // Forget the records of tasks gone (archived, removed) once there are many of them.
+      if (decoded.size > locs.length + 256) {
+        const listed = new Set(locs.map(taskJsonPath))
+        for (const path of decoded.keys()) if (!listed.has(path)) decoded.delete(path)
       }
       return rows
     })

@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs"
+import { existsSync, readdirSync } from "node:fs"
 import { mkdir, readFile, rename, unlink } from "node:fs/promises"
 import { join } from "node:path"
 import { Array as Arr, Effect, Option, Schema } from "effect"
@@ -68,6 +68,21 @@ const listNames = (dir: string) => {
     },
     catch: storeError("list", inbox),
   })
+}
+
+/**
+ * True when the task's inbox may hold a queued prompt (a pending entry's name is there), read
+ * synchronously for a listing; an unreadable inbox says true (the caller looks closer).
+ */
+export const mayHavePending = (dir: string): boolean => {
+  const inbox = join(dir, INBOX_DIR)
+  // Most tasks have no inbox: asked without a thrown ENOENT (costly a thousand times over).
+  if (!existsSync(inbox)) return false
+  try {
+    return readdirSync(inbox).some((name) => ENTRY.test(name))
+  } catch {
+    return true
+  }
 }
 
 /** Sequence numbers of the names matching `pattern`, ascending. */

@@ -46,6 +46,10 @@ export interface TaskPaths {
 /** True for a task in the Rust tool's flat layout (`<id>.json` files, no task directory). */
 export const isFlat = (loc: TaskLocation): boolean => loc.layout === "flat"
 
+/** The path of a task's metadata file (`taskPaths(loc).json`, without the other five). */
+export const taskJsonPath = (loc: TaskLocation): string =>
+  isFlat(loc) ? join(loc.dir, `${loc.id}.json`) : join(loc.dir, TASK_JSON)
+
 /** The paths of a task's files. */
 export const taskPaths = (loc: TaskLocation): TaskPaths =>
   isFlat(loc)

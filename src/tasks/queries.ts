@@ -5,7 +5,7 @@ import type { CorruptTask, TaskNotFound } from "../store/errors.js"
 import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { notificationPending, notifyLost } from "./endNotify.js"
 import { recheckMs } from "./recheck.js"
-import { type TaskView, viewOf } from "./view.js"
+import { settledViewOf, type TaskView, viewOf } from "./view.js"
 
 /** Which tasks a command addresses. */
 export type Selector =
@@ -31,7 +31,11 @@ export const listTasks = (options: {
     const broken: Array<Unreadable> = []
     for (const entry of entries) {
       if ("error" in entry) broken.push({ ref: entry.loc.id, message: entry.error.message })
-      else views.push(yield* viewOf(store, entry.loc, entry.meta, { withResult: false }))
+      else {
+        // Most tasks of a listing are settled: built without a trip through the runtime each.
+        const settled = settledViewOf(entry.loc, entry.meta)
+        views.push(settled ?? (yield* viewOf(store, entry.loc, entry.meta, { withResult: false })))
+      }
     }
     // Whoever sees a worker lost first has its notifications run (once: see endNotify.ts).
     yield* notifyLost(views)
@@ -40,8 +44,9 @@ export const listTasks = (options: {
       wanted === undefined || wanted.length === 0
         ? views
         : views.filter((v) => wanted.includes(v.state))
-    // Newest first, by instant (stores mix offsets and precisions).
-    shown.sort((a, b) => timestampMillis(b.meta.created_at) - timestampMillis(a.meta.created_at))
+    // Newest first, by instant (stores mix offsets and precisions), each instant parsed once.
+    const created = new Map(shown.map((v) => [v, timestampMillis(v.meta.created_at)]))
+    shown.sort((a, b) => (created.get(b) ?? 0) - (created.get(a) ?? 0))
     return { views: shown, broken }
   })
 

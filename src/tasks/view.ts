@@ -9,6 +9,7 @@ import {
   type TaskUsage,
 } from "../domain/task.js"
 import type { TaskJson } from "../domain/wire.js"
+import { mayHavePending } from "../store/inbox.js"
 import { WORKER_STDERR } from "../store/scratchNames.js"
 import type { TaskLocation, TaskStore } from "../store/TaskStore.js"
 import { readWorkerIdentity } from "../store/workerFiles.js"
@@ -53,6 +54,27 @@ const stderrOf = (loc: TaskLocation, outcome: TaskOutcome | undefined): string |
     return statSync(path).size > 0 ? path : undefined
   } catch {
     return undefined
+  }
+}
+
+/**
+ * The view `viewOf` builds (without the result), built synchronously for the common task of a
+ * listing: one that is not stored RUNNING (no worker to ask) and has no prompt queued in its
+ * inbox. Undefined for any other task: `viewOf` it.
+ */
+export const settledViewOf = (loc: TaskLocation, meta: TaskMeta): TaskView | undefined => {
+  if (meta.state === "RUNNING" && !loc.archived) return undefined
+  if (!loc.archived && loc.layout !== "flat" && mayHavePending(loc.dir)) return undefined
+  const { state, outcome } = effectiveState(meta, false)
+  return {
+    loc,
+    meta,
+    state: loc.archived ? "ARCHIVED" : state,
+    outcome,
+    pid: undefined,
+    queued: 0,
+    lastResult: meta.last_result,
+    workerStderr: stderrOf(loc, outcome),
   }
 }
 

@@ -1,8 +1,11 @@
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { readFile } from "node:fs/promises"
 import { join } from "node:path"
+import { Effect } from "effect"
 import type { Browser, BrowserContext, Page } from "playwright-core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { usageIdentityOf } from "../../src/worker/usageIdentity.js"
 import { ensureChromium, launchChromium } from "../support/chromium.js"
 import {
   type CliSandbox,
@@ -160,6 +163,89 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
       .waitFor({ timeout: 30_000 })
     if (SHOTS !== undefined)
       await page.screenshot({ path: join(SHOTS, "task.png"), fullPage: true })
+    // Raw JSONL: the log, byte for byte.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Raw JSONL" }).click(),
+    ])
+    assert.strictEqual(download.suggestedFilename(), `${id}.jsonl`)
+    const saved = await readFile((await download.path()) ?? "")
+    const log = await readFile(join(sandbox.storeRoot, id, "task.log"))
+    assert.isAbove(log.length, 0)
+    assert.isTrue(saved.equals(log), "the download is the log")
+    // Archived from a terminal while the page is open: the view follows (archived, transcript
+    // kept), and its log is still the one the link serves (from the archive now).
+    const archived = await runCli(sandbox, ["archive", id])
+    assert.strictEqual(archived.code, 0, archived.stderr)
+    const dir = /archived to (\S+)/.exec(archived.stdout)?.[1]?.replace(/[.,]$/, "") ?? ""
+    await page
+      .locator("#task-meta")
+      .filter({ hasText: /^archived · / })
+      .waitFor({ timeout: 30_000 })
+    await transcriptHas(page, "answer from the page", 1_000)
+    const [again] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Raw JSONL" }).click(),
+    ])
+    const fromArchive = await readFile(join(dir, "task.log"))
+    assert.isTrue((await readFile((await again.path()) ?? "")).equals(fromArchive))
+    assert.isTrue(fromArchive.equals(log))
+  })
+
+  it("shows runs in use over --max-running, a task waiting for a slot, the usage-limit countdown", async () => {
+    const { sandbox: plain, serve } = await setup(["--max-running", "1"])
+    const sandbox = { ...plain, env: { ...plain.env, CODEX_TASKS_MAX_RUNNING: "1" } }
+    const waiter = await start(sandbox, [...FLAGS, "-t", "the waiter", "REPLY:one"])
+    await waitForState(sandbox, waiter, "STOPPED", { timeoutMs: 60_000 })
+    // codex lets a command hold a turn for 30 s at most (YIELD): the slot stays taken that long,
+    // well past the checks of the slot below.
+    await start(sandbox, [
+      ...FLAGS,
+      "-t",
+      "the holder",
+      `Hold.\nYIELD:30000\nRUN:${tokenSleep(sandbox)}\nREPLY:held`,
+    ])
+    await waitFor("the holder's command", () =>
+      tokenProcesses(sandbox).length > 0 ? true : undefined,
+    )
+    const page = await login(serve)
+    const sent = await runCli(sandbox, ["send", waiter, "REPLY:two"])
+    assert.strictEqual(sent.code, 0, sent.stderr)
+    await row(page, "the waiter")
+      .filter({ hasText: "waiting for a slot" })
+      .waitFor({ timeout: 30_000 })
+    await page
+      .locator("#slots")
+      .filter({ hasText: "runs in use 1 / 1, 1 waiting for a slot" })
+      .waitFor({ timeout: 30_000 })
+    // A reset the store knows of (as a worker that hit the limit records it): the waiter's next
+    // prompt waits for it, and the header counts down to it.
+    assert.strictEqual((await runCli(sandbox, ["stop", waiter])).code, 0)
+    await waitForState(sandbox, waiter, "STOPPED", { timeoutMs: 60_000 })
+    const who = await Effect.runPromise(usageIdentityOf({}, sandbox.env))
+    const now = Date.now()
+    writeFileSync(
+      join(sandbox.storeRoot, ".usage-limit.json"),
+      JSON.stringify({
+        until: new Date(now + 10 * 60_000).toISOString(),
+        recorded_at: new Date(now).toISOString(),
+        codex_home: who.codexHome,
+        ...(who.account === undefined ? {} : { account: who.account }),
+      }),
+    )
+    assert.strictEqual((await runCli(sandbox, ["send", waiter, "REPLY:three"])).code, 0)
+    await row(page, "the waiter")
+      .filter({ hasText: "usage limit until" })
+      .waitFor({ timeout: 30_000 })
+    const countdown = page.locator("#usage-limit")
+    await countdown.filter({ hasText: /^usage limit: resets in (09|10):\d\d$/ }).waitFor()
+    const first = await countdown.textContent()
+    await waitFor("the countdown to move", async () =>
+      (await countdown.textContent()) !== first ? true : undefined,
+    )
+    const stopped = await runCli(sandbox, ["stop", waiter])
+    assert.strictEqual(stopped.code, 0, `${stopped.stdout}${stopped.stderr}`)
+    await countdown.waitFor({ state: "hidden", timeout: 30_000 })
   })
 
   it("Stop ends the task and leaves no process", async () => {
@@ -285,8 +371,11 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
     await Promise.all(
       tabs.map((t) => t.locator("#connection").filter({ hasText: "live" }).waitFor()),
     )
-    await start(sandbox, [...FLAGS, "-t", "seen by all", "REPLY:ok"])
-    await Promise.all(tabs.map((t) => row(t, "seen by all").waitFor({ timeout: 30_000 })))
+    // A title that is markup shows as the text it is (the board's rows are escaped HTML).
+    const title = `seen by <b>all</b> & "you"`
+    await start(sandbox, [...FLAGS, "-t", title, "REPLY:ok"])
+    await Promise.all(tabs.map((t) => row(t, title).waitFor({ timeout: 30_000 })))
+    assert.strictEqual(await first.locator("#rows b").count(), 0)
   })
 
   it("refuses a DNS-rebound name in the browser (page, API and WebSocket) and a page without the token", async () => {

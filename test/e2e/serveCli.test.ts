@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from "node:fs"
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
 import { assert, describe, it } from "vitest"
-import { runCli } from "../support/cli.js"
+import { runCli, waitFor } from "../support/cli.js"
 import { e2eWorld } from "../support/e2eWorld.js"
 import { send, upgradeHeaders } from "../support/serveInProcess.js"
 import { startServe } from "../support/serveProcess.js"
@@ -38,6 +38,20 @@ describe("codex-tasks serve (the process)", () => {
     })
     assert.strictEqual(old.status, 401)
     await rotated.stop()
+  })
+
+  it("--open runs the browser $BROWSER names with the URL, as one argument and no shell", async () => {
+    const sandbox = await setup()
+    const recorder = join(sandbox.cwd, "browser;echo$HOME")
+    writeFileSync(recorder, '#!/bin/sh\nprintf \'%s\\n\' "$#" "$@" > "$0.args"\n', { mode: 0o755 })
+    const serve = await startServe({ ...sandbox, env: { ...sandbox.env, BROWSER: recorder } }, [
+      "--open",
+    ])
+    const args = await waitFor("the browser to be run", () =>
+      existsSync(`${recorder}.args`) ? readFileSync(`${recorder}.args`, "utf8") : undefined,
+    )
+    assert.strictEqual(args, `1\n${serve.url}\n`)
+    assert.deepStrictEqual(await serve.stop(), { code: 0, signal: null })
   })
 
   it("refuses a taken port, a non-loopback host without --allow-remote, and a bad port, with exit 2", async () => {

@@ -1,5 +1,6 @@
 // The codex-tasks serve page: the board and a task view, fed by one WebSocket (/live) and the
-// JSON API. No framework: the DOM is built with textContent only (nothing from a task is HTML).
+// JSON API. No framework: the DOM is built with textContent, and the board's rows as HTML in
+// which every text from a task is escaped (nothing from a task is ever markup).
 
 const $ = (id) => document.getElementById(id)
 const rows = new Map()
@@ -73,20 +74,19 @@ const age = (iso) => {
   return `${Math.floor(s / 86400)}d`
 }
 
+// One formatter: `toLocaleString` per number builds a new one each call (slow on 1,000 rows).
+const numbers = new Intl.NumberFormat()
 const tokens = (u) =>
-  u === null ? "" : (u.input_tokens + u.output_tokens + u.reasoning_output_tokens).toLocaleString()
+  u === null ? "" : numbers.format(u.input_tokens + u.output_tokens + u.reasoning_output_tokens)
 
-const cell = (text, className) => {
-  const td = document.createElement("td")
-  td.textContent = text
-  if (className !== undefined) td.className = className
-  return td
-}
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }
+/** Text as HTML that shows exactly that text (element content and quoted attributes). */
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => ESCAPES[c])
+const cell = (text, className) =>
+  `<td${className === undefined ? "" : ` class="${className}"`}>${escapeHtml(text)}</td>`
 
-const matches = (t) => {
-  const state = $("state-filter").value
+const matches = (t, state, q) => {
   if (state !== "" && !stateText(t).startsWith(state)) return false
-  const q = $("text-filter").value.trim().toLowerCase()
   if (q === "") return true
   return [t.id, t.title, t.last_prompt, t.initial_prompt, t.branch]
     .filter((s) => typeof s === "string")
@@ -110,46 +110,88 @@ const shortIds = (ids) => {
   return short
 }
 
-const rowElement = (t, shortId, ageText) => {
-  const tr = document.createElement("tr")
-  tr.dataset.id = t.id
-  tr.append(cell(stateText(t), `state ${stateClass(t)}`))
-  const titleCell = document.createElement("td")
-  const link = document.createElement("a")
-  link.href = `#task/${t.id}`
-  link.textContent = t.title ?? (t.initial_prompt ?? "").slice(0, 80)
-  titleCell.append(link)
-  tr.append(titleCell, cell(shortId), cell(ageText))
-  tr.append(cell(t.activity ?? (t.last_result ?? "").split("\n")[0], "activity"))
-  tr.append(cell(t.queued_prompts === 0 ? "" : String(t.queued_prompts), "num"))
-  const used = t.tokens_used === null ? "" : t.tokens_used.toLocaleString()
-  const budget = t.token_budget === null ? "" : ` / ${t.token_budget.toLocaleString()}`
-  tr.append(cell(`${used}${budget}`, "num"), cell(t.branch ?? ""))
-  tr.append(cell(t.changed_files === null ? "" : String(t.changed_files), "num"))
-  return tr
+/** One row of the board as HTML (every text escaped). */
+const rowHtml = (t, shortId, ageText) => {
+  const title = t.title ?? (t.initial_prompt ?? "").slice(0, 80)
+  const used = t.tokens_used === null ? "" : numbers.format(t.tokens_used)
+  const budget = t.token_budget === null ? "" : ` / ${numbers.format(t.token_budget)}`
+  return (
+    `<tr data-id="${escapeHtml(t.id)}">` +
+    cell(stateText(t), `state ${stateClass(t)}`) +
+    `<td><a href="#task/${escapeHtml(t.id)}">${escapeHtml(title)}</a></td>` +
+    cell(shortId) +
+    cell(ageText) +
+    cell(t.activity ?? (t.last_result ?? "").split("\n")[0], "activity") +
+    cell(t.queued_prompts === 0 ? "" : String(t.queued_prompts), "num") +
+    cell(`${used}${budget}`, "num") +
+    cell(t.branch ?? "") +
+    cell(t.changed_files === null ? "" : String(t.changed_files), "num") +
+    "</tr>"
+  )
+}
+
+/** The rows of `html` (one parse for all of them, not ten elements built per row). */
+const rowElements = (html) => {
+  const template = document.createElement("template")
+  template.innerHTML = `<table><tbody>${html}</tbody></table>`
+  return template.content.querySelectorAll("tr")
 }
 
 // Rows already drawn, by id, with what they were drawn from: a delta redraws only its rows.
 const drawn = new Map()
+// The first screenful is drawn at once, the rows below it a chunk per frame after it: a board of
+// 1,000 tasks is usable (seen, filtered, clicked) before its last row is laid out.
+const FIRST_ROWS = 80
+const CHUNK_ROWS = 500
+let drawing = 0
+
+/** The rows of `items` ({t, shortId, ageText}), kept ones reused, new ones parsed at once. */
+const rowsOf = (items) => {
+  const fresh = []
+  const trs = items.map((item, i) => {
+    const from = rowText.get(item.t.id)
+    const kept = drawn.get(item.t.id)
+    if (kept?.from === from && kept.shortId === item.shortId && kept.ageText === item.ageText) {
+      return kept.tr
+    }
+    fresh.push(i)
+    return undefined
+  })
+  const made = rowElements(
+    fresh.map((i) => rowHtml(items[i].t, items[i].shortId, items[i].ageText)).join(""),
+  )
+  fresh.forEach((at, n) => {
+    const { t, shortId, ageText } = items[at]
+    trs[at] = made[n]
+    drawn.set(t.id, { from: rowText.get(t.id), shortId, ageText, tr: made[n] })
+  })
+  return trs
+}
+
+const drawRest = (items, generation) => {
+  if (items.length === 0 || generation !== drawing) return
+  requestAnimationFrame(() => {
+    if (generation !== drawing) return
+    $("rows").append(...rowsOf(items.slice(0, CHUNK_ROWS)))
+    drawRest(items.slice(CHUNK_ROWS), generation)
+  })
+}
 
 const renderBoard = () => {
   renderQueued = false
-  const all = [...rows.values()].sort((a, b) => b.created_at.localeCompare(a.created_at))
+  // Newest first, by instant (stores mix offsets and precisions), each parsed once.
+  const created = new Map([...rows.values()].map((t) => [t, Date.parse(t.created_at)]))
+  const all = [...rows.values()].sort((a, b) => created.get(b) - created.get(a))
   const short = shortIds(rows.keys())
-  const shown = all.filter(matches)
-  const body = document.createDocumentFragment()
-  for (const t of shown) {
-    const shortId = short.get(t.id) ?? t.id
-    const ageText = age(t.created_at)
-    const from = rowText.get(t.id)
-    const kept = drawn.get(t.id)
-    const fresh = kept?.from === from && kept.shortId === shortId && kept.ageText === ageText
-    const tr = fresh ? kept.tr : rowElement(t, shortId, ageText)
-    if (!fresh) drawn.set(t.id, { from, shortId, ageText, tr })
-    body.append(tr)
-  }
+  const state = $("state-filter").value
+  const query = $("text-filter").value.trim().toLowerCase()
+  const shown = all
+    .filter((t) => matches(t, state, query))
+    .map((t) => ({ t, shortId: short.get(t.id) ?? t.id, ageText: age(t.created_at) }))
   for (const id of drawn.keys()) if (!rows.has(id)) drawn.delete(id)
-  $("rows").replaceChildren(body)
+  drawing++
+  $("rows").replaceChildren(...rowsOf(shown.slice(0, FIRST_ROWS)))
+  drawRest(shown.slice(FIRST_ROWS), drawing)
   $("count").textContent = `${shown.length} of ${all.length} tasks`
   renderHeader(all)
 }
