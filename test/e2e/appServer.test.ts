@@ -300,9 +300,9 @@ describe("--backend app-server, real codex app-server", () => {
       })
       return { id, waiting }
     }
-    const noted = async (sandbox: CliSandbox, id: string) =>
+    const noted = async (sandbox: CliSandbox, id: string, kind = "approval") =>
       (await readLog(sandbox, id))
-        .filter((e) => e.type === "worker" && String(e.message).startsWith("approval"))
+        .filter((e) => e.type === "worker" && String(e.message).startsWith(kind))
         .map((e) => String(e.message))
 
     it("waits for approval (status says for what, --on-finish hears of it); approve → the command ran", async () => {
@@ -343,7 +343,7 @@ describe("--backend app-server, real codex app-server", () => {
       const decline = await runCli(sandbox, ["decline", id, "--message", "not now"])
 
       assert.strictEqual(decline.code, 0, decline.stderr)
-      assert.strictEqual(decline.stdout, `Task ${id}: declined.\n`)
+      assert.strictEqual(decline.stdout, `Task ${id}: declined; the message goes to codex.\n`)
       const done = await waitForState(sandbox, id, "STOPPED")
       assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")), "the command did not run")
       assert.strictEqual((await noted(sandbox, id))[1], "approval declined: not now")
@@ -377,6 +377,134 @@ describe("--backend app-server, real codex app-server", () => {
       })
       assert.isUndefined(done.meta.waiting, "the old request is no longer waited for")
       assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")))
+    })
+
+    const functionOutputs = (server: ModelServer, id: string, tool: string) =>
+      threadRequests(server, id).flatMap((r) => {
+        const input = (r.body as { input?: ReadonlyArray<Record<string, unknown>> }).input ?? []
+        const calls = new Set(
+          input.filter((i) => i.type === "function_call" && i.name === tool).map((i) => i.call_id),
+        )
+        return input
+          .filter((i) => i.type === "function_call_output" && calls.has(i.call_id))
+          .map((i) => String(i.output))
+      })
+    const waitingFor = (sandbox: CliSandbox, id: string, kind: string) =>
+      waitFor(`the task to wait for ${kind}`, async () => {
+        const meta = await readTaskJson(sandbox, id).catch(() => undefined)
+        return meta?.waiting?.for === kind ? meta.waiting : undefined
+      })
+
+    it("a request for input (request_user_input) waits; approve --answer gives codex the answer", async () => {
+      const { server, sandbox } = await setup()
+      const question = {
+        id: "colour",
+        header: "Colour",
+        question: "Which colour?",
+        options: [
+          { label: "Red", description: "warm" },
+          { label: "Blue", description: "cool" },
+        ],
+      }
+      const id = await start(
+        sandbox,
+        `Ask.\nCALL:request_user_input:${JSON.stringify({ questions: [question] })}\nREPLY:thanks`,
+        [
+          "--backend",
+          "app-server",
+          "--approvals",
+          "ask",
+          "--enable",
+          "default_mode_request_user_input",
+        ],
+      )
+      const waiting = await waitingFor(sandbox, id, "input")
+      assert.deepStrictEqual(
+        waiting.request?.questions?.map((q) => [q.question, q.options]),
+        [["Which colour?", ["Red", "Blue"]]],
+      )
+      const status = await runCli(sandbox, ["status", id])
+      assert.include(status.stdout, "Waiting: for input: Which colour? [Red|Blue]")
+      const ls = await runCli(sandbox, ["ls"])
+      assert.include(ls.stdout, "RUNNING (input)")
+
+      const bare = await runCli(sandbox, ["approve", id])
+      assert.strictEqual(bare.code, 2, bare.stderr)
+      assert.include(bare.stderr, "give one --answer for each, in order (0 given)")
+      assert.notMatch(bare.stderr, /\n\s+at /, "no stack trace")
+      const approve = await runCli(sandbox, ["approve", id, "--answer", "blue"])
+
+      assert.strictEqual(approve.code, 0, approve.stderr)
+      assert.strictEqual(approve.stdout, `Task ${id}: answered.\n`)
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(done.meta.last_result, "thanks")
+      assert.isUndefined(done.meta.waiting)
+      const [output] = functionOutputs(server, id, "request_user_input")
+      assert.deepStrictEqual(JSON.parse(output ?? "{}"), {
+        answers: { colour: { answers: ["Blue"] } },
+      })
+      assert.deepStrictEqual(await noted(sandbox, id, "input"), [
+        "input requested: Which colour? [Red|Blue]",
+        "input answered",
+      ])
+    })
+
+    it("a permission request waits; decline --message: nothing granted, the message joins the turn", async () => {
+      const { server, sandbox } = await setup()
+      const asked = { reason: "to fetch", permissions: { network: { enabled: true } } }
+      const id = await start(
+        sandbox,
+        `Perm.\nCALL:request_permissions:${JSON.stringify(asked)}\nREPLY:without the network`,
+        ["--backend", "app-server", "--approvals", "ask", "--enable", "request_permissions_tool"],
+      )
+      await waitingFor(sandbox, id, "permission")
+      const status = await runCli(sandbox, ["status", id])
+      assert.include(status.stdout, "Waiting: for permission: network (to fetch)")
+      const message = "Use the cached copy instead.\nREPLY:used the cache"
+
+      const decline = await runCli(sandbox, ["decline", id, "--message", message])
+
+      assert.strictEqual(decline.code, 0, decline.stderr)
+      assert.strictEqual(decline.stdout, `Task ${id}: declined; the message goes to codex.\n`)
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(done.meta.turns, 1, "the message joined the turn")
+      assert.strictEqual(done.meta.last_result, "used the cache")
+      const [output] = functionOutputs(server, id, "request_permissions")
+      assert.notInclude(output ?? "", '"enabled":true', "nothing granted")
+      const carrying = threadRequests(server, id).filter((r) => r.userTexts.includes(message))
+      assert.isAbove(carrying.length, 0, "the model got the message")
+      const log = await readLog(sandbox, id)
+      assert.strictEqual(
+        log.filter((e) => e.type === "user_message" && e.message === message).length,
+        1,
+      )
+      assert.deepStrictEqual(await noted(sandbox, id, "permission"), [
+        "permission requested: network (to fetch)",
+        "permission declined: Use the cached copy instead.\nREPLY:used the cache",
+      ])
+    })
+
+    it("without it (--approvals never) a request for input is declined at once, not waited on", async () => {
+      const { server, sandbox } = await setup()
+      const options = [{ label: "Yes", description: "" }]
+      const questions = [{ id: "q", header: "Q", question: "Go on?", options }]
+      const id = await start(
+        sandbox,
+        `Ask.\nCALL:request_user_input:${JSON.stringify({ questions })}\nREPLY:went on`,
+        ["--backend", "app-server", "--enable", "default_mode_request_user_input"],
+      )
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(done.meta.last_result, "went on")
+      assert.deepStrictEqual(
+        functionOutputs(server, id, "request_user_input").map((o) => JSON.parse(o)),
+        [{ answers: {} }],
+      )
+      const log = await readLog(sandbox, id)
+      assert.strictEqual(
+        log.filter((e) => e.type === "app_server.item/tool/requestUserInput").length,
+        1,
+        "the request is in the log",
+      )
     })
 
     it("is refused on the exec backend (exit 2)", async () => {
