@@ -1,4 +1,4 @@
-import { Clock, Data, Effect, Either, Option, Ref } from "effect"
+import { Clock, Data, Effect, Either, Option, Ref, SubscriptionRef } from "effect"
 import { type ExecError, isExecError, isRetryable, SpawnFailed, Stalled } from "../domain/errors.js"
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
 import { invocationFailed, steeredNote, userMessage, workerNote } from "../domain/logEntries.js"
@@ -180,8 +180,14 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
           ),
         )
       }).pipe(Effect.ignore)
+    // Requests waiting for an answer: the watchdog's clocks stop meanwhile.
+    const held = yield* SubscriptionRef.make(0)
     const onApproval = (asked: ApprovalRequest) =>
-      awaitApproval(log, asked, input.options.approvalTimeoutMs, tell).pipe(
+      Effect.acquireUseRelease(
+        SubscriptionRef.update(held, (n) => n + 1),
+        () => awaitApproval(log, asked, input.options.approvalTimeoutMs, tell),
+        () => SubscriptionRef.update(held, (n) => n - 1),
+      ).pipe(
         Effect.provide(services),
         Effect.catchAll(() => Effect.succeed<ApprovalReply>({ decision: "decline" })),
       )
@@ -197,7 +203,11 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
       onApproval: input.options.approvals === "ask" ? onApproval : undefined,
     }
     const limits = yield* Ref.get(env.limits)
-    const watch = { stallTimeoutMs: limits.stall_timeout_ms, turnTimeoutMs: limits.turn_timeout_ms }
+    const watch = {
+      stallTimeoutMs: limits.stall_timeout_ms,
+      turnTimeoutMs: limits.turn_timeout_ms,
+      held,
+    }
     const ran = yield* withRunSlot(
       log,
       // After the slot wait, right before the spawn: the gate's paths must still be where it saw them.

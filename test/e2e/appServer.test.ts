@@ -353,6 +353,23 @@ describe("--backend app-server, real codex app-server", () => {
       assert.strictEqual(done.meta.state, "STOPPED")
     })
 
+    it("--turn-timeout does not count the wait for an answer: approved after longer than it, the turn completes", async () => {
+      const { sandbox } = await setup()
+      const { id } = await asking(sandbox, ["--turn-timeout", "6s"])
+      // Waiting for longer than the whole turn may run.
+      await new Promise((resolve) => setTimeout(resolve, 8_000))
+      const still = await readTaskJson(sandbox, id)
+      assert.strictEqual(still.waiting?.for, "approval", "still waiting, not cut")
+
+      const approve = await runCli(sandbox, ["approve", id])
+
+      assert.strictEqual(approve.code, 0, approve.stderr)
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(done.outcome?.kind, "completed")
+      assert.strictEqual(done.meta.last_result, "done")
+      assert.isTrue(existsSync(join(sandbox.cwd, "approved.txt")), "the command ran")
+    }, 60_000)
+
     it("--approval-timeout declines on its own", async () => {
       const { sandbox } = await setup()
       const { id } = await asking(sandbox, ["--approval-timeout", "2s"])
