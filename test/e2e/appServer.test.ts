@@ -471,7 +471,8 @@ describe("--backend app-server, real codex app-server", () => {
       const asked = { reason: "to fetch", permissions: { network: { enabled: true } } }
       const id = await start(
         sandbox,
-        `Perm.\nCALL:request_permissions:${JSON.stringify(asked)}\nREPLY:without the network`,
+        // DELAY: the model's answer after the decline takes long enough for the message to join.
+        `Perm.\nDELAY:800\nCALL:request_permissions:${JSON.stringify(asked)}\nREPLY:without the network`,
         ["--backend", "app-server", "--approvals", "ask", "--enable", "request_permissions_tool"],
       )
       await waitingFor(sandbox, id, "permission")
