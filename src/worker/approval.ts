@@ -1,14 +1,16 @@
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Either, Option } from "effect"
 import { workerNote } from "../domain/logEntries.js"
 import { nowTimestamp } from "../domain/task.js"
 import type { ApprovalReply, ApprovalRequest } from "../exec/CodexExec.js"
 import { removeApprovalAnswer, takeApprovalAnswer } from "../store/approvals.js"
+import type { TaskLocation } from "../store/TaskStore.js"
 import { WorkerEnv } from "./env.js"
 import { notifyTask } from "./notify.js"
 import type { TaskLog } from "./taskLog.js"
 import { isStopping } from "./WorkerControl.js"
 
 const POLL_MS = 250
+const LOCATION_POLL_MS = 20
 
 /** What `waiting.for` says while codex waits on `r`. */
 export const waitingFor = (r: ApprovalRequest): "approval" | "permission" | "input" =>
@@ -54,9 +56,18 @@ export const awaitApproval = (
 ) =>
   Effect.gen(function* () {
     const env = yield* WorkerEnv
-    const at = yield* log.location
-    if (Option.isNone(at)) return DECLINE
-    const loc = at.value
+    // A start's first turn can ask before its task is published (codex asks within milliseconds
+    // of reporting the thread): wait for the task rather than decline unseen.
+    let loc: TaskLocation | undefined
+    while (loc === undefined) {
+      const at = yield* log.location
+      if (Option.isSome(at) && Either.isRight(yield* Effect.either(env.store.read(at.value)))) {
+        loc = at.value
+        break
+      }
+      if (yield* isStopping("now")) return DECLINE
+      yield* Effect.sleep(LOCATION_POLL_MS)
+    }
     const kind = waitingFor(request)
     yield* removeApprovalAnswer(loc.dir)
     const waiting = yield* env.updateMeta(loc, (m) => ({

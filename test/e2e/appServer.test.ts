@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "vitest"
 import { RUN_MARKER_VAR } from "../../src/processes/Processes.js"
@@ -284,6 +285,19 @@ describe("--backend app-server, real codex app-server", () => {
   })
 
   describe("--approvals ask", () => {
+    /** The task's `waiting` once it is for `kind`; on a timeout the error carries the log's end. */
+    const waitingFor = (sandbox: CliSandbox, id: string, kind: string) =>
+      waitFor(`the task to wait for ${kind}`, async () => {
+        const meta = await readTaskJson(sandbox, id).catch(() => undefined)
+        return meta?.waiting?.for === kind ? meta.waiting : undefined
+      }).catch(async (e: unknown) => {
+        const log = await readFile(join(taskDir(sandbox, id), "task.log"), "utf8").catch(() => "")
+        const tail = log
+          .split("\n")
+          .slice(-15)
+          .map((l) => l.slice(0, 400))
+        throw new Error(`${String(e)}; the log ends:\n${tail.join("\n")}`)
+      })
     const asking = async (sandbox: CliSandbox, extra: ReadonlyArray<string> = []) => {
       const id = await start(sandbox, "Make a file.\nRUN:touch approved.txt\nREPLY:done", [
         "--backend",
@@ -294,10 +308,7 @@ describe("--backend app-server, real codex app-server", () => {
         "workspace-write",
         ...extra,
       ])
-      const waiting = await waitFor("the approval request", async () => {
-        const meta = await readTaskJson(sandbox, id).catch(() => undefined)
-        return meta?.waiting?.for === "approval" ? meta.waiting : undefined
-      })
+      const waiting = await waitingFor(sandbox, id, "approval")
       return { id, waiting }
     }
     const noted = async (sandbox: CliSandbox, id: string, kind = "approval") =>
@@ -405,11 +416,6 @@ describe("--backend app-server, real codex app-server", () => {
         return input
           .filter((i) => i.type === "function_call_output" && calls.has(i.call_id))
           .map((i) => String(i.output))
-      })
-    const waitingFor = (sandbox: CliSandbox, id: string, kind: string) =>
-      waitFor(`the task to wait for ${kind}`, async () => {
-        const meta = await readTaskJson(sandbox, id).catch(() => undefined)
-        return meta?.waiting?.for === kind ? meta.waiting : undefined
       })
 
     it("a request for input (request_user_input) waits; approve --answer gives codex the answer", async () => {
