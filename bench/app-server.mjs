@@ -3,7 +3,11 @@
 //    one's (the scripted answers are instant, so the gap is what a turn costs around the
 //    model), median over 10 queued prompts; target app-server ≤ 1/3 of exec;
 // 2. `start` → id: median wall time of the CLI; target app-server ≤ exec + 10 %;
-// 3. memory per running task (worker + codex, summed Pss) while a command runs; target ≤ exec.
+// 3. memory per running task (worker + codex) while a command runs, both backends' tasks running
+//    at once (so the machine's state is the same for both), median of 5 samples; target ≤ exec.
+//    Private memory (USS: Private_Clean + Private_Dirty) is the figure to compare: Pss splits
+//    codex's shared pages among every process mapping them, other users' codex included, so it
+//    moves with whatever else runs on the machine.
 // The CLI runs the native codex binary behind the npm package (exec/nativeCodex.ts) for both.
 // Run after `npm run build`: node bench/app-server.mjs
 import { randomUUID } from "node:crypto"
@@ -79,9 +83,18 @@ const processes = () => {
   }
   return out
 }
-const pssKiB = (pid) => Number(/^Pss:\s+(\d+)/m.exec(read(`/proc/${pid}/smaps_rollup`))?.[1] ?? 0)
+const rollup = (pid) => {
+  const text = read(`/proc/${pid}/smaps_rollup`)
+  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0)
+  return {
+    rss: kib("Rss"),
+    pss: kib("Pss"),
+    uss: kib("Private_Clean") + kib("Private_Dirty"),
+  }
+}
+const parentOf = (pid) => Number(read(`/proc/${pid}/stat`).split(") ")[1]?.split(" ")[1] ?? 0)
 
-const measure = async (backend) => {
+const measureTurns = async (backend) => {
   // 1. Queued turns: ten prompts queued while the first turn waits 5 s for its answer.
   const { id } = await start(backend, "First.\nDELAY:5000\nREPLY:first")
   const sent = await Promise.all(
@@ -91,20 +104,51 @@ const measure = async (backend) => {
   await waitStopped(id, QUEUED + 1)
   const at = requestsOf(id).map((r) => r.receivedAt)
   const gaps = at.slice(2).map((t, i) => t - (at[i + 1] ?? t))
+  return { gap: median(gaps), gaps }
+}
 
-  // 3. Memory while one task runs `sleep 300`.
-  const long = await start(backend, "Long.\nRUN:sleep 300\nREPLY:never")
+/** 3. Memory while one task of each backend runs `sleep 300`, at the same time. */
+const measureMemory = async () => {
+  const tasks = {}
+  for (const backend of ["exec", "app-server"]) {
+    tasks[backend] = (await start(backend, `Long ${backend}.\nRUN:sleep 300\nREPLY:never`)).id
+  }
   for (let i = 0; i < 300; i++) {
-    if (processes().some((p) => read(`/proc/${p.pid}/cmdline`).startsWith("sleep"))) break
+    const sleeping = processes().filter((p) => read(`/proc/${p.pid}/cmdline`).startsWith("sleep"))
+    if (sleeping.length >= 2) break
     await sleep(100)
   }
   await sleep(1000)
-  const ps = processes()
-  const pss = (kind) => ps.filter((p) => p.kind === kind).reduce((n, p) => n + pssKiB(p.pid), 0)
-  const memory = { worker: pss("worker"), codex: pss("codex") }
-  await cli$(["stop", long.id])
+  const samples = { exec: [], "app-server": [] }
+  for (let k = 0; k < 5; k++) {
+    const ps = processes()
+    for (const [backend, id] of Object.entries(tasks)) {
+      const worker = JSON.parse(read(join(work, "store", id, "worker.json")) || "{}").pid
+      const codex = ps.filter((p) => p.kind === "codex" && parentOf(p.pid) === worker)
+      const w = rollup(worker)
+      const c = codex.map((p) => rollup(p.pid))
+      const sum = (f) => c.reduce((n, r) => n + r[f], 0)
+      samples[backend].push({
+        worker: w,
+        codex: { rss: sum("rss"), pss: sum("pss"), uss: sum("uss") },
+      })
+    }
+    await sleep(1000)
+  }
+  for (const id of Object.values(tasks)) await cli$(["stop", id])
   for (let i = 0; i < 100 && processes().length > 0; i++) await sleep(100)
-  return { gap: median(gaps), gaps, memory }
+  const med = (xs, f) => median(xs.map(f))
+  return Object.fromEntries(
+    Object.entries(samples).map(([backend, xs]) => [
+      backend,
+      Object.fromEntries(
+        ["worker", "codex"].map((who) => [
+          who,
+          Object.fromEntries(["rss", "pss", "uss"].map((f) => [f, med(xs, (x) => x[who][f])])),
+        ]),
+      ),
+    ]),
+  )
 }
 
 /** 2. start → id, the backends taking turns (the machine's load hits both alike). */
@@ -122,21 +166,27 @@ const startTimes = async () => {
 
 const mb = (kib) => (kib / 1024).toFixed(1)
 const results = {}
-for (const backend of ["exec", "app-server"]) results[backend] = await measure(backend)
+for (const backend of ["exec", "app-server"]) results[backend] = await measureTurns(backend)
+const memory = await measureMemory()
 const starts = await startTimes()
 for (const backend of ["exec", "app-server"]) results[backend].start = median(starts[backend])
 console.log(
   `Node ${process.versions.node}; codex ${read(join(repo, "node_modules/@openai/codex/package.json")).match(/"version":\s*"([^"]+)"/)?.[1]}`,
 )
+const total = (m, f) => m.worker[f] + m.codex[f]
 for (const [backend, r] of Object.entries(results)) {
+  const m = memory[backend]
+  const line = (f) =>
+    `${f.toUpperCase()} ${mb(total(m, f))} MB (worker ${mb(m.worker[f])}, codex ${mb(m.codex[f])})`
   console.log(
-    `${backend.padEnd(10)} per queued turn ${r.gap.toFixed(0)} ms (gaps ${r.gaps.map((g) => g.toFixed(0)).join(" ")}); start → id ${r.start.toFixed(0)} ms; running task Pss ${mb(r.memory.worker + r.memory.codex)} MB (worker ${mb(r.memory.worker)}, codex ${mb(r.memory.codex)})`,
+    `${backend.padEnd(10)} per queued turn ${r.gap.toFixed(0)} ms (gaps ${r.gaps.map((g) => g.toFixed(0)).join(" ")}); start → id ${r.start.toFixed(0)} ms; running task ${line("uss")}, ${line("pss")}, ${line("rss")}`,
   )
 }
 const e = results.exec
 const a = results["app-server"]
+const ratio = (f) => (total(memory["app-server"], f) / total(memory.exec, f)).toFixed(2)
 console.log(
-  `app-server / exec: per queued turn ${(a.gap / e.gap).toFixed(2)} (target ≤ 0.33), start → id ${(a.start / e.start).toFixed(2)} (target ≤ 1.10), memory ${((a.memory.worker + a.memory.codex) / (e.memory.worker + e.memory.codex)).toFixed(2)} (target ≤ 1.00)`,
+  `app-server / exec: per queued turn ${(a.gap / e.gap).toFixed(2)} (target ≤ 0.33), start → id ${(a.start / e.start).toFixed(2)} (target ≤ 1.10), memory USS ${ratio("uss")} (target ≤ 1.00; Pss ${ratio("pss")}, RSS ${ratio("rss")})`,
 )
 await server.close()
 rmSync(work, { recursive: true, force: true })

@@ -83,23 +83,37 @@ export type TaskOutcome = typeof TaskOutcome.Type
 /** An outcome's kind. */
 export type OutcomeKind = TaskOutcome["kind"]
 
-/** What codex asked to be approved (`waiting.request` while a task waits for approval). */
+/** One question of codex's request for input (`waiting.request.questions`). */
+export const InputQuestionJson = Schema.Struct({
+  id: Schema.String,
+  question: Schema.String,
+  header: Schema.optional(Schema.String),
+  /** The choices (labels); `other`: free text is accepted too. */
+  options: Schema.optional(Schema.Array(Schema.String)),
+  other: Schema.optional(Schema.Boolean),
+})
+
+/** What codex asked for (`waiting.request` while a task waits for approval, permission or input). */
 export const ApprovalRequestJson = Schema.Struct({
   kind: Schema.String,
   command: Schema.optional(Schema.String),
   cwd: Schema.optional(Schema.String),
   files: Schema.optional(Schema.Array(Schema.String)),
   reason: Schema.optional(Schema.String),
+  permissions: Schema.optional(Schema.Array(Schema.String)),
+  questions: Schema.optional(Schema.Array(InputQuestionJson)),
+  server: Schema.optional(Schema.String),
 })
 
 /**
  * What a running task's worker is waiting for: a run slot or a usage-limit reset before its next
- * codex invocation, or an answer to codex's approval request (`approve` / `decline`).
+ * codex invocation, or an answer to codex's request (`approve` / `decline`): an approval of a
+ * command or file change, more permissions, or the user's input.
  */
 export const TaskWaiting = Schema.Struct(
   {
-    for: Schema.Literal("slot", "usage_limit", "approval"),
-    /** `approval`: what codex asked for. */
+    for: Schema.Literal("slot", "usage_limit", "approval", "permission", "input"),
+    /** `approval`, `permission`, `input`: what codex asked for. */
     request: Schema.optional(ApprovalRequestJson),
     /** When the wait ends (usage limits: the reset time plus jitter). */
     until: Schema.optional(Timestamp),
@@ -109,6 +123,13 @@ export const TaskWaiting = Schema.Struct(
 )
 /** What a running task waits for. */
 export type TaskWaiting = typeof TaskWaiting.Type
+
+/** The `waiting.for` values of codex's requests, answered by `approve` / `decline`. */
+export const ANSWERABLE = ["approval", "permission", "input"] as const
+
+/** Whether the task waits for an answer to codex's request (not a slot or a usage limit). */
+export const waitsForAnswer = (w: TaskWaiting | undefined): boolean =>
+  w !== undefined && (ANSWERABLE as ReadonlyArray<string>).includes(w.for)
 
 /** Token usage totals of the thread (as reported by the last `turn.completed`). */
 export const TaskUsage = Schema.Struct(

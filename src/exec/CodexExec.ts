@@ -6,17 +6,44 @@ import type { ExecOutcome } from "./classify.js"
 import type { ExecLine } from "./decode.js"
 import type { ExecOptions } from "./options.js"
 
-/** codex asks to run a command or to change files (`--approvals ask`) and waits for the answer. */
+/** One question of codex's request for input, in the order codex asked them. */
+export interface InputQuestion {
+  readonly id: string
+  readonly question: string
+  readonly header?: string | undefined
+  /** The choices offered (labels); an answer may also be free text when `other` is true. */
+  readonly options?: ReadonlyArray<string> | undefined
+  readonly other?: boolean | undefined
+}
+
+/**
+ * What codex asks for and waits on (`--approvals ask`): to run a command, to change files, more
+ * permissions (network, paths), or the user's input (`request_user_input`, an MCP elicitation).
+ */
 export interface ApprovalRequest {
-  readonly kind: "command" | "file_change"
+  readonly kind: "command" | "file_change" | "permission" | "input"
   readonly command?: string | undefined
   readonly cwd?: string | undefined
   readonly files?: ReadonlyArray<string> | undefined
   readonly reason?: string | undefined
+  /** `permission`: what is asked for, e.g. `network`, `write /srv/data`. */
+  readonly permissions?: ReadonlyArray<string> | undefined
+  /** `input`: the questions (none: an MCP elicitation that only asks to go ahead, e.g. open a URL). */
+  readonly questions?: ReadonlyArray<InputQuestion> | undefined
+  /** `input` from an MCP server: its name. */
+  readonly server?: string | undefined
 }
 
 /** The answer to an `ApprovalRequest`: run it, run it and its like for the session, or not. */
 export type ApprovalDecision = "accept" | "acceptForSession" | "decline"
+
+/** An answer to an `ApprovalRequest`; `answers`: an `input` request's, one per question, in order. */
+export interface ApprovalReply {
+  readonly decision: ApprovalDecision
+  readonly answers?: ReadonlyArray<string> | undefined
+  /** Runs once codex has the answer (e.g. steers a decline's message into the turn). */
+  readonly afterAnswer?: Effect.Effect<void> | undefined
+}
 
 /** One prompt to run: a new thread, or a resume of `resumeThreadId`. */
 export interface ExecRequest {
@@ -42,8 +69,8 @@ export interface ExecRequest {
    * Its failures are ignored.
    */
   readonly onUsageLimitReset?: ((resetAtMs: number) => Effect.Effect<void>) | undefined
-  /** Answers codex's approval requests (app-server with `--approvals ask`); absent: declined. */
-  readonly onApproval?: ((request: ApprovalRequest) => Effect.Effect<ApprovalDecision>) | undefined
+  /** Answers codex's approval and input requests (app-server, `--approvals ask`); absent: declined. */
+  readonly onApproval?: ((request: ApprovalRequest) => Effect.Effect<ApprovalReply>) | undefined
 }
 
 /** What a run prints, in arrival order: each stdout line (decoded, bytes kept) or stderr line. */

@@ -18,8 +18,9 @@ const answer = (ctx: McpContext, tool: string, taskId: string, given: Omit<Appro
     const meta = yield* store.read(loc)
     const options = fromStoredExecOptions(meta.exec, meta)
     yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir), tool)
-    const { id } = yield* answerApproval(taskId, given)
-    const said = given.decision === "decline" ? "declined" : "approved"
+    const { id, waiting } = yield* answerApproval(taskId, given)
+    const said =
+      given.decision === "decline" ? "declined" : waiting === "input" ? "answered" : "approved"
     return {
       text: `Task ${id}: ${said}${given.decision === "acceptForSession" ? " for the session" : ""}.`,
       structured: { id, decision: given.decision },
@@ -33,7 +34,7 @@ export const registerApprovalTools = (server: McpServer, ctx: McpContext): void 
     {
       title: "Approve a task's request",
       description:
-        "Approve what a task started with approvals ask is waiting for (task_status shows it under waiting).",
+        "Approve what a task started with approvals ask is waiting for (task_status shows it under waiting); for a request for input, give answers.",
       inputSchema: ApproveArgs,
       outputSchema: ApprovalResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
@@ -44,6 +45,7 @@ export const registerApprovalTools = (server: McpServer, ctx: McpContext): void 
         extra,
         answer(ctx, "task_approve", a.taskId, {
           decision: a.forSession === true ? "acceptForSession" : "accept",
+          ...(a.answers === undefined ? {} : { answers: a.answers }),
         }),
       ),
   )

@@ -82,6 +82,12 @@ export const ApproveInput = Schema.Struct({
   forSession: Schema.optional(
     flag("Also approve what codex asks for alike for the rest of the session."),
   ),
+  answers: Schema.optional(
+    Schema.Array(Schema.String).annotations({
+      description:
+        "For a task waiting for input: one answer per question, in question order (a choice by its label).",
+    }),
+  ),
 })
 /** `task_approve` arguments (zod). */
 export const ApproveArgs = inputZodOf(ApproveInput)
@@ -89,7 +95,9 @@ export const ApproveArgs = inputZodOf(ApproveInput)
 /** `task_decline` arguments. */
 export const DeclineInput = Schema.Struct({
   taskId: nonEmpty(TASK_REF),
-  message: Schema.optional(text("Why, for the task's log.")),
+  message: Schema.optional(
+    text("Why: logged, and sent to codex right after the decline (joins the running turn)."),
+  ),
 })
 /** `task_decline` arguments (zod). */
 export const DeclineArgs = inputZodOf(DeclineInput)

@@ -1,4 +1,4 @@
-import type { TaskOutcome, TaskWaiting } from "../domain/task.js"
+import { type TaskOutcome, type TaskWaiting, waitsForAnswer } from "../domain/task.js"
 import type { TaskView } from "../tasks/view.js"
 import { oneLine, stripControls } from "./sanitize.js"
 import type { Style } from "./style.js"
@@ -29,11 +29,23 @@ export const describeOutcome = (o: TaskOutcome | undefined): string => {
 
 /** What a running task waits for, e.g. "for a usage limit to reset (until …)". */
 export const describeWaiting = (w: TaskWaiting, timeFormat: TimeFormat): string => {
-  if (w.for === "approval") {
+  if (w.for === "approval" || w.for === "permission" || w.for === "input") {
     const r = w.request
-    const asked = r?.command ?? (r?.files === undefined ? undefined : r.files.join(", "))
-    const reason = r?.reason === undefined ? "" : ` (${oneLine(r.reason)})`
-    return `for approval: ${oneLine(asked ?? r?.kind ?? "a request")}${reason}`
+    const questions = (r?.questions ?? []).map((q) =>
+      q.options === undefined || q.options.length === 0
+        ? q.question
+        : `${q.question} [${q.options.join("|")}]`,
+    )
+    const asked =
+      r?.command ??
+      r?.files?.join(", ") ??
+      (r?.permissions !== undefined && r.permissions.length > 0
+        ? r.permissions.join(", ")
+        : undefined) ??
+      (questions.length > 0 ? questions.join("; ") : undefined)
+    if (asked === undefined) return `for ${w.for}: ${oneLine(r?.reason ?? r?.kind ?? "a request")}`
+    const reason = r?.reason === undefined || r.reason === "" ? "" : ` (${oneLine(r.reason)})`
+    return `for ${w.for}: ${oneLine(asked)}${reason}`
   }
   const what = w.for === "slot" ? "for a run slot (--max-running)" : "for the usage limit to reset"
   return w.until === undefined ? what : `${what}, until ${formatTime(w.until, timeFormat)}`
@@ -105,7 +117,9 @@ export const renderTaskTable = (views: ReadonlyArray<TaskView>, timeFormat: Time
       v.loc.id,
       v.meta.title === undefined || sanitizeCell(v.meta.title) === "" ? dash : v.meta.title,
       // A task waiting for an answer to codex's request is marked: someone has to act.
-      v.state === "RUNNING" && v.meta.waiting?.for === "approval" ? "RUNNING (approval)" : v.state,
+      v.state === "RUNNING" && waitsForAnswer(v.meta.waiting)
+        ? `RUNNING (${v.meta.waiting?.for})`
+        : v.state,
       formatTime(v.meta.created_at, timeFormat),
       formatTime(v.meta.updated_at, timeFormat),
       v.meta.working_dir ?? dash,

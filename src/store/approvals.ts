@@ -12,9 +12,11 @@ import { errnoCode, type StoreError, tryFs } from "./errors.js"
  */
 export const APPROVAL_FILE = "approval.json"
 
-/** An answer to codex's approval request. */
+/** An answer to codex's request (approval, permission, input). */
 export const ApprovalAnswer = Schema.Struct({
   decision: Schema.Literal("accept", "acceptForSession", "decline"),
+  /** A request for input: one answer per question, in order. */
+  answers: Schema.optional(Schema.Array(Schema.String)),
   message: Schema.optional(Schema.String),
   at: Timestamp,
 })

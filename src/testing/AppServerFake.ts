@@ -13,6 +13,8 @@ export type FakeTurnStep =
   | { readonly crash: true }
   /** The turn goes quiet here until `turn/interrupt`. */
   | { readonly hang: true }
+  /** A request to the client (threadId and turnId filled in); the turn goes on once it is answered. */
+  | { readonly request: string; readonly params?: Record<string, unknown> }
 
 /** What a scripted app-server does. */
 export interface FakeAppServerScript {
@@ -40,6 +42,12 @@ export interface FakeAppServer {
   }>
   /** How many processes were started. */
   readonly started: () => number
+  /** The client's answers to the fake's requests, in order (`result`, or `error` when refused). */
+  readonly answers: ReadonlyArray<{
+    readonly method: string
+    readonly result?: unknown
+    readonly error?: { readonly code: number; readonly message: string }
+  }>
 }
 
 /** The default turn: a message, the usage, completed. */
@@ -67,6 +75,12 @@ export const makeFakeAppServer = (
   config: { readonly reconnectTimeoutMs?: number } = {},
 ): FakeAppServer => {
   const requests: Array<{ process: number; method: string; params: unknown }> = []
+  const answers: Array<{
+    method: string
+    result?: unknown
+    error?: { code: number; message: string }
+  }> = []
+  let nextRequest = 0
   const failed = new Map<string, number>()
   let processes = 0
   let turns = 0
@@ -86,6 +100,8 @@ export const makeFakeAppServer = (
       }
       const notify = (method: string, params: Record<string, unknown>) =>
         listener?.({ method, params })
+      // The fake's requests waiting for the client's answer: id → method and what comes next.
+      const asked = new Map<number, { method: string; goOn: () => void }>()
 
       const play = (steps: ReadonlyArray<FakeTurnStep>, threadId: string, turnId: string) => {
         const next = (i: number) => {
@@ -94,6 +110,12 @@ export const makeFakeAppServer = (
           if (step === undefined) return
           if ("crash" in step) return end("SIGKILL")
           if ("hang" in step) return
+          if ("request" in step) {
+            const id = ++nextRequest
+            asked.set(id, { method: step.request, goOn: () => setImmediate(() => next(i + 1)) })
+            listener?.({ method: step.request, params: { threadId, turnId, ...step.params }, id })
+            return
+          }
           const params = { threadId, turnId, ...step.params }
           if (step.method === "turn/completed") inFlight = undefined
           notify(step.method, params)
@@ -163,7 +185,22 @@ export const makeFakeAppServer = (
             return Effect.succeed(answer(method, params))
           }),
         notify: () => Effect.void,
-        respond: () => Effect.void,
+        respond: (id, result) =>
+          Effect.sync(() => {
+            const request = asked.get(Number(id))
+            if (request === undefined) return
+            asked.delete(Number(id))
+            answers.push({ method: request.method, result })
+            request.goOn()
+          }),
+        respondError: (id, code, message) =>
+          Effect.sync(() => {
+            const request = asked.get(Number(id))
+            if (request === undefined) return
+            asked.delete(Number(id))
+            answers.push({ method: request.method, error: { code, message } })
+            request.goOn()
+          }),
         listen: (l) => {
           listener = l
         },
@@ -185,5 +222,6 @@ export const makeFakeAppServer = (
     ),
     requests,
     started: () => processes,
+    answers,
   }
 }

@@ -21,6 +21,7 @@ export type OutputItem =
       readonly explanation?: string
     }
   | { readonly type: "patch"; readonly path: string; readonly content: string }
+  | { readonly type: "call"; readonly name: string; readonly args: string }
 
 /**
  * A way a scripted response misbehaves; `times` limits it to the first N requests (directives
@@ -66,7 +67,7 @@ export const DEFAULT_PLAN = ["Inspect the workspace", "Make the change", "Verify
 export const DIRECTIVE = /^([A-Z]+)(?::(.*)|([x*~]\d+))?$/
 export const TIMES = /^(.*?)(?:([x*~])(\d+))?$/
 export const isToolCall = (item: OutputItem) =>
-  item.type === "exec" || item.type === "plan" || item.type === "patch"
+  item.type === "exec" || item.type === "plan" || item.type === "patch" || item.type === "call"
 
 export const unescapeText = (text: string) =>
   text.replace(/\\([nt\\])/g, (_, c: string) => (c === "n" ? "\n" : c === "t" ? "\t" : "\\"))
@@ -178,6 +179,11 @@ export const parseScript = (prompt: string): Script => {
       const path = at < 0 ? value : value.slice(0, at)
       const content = at < 0 ? "created by mock PATCH" : unescapeText(value.slice(at + 1))
       output.push({ type: "patch", path, content })
+      closeRound()
+    } else if (name === "CALL" && value !== undefined) {
+      const at = value.indexOf(":")
+      const tool = at < 0 ? value : value.slice(0, at)
+      output.push({ type: "call", name: tool, args: at < 0 ? "{}" : value.slice(at + 1) })
       closeRound()
     }
   }

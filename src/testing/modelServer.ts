@@ -11,6 +11,7 @@
  *   RUN:<command>         exec_command call; the next request (with its output) continues the script
  *   PLAN[:<a>|[x] <b>]    update_plan call ([x] done, [>] active, [ ] pending; first bare step active)
  *   PATCH:<path>[:<text>] exec_command `apply_patch` heredoc adding a file (`\n` in text = newline)
+ *   CALL:<tool>[:<json>]  a call of any tool codex offers, with these arguments (default `{}`)
  *   YIELD:<ms>            yield_time_ms for the following RUNs
  *   STATUS:<code>[:<error code>]  HTTP error with an OpenAI-style JSON body (alias HTTP);
  *                         `HTTP:429:usage_limit_reached` is a ChatGPT usage limit (RESET:<s> sets

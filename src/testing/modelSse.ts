@@ -78,6 +78,7 @@ export const ID_PREFIX: Record<OutputItem["type"], string> = {
   exec: "fc",
   plan: "fc",
   patch: "fc",
+  call: "fc",
 }
 
 export const tokens = (chars: number) => Math.max(1, Math.ceil(chars / 4))
@@ -223,6 +224,8 @@ export const toolCall = (item: OutputItem): { readonly name: string; readonly ar
         args: JSON.stringify({ cmd: `apply_patch <<'EOF'\n${patch.join("\n")}\nEOF` }),
       }
     }
+    case "call":
+      return { name: item.name, args: item.args }
     default:
       return { name: item.type, args: "{}" }
   }

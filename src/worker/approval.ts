@@ -1,57 +1,98 @@
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Either, Option } from "effect"
 import { workerNote } from "../domain/logEntries.js"
 import { nowTimestamp } from "../domain/task.js"
-import type { ApprovalDecision, ApprovalRequest } from "../exec/CodexExec.js"
+import type { ApprovalReply, ApprovalRequest } from "../exec/CodexExec.js"
 import { removeApprovalAnswer, takeApprovalAnswer } from "../store/approvals.js"
+import type { TaskLocation } from "../store/TaskStore.js"
 import { WorkerEnv } from "./env.js"
 import { notifyTask } from "./notify.js"
 import type { TaskLog } from "./taskLog.js"
 import { isStopping } from "./WorkerControl.js"
 
 const POLL_MS = 250
+const LOCATION_POLL_MS = 20
 
-/** What was asked, in one line: the command or the files, and codex's reason. */
+/** What `waiting.for` says while codex waits on `r`. */
+export const waitingFor = (r: ApprovalRequest): "approval" | "permission" | "input" =>
+  r.kind === "permission" ? "permission" : r.kind === "input" ? "input" : "approval"
+
+/** What was asked, in one line: the command, files, permissions or questions, and codex's reason. */
 export const describeRequest = (r: ApprovalRequest): string => {
-  const what = r.command ?? (r.files === undefined ? r.kind : r.files.join(", "))
-  return r.reason === undefined ? what : `${what} (${r.reason})`
+  const questions = (r.questions ?? []).map((q) =>
+    q.options === undefined || q.options.length === 0
+      ? q.question
+      : `${q.question} [${q.options.join("|")}]`,
+  )
+  const what =
+    r.command ??
+    r.files?.join(", ") ??
+    (r.permissions !== undefined && r.permissions.length > 0
+      ? r.permissions.join(", ")
+      : undefined) ??
+    (questions.length > 0 ? questions.join("; ") : undefined)
+  if (what === undefined) return r.reason ?? r.kind
+  return r.reason === undefined || r.reason === "" ? what : `${what} (${r.reason})`
 }
 
 const storedRequest = (r: ApprovalRequest) =>
-  Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as {
+  JSON.parse(JSON.stringify(r)) as {
     readonly kind: string
   }
 
+const DECLINE: ApprovalReply = { decision: "decline" }
+
 /**
- * Answers one approval request of codex: the task shows `waiting: {for: "approval", request}`
- * until `approve` / `decline` leave an answer, `timeoutMs` passes (declined), or a stop
- * (declined; the turn is being interrupted anyway). The request and the answer go to the log.
+ * Answers one request of codex: the task shows `waiting: {for: "approval" | "permission" |
+ * "input", request}` until `approve` / `decline` leave an answer, `timeoutMs` passes (declined),
+ * or a stop (declined; the turn is being interrupted anyway). The request and the answer go to
+ * the log (an input's answers do not: they may be secrets). A decline's message goes to
+ * `tell` once codex has the decline (`afterAnswer`).
  */
-export const awaitApproval = (log: TaskLog, request: ApprovalRequest, timeoutMs?: number) =>
+export const awaitApproval = (
+  log: TaskLog,
+  request: ApprovalRequest,
+  timeoutMs: number | undefined,
+  tell: (message: string) => Effect.Effect<void>,
+) =>
   Effect.gen(function* () {
     const env = yield* WorkerEnv
-    const at = yield* log.location
-    if (Option.isNone(at)) return "decline" as ApprovalDecision
-    const loc = at.value
+    // A start's first turn can ask before its task is published (codex asks within milliseconds
+    // of reporting the thread): wait for the task rather than decline unseen.
+    let loc: TaskLocation | undefined
+    while (loc === undefined) {
+      const at = yield* log.location
+      if (Option.isSome(at) && Either.isRight(yield* Effect.either(env.store.read(at.value)))) {
+        loc = at.value
+        break
+      }
+      if (yield* isStopping("now")) return DECLINE
+      yield* Effect.sleep(LOCATION_POLL_MS)
+    }
+    const kind = waitingFor(request)
     yield* removeApprovalAnswer(loc.dir)
     const waiting = yield* env.updateMeta(loc, (m) => ({
       ...m,
-      waiting: { for: "approval", since: nowTimestamp(), request: storedRequest(request) },
+      waiting: { for: kind, since: nowTimestamp(), request: storedRequest(request) },
     }))
-    yield* log.write(workerNote(`approval requested: ${describeRequest(request)}`))
+    yield* log.write(workerNote(`${kind} requested: ${describeRequest(request)}`))
     // --on-finish and --webhook hear of it too (event approval_requested), without holding it up.
     yield* Effect.forkDaemon(notifyTask(env.store, loc, waiting, "approval_requested"))
     const start = yield* Clock.currentTimeMillis
-    let decision: ApprovalDecision = "decline"
+    let reply = DECLINE
+    let message: string | undefined
     let said: string
     for (;;) {
       const answer = yield* takeApprovalAnswer(loc.dir)
       if (Option.isSome(answer)) {
-        decision = answer.value.decision
-        const message = answer.value.message === undefined ? "" : `: ${answer.value.message}`
+        const { decision, answers } = answer.value
+        reply = answers === undefined ? { decision } : { decision, answers }
+        message = answer.value.message
         said =
           decision === "decline"
-            ? `declined${message}`
-            : `approved${decision === "acceptForSession" ? " for the session" : ""}`
+            ? `declined${message === undefined ? "" : `: ${message}`}`
+            : kind === "input"
+              ? "answered"
+              : `approved${decision === "acceptForSession" ? " for the session" : ""}`
         break
       }
       if (yield* isStopping("now")) {
@@ -66,6 +107,9 @@ export const awaitApproval = (log: TaskLog, request: ApprovalRequest, timeoutMs?
       yield* Effect.sleep(POLL_MS)
     }
     yield* env.updateMeta(loc, ({ waiting: _, ...m }) => m)
-    yield* log.write(workerNote(`approval ${said}`))
-    return decision
+    yield* log.write(workerNote(`${kind} ${said}`))
+    if (message !== undefined && message.trim() !== "") {
+      return { ...reply, afterAnswer: tell(message) } satisfies ApprovalReply
+    }
+    return reply
   })

@@ -1,9 +1,9 @@
-import { Clock, Data, Effect, Either, Option, Ref } from "effect"
+import { Clock, Data, Effect, Either, Option, Ref, SubscriptionRef } from "effect"
 import { type ExecError, isExecError, isRetryable, SpawnFailed, Stalled } from "../domain/errors.js"
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
 import { invocationFailed, steeredNote, userMessage, workerNote } from "../domain/logEntries.js"
 import { nowTimestamp, timestampMillis } from "../domain/task.js"
-import type { ApprovalDecision, ApprovalRequest, ExecResult } from "../exec/CodexExec.js"
+import type { ApprovalReply, ApprovalRequest, ExecResult } from "../exec/CodexExec.js"
 import type { ExecOptions } from "../exec/options.js"
 import { movedPaths, type PinnedPath } from "../exec/pinnedPaths.js"
 import type { ProcessIdentity } from "../processes/identity.js"
@@ -152,8 +152,11 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
           }),
         )
         .pipe(Effect.uninterruptible, Effect.ignore)
+    // The steer of the run in flight (app-server), for a decline's message.
+    let steerRun: ((prompt: string) => Effect.Effect<boolean>) | undefined
     const steering = (steer: (prompt: string) => Effect.Effect<boolean>) =>
       Effect.gen(function* () {
+        steerRun = steer
         for (;;) {
           yield* Effect.sleep(STEER_POLL_MS)
           const at = yield* log.location
@@ -162,10 +165,31 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
       })
     // `--approvals ask`: codex's requests wait for `approve` / `decline` (services captured here).
     const services = yield* Effect.context<WorkerEnv | WorkerControl>()
+    // `decline --message`: joins the turn right after the decline, or else is the next prompt.
+    const tell = (message: string) =>
+      Effect.gen(function* () {
+        const joined = steerRun === undefined ? false : yield* steerRun(message)
+        const at = yield* log.location
+        if (joined) yield* log.write(userMessage(message))
+        else if (Option.isSome(at)) yield* store.inboxPush(at.value, message)
+        yield* log.write(
+          workerNote(
+            joined
+              ? "the decline's message joined the running turn"
+              : "the decline's message is queued as the next prompt (no turn in flight)",
+          ),
+        )
+      }).pipe(Effect.ignore)
+    // Requests waiting for an answer: the watchdog's clocks stop meanwhile.
+    const held = yield* SubscriptionRef.make(0)
     const onApproval = (asked: ApprovalRequest) =>
-      awaitApproval(log, asked, input.options.approvalTimeoutMs).pipe(
+      Effect.acquireUseRelease(
+        SubscriptionRef.update(held, (n) => n + 1),
+        () => awaitApproval(log, asked, input.options.approvalTimeoutMs, tell),
+        () => SubscriptionRef.update(held, (n) => n - 1),
+      ).pipe(
         Effect.provide(services),
-        Effect.catchAll(() => Effect.succeed<ApprovalDecision>("decline")),
+        Effect.catchAll(() => Effect.succeed<ApprovalReply>({ decision: "decline" })),
       )
     const request = {
       prompt: input.prompt,
@@ -175,10 +199,15 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
       runId: env.runId,
       onProcessesSeen,
       onUsageLimitReset,
-      onApproval,
+      // `--approvals never`: codex's requests (e.g. for input) are declined by the client.
+      onApproval: input.options.approvals === "ask" ? onApproval : undefined,
     }
     const limits = yield* Ref.get(env.limits)
-    const watch = { stallTimeoutMs: limits.stall_timeout_ms, turnTimeoutMs: limits.turn_timeout_ms }
+    const watch = {
+      stallTimeoutMs: limits.stall_timeout_ms,
+      turnTimeoutMs: limits.turn_timeout_ms,
+      held,
+    }
     const ran = yield* withRunSlot(
       log,
       // After the slot wait, right before the spawn: the gate's paths must still be where it saw them.

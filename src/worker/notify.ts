@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { Effect, Option } from "effect"
 import { notificationEntry } from "../domain/logEntries.js"
 import { notifyOf } from "../domain/notify.js"
-import { nowTimestamp, type TaskMeta } from "../domain/task.js"
+import { nowTimestamp, type TaskMeta, waitsForAnswer } from "../domain/task.js"
 import type { ProcessIdentity } from "../processes/identity.js"
 import { TASK_RESULT } from "../store/layout.js"
 import {
@@ -50,8 +50,8 @@ export const webhookBody = (meta: TaskMeta, event: NotifyEvent = "finished"): st
     last_result: meta.last_result ?? null,
     usage: meta.usage ?? null,
     finished_at: meta.updated_at,
-    // approval_requested: what codex asks for (kind, command or files, reason).
-    ...(meta.waiting?.for === "approval" ? { waiting: meta.waiting } : {}),
+    // approval_requested: what codex asks for (kind, command, files, permissions or questions).
+    ...(waitsForAnswer(meta.waiting) ? { waiting: meta.waiting } : {}),
   })
 
 const commandMessage = (r: CommandResult) =>

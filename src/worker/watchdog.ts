@@ -3,7 +3,7 @@
  * item is in progress) and `--turn-timeout` (the turn ran that long). On Effect's `Clock`, so
  * `TestClock` drives it; a limit past a timer's 24.8 days is slept in steps (`domain/longSleep.ts`).
  */
-import { Effect, Option, Stream } from "effect"
+import { Clock, Effect, Option, Stream, type SubscriptionRef } from "effect"
 import { isItemEvent, isUnknownItem } from "../domain/events.js"
 import { sleepFor } from "../domain/longSleep.js"
 import type { ExecLine } from "../exec/decode.js"
@@ -15,7 +15,42 @@ export type Cut = "stalled" | "timed_out"
 export interface WatchLimits {
   readonly stallTimeoutMs?: number | undefined
   readonly turnTimeoutMs?: number | undefined
+  /**
+   * How many of codex's requests are waiting for a person's answer (`--approvals ask`): while
+   * any is, neither timer runs (a turn waiting for `approve` is neither slow nor stalled).
+   */
+  readonly held?: SubscriptionRef.SubscriptionRef<number> | undefined
 }
+
+/** Until `held` reads 0 (at once when it does). */
+const untilFree = (held: SubscriptionRef.SubscriptionRef<number>) =>
+  Stream.runHead(Stream.filter(held.changes, (n) => n === 0))
+
+/** Until `held` reads more than 0. */
+const untilHeld = (held: SubscriptionRef.SubscriptionRef<number>) =>
+  Stream.runHead(Stream.filter(held.changes, (n) => n > 0))
+
+/** Sleeps `ms` of time during which `held` is 0: the clock stops while it is held. */
+export const sleepUnheld = (
+  ms: number,
+  held: SubscriptionRef.SubscriptionRef<number> | undefined,
+): Effect.Effect<void> =>
+  held === undefined
+    ? sleepFor(ms)
+    : Effect.gen(function* () {
+        let left = ms
+        for (;;) {
+          yield* untilFree(held)
+          const from = yield* Clock.currentTimeMillis
+          const ended = yield* Effect.raceFirst(
+            Effect.as(sleepFor(left), true),
+            Effect.as(untilHeld(held), false),
+          )
+          if (ended) return
+          left -= (yield* Clock.currentTimeMillis) - from
+          if (left <= 0) return
+        }
+      })
 
 const commandItem = (line: ExecLine): { id: string; started: boolean } | undefined => {
   if (line._tag !== "Event" || !isItemEvent(line.event)) return undefined
@@ -45,7 +80,7 @@ export const busyStates = <E, R>(lines: Stream.Stream<ExecLine, E, R>) =>
 
 /**
  * Completes with the reason once the turn has to be cut: `stalled` after `stallTimeoutMs` without
- * a line while no command runs, `timed_out` after `turnTimeoutMs`. Never completes otherwise
+ * a line while no command runs, `timed_out` after `turnTimeoutMs`; time `held` does not count. Never completes otherwise
  * (also not when `lines` ends: the caller stops watching when the run ends).
  */
 export const watchTurn = <E, R>(
@@ -55,13 +90,16 @@ export const watchTurn = <E, R>(
   const timeout =
     limits.turnTimeoutMs === undefined
       ? Effect.never
-      : Effect.as(sleepFor(limits.turnTimeoutMs), "timed_out" as const)
+      : Effect.as(sleepUnheld(limits.turnTimeoutMs, limits.held), "timed_out" as const)
   const stall = limits.stallTimeoutMs
   if (stall === undefined) return timeout
   const stalled = busyStates(lines).pipe(
-    Stream.flatMap((busy) => (busy ? Stream.never : Stream.fromEffect(sleepFor(stall))), {
-      switch: true,
-    }),
+    Stream.flatMap(
+      (busy) => (busy ? Stream.never : Stream.fromEffect(sleepUnheld(stall, limits.held))),
+      {
+        switch: true,
+      },
+    ),
     Stream.runHead,
     Effect.flatMap((o) => (Option.isSome(o) ? Effect.succeed("stalled" as const) : Effect.never)),
   )

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "vitest"
 import { RUN_MARKER_VAR } from "../../src/processes/Processes.js"
@@ -284,6 +285,19 @@ describe("--backend app-server, real codex app-server", () => {
   })
 
   describe("--approvals ask", () => {
+    /** The task's `waiting` once it is for `kind`; on a timeout the error carries the log's end. */
+    const waitingFor = (sandbox: CliSandbox, id: string, kind: string) =>
+      waitFor(`the task to wait for ${kind}`, async () => {
+        const meta = await readTaskJson(sandbox, id).catch(() => undefined)
+        return meta?.waiting?.for === kind ? meta.waiting : undefined
+      }).catch(async (e: unknown) => {
+        const log = await readFile(join(taskDir(sandbox, id), "task.log"), "utf8").catch(() => "")
+        const tail = log
+          .split("\n")
+          .slice(-15)
+          .map((l) => l.slice(0, 400))
+        throw new Error(`${String(e)}; the log ends:\n${tail.join("\n")}`)
+      })
     const asking = async (sandbox: CliSandbox, extra: ReadonlyArray<string> = []) => {
       const id = await start(sandbox, "Make a file.\nRUN:touch approved.txt\nREPLY:done", [
         "--backend",
@@ -294,15 +308,12 @@ describe("--backend app-server, real codex app-server", () => {
         "workspace-write",
         ...extra,
       ])
-      const waiting = await waitFor("the approval request", async () => {
-        const meta = await readTaskJson(sandbox, id).catch(() => undefined)
-        return meta?.waiting?.for === "approval" ? meta.waiting : undefined
-      })
+      const waiting = await waitingFor(sandbox, id, "approval")
       return { id, waiting }
     }
-    const noted = async (sandbox: CliSandbox, id: string) =>
+    const noted = async (sandbox: CliSandbox, id: string, kind = "approval") =>
       (await readLog(sandbox, id))
-        .filter((e) => e.type === "worker" && String(e.message).startsWith("approval"))
+        .filter((e) => e.type === "worker" && String(e.message).startsWith(kind))
         .map((e) => String(e.message))
 
     it("waits for approval (status says for what, --on-finish hears of it); approve → the command ran", async () => {
@@ -343,7 +354,7 @@ describe("--backend app-server, real codex app-server", () => {
       const decline = await runCli(sandbox, ["decline", id, "--message", "not now"])
 
       assert.strictEqual(decline.code, 0, decline.stderr)
-      assert.strictEqual(decline.stdout, `Task ${id}: declined.\n`)
+      assert.strictEqual(decline.stdout, `Task ${id}: declined; the message goes to codex.\n`)
       const done = await waitForState(sandbox, id, "STOPPED")
       assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")), "the command did not run")
       assert.strictEqual((await noted(sandbox, id))[1], "approval declined: not now")
@@ -352,6 +363,23 @@ describe("--backend app-server, real codex app-server", () => {
       assert.include(again.stderr, "is not waiting for an approval")
       assert.strictEqual(done.meta.state, "STOPPED")
     })
+
+    it("--turn-timeout does not count the wait for an answer: approved after longer than it, the turn completes", async () => {
+      const { sandbox } = await setup()
+      const { id } = await asking(sandbox, ["--turn-timeout", "6s"])
+      // Waiting for longer than the whole turn may run.
+      await new Promise((resolve) => setTimeout(resolve, 8_000))
+      const still = await readTaskJson(sandbox, id)
+      assert.strictEqual(still.waiting?.for, "approval", "still waiting, not cut")
+
+      const approve = await runCli(sandbox, ["approve", id])
+
+      assert.strictEqual(approve.code, 0, approve.stderr)
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(done.outcome?.kind, "completed")
+      assert.strictEqual(done.meta.last_result, "done")
+      assert.isTrue(existsSync(join(sandbox.cwd, "approved.txt")), "the command ran")
+    }, 60_000)
 
     it("--approval-timeout declines on its own", async () => {
       const { sandbox } = await setup()
@@ -377,6 +405,130 @@ describe("--backend app-server, real codex app-server", () => {
       })
       assert.isUndefined(done.meta.waiting, "the old request is no longer waited for")
       assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")))
+    })
+
+    const functionOutputs = (server: ModelServer, id: string, tool: string) =>
+      threadRequests(server, id).flatMap((r) => {
+        const input = (r.body as { input?: ReadonlyArray<Record<string, unknown>> }).input ?? []
+        const calls = new Set(
+          input.filter((i) => i.type === "function_call" && i.name === tool).map((i) => i.call_id),
+        )
+        return input
+          .filter((i) => i.type === "function_call_output" && calls.has(i.call_id))
+          .map((i) => String(i.output))
+      })
+
+    it("a request for input (request_user_input) waits; approve --answer gives codex the answer", async () => {
+      const { server, sandbox } = await setup()
+      const question = {
+        id: "colour",
+        header: "Colour",
+        question: "Which colour?",
+        options: [
+          { label: "Red", description: "warm" },
+          { label: "Blue", description: "cool" },
+        ],
+      }
+      const id = await start(
+        sandbox,
+        `Ask.\nCALL:request_user_input:${JSON.stringify({ questions: [question] })}\nREPLY:thanks`,
+        [
+          "--backend",
+          "app-server",
+          "--approvals",
+          "ask",
+          "--enable",
+          "default_mode_request_user_input",
+        ],
+      )
+      const waiting = await waitingFor(sandbox, id, "input")
+      assert.deepStrictEqual(
+        waiting.request?.questions?.map((q) => [q.question, q.options]),
+        [["Which colour?", ["Red", "Blue"]]],
+      )
+      const status = await runCli(sandbox, ["status", id])
+      assert.include(status.stdout, "Waiting: for input: Which colour? [Red|Blue]")
+      const ls = await runCli(sandbox, ["ls"])
+      assert.include(ls.stdout, "RUNNING (input)")
+
+      const bare = await runCli(sandbox, ["approve", id])
+      assert.strictEqual(bare.code, 2, bare.stderr)
+      assert.include(bare.stderr, "give one --answer for each, in order (0 given)")
+      assert.notMatch(bare.stderr, /\n\s+at /, "no stack trace")
+      const approve = await runCli(sandbox, ["approve", id, "--answer", "blue"])
+
+      assert.strictEqual(approve.code, 0, approve.stderr)
+      assert.strictEqual(approve.stdout, `Task ${id}: answered.\n`)
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(done.meta.last_result, "thanks")
+      assert.isUndefined(done.meta.waiting)
+      const [output] = functionOutputs(server, id, "request_user_input")
+      assert.deepStrictEqual(JSON.parse(output ?? "{}"), {
+        answers: { colour: { answers: ["Blue"] } },
+      })
+      assert.deepStrictEqual(await noted(sandbox, id, "input"), [
+        "input requested: Which colour? [Red|Blue]",
+        "input answered",
+      ])
+    })
+
+    it("a permission request waits; decline --message: nothing granted, the message joins the turn", async () => {
+      const { server, sandbox } = await setup()
+      const asked = { reason: "to fetch", permissions: { network: { enabled: true } } }
+      const id = await start(
+        sandbox,
+        // DELAY: the model's answer after the decline takes long enough for the message to join.
+        `Perm.\nDELAY:800\nCALL:request_permissions:${JSON.stringify(asked)}\nREPLY:without the network`,
+        ["--backend", "app-server", "--approvals", "ask", "--enable", "request_permissions_tool"],
+      )
+      await waitingFor(sandbox, id, "permission")
+      const status = await runCli(sandbox, ["status", id])
+      assert.include(status.stdout, "Waiting: for permission: network (to fetch)")
+      const message = "Use the cached copy instead.\nREPLY:used the cache"
+
+      const decline = await runCli(sandbox, ["decline", id, "--message", message])
+
+      assert.strictEqual(decline.code, 0, decline.stderr)
+      assert.strictEqual(decline.stdout, `Task ${id}: declined; the message goes to codex.\n`)
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(done.meta.turns, 1, "the message joined the turn")
+      assert.strictEqual(done.meta.last_result, "used the cache")
+      const [output] = functionOutputs(server, id, "request_permissions")
+      assert.notInclude(output ?? "", '"enabled":true', "nothing granted")
+      const carrying = threadRequests(server, id).filter((r) => r.userTexts.includes(message))
+      assert.isAbove(carrying.length, 0, "the model got the message")
+      const log = await readLog(sandbox, id)
+      assert.strictEqual(
+        log.filter((e) => e.type === "user_message" && e.message === message).length,
+        1,
+      )
+      assert.deepStrictEqual(await noted(sandbox, id, "permission"), [
+        "permission requested: network (to fetch)",
+        "permission declined: Use the cached copy instead.\nREPLY:used the cache",
+      ])
+    })
+
+    it("without it (--approvals never) a request for input is declined at once, not waited on", async () => {
+      const { server, sandbox } = await setup()
+      const options = [{ label: "Yes", description: "" }]
+      const questions = [{ id: "q", header: "Q", question: "Go on?", options }]
+      const id = await start(
+        sandbox,
+        `Ask.\nCALL:request_user_input:${JSON.stringify({ questions })}\nREPLY:went on`,
+        ["--backend", "app-server", "--enable", "default_mode_request_user_input"],
+      )
+      const done = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(done.meta.last_result, "went on")
+      assert.deepStrictEqual(
+        functionOutputs(server, id, "request_user_input").map((o) => JSON.parse(o)),
+        [{ answers: {} }],
+      )
+      const log = await readLog(sandbox, id)
+      assert.strictEqual(
+        log.filter((e) => e.type === "app_server.item/tool/requestUserInput").length,
+        1,
+        "the request is in the log",
+      )
     })
 
     it("is refused on the exec backend (exit 2)", async () => {

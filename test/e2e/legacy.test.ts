@@ -104,77 +104,120 @@ describe("stores written by the Rust tool, through the CLI", () => {
     await waitNoProcesses(sandbox, EXEC.died)
   })
 
-  it("`send` to an exec-era task of a real thread resumes it under its id, keeping unknown fields", async () => {
-    const { sandbox, server } = await setup([])
-    // A real thread in this CODEX_HOME, recorded the way the Rust tool did, in a git checkout (the
-    // Rust tool recorded no exec options, so the resume runs without --skip-git-repo-check).
+  it("`send --backend app-server` to the example exec-era task asks codex for its thread (thread/resume): DIED, no new thread", async () => {
+    const { sandbox, server } = await setup(["exec-era"])
     execFileSync("git", ["init", "-q", sandbox.cwd])
-    const first = await runCodex(
-      { home: sandbox.home, cwd: sandbox.cwd, dispose: async () => {} },
-      "Where is the bug?\nREPLY:in the parser",
-    )
-    assert.strictEqual(first.code, 0, first.stderr)
-    const id = first.threadId ?? ""
-    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7/)
-    const dir = taskDir(sandbox, id)
-    await mkdir(dir, { recursive: true })
-    const rust = {
-      id,
-      title: "Find the bug",
-      state: "STOPPED",
-      created_at: "2025-10-14T12:00:00.123456789+00:00",
-      updated_at: "2025-10-14T12:00:09+00:00",
-      last_result: "in the parser",
-      initial_prompt: "Where is the bug?\nREPLY:in the parser",
-      last_prompt: "Where is the bug?\nREPLY:in the parser",
-      working_dir: sandbox.cwd,
-      rust_future_field: { kept: [1, "two"] },
-    }
-    await writeFile(join(dir, "task.json"), `${JSON.stringify(rust, null, 2)}\n`)
-    const events = first.events.map((e) => JSON.stringify(e))
-    await writeFile(
-      join(dir, "task.log"),
-      `${[JSON.stringify({ type: "user_message", message: rust.initial_prompt }), ...events].join("\n")}\n`,
-    )
-    await writeFile(join(dir, "task.result"), "in the parser")
+    const path = join(taskDir(sandbox, EXEC.died), "task.json")
+    const meta = JSON.parse(readFileSync(path, "utf8"))
+    writeFileSync(path, JSON.stringify({ ...meta, working_dir: sandbox.cwd }))
 
-    const run = await cli(sandbox, ["send", "--json", id.slice(0, 13), "Fix it.\nREPLY:fixed"])
+    await cli(sandbox, ["send", "--backend", "app-server", EXEC.died, "Try again.\nREPLY:again"])
 
-    assert.deepStrictEqual(JSON.parse(run.stdout), { id, seq: 1, status: "started" })
-    const done = await waitForState(sandbox, id, "STOPPED", {
-      extra: (m) => m.last_prompt === "Fix it.\nREPLY:fixed",
+    const died = await waitForState(sandbox, EXEC.died, "DIED", {
+      extra: (m) => m.last_prompt === "Try again.\nREPLY:again",
     })
-    assert.strictEqual(done.outcome?.kind, "completed")
-    assert.strictEqual(done.meta.last_result, "fixed")
-    const status = JSON.parse((await cli(sandbox, ["status", "--json", id])).stdout)
-    assert.deepStrictEqual([status.id, status.state, status.last_result], [id, "STOPPED", "fixed"])
-    const resumed = server.requests.filter(
-      (r) => (r.body as { prompt_cache_key?: unknown } | undefined)?.prompt_cache_key === id,
-    )
-    assert.strictEqual(resumed.length, 2, "both turns on the one thread")
-    assert.include(JSON.stringify(resumed[1]?.body), "in the parser", "the first turn is history")
-    const log = await readLog(sandbox, id)
+    const outcome = died.meta.last_outcome
+    assert.strictEqual(outcome?.error_class, "UnknownThread", JSON.stringify(outcome))
+    assert.include(outcome?.message, `no stored thread ${EXEC.died}`)
+    assert.strictEqual(server.requests.length, 0, "codex never reached the model")
+    const log = await readLog(sandbox, EXEC.died)
     assert.deepStrictEqual(
       log.filter((e) => e.type === "thread.started").map((e) => e.thread_id),
-      [id, id],
+      [EXEC.died],
+      "no new thread was started",
     )
-    assert.deepStrictEqual(
-      readdirSync(sandbox.storeRoot).filter((n) => !n.startsWith(".")),
-      [id],
-    )
-    assert.strictEqual(readFileSync(join(dir, "task.result"), "utf8"), "fixed")
-    // Our rewrite keeps what we do not know and stays readable by the Rust tool.
-    const written = JSON.parse(await readFile(join(dir, "task.json"), "utf8"))
-    assert.deepStrictEqual(written.rust_future_field, rust.rust_future_field)
-    assert.strictEqual(written.created_at, rust.created_at)
-    assert.strictEqual(written.title, rust.title)
-    const asRust = readAsRust(join(dir, "task.json"))
-    assert.deepStrictEqual(
-      [asRust.id, asRust.state, asRust.last_prompt],
-      [id, "STOPPED", "Fix it.\nREPLY:fixed"],
-    )
-    await waitNoProcesses(sandbox, id)
+    const asRust = readAsRust(path)
+    assert.deepStrictEqual([asRust.id, asRust.state], [EXEC.died, "DIED"])
+    await waitNoProcesses(sandbox, EXEC.died)
   })
+
+  it.each([
+    ["exec", []],
+    ["app-server", ["--backend", "app-server"]],
+  ] as const)(
+    "`send` (%s) to an exec-era task of a real thread resumes it under its id, keeping unknown fields",
+    async (backend, flags) => {
+      const { sandbox, server } = await setup([])
+      // A real thread in this CODEX_HOME, recorded the way the Rust tool did, in a git checkout (the
+      // Rust tool recorded no exec options, so the resume runs without --skip-git-repo-check).
+      execFileSync("git", ["init", "-q", sandbox.cwd])
+      const first = await runCodex(
+        { home: sandbox.home, cwd: sandbox.cwd, dispose: async () => {} },
+        "Where is the bug?\nREPLY:in the parser",
+      )
+      assert.strictEqual(first.code, 0, first.stderr)
+      const id = first.threadId ?? ""
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7/)
+      const dir = taskDir(sandbox, id)
+      await mkdir(dir, { recursive: true })
+      const rust = {
+        id,
+        title: "Find the bug",
+        state: "STOPPED",
+        created_at: "2025-10-14T12:00:00.123456789+00:00",
+        updated_at: "2025-10-14T12:00:09+00:00",
+        last_result: "in the parser",
+        initial_prompt: "Where is the bug?\nREPLY:in the parser",
+        last_prompt: "Where is the bug?\nREPLY:in the parser",
+        working_dir: sandbox.cwd,
+        rust_future_field: { kept: [1, "two"] },
+      }
+      await writeFile(join(dir, "task.json"), `${JSON.stringify(rust, null, 2)}\n`)
+      const events = first.events.map((e) => JSON.stringify(e))
+      await writeFile(
+        join(dir, "task.log"),
+        `${[JSON.stringify({ type: "user_message", message: rust.initial_prompt }), ...events].join("\n")}\n`,
+      )
+      await writeFile(join(dir, "task.result"), "in the parser")
+
+      const run = await cli(sandbox, [
+        "send",
+        ...flags,
+        "--json",
+        id.slice(0, 13),
+        "Fix it.\nREPLY:fixed",
+      ])
+
+      assert.deepStrictEqual(JSON.parse(run.stdout), { id, seq: 1, status: "started" })
+      const done = await waitForState(sandbox, id, "STOPPED", {
+        extra: (m) => m.last_prompt === "Fix it.\nREPLY:fixed",
+      })
+      assert.strictEqual(done.outcome?.kind, "completed")
+      assert.strictEqual(done.meta.last_result, "fixed")
+      assert.strictEqual(done.meta.exec?.backend ?? "exec", backend)
+      const status = JSON.parse((await cli(sandbox, ["status", "--json", id])).stdout)
+      assert.deepStrictEqual(
+        [status.id, status.state, status.last_result],
+        [id, "STOPPED", "fixed"],
+      )
+      const resumed = server.requests.filter(
+        (r) => (r.body as { prompt_cache_key?: unknown } | undefined)?.prompt_cache_key === id,
+      )
+      assert.strictEqual(resumed.length, 2, "both turns on the one thread")
+      assert.include(JSON.stringify(resumed[1]?.body), "in the parser", "the first turn is history")
+      const log = await readLog(sandbox, id)
+      assert.deepStrictEqual(
+        log.filter((e) => e.type === "thread.started").map((e) => e.thread_id),
+        [id, id],
+      )
+      assert.deepStrictEqual(
+        readdirSync(sandbox.storeRoot).filter((n) => !n.startsWith(".")),
+        [id],
+      )
+      assert.strictEqual(readFileSync(join(dir, "task.result"), "utf8"), "fixed")
+      // Our rewrite keeps what we do not know and stays readable by the Rust tool.
+      const written = JSON.parse(await readFile(join(dir, "task.json"), "utf8"))
+      assert.deepStrictEqual(written.rust_future_field, rust.rust_future_field)
+      assert.strictEqual(written.created_at, rust.created_at)
+      assert.strictEqual(written.title, rust.title)
+      const asRust = readAsRust(join(dir, "task.json"))
+      assert.deepStrictEqual(
+        [asRust.id, asRust.state, asRust.last_prompt],
+        [id, "STOPPED", "Fix it.\nREPLY:fixed"],
+      )
+      await waitNoProcesses(sandbox, id)
+    },
+  )
 
   it("`stop -a` and `archive -a` handle a mixed store with one of our tasks running", async () => {
     const { sandbox } = await setup(ALL_ERAS)

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { assert, describe, it } from "vitest"
+import { BACKENDS, onBackend } from "../support/backends.js"
 import {
   commandLine,
   readLog,
@@ -52,54 +53,58 @@ const hookServer = async (failFirst = 0) => {
 const FLAGS = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
 
 describe("notifications", () => {
-  it("--on-finish and --webhook see the task's id, state and result", async () => {
-    const sandbox = await setup()
-    const hook = await hookServer(1)
-    // The title would run a command if anything interpolated it into the shell text.
-    const title = "nightly $(touch pwned) `touch pwned2`"
-    const onFinish =
-      'printf "%s|%s|%s|%s|%s" "$CODEX_TASKS_TASK_ID" "$CODEX_TASKS_STATE" "$CODEX_TASKS_OUTCOME" "$CODEX_TASKS_TITLE" "$(cat "$CODEX_TASKS_RESULT_FILE")" > finished.txt; echo notified; exit 3'
-    const run = await runCli(sandbox, [
-      "start",
-      ...FLAGS,
-      "--title",
-      title,
-      "--on-finish",
-      onFinish,
-      "--webhook",
-      hook.url,
-      "Work.\nREPLY:all done",
-    ])
-    assert.strictEqual(run.code, 0, run.stderr)
-    const id = run.stdout.trim()
-    const file = join(sandbox.cwd, "finished.txt")
-    await waitFor("the --on-finish file", () => (existsSync(file) ? true : undefined))
-    assert.strictEqual(readFileSync(file, "utf8"), `${id}|STOPPED|completed|${title}|all done`)
-    assert.isFalse(existsSync(join(sandbox.cwd, "pwned")))
-    assert.isFalse(existsSync(join(sandbox.cwd, "pwned2")))
-    // The first POST got a 503: it was retried.
-    await waitFor("the webhook to succeed", () => (hook.received.length >= 2 ? true : undefined))
-    const last = hook.received[hook.received.length - 1]!
-    assert.strictEqual(last.headers["content-type"], "application/json")
-    const body = JSON.parse(last.body)
-    assert.include(body, { id, title, state: "STOPPED", last_result: "all done" })
-    assert.strictEqual(body.outcome.kind, "completed")
-    assert.isString(body.finished_at)
-    assert.isDefined(body.usage)
-    // Both are in the log; the command's exit 3 did not change the task.
-    const entries = await waitFor("both notification entries", async () => {
-      const n = (await readLog(sandbox, id)).filter((e) => e.type === "notification")
-      return n.length === 2 ? n : undefined
-    })
-    const command = entries.find((e) => e.kind === "on_finish")!
-    assert.include(command, { ok: false, exit_code: 3, message: "exit 3" })
-    assert.include(String(command.output), "notified")
-    assert.include(entries.find((e) => e.kind === "webhook")!, { ok: true, attempts: 2 })
-    const state = await waitForState(sandbox, id, "STOPPED")
-    assert.strictEqual(state.meta.last_outcome?.kind, "completed")
-    const shown = await runCli(sandbox, ["log", id])
-    assert.include(shown.stdout, "notification --on-finish: exit 3")
-  }, 120_000)
+  it.each(BACKENDS)(
+    "--on-finish and --webhook see the task's id, state and result (%s)",
+    async (backend) => {
+      const sandbox = onBackend(await setup(), backend)
+      const hook = await hookServer(1)
+      // The title would run a command if anything interpolated it into the shell text.
+      const title = "nightly $(touch pwned) `touch pwned2`"
+      const onFinish =
+        'printf "%s|%s|%s|%s|%s" "$CODEX_TASKS_TASK_ID" "$CODEX_TASKS_STATE" "$CODEX_TASKS_OUTCOME" "$CODEX_TASKS_TITLE" "$(cat "$CODEX_TASKS_RESULT_FILE")" > finished.txt; echo notified; exit 3'
+      const run = await runCli(sandbox, [
+        "start",
+        ...FLAGS,
+        "--title",
+        title,
+        "--on-finish",
+        onFinish,
+        "--webhook",
+        hook.url,
+        "Work.\nREPLY:all done",
+      ])
+      assert.strictEqual(run.code, 0, run.stderr)
+      const id = run.stdout.trim()
+      const file = join(sandbox.cwd, "finished.txt")
+      await waitFor("the --on-finish file", () => (existsSync(file) ? true : undefined))
+      assert.strictEqual(readFileSync(file, "utf8"), `${id}|STOPPED|completed|${title}|all done`)
+      assert.isFalse(existsSync(join(sandbox.cwd, "pwned")))
+      assert.isFalse(existsSync(join(sandbox.cwd, "pwned2")))
+      // The first POST got a 503: it was retried.
+      await waitFor("the webhook to succeed", () => (hook.received.length >= 2 ? true : undefined))
+      const last = hook.received[hook.received.length - 1]!
+      assert.strictEqual(last.headers["content-type"], "application/json")
+      const body = JSON.parse(last.body)
+      assert.include(body, { id, title, state: "STOPPED", last_result: "all done" })
+      assert.strictEqual(body.outcome.kind, "completed")
+      assert.isString(body.finished_at)
+      assert.isDefined(body.usage)
+      // Both are in the log; the command's exit 3 did not change the task.
+      const entries = await waitFor("both notification entries", async () => {
+        const n = (await readLog(sandbox, id)).filter((e) => e.type === "notification")
+        return n.length === 2 ? n : undefined
+      })
+      const command = entries.find((e) => e.kind === "on_finish")!
+      assert.include(command, { ok: false, exit_code: 3, message: "exit 3" })
+      assert.include(String(command.output), "notified")
+      assert.include(entries.find((e) => e.kind === "webhook")!, { ok: true, attempts: 2 })
+      const state = await waitForState(sandbox, id, "STOPPED")
+      assert.strictEqual(state.meta.last_outcome?.kind, "completed")
+      const shown = await runCli(sandbox, ["log", id])
+      assert.include(shown.stdout, "notification --on-finish: exit 3")
+    },
+    120_000,
+  )
 
   it("stored with the task: a later send's worker notifies again", async () => {
     const sandbox = await setup()
@@ -147,43 +152,48 @@ describe("notifications", () => {
     for (const p of sleeps) process.kill(p, "SIGKILL")
   }, 60_000)
 
-  it("a worker SIGKILLed mid-turn: the next command notifies, once (issue 20)", async () => {
-    const sandbox = await setup()
-    const onFinish = 'echo "$CODEX_TASKS_EVENT $CODEX_TASKS_STATE $CODEX_TASKS_OUTCOME" >> ends.txt'
-    const run = await runCli(sandbox, [
-      "start",
-      ...FLAGS,
-      "--on-finish",
-      onFinish,
-      `Long.\nRUN:${tokenSleep(sandbox)}\nREPLY:never`,
-    ])
-    assert.strictEqual(run.code, 0, run.stderr)
-    const id = run.stdout.trim()
-    const worker = await waitFor("the worker", () => taskProcesses(sandbox, id).worker)
-    process.kill(worker, "SIGKILL")
-    await waitFor("the worker to be gone", () =>
-      taskProcesses(sandbox, id).worker === undefined ? true : undefined,
-    )
-    // Two observers at once, then more: one notification.
-    const [ls, status] = await Promise.all([
-      runCli(sandbox, ["ls"]),
-      runCli(sandbox, ["status", id]),
-    ])
-    assert.strictEqual(ls.code, 0, ls.stderr)
-    assert.strictEqual(status.code, 0, status.stderr)
-    const file = join(sandbox.cwd, "ends.txt")
-    await waitFor("the notification", async () =>
-      (await readLog(sandbox, id)).some((e) => e.type === "notification") ? true : undefined,
-    )
-    // Later observers (a stop ends what the lost worker left, if anything) notify no more.
-    await runCli(sandbox, ["stop", id])
-    assert.strictEqual((await runCli(sandbox, ["ls"])).code, 0)
-    assert.strictEqual(readFileSync(file, "utf8"), "worker_lost DIED worker_lost\n")
-    assert.lengthOf(
-      (await readLog(sandbox, id)).filter((e) => e.type === "notification"),
-      1,
-    )
-  }, 120_000)
+  it.each(BACKENDS)(
+    "a worker SIGKILLed mid-turn: the next command notifies, once (issue 20, %s)",
+    async (backend) => {
+      const sandbox = onBackend(await setup(), backend)
+      const onFinish =
+        'echo "$CODEX_TASKS_EVENT $CODEX_TASKS_STATE $CODEX_TASKS_OUTCOME" >> ends.txt'
+      const run = await runCli(sandbox, [
+        "start",
+        ...FLAGS,
+        "--on-finish",
+        onFinish,
+        `Long.\nRUN:${tokenSleep(sandbox)}\nREPLY:never`,
+      ])
+      assert.strictEqual(run.code, 0, run.stderr)
+      const id = run.stdout.trim()
+      const worker = await waitFor("the worker", () => taskProcesses(sandbox, id).worker)
+      process.kill(worker, "SIGKILL")
+      await waitFor("the worker to be gone", () =>
+        taskProcesses(sandbox, id).worker === undefined ? true : undefined,
+      )
+      // Two observers at once, then more: one notification.
+      const [ls, status] = await Promise.all([
+        runCli(sandbox, ["ls"]),
+        runCli(sandbox, ["status", id]),
+      ])
+      assert.strictEqual(ls.code, 0, ls.stderr)
+      assert.strictEqual(status.code, 0, status.stderr)
+      const file = join(sandbox.cwd, "ends.txt")
+      await waitFor("the notification", async () =>
+        (await readLog(sandbox, id)).some((e) => e.type === "notification") ? true : undefined,
+      )
+      // Later observers (a stop ends what the lost worker left, if anything) notify no more.
+      await runCli(sandbox, ["stop", id])
+      assert.strictEqual((await runCli(sandbox, ["ls"])).code, 0)
+      assert.strictEqual(readFileSync(file, "utf8"), "worker_lost DIED worker_lost\n")
+      assert.lengthOf(
+        (await readLog(sandbox, id)).filter((e) => e.type === "notification"),
+        1,
+      )
+    },
+    120_000,
+  )
 
   it("status --wait && archive: the notification still reads the result and is logged (issue 20)", async () => {
     const sandbox = await setup()

@@ -6,6 +6,7 @@ import { assert, describe, it } from "vitest"
 import { currentIdentity } from "../../src/processes/procfs.js"
 import { type TaskLocation, TaskStore } from "../../src/store/TaskStore.js"
 import { endedBadly, waitForTasks } from "../../src/tasks/queries.js"
+import { BACKENDS, onBackend } from "../support/backends.js"
 import { readTaskJson, runCli, taskDir, waitForState } from "../support/cli.js"
 import {
   fakeId,
@@ -33,34 +34,37 @@ const utcDays = (...moments: ReadonlyArray<Date>) =>
   )
 
 describe("log", () => {
-  it("log -f right after start streams the transcript and exits 0 when the task finishes", async () => {
-    const { sandbox } = await setup()
-    const id = await startTask(
-      sandbox,
-      "Follow me.\nREASON:looking around\nRUN:sleep 3; echo followed-output\nREPLY:all done",
-      BYPASS,
-    )
+  it.each(BACKENDS)(
+    "log -f right after start streams the transcript and exits 0 when the task finishes (%s)",
+    async (backend) => {
+      const sandbox = onBackend((await setup()).sandbox, backend)
+      const id = await startTask(
+        sandbox,
+        "Follow me.\nREASON:looking around\nRUN:sleep 3; echo followed-output\nREPLY:all done",
+        BYPASS,
+      )
 
-    const follow = spawnCli(sandbox, ["log", "-f", id])
-    const whileRunning = await follow.waitForStdout(/exec\n.*sleep 3; echo followed-output.*\n/)
-    const done = await follow.result
+      const follow = spawnCli(sandbox, ["log", "-f", id])
+      const whileRunning = await follow.waitForStdout(/exec\n.*sleep 3; echo followed-output.*\n/)
+      const done = await follow.result
 
-    // The command was shown while it ran: its header came before its outcome and output.
-    assert.include(whileRunning, "user\nFollow me.")
-    assert.include(whileRunning, "thinking\nlooking around")
-    assert.notInclude(whileRunning, "succeeded")
-    assert.strictEqual(done.code, 0, done.stderr)
-    assert.strictEqual(done.stderr, "")
-    const out = done.stdout
-    assert.match(out, /exec\n.*sleep 3; echo followed-output.*\n succeeded:\nfollowed-output\n/)
-    assert.include(out, "codex\nall done\n")
-    assert.match(out, /tokens used\n[\d,]+\n$/, "ends with the finished turn's token count")
-    // It exited because the task stopped, not before, and it printed everything once.
-    assert.isTrue(await isInState(sandbox, id, "STOPPED"))
-    const plain = await runCli(sandbox, ["log", id])
-    assert.strictEqual(plain.code, 0)
-    assert.strictEqual(plain.stdout, out, "the followed transcript is the whole transcript")
-  })
+      // The command was shown while it ran: its header came before its outcome and output.
+      assert.include(whileRunning, "user\nFollow me.")
+      assert.include(whileRunning, "thinking\nlooking around")
+      assert.notInclude(whileRunning, "succeeded")
+      assert.strictEqual(done.code, 0, done.stderr)
+      assert.strictEqual(done.stderr, "")
+      const out = done.stdout
+      assert.match(out, /exec\n.*sleep 3; echo followed-output.*\n succeeded:\nfollowed-output\n/)
+      assert.include(out, "codex\nall done\n")
+      assert.match(out, /tokens used\n[\d,]+\n$/, "ends with the finished turn's token count")
+      // It exited because the task stopped, not before, and it printed everything once.
+      assert.isTrue(await isInState(sandbox, id, "STOPPED"))
+      const plain = await runCli(sandbox, ["log", id])
+      assert.strictEqual(plain.code, 0)
+      assert.strictEqual(plain.stdout, out, "the followed transcript is the whole transcript")
+    },
+  )
 
   it("log -n N prints the last N events; log --json -n N the last N raw lines", async () => {
     const { sandbox } = await setup()
@@ -107,8 +111,8 @@ describe("status --wait / --wait-any / --timeout", () => {
     assert.include(all.stdout, "Last Result: slow done")
   })
 
-  it("exits 3 when the task waited for DIED (HTTP 401)", async () => {
-    const { sandbox } = await setup()
+  it.each(BACKENDS)("exits 3 when the task waited for DIED (HTTP 401, %s)", async (backend) => {
+    const sandbox = onBackend((await setup()).sandbox, backend)
     const id = await startTask(sandbox, "Unauthorized.\nSTATUS:401")
 
     const wait = await runCli(sandbox, ["status", "--wait", id])

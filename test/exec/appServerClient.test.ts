@@ -227,4 +227,178 @@ describe("app-server client over a scripted app-server", () => {
     },
     10_000,
   )
+
+  it.effect(
+    "codex's permission, input and elicitation requests reach onApproval; each answer has its method's shape",
+    () => {
+      const ask = (request: string, params: Record<string, unknown>) => ({ request, params })
+      const fake = makeFakeAppServer({
+        turns: [
+          [
+            { method: "turn/started", params: {} },
+            ask("item/permissions/requestApproval", {
+              itemId: "p1",
+              cwd: "/w",
+              reason: "to fetch",
+              permissions: { network: { enabled: true }, fileSystem: null },
+            }),
+            ask("item/tool/requestUserInput", {
+              itemId: "q1",
+              questions: [
+                {
+                  id: "colour",
+                  header: "Colour",
+                  question: "Which colour?",
+                  isOther: false,
+                  isSecret: false,
+                  options: [
+                    { label: "Red", description: "" },
+                    { label: "Blue", description: "" },
+                  ],
+                },
+                { id: "when", header: "When", question: "By when?", isOther: true, options: null },
+              ],
+            }),
+            ask("mcpServer/elicitation/request", {
+              serverName: "tickets",
+              mode: "form",
+              message: "File a ticket",
+              requestedSchema: {
+                type: "object",
+                properties: {
+                  title: { type: "string", description: "Ticket title" },
+                  urgent: { type: "boolean", title: "Urgent" },
+                  points: { type: "integer", title: "Points" },
+                },
+              },
+            }),
+            ask("item/permissions/requestApproval", {
+              itemId: "p2",
+              permissions: { network: null, fileSystem: { read: null, write: ["/srv"] } },
+            }),
+            ask("item/tool/call", { tool: "mine", arguments: {} }),
+            ...fakeReplyTurn("done").slice(1),
+          ],
+        ],
+      })
+      const asked: Array<unknown> = []
+      const replies = [
+        { decision: "accept" as const },
+        { decision: "accept" as const, answers: ["Blue", "Friday"] },
+        { decision: "accept" as const, answers: ["Printer on fire", "yes", "3"] },
+        { decision: "decline" as const },
+      ]
+      return Effect.gen(function* () {
+        const req: ExecRequest = {
+          ...request("ask"),
+          onApproval: (r) =>
+            Effect.sync(() => {
+              asked.push(r)
+              return replies[asked.length - 1] ?? { decision: "decline" }
+            }),
+        }
+        const { result } = yield* runOnce(req)
+
+        assert.strictEqual(result.outcome._tag, "Completed")
+        assert.deepInclude(asked[0] as object, {
+          kind: "permission",
+          permissions: ["network"],
+          reason: "to fetch",
+        })
+        assert.deepInclude(asked[1] as object, {
+          kind: "input",
+          questions: [
+            {
+              id: "colour",
+              question: "Which colour?",
+              header: "Colour",
+              options: ["Red", "Blue"],
+              other: false,
+            },
+            { id: "when", question: "By when?", header: "When", options: undefined, other: true },
+          ],
+        })
+        assert.deepInclude(asked[2] as object, { kind: "input", server: "tickets" })
+        assert.deepStrictEqual(
+          (asked[2] as { questions: ReadonlyArray<{ question: string }> }).questions.map(
+            (q) => q.question,
+          ),
+          ["Ticket title", "Urgent", "Points"],
+        )
+        assert.deepInclude(asked[3] as object, { kind: "permission", permissions: ["write /srv"] })
+        assert.strictEqual(asked.length, 4, "item/tool/call is not asked of anyone")
+        assert.deepStrictEqual(fake.answers, [
+          {
+            method: "item/permissions/requestApproval",
+            result: { permissions: { network: { enabled: true } }, scope: "turn" },
+          },
+          {
+            method: "item/tool/requestUserInput",
+            result: { answers: { colour: { answers: ["Blue"] }, when: { answers: ["Friday"] } } },
+          },
+          {
+            method: "mcpServer/elicitation/request",
+            result: {
+              action: "accept",
+              content: { title: "Printer on fire", urgent: true, points: 3 },
+              _meta: null,
+            },
+          },
+          {
+            method: "item/permissions/requestApproval",
+            result: { permissions: {}, scope: "turn" },
+          },
+          {
+            method: "item/tool/call",
+            error: {
+              code: -32601,
+              message:
+                "codex-tasks does not serve item/tool/call; it answers approval and input requests only",
+            },
+          },
+        ])
+      }).pipe(withFake(fake))
+    },
+  )
+
+  it.effect(
+    "without onApproval (--approvals never) every kind is declined in its own shape",
+    () => {
+      const ask = (request: string, params: Record<string, unknown>) => ({ request, params })
+      const fake = makeFakeAppServer({
+        turns: [
+          [
+            { method: "turn/started", params: {} },
+            ask("item/commandExecution/requestApproval", { itemId: "c", command: "rm -rf /" }),
+            ask("item/tool/requestUserInput", {
+              itemId: "q",
+              questions: [{ id: "x", question: "?", options: null }],
+            }),
+            ask("mcpServer/elicitation/request", {
+              serverName: "s",
+              mode: "url",
+              url: "https://x",
+            }),
+            ask("item/permissions/requestApproval", {
+              permissions: { network: { enabled: true } },
+            }),
+            ...fakeReplyTurn("done").slice(1),
+          ],
+        ],
+      })
+      return Effect.gen(function* () {
+        const { result } = yield* runOnce(request("never"))
+        assert.strictEqual(result.outcome._tag, "Completed")
+        assert.deepStrictEqual(
+          fake.answers.map((a) => a.result),
+          [
+            { decision: "decline" },
+            { answers: {} },
+            { action: "decline", content: null, _meta: null },
+            { permissions: {}, scope: "turn" },
+          ],
+        )
+      }).pipe(withFake(fake))
+    },
+  )
 })

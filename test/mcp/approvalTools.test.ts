@@ -1,4 +1,9 @@
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect } from "effect"
 import { afterEach, assert, describe, it } from "vitest"
+import { currentIdentity } from "../../src/processes/procfs.js"
+import { writeWorker } from "../../src/store/workerFiles.js"
 import { connectInProcess, DONE, text, writeTask } from "../support/mcpInProcess.js"
 
 // `task_approve` / `task_decline` in-process (the answered request itself: test/e2e/appServer.test.ts).
@@ -22,6 +27,34 @@ describe("task_approve and task_decline", () => {
       assert.isTrue(r.isError, tool)
       assert.include(text(r), "is not waiting for an approval", tool)
     }
+  })
+
+  it("task_approve answers a request for input with answers, checked against its questions", async () => {
+    const { call, storeRoot } = await connect(true)
+    const id = "0199d7c2-5b7e-7a31-9c2e-3f1d2a4b5c98"
+    const dir = writeTask(storeRoot, id, {
+      state: "RUNNING",
+      waiting: {
+        for: "input",
+        since: "2025-01-01T00:00:00Z",
+        request: {
+          kind: "input",
+          questions: [{ id: "c", question: "Which colour?", options: ["Red", "Blue"] }],
+        },
+      },
+    })
+    // This process stands in for the task's live worker.
+    await Effect.runPromise(writeWorker(dir, currentIdentity()))
+
+    const wrong = await call("task_approve", { taskId: id, answers: ["Green"] })
+    assert.isTrue(wrong.isError)
+    assert.include(text(wrong), "is not one of the choices")
+    const r = await call("task_approve", { taskId: id, answers: ["blue"] })
+
+    assert.isNotTrue(r.isError, text(r))
+    assert.strictEqual(text(r), `Task ${id}: answered.`)
+    const answer = JSON.parse(readFileSync(join(dir, "approval.json"), "utf8"))
+    assert.deepInclude(answer, { decision: "accept", answers: ["Blue"] })
   })
 
   it("are gated like task_send: a task recorded with options the gate refuses is refused", async () => {

@@ -103,4 +103,37 @@ describe("a task waiting for approval", () => {
     expect(renderTaskTable([waiting], "iso")).toContain("RUNNING (approval)")
     expect(renderTaskTable([view({ state: "RUNNING" })], "iso")).not.toContain("(approval)")
   })
+
+  it("a request for input shows its questions and choices; a permission request what it asks for", () => {
+    const input = view({
+      state: "RUNNING",
+      waiting: {
+        for: "input",
+        since: "2025-01-01T00:00:00Z",
+        request: {
+          kind: "input",
+          questions: [
+            { id: "c", question: "Which colour?", options: ["Red", "Blue"] },
+            { id: "w", question: "By when?" },
+          ],
+        },
+      },
+    })
+    const permission = view({
+      state: "RUNNING",
+      waiting: {
+        for: "permission",
+        since: "2025-01-01T00:00:00Z",
+        request: { kind: "permission", permissions: ["network", "write /srv"], reason: "to fetch" },
+      },
+    })
+    expect(renderStatus(input, "iso", makeStyle(false))).toContain(
+      "Waiting: for input: Which colour? [Red|Blue]; By when?",
+    )
+    expect(renderStatus(permission, "iso", makeStyle(false))).toContain(
+      "Waiting: for permission: network, write /srv (to fetch)",
+    )
+    expect(renderTaskTable([input], "iso")).toContain("RUNNING (input)")
+    expect(renderTaskTable([permission], "iso")).toContain("RUNNING (permission)")
+  })
 })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Stream, TestClock } from "effect"
+import { Effect, Fiber, Stream, SubscriptionRef, TestClock } from "effect"
 import type { ExecLine } from "../../src/exec/decode.js"
 import { watchTurn } from "../../src/worker/watchdog.js"
 import { withTimerCap } from "../support/cappedClock.js"
@@ -24,6 +24,42 @@ describe("the turn watchdog with limits past a timer's 24.8 days", () => {
         withTimerCap(watchTurn(silent, { stallTimeoutMs: 30 * DAY })),
       )
       yield* TestClock.adjust(30 * DAY - 1)
+      assert.isNull(fiber.unsafePoll())
+      yield* TestClock.adjust(1)
+      assert.strictEqual(yield* Fiber.join(fiber), "stalled")
+    }),
+  )
+})
+
+describe("the turn watchdog while codex waits for an answer (held)", () => {
+  it.effect(
+    "--turn-timeout does not count the time held: 10 s + 60 s held + 10 s is not cut at 20 s",
+    () =>
+      Effect.gen(function* () {
+        const held = yield* SubscriptionRef.make(0)
+        const fiber = yield* Effect.fork(watchTurn(silent, { turnTimeoutMs: 20_000, held }))
+        yield* TestClock.adjust(10_000)
+        yield* SubscriptionRef.set(held, 1)
+        yield* TestClock.adjust(60_000)
+        assert.isNull(fiber.unsafePoll(), "not cut while held")
+        yield* SubscriptionRef.set(held, 0)
+        yield* TestClock.adjust(9_999)
+        assert.isNull(fiber.unsafePoll(), "10 s + 9.999 s of turn")
+        yield* TestClock.adjust(1)
+        assert.strictEqual(yield* Fiber.join(fiber), "timed_out")
+      }),
+  )
+
+  it.effect("--stall-timeout does not fire while held, and counts again once answered", () =>
+    Effect.gen(function* () {
+      const held = yield* SubscriptionRef.make(0)
+      const fiber = yield* Effect.fork(watchTurn(silent, { stallTimeoutMs: 5_000, held }))
+      yield* TestClock.adjust(1_000)
+      yield* SubscriptionRef.set(held, 1)
+      yield* TestClock.adjust(3_600_000)
+      assert.isNull(fiber.unsafePoll())
+      yield* SubscriptionRef.set(held, 0)
+      yield* TestClock.adjust(3_999)
       assert.isNull(fiber.unsafePoll())
       yield* TestClock.adjust(1)
       assert.strictEqual(yield* Fiber.join(fiber), "stalled")

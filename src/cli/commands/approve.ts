@@ -6,7 +6,7 @@ import { printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
 import { refuseOnFleet, withTasks } from "../runtime.js"
 
-/** `codex-tasks approve`: let codex do what the task waits for approval of. */
+/** `codex-tasks approve`: let codex do what the task waits for approval of, or answer its questions. */
 export const approve = Command.make(
   "approve",
   {
@@ -16,6 +16,12 @@ export const approve = Command.make(
         "Also approve what codex asks for alike for the rest of the session.",
       ),
     ),
+    answer: Options.text("answer").pipe(
+      Options.withDescription(
+        "For a task waiting for input: the answer to its next question (repeat, in question order; a choice by its label).",
+      ),
+      Options.repeated,
+    ),
     task: taskArg,
   },
   (o) =>
@@ -24,14 +30,19 @@ export const approve = Command.make(
       withTasks(
         Effect.gen(function* () {
           const decision = o.forSession ? "acceptForSession" : "accept"
-          const { id } = yield* answerApproval(o.task, { decision })
-          yield* printLine(`Task ${id}: approved${o.forSession ? " for the session" : ""}.`)
+          const answers = o.answer.length > 0 ? { answers: o.answer } : {}
+          const { id, waiting } = yield* answerApproval(o.task, { decision, ...answers })
+          yield* printLine(
+            waiting === "input"
+              ? `Task ${id}: answered.`
+              : `Task ${id}: approved${o.forSession ? " for the session" : ""}.`,
+          )
         }),
         o,
       ),
     ),
 ).pipe(
   Command.withDescription(
-    "Approve the request a task started with --approvals ask is waiting for (see status).\n\nExample: codex-tasks approve 0199d7c2",
+    "Approve the request a task started with --approvals ask is waiting for (see status).\n\nA task waiting for input (codex's questions) takes one --answer per question, in order.\n\nExample: codex-tasks approve 0199d7c2\nExample: codex-tasks approve 0199d7c2 --answer Blue --answer 'by Friday'",
   ),
 )

@@ -12,7 +12,9 @@ export const decline = Command.make(
   {
     ...globalOptions,
     message: Options.text("message").pipe(
-      Options.withDescription("Why, for the task's log."),
+      Options.withDescription(
+        "Why: logged, and sent to codex right after the decline (it joins the running turn, or runs as the next prompt).",
+      ),
       Options.optional,
     ),
     task: taskArg,
@@ -27,7 +29,9 @@ export const decline = Command.make(
             decision: "decline",
             ...(message === undefined ? {} : { message }),
           })
-          yield* printLine(`Task ${id}: declined.`)
+          yield* printLine(
+            `Task ${id}: declined${message === undefined ? "" : "; the message goes to codex"}.`,
+          )
         }),
         o,
       ),

@@ -36,8 +36,7 @@ import type { ProcessIdentity } from "../../processes/identity.js"
 import { liveProcesses } from "../../processes/live.js"
 import { Processes, RUN_MARKER_VAR } from "../../processes/Processes.js"
 import {
-  type ApprovalDecision,
-  type ApprovalRequest,
+  type ApprovalReply,
   CodexExec,
   type ExecOutput,
   type ExecRequest,
@@ -52,10 +51,12 @@ import { decodeLine, type ExecLine } from "../decode.js"
 import type { ExecOptions } from "../options.js"
 import { reconnectStalls } from "../stall.js"
 import { processArgs, threadParams, trustArgs, turnInput } from "./params.js"
+import { approvalOf, responseOf } from "./requests.js"
 import {
   type AppServerConnection,
   type AppServerSpawn,
   connectAppServer,
+  METHOD_NOT_FOUND,
   OVERLOADED,
   RpcFailed,
 } from "./rpc.js"
@@ -348,16 +349,26 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
               // Kept in the log as it came; the worker notes the request and the answer too.
               emit({ type: `app_server.${message.method}`, params: message.params })
               const asked = approvalOf(message, files)
+              if (asked === undefined) {
+                Effect.runFork(w.conn.respondError(id, METHOD_NOT_FOUND, unserved(message.method)))
+                return
+              }
+              const declined: ApprovalReply = { decision: "decline" }
               const answer =
-                asked === undefined || request.onApproval === undefined
-                  ? Effect.succeed<ApprovalDecision>("decline")
+                request.onApproval === undefined
+                  ? Effect.succeed(declined)
                   : request
                       .onApproval(asked)
-                      .pipe(Effect.catchAllCause(() => Effect.succeed<ApprovalDecision>("decline")))
+                      .pipe(Effect.catchAllCause(() => Effect.succeed(declined)))
               Effect.runFork(
                 FiberSet.run(
                   answering,
-                  Effect.flatMap(answer, (decision) => w.conn.respond(id, { decision })),
+                  Effect.flatMap(answer, (reply) =>
+                    Effect.zipRight(
+                      w.conn.respond(id, responseOf(message.method, message.params, reply)),
+                      reply.afterAnswer ?? Effect.void,
+                    ),
+                  ),
                 ),
               )
               return
@@ -491,6 +502,9 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
     return { run }
   })
 
+const unserved = (method: string) =>
+  `codex-tasks does not serve ${method}; it answers approval and input requests only`
+
 const isRec = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -504,28 +518,6 @@ const noteFileChange = (files: Map<string, ReadonlyArray<string>>, params: unkno
   const changes = Array.isArray(params.item.changes) ? params.item.changes : []
   const paths = changes.flatMap((c) => (isRec(c) && typeof c.path === "string" ? [c.path] : []))
   if (typeof params.item.id === "string") files.set(params.item.id, paths)
-}
-
-const text = (u: unknown): string | undefined => (typeof u === "string" && u !== "" ? u : undefined)
-
-/** An approval request of the protocol → ours (undefined: a request that is not one). */
-export const approvalOf = (
-  message: { readonly method: string; readonly params: unknown },
-  files: ReadonlyMap<string, ReadonlyArray<string>>,
-): ApprovalRequest | undefined => {
-  const p = isRec(message.params) ? message.params : {}
-  if (message.method === "item/commandExecution/requestApproval") {
-    return { kind: "command", command: text(p.command), cwd: text(p.cwd), reason: text(p.reason) }
-  }
-  if (message.method === "item/fileChange/requestApproval") {
-    const itemId = text(p.itemId)
-    return {
-      kind: "file_change",
-      files: itemId === undefined ? undefined : files.get(itemId),
-      reason: text(p.reason),
-    }
-  }
-  return undefined
 }
 
 /**

@@ -20,6 +20,9 @@ export class RpcFailed extends Data.TaggedError("RpcFailed")<{
 /** The JSON-RPC code of "Server overloaded; retry later" (codex-rs/app-server/README.md). */
 export const OVERLOADED = -32001
 
+/** The JSON-RPC code of "method not found": our answer to a request we do not serve. */
+export const METHOD_NOT_FOUND = -32601
+
 /** A message the app-server sent us: a notification, or a request (with `id`) we must answer. */
 export interface ServerMessage {
   readonly method: string
@@ -36,6 +39,8 @@ export interface AppServerConnection {
   readonly notify: (method: string, params?: unknown) => Effect.Effect<void>
   /** Answers a request of the server. */
   readonly respond: (id: number | string, result: unknown) => Effect.Effect<void>
+  /** Answers a request of the server with an error. */
+  readonly respondError: (id: number | string, code: number, message: string) => Effect.Effect<void>
   /** Who gets the server's notifications and requests from now on (one listener at a time). */
   readonly listen: (listener: ((message: ServerMessage) => void) | undefined) => void
   /** Resolves once the process has exited and its pipes are closed. */
@@ -160,6 +165,7 @@ export const connectAppServer = (
       notify: (method, params) =>
         Effect.asVoid(send(params === undefined ? { method } : { method, params })),
       respond: (id, result) => Effect.asVoid(send({ id, result })),
+      respondError: (id, code, message) => Effect.asVoid(send({ id, error: { code, message } })),
       listen: (l) => {
         listener = l
       },
