@@ -54,14 +54,18 @@ const codexProcesses = (sandbox: CliSandbox) =>
     return isCodexExec(pid) && (parent === undefined || !isCodexExec(parent))
   })
 
-/** A task holding the only slot (`--max-running 1`): its turn runs a long sleep. */
+/**
+ * A task holding the only slot (`--max-running 1`): its turn runs a long sleep. codex gives a
+ * command back to the model after its yield time (10 s by default), which would end the turn and
+ * free the slot; `YIELD:30000` (codex's longest) keeps the slot taken for 30 s.
+ */
 const startHolder = async (sandbox: CliSandbox) => {
   const holder = await runCli(sandbox, [
     "--max-running",
     "1",
     "start",
     ...FLAGS,
-    `Hold.\nRUN:${tokenSleep(sandbox)}\nREPLY:never`,
+    `Hold.\nYIELD:30000\nRUN:${tokenSleep(sandbox)}\nREPLY:never`,
   ])
   assert.strictEqual(holder.code, 0, holder.stderr)
   await waitFor("the holder's command", () =>
