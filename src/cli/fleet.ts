@@ -6,6 +6,7 @@
 import { Effect, Layer, Option } from "effect"
 import {
   archiveOn,
+  changesOf,
   fleetLayer,
   listFleet,
   logChunkOf,
@@ -16,20 +17,24 @@ import {
   startOn,
   statusOf,
   stopOn,
+  warmEngine,
 } from "../cluster/client.js"
 import { fleetChecks } from "../cluster/doctor.js"
 import { CHUNK_BYTES } from "../cluster/logChunk.js"
 import type { StartRequest } from "../cluster/protocol.js"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 import type { TaskState } from "../domain/task.js"
-import type { TaskJson } from "../domain/wire.js"
+import type { ApplyJson, TaskJson } from "../domain/wire.js"
+import { patchText, statText } from "../render/changes.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
 import { renderLogLine } from "../render/longLine.js"
 import { archiveLines, stopLines, stopMissedSome } from "../render/reports.js"
+import { colorEnabled } from "../render/style.js"
 import type { TimeFormat } from "../render/time.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
+import { applyPatchTo } from "../tasks/taskDiff.js"
 import { reportChecks } from "./commands/doctor.js"
 import { Printer, printJson, printLine, printNote, stdoutStyle } from "./Printer.js"
 import { fleetFailure } from "./runtime.js"
@@ -59,7 +64,8 @@ export const onFleet = <A, E>(
 /** `start --cluster`: places the task (on `on`, else the least busy live host) and prints its id. */
 export const fleetStart = (request: StartRequest, on: string | undefined, json: boolean) =>
   Effect.gen(function* () {
-    const host = yield* pickHost(on)
+    // The engine's client comes up while Postgres picks the host.
+    const [host] = yield* Effect.all([pickHost(on), warmEngine], { concurrency: 2 })
     const { id } = yield* startOn(host, request)
     yield* json ? printJson({ id, host }) : printLine(id)
   })
@@ -259,6 +265,53 @@ export const fleetArchive = (refs: ReadonlyArray<string>) =>
     const summary = { reports, archived, skipped: reports.length - archived }
     for (const line of archiveLines(summary, false)) yield* printLine(line)
     if (failed) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
+  })
+
+/** `diff --cluster`: what the task changed, computed on its host (the same text and JSON as locally). */
+export const fleetDiff = (ref: string, o: { readonly json: boolean; readonly stat: boolean }) =>
+  Effect.gen(function* () {
+    const task = yield* resolveTask(ref)
+    const color = !o.json && !o.stat && colorEnabled(process.stdout, process.env)
+    const { diff } = yield* changesOf(task, color, !o.stat)
+    if (o.json) return yield* printJson(diff)
+    const shown = { ...diff, touched: diff.touched ?? [], patch: diff.patch ?? "" }
+    if (o.stat) return yield* printLine(statText(shown))
+    yield* Effect.flatMap(Printer, (p) => p.write(patchText(shown)))
+  })
+
+/**
+ * `apply --cluster`: the worktree task's changes, computed on its host, applied to the checkout
+ * of the current directory on this machine (three ways, as a local `apply`).
+ */
+export const fleetApply = (ref: string, commit: boolean, json: boolean) =>
+  Effect.gen(function* () {
+    const task = yield* resolveTask(ref)
+    const { diff, title } = yield* changesOf(task, false, true)
+    if (diff.worktree === null) {
+      return yield* new ExitWith({
+        code: ExitCode.Error,
+        message: `Task ${task.id} has no worktree (started without --worktree): its changes are already in its working directory on host ${task.host}.`,
+      })
+    }
+    const applied = yield* applyPatchTo(
+      process.cwd(),
+      { id: task.id, title: title ?? undefined, base: diff.worktree.base, patch: diff.patch ?? "" },
+      commit,
+    ).pipe(Effect.mapError((e) => new ExitWith({ code: ExitCode.Error, message: e.message })))
+    const files = applied._tag === "Applied" ? applied.files : []
+    if (json) {
+      const shown: ApplyJson = {
+        id: diff.id,
+        dir: applied.repo,
+        files,
+        committed: applied.committed,
+      }
+      return yield* printJson(shown)
+    }
+    if (files.length === 0) return yield* printLine(`Task ${task.id} changed nothing to apply.`)
+    yield* printLine(
+      `Applied ${files.length} file(s) of task ${task.id} to ${applied.repo}${applied.committed ? " and committed them" : ""}:\n${files.join("\n")}`,
+    )
   })
 
 /** `doctor --cluster`: the fleet's checks (docs/cluster.md "Health"). */

@@ -6,6 +6,7 @@
  * the environment, so a stray `HOST` or `PORT` variable cannot change it.
  */
 import {
+  MessageStorage,
   RunnerAddress,
   RunnerHealth,
   Runners,
@@ -16,8 +17,9 @@ import {
 } from "@effect/cluster"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import { RpcSerialization } from "@effect/rpc"
+import type { SqlClient } from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Layer, Option, Redacted } from "effect"
+import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 
 /** Settings every process of a fleet must share (shard numbering) or that bound a takeover. */
 export const FLEET_SHARDING = {
@@ -71,10 +73,44 @@ export const runnerLayer = (host: string, address: { host: string; port: number 
   )
 }
 
+/**
+ * The message storage of a client, made on first use: only persisted messages (`send`) touch it,
+ * so the other commands skip its table migrations (a transaction holding a table lock).
+ */
+const lazyMessageStorage = Layer.scoped(
+  MessageStorage.MessageStorage,
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const context = yield* Effect.context<ShardingConfig.ShardingConfig | SqlClient>()
+    const real = yield* Effect.cached(
+      Effect.map(
+        Layer.buildWithScope(Layer.orDie(SqlMessageStorage.layer), scope).pipe(
+          Effect.provide(context),
+        ),
+        Context.get(MessageStorage.MessageStorage),
+      ),
+    )
+    // Every method of the storage returns an Effect: each one waits for the real storage first.
+    return new Proxy({} as MessageStorage.MessageStorage["Type"], {
+      get: (_, method) =>
+        typeof method !== "string"
+          ? undefined
+          : (...args: ReadonlyArray<unknown>) =>
+              Effect.flatMap(real, (storage) =>
+                (
+                  storage[method as keyof typeof storage] as (
+                    ...a: ReadonlyArray<unknown>
+                  ) => Effect.Effect<unknown>
+                )(...args),
+              ),
+    })
+  }),
+)
+
 /** A client of the fleet: sends to runners, hosts no entity. */
 export const clientLayer = SocketRunner.layerClientOnly.pipe(
   Layer.provide(layerClientProtocol),
-  Layer.provideMerge(storage),
+  Layer.provideMerge(Layer.mergeAll(lazyMessageStorage, Layer.orDie(SqlRunnerStorage.layer))),
   Layer.provide(ShardingConfig.layer({ ...FLEET_SHARDING, runnerAddress: Option.none() })),
   Layer.provide(RpcSerialization.layerMsgPack),
 )

@@ -9,7 +9,7 @@ import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
 import { TaskLimits } from "../domain/policy.js"
-import { SendJson, TaskJson } from "../domain/wire.js"
+import { DiffJson, SendJson, TaskJson } from "../domain/wire.js"
 import { ExecOptions } from "../exec/options.js"
 
 /** A failure a runner reports for a message: its text, and whether it was the caller's mistake. */
@@ -32,6 +32,10 @@ export const StartPayload = {
   options: ExecOptions,
   limits: Schema.optional(TaskLimits),
   repo: Schema.optional(Schema.Struct({ url: Schema.String, ref: Schema.optional(Schema.String) })),
+  /** `--worktree [--base] [--branch]`: the worktree is made of the repository on that host. */
+  worktree: Schema.optional(
+    Schema.Struct({ base: Schema.optional(Schema.String), branch: Schema.optional(Schema.String) }),
+  ),
 }
 /** A start request. */
 export type StartRequest = Schema.Struct.Type<typeof StartPayload>
@@ -109,4 +113,23 @@ export const TaskEntity = Entity.make("CodexTasksTask", [
     error: FleetError,
   }),
   Rpc.make("Archive", { success: ArchiveResult, error: FleetError }),
+]).annotate(ClusterSchema.ShardGroup, hostOfEntity)
+
+/** What a task changed, as its host computes it (`diff`; `apply` applies it on the client's side). */
+export const ChangesAnswer = Schema.Struct({
+  diff: DiffJson,
+  title: Schema.NullOr(Schema.String),
+})
+
+/**
+ * A task's changes (id = `<host>/<task id>`, pinned to its host like `TaskEntity`): `Diff` is the
+ * host's `diff` of the task, coloured when the client's terminal wants colour, the patch left out
+ * with `patch: false` (`--stat`).
+ */
+export const TaskChangesEntity = Entity.make("CodexTasksTaskChanges", [
+  Rpc.make("Diff", {
+    payload: { color: Schema.Boolean, patch: Schema.Boolean },
+    success: ChangesAnswer,
+    error: FleetError,
+  }),
 ]).annotate(ClusterSchema.ShardGroup, hostOfEntity)
