@@ -25,6 +25,7 @@ import type { StartRequest } from "../cluster/protocol.js"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 import type { TaskState } from "../domain/task.js"
 import type { ApplyJson, TaskJson } from "../domain/wire.js"
+import { WorktreeRefused } from "../git/repo.js"
 import { patchText, statText } from "../render/changes.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
 import { renderLogLine } from "../render/longLine.js"
@@ -288,16 +289,15 @@ export const fleetApply = (ref: string, commit: boolean, json: boolean) =>
     const task = yield* resolveTask(ref)
     const { diff, title } = yield* changesOf(task, false, true)
     if (diff.worktree === null) {
-      return yield* new ExitWith({
-        code: ExitCode.Error,
-        message: `Task ${task.id} has no worktree (started without --worktree): its changes are already in its working directory on host ${task.host}.`,
+      return yield* new WorktreeRefused({
+        message: `Task ${task.id} has no worktree (started without --worktree): its changes are already in its working directory (on host ${task.host}).`,
       })
     }
     const applied = yield* applyPatchTo(
       process.cwd(),
       { id: task.id, title: title ?? undefined, base: diff.worktree.base, patch: diff.patch ?? "" },
       commit,
-    ).pipe(Effect.mapError((e) => new ExitWith({ code: ExitCode.Error, message: e.message })))
+    )
     const files = applied._tag === "Applied" ? applied.files : []
     if (json) {
       const shown: ApplyJson = {

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import pg from "pg"
 import { describe, expect, it } from "vitest"
@@ -11,6 +12,22 @@ import { fleetWorld } from "../support/fleet.js"
 const world = fleetWorld()
 
 const json = <A>(text: string): A => JSON.parse(text) as A
+
+const git = (cwd: string, ...args: Array<string>) => {
+  const r = spawnSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t",
+    },
+  })
+  expect(r.status, r.stderr).toBe(0)
+  return r.stdout.trim()
+}
 
 describe("a fleet of two runners", () => {
   it("starts, sends, follows, stops and archives tasks across two hosts from a client", async (ctx) => {
@@ -290,6 +307,70 @@ describe("a fleet of two runners", () => {
   }, 240_000)
 })
 
+describe("a worktree task on a runner, from a client on another machine", () => {
+  it("diff shows the runner's diff; apply lands the change in the client's checkout", async (ctx) => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const alpha = await fleet.startRunner("alpha")
+    // The runner's repository (its directory), and the client's clone of it.
+    const repo = alpha.sandbox.cwd
+    git(repo, "init", "-q", "-b", "main")
+    writeFileSync(join(repo, "README"), "base\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "base")
+    const checkout = join(fleet.client.cwd, "checkout")
+    git(fleet.client.cwd, "clone", "-q", repo, checkout)
+
+    const started = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--worktree",
+      "-s",
+      "workspace-write",
+      "-t",
+      "fleet change",
+      "PATCH:f.txt:from the fleet\nREPLY:done",
+    ])
+    expect(started.stderr).toBe("")
+    const id = started.stdout.trim()
+    await waitForState(alpha.sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+
+    // The client's diff is the runner's own, text and JSON.
+    const local = await runCli(alpha.sandbox, ["diff", "--json", id])
+    const remote = await fleet.fleetCli(["diff", "--json", id])
+    expect(remote.code).toBe(0)
+    expect(remote.stdout).toBe(local.stdout)
+    expect(json<{ patch: string }>(remote.stdout).patch).toContain("+from the fleet")
+    const text = await fleet.fleetCli(["diff", id])
+    expect(text.stdout).toBe((await runCli(alpha.sandbox, ["diff", id])).stdout)
+    expect((await fleet.fleetCli(["diff", "--stat", id])).stdout).toBe(
+      "f.txt | +1 -0\n1 file(s) changed, +1 -0\n",
+    )
+
+    // apply: into the checkout of the directory it is typed in, on the client's machine.
+    const applied = await fleet.fleetCli(["apply", id], { cwd: checkout })
+    expect(applied.stderr).toBe("")
+    expect(applied.stdout).toBe(`Applied 1 file(s) of task ${id} to ${checkout}:\nf.txt\n`)
+    expect(readFileSync(join(checkout, "f.txt"), "utf8").trim()).toBe("from the fleet")
+    expect(existsSync(join(repo, "f.txt"))).toBe(false)
+
+    // A checkout without the task's base commit: refused, nothing changed.
+    const other = join(fleet.client.cwd, "other")
+    mkdirSync(other)
+    git(other, "init", "-q", "-b", "main")
+    writeFileSync(join(other, "README"), "unrelated\n")
+    git(other, "add", ".")
+    git(other, "commit", "-qm", "unrelated")
+    const refused = await fleet.fleetCli(["apply", id], { cwd: other })
+    expect(refused.stderr).toMatch(
+      /^codex-tasks: The task started from commit [0-9a-f]{40}, which .+ does not have: fetch it first/,
+    )
+    expect(refused.code).toBe(1)
+    expect(existsSync(join(other, "f.txt"))).toBe(false)
+  }, 180_000)
+})
+
 describe("fleet commands given bad input (no database needed)", () => {
   const world = e2eWorld()
   it("refuse with exit 2 and a clear message before connecting anywhere", async () => {
@@ -312,7 +393,8 @@ describe("fleet commands given bad input (no database needed)", () => {
         ["--cluster", url, "runner", "--host-id", "a", "--listen", "nowhere"],
         "--listen wants ADDR:PORT (e.g. 10.0.0.5:34431), not 'nowhere'.",
       ],
-      [["--cluster", url, "diff", "abc"], "diff is not available with --cluster."],
+      [["--cluster", url, "mcp"], "mcp is not available with --cluster."],
+      [["--cluster", url, "serve"], "serve is not available with --cluster."],
       [["--cluster", url, "stop", "--all"], "stop --all is not available with --cluster."],
       [["start", "--on", "alpha", "hi"], "--on names a host of a fleet: it needs --cluster."],
     ]

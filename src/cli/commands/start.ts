@@ -153,7 +153,6 @@ const startOnFleet = (
 ) =>
   Effect.gen(function* () {
     if (o.wait || o.follow) return yield* notOnFleet("start --wait/--follow")
-    if (worktreeRequest(o) !== undefined) return yield* notOnFleet("start --worktree")
     if (cliStartExtras(o).notify !== undefined)
       return yield* notOnFleet("start --on-finish/--webhook")
     const limits = yield* startLimits(o)
@@ -169,6 +168,7 @@ const startOnFleet = (
         options: execOptionsOf(o, codexArgs, extra),
         limits,
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
+        worktree: worktreeRequest(o),
       },
       optional(o.on),
       o.json,
@@ -182,11 +182,9 @@ export const start = Command.make("start", options, (o) =>
       o,
       o.wait || o.follow
         ? "start --wait/--follow"
-        : o.worktree
-          ? "start --worktree"
-          : cliStartExtras(o).notify !== undefined
-            ? "start --on-finish/--webhook"
-            : undefined,
+        : cliStartExtras(o).notify !== undefined
+          ? "start --on-finish/--webhook"
+          : undefined,
     ),
     fleetOr(
       o,
