@@ -37,6 +37,9 @@ import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
 import { applyPatchTo } from "../tasks/taskDiff.js"
 import { reportChecks } from "./commands/doctor.js"
+
+export { fleetWait } from "./fleetWait.js"
+
 import { Printer, printJson, printLine, printNote, stdoutStyle } from "./Printer.js"
 import { fleetFailure } from "./runtime.js"
 

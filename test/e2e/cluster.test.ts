@@ -108,6 +108,10 @@ describe("a fleet of two runners", () => {
     )
     expect(status).toMatchObject({ state: "STOPPED", host: "alpha", turns: 2 })
 
+    const notYet = await fleet.fleetCli(["status", "--wait", "--timeout", "1", idB])
+    expect(notYet.stderr).toBe("codex-tasks: timed out after 1 s waiting for the task\n")
+    expect(notYet.code).toBe(124)
+
     const stopped = await fleet.fleetCli(["stop", idB])
     expect(stopped.stdout).toBe(`Task ${idB} stopped.\n`)
     expect(stopped.code).toBe(0)
@@ -334,7 +338,15 @@ describe("a worktree task on a runner, from a client on another machine", () => 
     ])
     expect(started.stderr).toBe("")
     const id = started.stdout.trim()
-    await waitForState(alpha.sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    // status --wait from the client: it returns once the task's turn ended on its host.
+    const waited = await fleet.fleetCli(["status", "--wait", "--json", id])
+    expect(waited.stderr).toBe(`Task ${id} finished: STOPPED\n`)
+    expect(waited.code).toBe(0)
+    expect(json<{ state: string; host: string }>(waited.stdout)).toMatchObject({
+      state: "STOPPED",
+      host: "alpha",
+    })
+    expect((await taskState(alpha.sandbox, id)).state).toBe("STOPPED")
 
     // The client's diff is the runner's own, text and JSON.
     const local = await runCli(alpha.sandbox, ["diff", "--json", id])
