@@ -25,7 +25,6 @@ import type { StartRequest } from "../cluster/protocol.js"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 import type { TaskState } from "../domain/task.js"
 import type { ApplyJson, TaskJson } from "../domain/wire.js"
-import { WorktreeRefused } from "../git/repo.js"
 import { patchText, statText } from "../render/changes.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
 import { renderLogLine } from "../render/longLine.js"
@@ -291,14 +290,15 @@ export const fleetApply = (ref: string, commit: boolean, json: boolean) =>
   Effect.gen(function* () {
     const task = yield* resolveTask(ref)
     const { diff, title } = yield* changesOf(task, false, true)
-    if (diff.worktree === null) {
-      return yield* new WorktreeRefused({
-        message: `Task ${task.id} has no worktree (started without --worktree): its changes are already in its working directory (on host ${task.host}).`,
-      })
-    }
     const applied = yield* applyPatchTo(
       process.cwd(),
-      { id: task.id, title: title ?? undefined, base: diff.worktree.base, patch: diff.patch ?? "" },
+      {
+        id: task.id,
+        title: title ?? undefined,
+        host: task.host,
+        base: diff.worktree?.base,
+        patch: diff.patch ?? "",
+      },
       commit,
     )
     const files = applied._tag === "Applied" ? applied.files : []

@@ -147,12 +147,21 @@ export const applyPatchTo = (
   change: {
     readonly id: string
     readonly title: string | undefined
-    readonly base: string
+    /** The host the task runs on (named when it has no worktree). */
+    readonly host: string
+    /** The commit the task's worktree started from; undefined for a task without a worktree. */
+    readonly base: string | undefined
     readonly patch: string
   },
   commit: boolean,
 ) =>
   Effect.gen(function* () {
+    if (change.base === undefined) {
+      return yield* new WorktreeRefused({
+        message: `Task ${change.id} has no worktree (started without --worktree): its changes are already in its working directory (on host ${change.host}).`,
+      })
+    }
+    const base = change.base
     const top = yield* gitRaw(["rev-parse", "--show-toplevel"], { cwd: dir })
     if (top.code !== 0) {
       return yield* new WorktreeRefused({
@@ -160,10 +169,10 @@ export const applyPatchTo = (
       })
     }
     const repo = top.stdout.trim()
-    const known = yield* gitRaw(["cat-file", "-e", `${change.base}^{commit}`], { cwd: repo })
+    const known = yield* gitRaw(["cat-file", "-e", `${base}^{commit}`], { cwd: repo })
     if (known.code !== 0) {
       return yield* new WorktreeRefused({
-        message: `The task started from commit ${change.base}, which ${repo} does not have: fetch it first (e.g. git fetch origin). Nothing was changed.`,
+        message: `The task started from commit ${base}, which ${repo} does not have: fetch it first (e.g. git fetch origin). Nothing was changed.`,
       })
     }
     const tree = yield* patchedTree(repo, change.base, change.patch)

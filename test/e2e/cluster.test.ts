@@ -107,6 +107,11 @@ describe("a fleet of two runners", () => {
       (await fleet.fleetCli(["status", "--json", idA])).stdout,
     )
     expect(status).toMatchObject({ state: "STOPPED", host: "alpha", turns: 2 })
+    const noWorktree = await fleet.fleetCli(["apply", idA])
+    expect(noWorktree.stderr).toBe(
+      `codex-tasks: Task ${idA} has no worktree (started without --worktree): its changes are already in its working directory (on host alpha).\n`,
+    )
+    expect(noWorktree.code).toBe(1)
 
     const notYet = await fleet.fleetCli(["status", "--wait", "--timeout", "1", idB])
     expect(notYet.stderr).toBe("codex-tasks: timed out after 1 s waiting for the task\n")
