@@ -81,7 +81,8 @@ export const fleetSend = (
   json: boolean,
 ) =>
   Effect.gen(function* () {
-    const task = yield* resolveTask(ref)
+    // The engine's client comes up while Postgres finds the task.
+    const [task] = yield* Effect.all([resolveTask(ref), warmEngine], { concurrency: 2 })
     const receipt = yield* sendTo(task, prompt, maxTokens)
     if (receipt === undefined) {
       if (json) return yield* printJson({ id: task.id, status: "accepted" })

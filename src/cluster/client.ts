@@ -7,7 +7,7 @@ import type { SqlClient } from "@effect/sql/SqlClient"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { TaskJson } from "../domain/wire.js"
 import { AmbiguousTaskId, TaskNotFound } from "../store/errors.js"
-import { clientLayer, pgLayer } from "./engine.js"
+import { clientLayer, pgLayer, RunnersKnown } from "./engine.js"
 import {
   FleetError,
   HostEntity,
@@ -47,7 +47,12 @@ const engineLayer = Layer.scoped(
   Effect.gen(function* () {
     const scope = yield* Effect.scope
     const db = yield* Effect.context<SqlClient>()
-    return yield* Effect.cached(Layer.buildWithScope(clientLayer, scope).pipe(Effect.provide(db)))
+    return yield* Effect.cached(
+      Layer.buildWithScope(clientLayer, scope).pipe(
+        Effect.provide(db),
+        Effect.tap((engine) => Context.get(engine, RunnersKnown)),
+      ),
+    )
   }),
 )
 

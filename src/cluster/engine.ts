@@ -9,6 +9,7 @@ import {
   MessageStorage,
   RunnerAddress,
   RunnerHealth,
+  RunnerStorage,
   Runners,
   ShardingConfig,
   SocketRunner,
@@ -19,7 +20,7 @@ import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/No
 import { RpcSerialization } from "@effect/rpc"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Option, Redacted } from "effect"
 
 /** Settings every process of a fleet must share (shard numbering) or that bound a takeover. */
 export const FLEET_SHARDING = {
@@ -107,10 +108,34 @@ const lazyMessageStorage = Layer.scoped(
   }),
 )
 
+/**
+ * Done once a client's sharding has read the runners, and so knows which runner holds each
+ * shard: a message sent before that waits for a retry (100 ms) or, persisted, for the runner's
+ * poll of the message table (1 s).
+ */
+export class RunnersKnown extends Context.Tag("codex-tasks/RunnersKnown")<
+  RunnersKnown,
+  Effect.Effect<void>
+>() {}
+
+const watchedRunnerStorage = Layer.scopedContext(
+  Effect.gen(function* () {
+    const real = yield* RunnerStorage.RunnerStorage
+    const read = yield* Deferred.make<void>()
+    const storage: RunnerStorage.RunnerStorage["Type"] = {
+      ...real,
+      getRunners: Effect.tap(real.getRunners, () => Deferred.succeed(read, undefined)),
+    }
+    // The sharding computes the assignments right after the read returns: a moment later, they are in.
+    const known = Effect.zipRight(Deferred.await(read), Effect.sleep(Duration.millis(5)))
+    return Context.make(RunnerStorage.RunnerStorage, storage).pipe(Context.add(RunnersKnown, known))
+  }),
+).pipe(Layer.provide(Layer.orDie(SqlRunnerStorage.layer)))
+
 /** A client of the fleet: sends to runners, hosts no entity. */
 export const clientLayer = SocketRunner.layerClientOnly.pipe(
   Layer.provide(layerClientProtocol),
-  Layer.provideMerge(Layer.mergeAll(lazyMessageStorage, Layer.orDie(SqlRunnerStorage.layer))),
+  Layer.provideMerge(Layer.mergeAll(lazyMessageStorage, watchedRunnerStorage)),
   Layer.provide(ShardingConfig.layer({ ...FLEET_SHARDING, runnerAddress: Option.none() })),
   Layer.provide(RpcSerialization.layerMsgPack),
 )

@@ -75,10 +75,16 @@ export const makeOperations = (host: string, cwd: string, save: SaveSnapshots) =
         return withHost(viewJson(view), host)
       })
     // What `ls` shows of the task is saved before the answer: an `ls` after it sees the change.
+    // The plain view, as the heartbeat's (no process scan, no git: cheap while a turn starts).
     const saveSnapshot = (id: string) =>
       Effect.suspend(() => {
         const takenAt = new Date()
-        return Effect.flatMap(taskJson(id), (t) => save([t], takenAt))
+        return Effect.flatMap(tasks.select({ _tag: "Ids", refs: [id] }), ({ views }) =>
+          save(
+            views.map((v) => withHost(viewJson(v), host)),
+            takenAt,
+          ),
+        )
       }).pipe(Effect.ignore)
 
     return {
