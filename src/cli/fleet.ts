@@ -12,11 +12,13 @@ import {
   logChunkOf,
   type Placed,
   pickHost,
+  requireLiveHost,
   resolveTask,
   sendTo,
   startOn,
   statusOf,
   stopOn,
+  waitTurnOn,
   warmEngine,
 } from "../cluster/client.js"
 import { fleetChecks } from "../cluster/doctor.js"
@@ -29,6 +31,7 @@ import { patchText, statText } from "../render/changes.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
 import { renderLogLine } from "../render/longLine.js"
 import { archiveLines, stopLines, stopMissedSome } from "../render/reports.js"
+import { describeOutcome } from "../render/status.js"
 import { colorEnabled } from "../render/style.js"
 import type { TimeFormat } from "../render/time.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
@@ -64,13 +67,53 @@ export const onFleet = <A, E>(
     return yield* Effect.provide(program, Layer.merge(fleetLayer(url), output))
   }).pipe(Effect.catchAll(fleetFailure(url)))
 
-/** `start --cluster`: places the task (on `on`, else the least busy live host) and prints its id. */
-export const fleetStart = (request: StartRequest, on: string | undefined, json: boolean) =>
+/**
+ * `start --cluster`: places the task (on `on`, else the least busy live host) and prints its id;
+ * `wait`: waits for its first turn instead (as a local `start --wait`); `follow`: streams its log.
+ */
+export const fleetStart = (
+  request: StartRequest,
+  on: string | undefined,
+  json: boolean,
+  watch: "none" | "wait" | "follow" = "none",
+) =>
   Effect.gen(function* () {
     // The engine's client comes up while Postgres picks the host.
     const [host] = yield* Effect.all([pickHost(on), warmEngine], { concurrency: 2 })
-    const { id } = yield* startOn(host, request)
-    yield* json ? printJson({ id, host }) : printLine(id)
+    const placed = yield* startOn(host, request)
+    if (watch === "wait") return yield* waitAndReport(placed, undefined, json)
+    if (watch === "follow") {
+      yield* printNote(`Task ${placed.id} started.`)
+      return yield* fleetLog(placed.id, {
+        json: false,
+        follow: "while-running",
+        lastLines: undefined,
+        full: false,
+      })
+    }
+    yield* json ? printJson(placed) : printLine(placed.id)
+  })
+
+/**
+ * `--wait` over the fleet: waits for the turn on the task's host, prints its final message (or
+ * the task as JSON), and exits 3 when the turn gave no answer (local mode's `waitAndReport`).
+ */
+const waitAndReport = (task: Placed, seq: number | undefined, json: boolean) =>
+  Effect.gen(function* () {
+    const end = yield* waitTurnOn(task, seq)
+    const t = end.task
+    if (json) yield* printJson(t)
+    else if (t.last_result !== null && t.outcome?.kind === "completed") {
+      yield* printLine(t.last_result)
+    }
+    if (!end.answered) {
+      return yield* new ExitWith({
+        code: ExitCode.TaskFailed,
+        message: end.dropped
+          ? `task ${t.id}: the prompt was dropped by a stop before it ran`
+          : `task ${t.id} ${t.state}: ${describeOutcome(t.outcome ?? undefined)}`,
+      })
+    }
   })
 
 /** `send --cluster`: returns once the prompt is queued on its host (or persisted, host down). */
@@ -79,11 +122,15 @@ export const fleetSend = (
   prompt: string,
   maxTokens: number | undefined,
   json: boolean,
+  wait = false,
 ) =>
   Effect.gen(function* () {
     // The engine's client comes up while Postgres finds the task.
     const [task] = yield* Effect.all([resolveTask(ref), warmEngine], { concurrency: 2 })
+    // Waiting needs the host: refused before the prompt is sent.
+    if (wait) yield* requireLiveHost(task, "wait for")
     const receipt = yield* sendTo(task, prompt, maxTokens)
+    if (wait && receipt !== undefined) return yield* waitAndReport(task, receipt.seq, json)
     if (receipt === undefined) {
       if (json) return yield* printJson({ id: task.id, status: "accepted" })
       return yield* printLine(

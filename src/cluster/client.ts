@@ -14,6 +14,7 @@ import {
   type StartRequest,
   TaskChangesEntity,
   TaskEntity,
+  TaskWatchEntity,
   taskEntityId,
 } from "./protocol.js"
 import { allSnapshots, type HostRow, hosts, placementsMatching, snapshotsOn } from "./registry.js"
@@ -290,3 +291,20 @@ export const changesOf = (task: Placed, color: boolean, patch: boolean) =>
       ),
     ),
   )
+
+/**
+ * Waits until the task's turn of inbox place `seq` (else its current or next turn) ended on its
+ * host: no time limit (the user's Ctrl-C ends it).
+ */
+export const waitTurnOn = (task: Placed, seq: number | undefined) =>
+  Effect.zipRight(
+    requireLive(task, "wait for"),
+    withEngine(
+      Effect.flatMap(TaskWatchEntity.client, (client) =>
+        client(taskEntityId(task.host, task.id)).WaitTurn({ seq }),
+      ),
+    ),
+  )
+
+/** Fails unless the task's host has a live runner (`what`: the refused action, for the message). */
+export const requireLiveHost = requireLive

@@ -173,6 +173,13 @@ export const makeOperations = (host: string, cwd: string, save: SaveSnapshots) =
           asFleetError,
         ),
 
+      waitTurn: (id: string, seq: number | undefined) =>
+        Effect.map(tasks.waitForTurn(id, seq), (end) => ({
+          answered: end._tag === "answered",
+          dropped: end._tag === "unanswered" && end.dropped,
+          task: withHost(viewJson(end.view), host),
+        })).pipe(asFleetError),
+
       changes: (id: string, color: boolean, patch: boolean) =>
         Effect.gen(function* () {
           const { id: full, changes } = yield* tasks.changes(id, { color, patch })

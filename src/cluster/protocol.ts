@@ -133,3 +133,24 @@ export const TaskChangesEntity = Entity.make("CodexTasksTaskChanges", [
     error: FleetError,
   }),
 ]).annotate(ClusterSchema.ShardGroup, hostOfEntity)
+
+/** How the turn a client waits for ended (`start/send --wait`), and the task then. */
+export const TurnEndAnswer = Schema.Struct({
+  /** The turn gave a final answer. */
+  answered: Schema.Boolean,
+  /** The prompt never ran: a stop dropped it. */
+  dropped: Schema.Boolean,
+  task: TaskJson,
+})
+
+/**
+ * Waiting on a task (id = `<host>/<task id>`, pinned to its host): `WaitTurn` answers once the
+ * turn of inbox place `seq` (without it: the current or next turn) has ended on the host.
+ */
+export const TaskWatchEntity = Entity.make("CodexTasksTaskWatch", [
+  Rpc.make("WaitTurn", {
+    payload: { seq: Schema.optional(Schema.Number) },
+    success: TurnEndAnswer,
+    error: FleetError,
+  }),
+]).annotate(ClusterSchema.ShardGroup, hostOfEntity)

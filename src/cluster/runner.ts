@@ -13,7 +13,7 @@ import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
 import { pgLayer, runnerLayer } from "./engine.js"
 import { makeOperations, type SaveSnapshots, withHost } from "./handlers.js"
-import { HostEntity, TaskChangesEntity, TaskEntity } from "./protocol.js"
+import { HostEntity, TaskChangesEntity, TaskEntity, TaskWatchEntity } from "./protocol.js"
 import { ensureSchema, heartbeat, saveSnapshots } from "./registry.js"
 
 /** How a runner was asked to run. */
@@ -53,6 +53,14 @@ const entities = (o: RunnerOptions<unknown>, save: SaveSnapshots) =>
         }),
       ),
       // Every message of a task at once: a long `Log` wait must not hold up a `Stop`.
+      { concurrency: "unbounded" },
+    ),
+    TaskWatchEntity.toLayer(
+      Effect.map(makeOperations(o.hostId, o.cwd, save), (ops) =>
+        TaskWatchEntity.of({
+          WaitTurn: ({ address, payload }) => ops.waitTurn(taskIdOf(address.entityId), payload.seq),
+        }),
+      ),
       { concurrency: "unbounded" },
     ),
     TaskChangesEntity.toLayer(

@@ -53,16 +53,21 @@ describe("a fleet of two runners", () => {
       "message backlog": "none",
     })
 
+    // start --wait: returns once the first turn ended on its host, with the task's JSON.
     const a = await fleet.fleetCli([
       "start",
       "--on",
       "alpha",
+      "--wait",
+      "--json",
       "--skip-git-repo-check",
       "REPLY:alpha done",
     ])
     expect(a.stderr).toBe("")
     expect(a.code).toBe(0)
-    const idA = a.stdout.trim()
+    const waitedA = json<{ id: string; state: string; host: string; last_result: string }>(a.stdout)
+    expect(waitedA).toMatchObject({ state: "STOPPED", host: "alpha", last_result: "alpha done" })
+    const idA = waitedA.id
     const b = await fleet.fleetCli([
       "start",
       "--on",
@@ -107,6 +112,11 @@ describe("a fleet of two runners", () => {
       (await fleet.fleetCli(["status", "--json", idA])).stdout,
     )
     expect(status).toMatchObject({ state: "STOPPED", host: "alpha", turns: 2 })
+    // send --wait: the turn's final message once it ended on the host.
+    const third = await fleet.fleetCli(["send", "--wait", idA, "REPLY:third answer"])
+    expect(third.stderr).toBe("")
+    expect(third.stdout).toBe("third answer\n")
+    expect(third.code).toBe(0)
     const noWorktree = await fleet.fleetCli(["apply", idA])
     expect(noWorktree.stderr).toBe(
       `codex-tasks: Task ${idA} has no worktree (started without --worktree): its changes are already in its working directory (on host alpha).\n`,
@@ -385,6 +395,19 @@ describe("a worktree task on a runner, from a client on another machine", () => 
     )
     expect(refused.code).toBe(1)
     expect(existsSync(join(other, "f.txt"))).toBe(false)
+
+    // start --follow: the transcript from the host until the turn ends.
+    const followed = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--follow",
+      "--skip-git-repo-check",
+      "REPLY:followed to the end",
+    ])
+    expect(followed.stderr).toMatch(/^Task \S+ started\.\n$/)
+    expect(followed.stdout).toContain("followed to the end")
+    expect(followed.code).toBe(0)
   }, 180_000)
 })
 
@@ -412,6 +435,10 @@ describe("fleet commands given bad input (no database needed)", () => {
       ],
       [["--cluster", url, "mcp"], "mcp is not available with --cluster."],
       [["--cluster", url, "serve"], "serve is not available with --cluster."],
+      [
+        ["--cluster", url, "send", "--follow", "abc", "hi"],
+        "send --follow is not available with --cluster.",
+      ],
       [["--cluster", url, "stop", "--all"], "stop --all is not available with --cluster."],
       [["start", "--on", "alpha", "hi"], "--on names a host of a fleet: it needs --cluster."],
     ]

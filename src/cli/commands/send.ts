@@ -32,8 +32,8 @@ export const send = Command.make(
     Effect.zipRight(
       refuseOnFleet(
         o,
-        o.wait || o.follow
-          ? "send --wait/--follow"
+        o.follow
+          ? "send --follow"
           : o.steer
             ? "send --steer"
             : Option.isSome(o.backend)
@@ -44,10 +44,11 @@ export const send = Command.make(
         o,
         (fleet) =>
           Effect.gen(function* () {
-            if (o.wait || o.follow) return yield* notOnFleet("send --wait/--follow")
+            yield* checkWatchOptions(o)
+            if (o.follow) return yield* notOnFleet("send --follow")
             const raise = yield* sendLimits(o)
             const prompt = yield* promptFrom(o.prompt)
-            return yield* fleet.fleetSend(o.task, prompt, raise.maxTokens, o.json)
+            return yield* fleet.fleetSend(o.task, prompt, raise.maxTokens, o.json, o.wait)
           }),
         withTasks(
           Effect.gen(function* () {

@@ -152,7 +152,7 @@ const startOnFleet = (
   fleet: typeof import("../fleet.js"),
 ) =>
   Effect.gen(function* () {
-    if (o.wait || o.follow) return yield* notOnFleet("start --wait/--follow")
+    yield* checkWatchOptions(o)
     if (cliStartExtras(o).notify !== undefined)
       return yield* notOnFleet("start --on-finish/--webhook")
     const limits = yield* startLimits(o)
@@ -172,6 +172,7 @@ const startOnFleet = (
       },
       optional(o.on),
       o.json,
+      o.wait ? "wait" : o.follow ? "follow" : "none",
     )
   })
 
@@ -180,11 +181,7 @@ export const start = Command.make("start", options, (o) =>
   Effect.zipRight(
     refuseOnFleet(
       o,
-      o.wait || o.follow
-        ? "start --wait/--follow"
-        : cliStartExtras(o).notify !== undefined
-          ? "start --on-finish/--webhook"
-          : undefined,
+      cliStartExtras(o).notify !== undefined ? "start --on-finish/--webhook" : undefined,
     ),
     fleetOr(
       o,
