@@ -122,15 +122,28 @@ export const fleetSend = (
   prompt: string,
   maxTokens: number | undefined,
   json: boolean,
-  wait = false,
+  watch: "none" | "wait" | "follow" = "none",
 ) =>
   Effect.gen(function* () {
     // The engine's client comes up while Postgres finds the task.
     const [task] = yield* Effect.all([resolveTask(ref), warmEngine], { concurrency: 2 })
-    // Waiting needs the host: refused before the prompt is sent.
-    if (wait) yield* requireLiveHost(task, "wait for")
+    // Waiting and following need the host: refused before the prompt is sent.
+    if (watch !== "none") yield* requireLiveHost(task, "watch")
+    // Following starts where the log ends now (its last 0 lines): the prompt's entry comes next.
+    const from = watch === "follow" ? (yield* logChunkOf(task, 0, 0, 0)).next : undefined
     const receipt = yield* sendTo(task, prompt, maxTokens)
-    if (wait && receipt !== undefined) return yield* waitAndReport(task, receipt.seq, json)
+    if (watch === "wait" && receipt !== undefined) {
+      return yield* waitAndReport(task, receipt.seq, json)
+    }
+    if (from !== undefined && receipt !== undefined) {
+      return yield* fleetLog(task.id, {
+        json: false,
+        follow: "while-running",
+        lastLines: undefined,
+        full: false,
+        from,
+      })
+    }
     if (receipt === undefined) {
       if (json) return yield* printJson({ id: task.id, status: "accepted" })
       return yield* printLine(
@@ -205,6 +218,8 @@ export const fleetLog = (
     readonly follow: "none" | "while-running" | "forever"
     readonly lastLines: number | undefined
     readonly full: boolean
+    /** Start at this byte of the log (instead of its start or its last lines). */
+    readonly from?: number
   },
 ) =>
   Effect.gen(function* () {
@@ -221,13 +236,14 @@ export const fleetLog = (
       }
       return text === "" ? Effect.void : printer.write(text)
     }
-    let offset = 0
+    let offset = o.from ?? 0
     let first = true
     let partial = Buffer.alloc(0)
     let running = true
     for (;;) {
       const waitMs = o.follow === "none" || first ? 0 : 5_000
-      const chunk = yield* logChunkOf(task, offset, waitMs, first ? o.lastLines : undefined)
+      const lastLines = first && o.from === undefined ? o.lastLines : undefined
+      const chunk = yield* logChunkOf(task, offset, waitMs, lastLines)
       first = false
       offset = chunk.next
       running = chunk.running

@@ -327,7 +327,7 @@ describe("a fleet of two runners", () => {
 })
 
 describe("a worktree task on a runner, from a client on another machine", () => {
-  it("diff shows the runner's diff; apply lands the change in the client's checkout", async (ctx) => {
+  it("diff shows the runner's diff; apply lands the change in the client's checkout; --follow streams the host's log", async (ctx) => {
     const fleet = await world.setup()
     if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
     const alpha = await fleet.startRunner("alpha")
@@ -408,6 +408,13 @@ describe("a worktree task on a runner, from a client on another machine", () => 
     expect(followed.stderr).toMatch(/^Task \S+ started\.\n$/)
     expect(followed.stdout).toContain("followed to the end")
     expect(followed.code).toBe(0)
+    // send --follow: from this prompt on, not the turns before it.
+    const followedId = /^Task (\S+) started/.exec(followed.stderr)?.[1] ?? ""
+    const again = await fleet.fleetCli(["send", "--follow", followedId, "REPLY:and the second"])
+    expect(again.stderr).toBe("")
+    expect(again.stdout).toContain("and the second")
+    expect(again.stdout).not.toContain("followed to the end")
+    expect(again.code).toBe(0)
   }, 180_000)
 })
 
@@ -436,8 +443,8 @@ describe("fleet commands given bad input (no database needed)", () => {
       [["--cluster", url, "mcp"], "mcp is not available with --cluster."],
       [["--cluster", url, "serve"], "serve is not available with --cluster."],
       [
-        ["--cluster", url, "send", "--follow", "abc", "hi"],
-        "send --follow is not available with --cluster.",
+        ["--cluster", url, "send", "--steer", "abc", "hi"],
+        "send --steer is not available with --cluster.",
       ],
       [["--cluster", url, "stop", "--all"], "stop --all is not available with --cluster."],
       [["start", "--on", "alpha", "hi"], "--on names a host of a fleet: it needs --cluster."],

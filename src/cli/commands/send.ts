@@ -8,7 +8,7 @@ import { promptFrom } from "../options/promptArg.js"
 import { taskArg } from "../options/shared.js"
 import { printJson, printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
+import { fleetOr, refuseOnFleet, withTasks } from "../runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
 
 /** `codex-tasks send`: give a task its next prompt (queued while it is busy). */
@@ -32,23 +32,22 @@ export const send = Command.make(
     Effect.zipRight(
       refuseOnFleet(
         o,
-        o.follow
-          ? "send --follow"
-          : o.steer
-            ? "send --steer"
-            : Option.isSome(o.backend)
-              ? "send --backend"
-              : undefined,
+        o.steer ? "send --steer" : Option.isSome(o.backend) ? "send --backend" : undefined,
       ),
       fleetOr(
         o,
         (fleet) =>
           Effect.gen(function* () {
             yield* checkWatchOptions(o)
-            if (o.follow) return yield* notOnFleet("send --follow")
             const raise = yield* sendLimits(o)
             const prompt = yield* promptFrom(o.prompt)
-            return yield* fleet.fleetSend(o.task, prompt, raise.maxTokens, o.json, o.wait)
+            return yield* fleet.fleetSend(
+              o.task,
+              prompt,
+              raise.maxTokens,
+              o.json,
+              o.wait ? "wait" : o.follow ? "follow" : "none",
+            )
           }),
         withTasks(
           Effect.gen(function* () {
