@@ -6,31 +6,42 @@
 import { Effect, Layer, Option } from "effect"
 import {
   archiveOn,
+  changesOf,
   fleetLayer,
   listFleet,
   logChunkOf,
   type Placed,
   pickHost,
+  requireLiveHost,
   resolveTask,
   sendTo,
   startOn,
   statusOf,
   stopOn,
+  waitTurnOn,
+  warmEngine,
 } from "../cluster/client.js"
 import { fleetChecks } from "../cluster/doctor.js"
 import { CHUNK_BYTES } from "../cluster/logChunk.js"
 import type { StartRequest } from "../cluster/protocol.js"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 import type { TaskState } from "../domain/task.js"
-import type { TaskJson } from "../domain/wire.js"
+import type { ApplyJson, TaskJson } from "../domain/wire.js"
+import { patchText, statText } from "../render/changes.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
 import { renderLogLine } from "../render/longLine.js"
 import { archiveLines, stopLines, stopMissedSome } from "../render/reports.js"
+import { describeOutcome } from "../render/status.js"
+import { colorEnabled } from "../render/style.js"
 import type { TimeFormat } from "../render/time.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
+import { applyPatchTo } from "../tasks/taskDiff.js"
 import { reportChecks } from "./commands/doctor.js"
+
+export { fleetWait } from "./fleetWait.js"
+
 import { Printer, printJson, printLine, printNote, stdoutStyle } from "./Printer.js"
 import { fleetFailure } from "./runtime.js"
 
@@ -56,12 +67,53 @@ export const onFleet = <A, E>(
     return yield* Effect.provide(program, Layer.merge(fleetLayer(url), output))
   }).pipe(Effect.catchAll(fleetFailure(url)))
 
-/** `start --cluster`: places the task (on `on`, else the least busy live host) and prints its id. */
-export const fleetStart = (request: StartRequest, on: string | undefined, json: boolean) =>
+/**
+ * `start --cluster`: places the task (on `on`, else the least busy live host) and prints its id;
+ * `wait`: waits for its first turn instead (as a local `start --wait`); `follow`: streams its log.
+ */
+export const fleetStart = (
+  request: StartRequest,
+  on: string | undefined,
+  json: boolean,
+  watch: "none" | "wait" | "follow" = "none",
+) =>
   Effect.gen(function* () {
-    const host = yield* pickHost(on)
-    const { id } = yield* startOn(host, request)
-    yield* json ? printJson({ id, host }) : printLine(id)
+    // The engine's client comes up while Postgres picks the host.
+    const [host] = yield* Effect.all([pickHost(on), warmEngine], { concurrency: 2 })
+    const placed = yield* startOn(host, request)
+    if (watch === "wait") return yield* waitAndReport(placed, undefined, json)
+    if (watch === "follow") {
+      yield* printNote(`Task ${placed.id} started.`)
+      return yield* fleetLog(placed.id, {
+        json: false,
+        follow: "while-running",
+        lastLines: undefined,
+        full: false,
+      })
+    }
+    yield* json ? printJson(placed) : printLine(placed.id)
+  })
+
+/**
+ * `--wait` over the fleet: waits for the turn on the task's host, prints its final message (or
+ * the task as JSON), and exits 3 when the turn gave no answer (local mode's `waitAndReport`).
+ */
+const waitAndReport = (task: Placed, seq: number | undefined, json: boolean) =>
+  Effect.gen(function* () {
+    const end = yield* waitTurnOn(task, seq)
+    const t = end.task
+    if (json) yield* printJson(t)
+    else if (t.last_result !== null && t.outcome?.kind === "completed") {
+      yield* printLine(t.last_result)
+    }
+    if (!end.answered) {
+      return yield* new ExitWith({
+        code: ExitCode.TaskFailed,
+        message: end.dropped
+          ? `task ${t.id}: the prompt was dropped by a stop before it ran`
+          : `task ${t.id} ${t.state}: ${describeOutcome(t.outcome ?? undefined)}`,
+      })
+    }
   })
 
 /** `send --cluster`: returns once the prompt is queued on its host (or persisted, host down). */
@@ -70,11 +122,29 @@ export const fleetSend = (
   prompt: string,
   maxTokens: number | undefined,
   json: boolean,
+  watch: "none" | "wait" | "follow" = "none",
   fleetMaxRunning?: number | undefined,
 ) =>
   Effect.gen(function* () {
-    const task = yield* resolveTask(ref)
+    // The engine's client comes up while Postgres finds the task.
+    const [task] = yield* Effect.all([resolveTask(ref), warmEngine], { concurrency: 2 })
+    // Waiting and following need the host: refused before the prompt is sent.
+    if (watch !== "none") yield* requireLiveHost(task, "watch")
+    // Following starts where the log ends now (its last 0 lines): the prompt's entry comes next.
+    const from = watch === "follow" ? (yield* logChunkOf(task, 0, 0, 0)).next : undefined
     const receipt = yield* sendTo(task, prompt, maxTokens, fleetMaxRunning)
+    if (watch === "wait" && receipt !== undefined) {
+      return yield* waitAndReport(task, receipt.seq, json)
+    }
+    if (from !== undefined && receipt !== undefined) {
+      return yield* fleetLog(task.id, {
+        json: false,
+        follow: "while-running",
+        lastLines: undefined,
+        full: false,
+        from,
+      })
+    }
     if (receipt === undefined) {
       if (json) return yield* printJson({ id: task.id, status: "accepted" })
       return yield* printLine(
@@ -149,6 +219,8 @@ export const fleetLog = (
     readonly follow: "none" | "while-running" | "forever"
     readonly lastLines: number | undefined
     readonly full: boolean
+    /** Start at this byte of the log (instead of its start or its last lines). */
+    readonly from?: number
   },
 ) =>
   Effect.gen(function* () {
@@ -165,13 +237,14 @@ export const fleetLog = (
       }
       return text === "" ? Effect.void : printer.write(text)
     }
-    let offset = 0
+    let offset = o.from ?? 0
     let first = true
     let partial = Buffer.alloc(0)
     let running = true
     for (;;) {
       const waitMs = o.follow === "none" || first ? 0 : 5_000
-      const chunk = yield* logChunkOf(task, offset, waitMs, first ? o.lastLines : undefined)
+      const lastLines = first && o.from === undefined ? o.lastLines : undefined
+      const chunk = yield* logChunkOf(task, offset, waitMs, lastLines)
       first = false
       offset = chunk.next
       running = chunk.running
@@ -260,6 +333,53 @@ export const fleetArchive = (refs: ReadonlyArray<string>) =>
     const summary = { reports, archived, skipped: reports.length - archived }
     for (const line of archiveLines(summary, false)) yield* printLine(line)
     if (failed) return yield* new ExitWith({ code: ExitCode.Error, message: "" })
+  })
+
+/** `diff --cluster`: what the task changed, computed on its host (the same text and JSON as locally). */
+export const fleetDiff = (ref: string, o: { readonly json: boolean; readonly stat: boolean }) =>
+  Effect.gen(function* () {
+    const task = yield* resolveTask(ref)
+    const color = !o.json && !o.stat && colorEnabled(process.stdout, process.env)
+    const { diff } = yield* changesOf(task, color, !o.stat)
+    if (o.json) return yield* printJson(diff)
+    const shown = { ...diff, touched: diff.touched ?? [], patch: diff.patch ?? "" }
+    if (o.stat) return yield* printLine(statText(shown))
+    yield* Effect.flatMap(Printer, (p) => p.write(patchText(shown)))
+  })
+
+/**
+ * `apply --cluster`: the worktree task's changes, computed on its host, applied to the checkout
+ * of the current directory on this machine (three ways, as a local `apply`).
+ */
+export const fleetApply = (ref: string, commit: boolean, json: boolean) =>
+  Effect.gen(function* () {
+    const task = yield* resolveTask(ref)
+    const { diff, title } = yield* changesOf(task, false, true)
+    const applied = yield* applyPatchTo(
+      process.cwd(),
+      {
+        id: task.id,
+        title: title ?? undefined,
+        host: task.host,
+        base: diff.worktree?.base,
+        patch: diff.patch ?? "",
+      },
+      commit,
+    )
+    const files = applied._tag === "Applied" ? applied.files : []
+    if (json) {
+      const shown: ApplyJson = {
+        id: diff.id,
+        dir: applied.repo,
+        files,
+        committed: applied.committed,
+      }
+      return yield* printJson(shown)
+    }
+    if (files.length === 0) return yield* printLine(`Task ${task.id} changed nothing to apply.`)
+    yield* printLine(
+      `Applied ${files.length} file(s) of task ${task.id} to ${applied.repo}${applied.committed ? " and committed them" : ""}:\n${files.join("\n")}`,
+    )
   })
 
 /** `doctor --cluster`: the fleet's checks (docs/cluster.md "Health"). */

@@ -3,19 +3,28 @@
  * the `Host` / `Task` entities their messages (client-only sharding on the same Postgres).
  */
 import { randomUUID } from "node:crypto"
-import { Effect, Layer, Option, Schema } from "effect"
+import type { SqlClient } from "@effect/sql/SqlClient"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { TaskJson } from "../domain/wire.js"
 import { AmbiguousTaskId, TaskNotFound } from "../store/errors.js"
-import { clientLayer, pgLayer } from "./engine.js"
-import { FleetError, HostEntity, type StartRequest, TaskEntity, taskEntityId } from "./protocol.js"
-import { type HostRow, hosts, placementsMatching, snapshotsOn } from "./registry.js"
+import { clientLayer, pgLayer, RunnersKnown } from "./engine.js"
+import {
+  FleetError,
+  HostEntity,
+  type StartRequest,
+  TaskChangesEntity,
+  TaskEntity,
+  TaskWatchEntity,
+  taskEntityId,
+} from "./protocol.js"
+import { allSnapshots, type HostRow, hosts, placementsMatching, snapshotsOn } from "./registry.js"
 import { whileHostLive } from "./whileLive.js"
 
 /** A message a runner did not answer in time: its host is down, or unreachable from here. */
 const ANSWER_WITHIN_MS = 60_000
 
-/** How long `ls` waits for a live host's list before showing its tasks as last known. */
-const LIST_WITHIN_MS = 5_000
+/** How long `status` waits for a live host's answer before showing the task as last known. */
+const STATUS_WITHIN_MS = 10_000
 
 const unanswered = (what: string, host: string) =>
   new FleetError({
@@ -23,8 +32,41 @@ const unanswered = (what: string, host: string) =>
     usage: false,
   })
 
-/** The layers a client command runs on: Postgres and client-only sharding. */
-export const fleetLayer = (url: string) => clientLayer.pipe(Layer.provideMerge(pgLayer(url)))
+/** What the engine gives a client: client-only sharding (entity clients need it). */
+type Engine = Layer.Layer.Success<typeof clientLayer>
+
+/** The engine's client side (client-only sharding), ready once the runners have been read. */
+export class FleetEngine extends Context.Tag("codex-tasks/FleetEngine")<
+  FleetEngine,
+  Effect.Effect<Context.Context<Engine>>
+>() {}
+
+const engineLayer = Layer.scoped(
+  FleetEngine,
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const db = yield* Effect.context<SqlClient>()
+    // Built with the command's layers, before it runs: measured on bench/cluster.mjs, building
+    // it on first use (even alongside the first Postgres query) cost start and send ~200 ms.
+    const engine = yield* Layer.buildWithScope(clientLayer, scope).pipe(
+      Effect.provide(db),
+      Effect.tap((built) => Context.get(built, RunnersKnown)),
+    )
+    return Effect.succeed(engine)
+  }),
+)
+
+/** The layers a client command runs on: Postgres and the engine's client. */
+export const fleetLayer = (url: string) => engineLayer.pipe(Layer.provideMerge(pgLayer(url)))
+
+/** Runs `effect` with the engine (built now if it is not yet). */
+const withEngine = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(FleetEngine, (engine) =>
+    Effect.flatMap(engine, (context) => Effect.provide(effect, context)),
+  )
+
+/** The engine, ready (it is built with the command's layers: this only waits for it). */
+export const warmEngine = Effect.flatMap(FleetEngine, Effect.asVoid)
 
 /** A task of the fleet: its id and its host. */
 export interface Placed {
@@ -80,15 +122,17 @@ const timed = <A, E, R>(what: string, host: string, effect: Effect.Effect<A, E, 
 
 /** Starts a task on `host`; its id. */
 export const startOn = (host: string, request: StartRequest) =>
-  Effect.gen(function* () {
-    const client = yield* HostEntity.client
-    const start = client(host).Start(request)
-    // A start under a fleet-wide limit may wait long for a slot: it waits while its host is live.
-    const { id } = yield* request.fleetMaxRunning === undefined
-      ? timed("the start", host, start)
-      : whileHostLive("the start", host, start)
-    return { id, host } satisfies Placed
-  })
+  withEngine(
+    Effect.gen(function* () {
+      const client = yield* HostEntity.client
+      const start = client(host).Start(request)
+      // A start under a fleet-wide limit may wait long for a slot: it waits while its host is live.
+      const { id } = yield* request.fleetMaxRunning === undefined
+        ? timed("the start", host, start)
+        : whileHostLive("the start", host, start)
+      return { id, host } satisfies Placed
+    }),
+  )
 
 /**
  * Sends `prompt` to the task. With its host live, returns once the runner queued it (its
@@ -101,17 +145,19 @@ export const sendTo = (
   maxTokens: number | undefined,
   fleetMaxRunning?: number | undefined,
 ) =>
-  Effect.gen(function* () {
-    const client = yield* TaskEntity.client
-    const payload = { key: randomUUID(), prompt, maxTokens, fleetMaxRunning }
-    const entity = client(taskEntityId(task.host, task.id))
-    const live = (yield* hosts).some((h) => h.host === task.host && h.live)
-    if (!live) {
-      yield* entity.Send(payload, { discard: true })
-      return undefined
-    }
-    return yield* timed("the prompt", task.host, entity.Send(payload))
-  })
+  withEngine(
+    Effect.gen(function* () {
+      const client = yield* TaskEntity.client
+      const payload = { key: randomUUID(), prompt, maxTokens, fleetMaxRunning }
+      const entity = client(taskEntityId(task.host, task.id))
+      const live = (yield* hosts).some((h) => h.host === task.host && h.live)
+      if (!live) {
+        yield* entity.Send(payload, { discard: true })
+        return undefined
+      }
+      return yield* timed("the prompt", task.host, entity.Send(payload))
+    }),
+  )
 
 /** The task's JSON as its runner shows it; as last known (marked) while its host is lost. */
 export const statusOf = (task: Placed) =>
@@ -125,11 +171,12 @@ export const statusOf = (task: Placed) =>
       const known = yield* lastKnown
       if (known !== undefined) return known
     }
-    const client = yield* TaskEntity.client
     // A runner that died a moment ago still looks live: past a short wait, show the last known.
-    const answer = yield* client(taskEntityId(task.host, task.id))
-      .Status()
-      .pipe(Effect.timeout(LIST_WITHIN_MS * 2), Effect.option)
+    const answer = yield* withEngine(
+      Effect.flatMap(TaskEntity.client, (client) =>
+        client(taskEntityId(task.host, task.id)).Status(),
+      ),
+    ).pipe(Effect.timeout(STATUS_WITHIN_MS), Effect.option)
     if (Option.isSome(answer)) return answer.value
     const known = yield* lastKnown
     if (known !== undefined) return known
@@ -153,34 +200,27 @@ const lostTasks = (lost: ReadonlyArray<HostRow>) =>
   )
 
 /**
- * The tasks of every host, newest first: live hosts answer for theirs; the tasks of a host
- * without a live runner are shown as last known, marked `host_lost_since`.
+ * The tasks of every host, newest first, from the snapshots their runners keep in Postgres (one
+ * query, no message to any runner): the tasks of a host without a live runner are marked
+ * `host_lost_since` (its last heartbeat).
  */
 export const listFleet = (includeArchived: boolean) =>
-  Effect.gen(function* () {
-    const client = yield* HostEntity.client
-    const all = yield* hosts
-    // A runner that died a moment ago still looks live: one that does not answer soon counts as lost.
-    const answers = yield* Effect.forEach(
-      all.filter((h) => h.live),
-      (h) =>
-        client(h.host)
-          .List({ includeArchived })
-          .pipe(
-            Effect.timeout(LIST_WITHIN_MS),
-            Effect.map((tasks) => ({ host: h, tasks })),
-            Effect.orElseSucceed(() => ({ host: h, tasks: undefined })),
-          ),
-      { concurrency: "unbounded" },
-    )
-    const silent = answers.flatMap((a) => (a.tasks === undefined ? [a.host] : []))
-    const stale = yield* lostTasks([...all.filter((h) => !h.live), ...silent])
-    const tasks: Array<TaskJson> = [
-      ...answers.flatMap((a) => a.tasks ?? []),
-      ...stale.filter((t) => includeArchived || t.state !== "ARCHIVED"),
-    ]
-    tasks.sort((a, b) => b.created_at.localeCompare(a.created_at))
+  Effect.map(allSnapshots(includeArchived), (rows) => {
+    const tasks: Array<TaskJson> = []
+    for (const r of rows) {
+      const task = decodeTask(r.snapshot)
+      if (Option.isNone(task)) continue
+      const lostSince = r.live ? undefined : r.heartbeatAt
+      tasks.push(
+        lostSince === undefined
+          ? { ...task.value, host: r.host }
+          : { ...task.value, host: r.host, host_lost_since: lostSince.toISOString() },
+      )
+    }
     return tasks
+      .map((t) => ({ t, at: Date.parse(t.created_at) }))
+      .sort((a, b) => b.at - a.at)
+      .map(({ t }) => t)
   })
 
 /** Fails unless the task's host has a live runner (a lost host would not answer for a minute). */
@@ -204,27 +244,75 @@ export const logChunkOf = (
   waitMs: number,
   lastLines: number | undefined,
 ) =>
-  Effect.zipRight(requireLive(task, "read the log of"), TaskEntity.client).pipe(
-    Effect.flatMap((client) =>
-      timed(
-        "a log request",
-        task.host,
-        client(taskEntityId(task.host, task.id)).Log({ offset, waitMs, lastLines }),
+  Effect.zipRight(
+    requireLive(task, "read the log of"),
+    withEngine(
+      Effect.flatMap(TaskEntity.client, (client) =>
+        timed(
+          "a log request",
+          task.host,
+          client(taskEntityId(task.host, task.id)).Log({ offset, waitMs, lastLines }),
+        ),
       ),
     ),
   )
 
 /** Stops the task on its host. */
 export const stopOn = (task: Placed, afterTurn: boolean, timeoutMs: number) =>
-  Effect.flatMap(Effect.zipRight(requireLive(task, "stop"), TaskEntity.client), (client) =>
-    Effect.timeoutFail(client(taskEntityId(task.host, task.id)).Stop({ afterTurn, timeoutMs }), {
-      duration: ANSWER_WITHIN_MS + timeoutMs,
-      onTimeout: () => unanswered("the stop", task.host),
-    }),
+  Effect.zipRight(
+    requireLive(task, "stop"),
+    withEngine(
+      Effect.flatMap(TaskEntity.client, (client) =>
+        Effect.timeoutFail(
+          client(taskEntityId(task.host, task.id)).Stop({ afterTurn, timeoutMs }),
+          {
+            duration: ANSWER_WITHIN_MS + timeoutMs,
+            onTimeout: () => unanswered("the stop", task.host),
+          },
+        ),
+      ),
+    ),
   )
 
 /** Archives the task on its host. */
 export const archiveOn = (task: Placed) =>
-  Effect.flatMap(Effect.zipRight(requireLive(task, "archive"), TaskEntity.client), (client) =>
-    timed("the archive", task.host, client(taskEntityId(task.host, task.id)).Archive()),
+  Effect.zipRight(
+    requireLive(task, "archive"),
+    withEngine(
+      Effect.flatMap(TaskEntity.client, (client) =>
+        timed("the archive", task.host, client(taskEntityId(task.host, task.id)).Archive()),
+      ),
+    ),
   )
+
+/** What the task changed, as its host's `diff` computes it (`patch: false`: without the patch). */
+export const changesOf = (task: Placed, color: boolean, patch: boolean) =>
+  Effect.zipRight(
+    requireLive(task, "diff"),
+    withEngine(
+      Effect.flatMap(TaskChangesEntity.client, (client) =>
+        timed(
+          "a diff request",
+          task.host,
+          client(taskEntityId(task.host, task.id)).Diff({ color, patch }),
+        ),
+      ),
+    ),
+  )
+
+/**
+ * Waits until the task's turn of inbox place `seq` (else its current or next turn) ended on its
+ * host: no time limit (the user's Ctrl-C ends it).
+ */
+export const waitTurnOn = (task: Placed, seq: number | undefined) =>
+  Effect.zipRight(
+    requireLive(task, "wait for"),
+    withEngine(
+      Effect.flatMap(TaskWatchEntity.client, (client) =>
+        client(taskEntityId(task.host, task.id)).WaitTurn({ seq }),
+      ),
+    ),
+  )
+
+/** Fails unless the task's host has a live runner (`what`: the refused action, for the message). */
+export const requireLiveHost = requireLive

@@ -6,8 +6,10 @@
  * the environment, so a stray `HOST` or `PORT` variable cannot change it.
  */
 import {
+  MessageStorage,
   RunnerAddress,
   RunnerHealth,
+  RunnerStorage,
   Runners,
   ShardingConfig,
   SocketRunner,
@@ -16,8 +18,9 @@ import {
 } from "@effect/cluster"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import { RpcSerialization } from "@effect/rpc"
+import type { SqlClient } from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Layer, Option, Redacted } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Option, Redacted } from "effect"
 
 /** Settings every process of a fleet must share (shard numbering) or that bound a takeover. */
 export const FLEET_SHARDING = {
@@ -71,10 +74,68 @@ export const runnerLayer = (host: string, address: { host: string; port: number 
   )
 }
 
+/**
+ * The message storage of a client, made on first use: only persisted messages (`send`) touch it,
+ * so the other commands skip its table migrations (a transaction holding a table lock).
+ */
+const lazyMessageStorage = Layer.scoped(
+  MessageStorage.MessageStorage,
+  Effect.gen(function* () {
+    const scope = yield* Effect.scope
+    const context = yield* Effect.context<ShardingConfig.ShardingConfig | SqlClient>()
+    const real = yield* Effect.cached(
+      Effect.map(
+        Layer.buildWithScope(Layer.orDie(SqlMessageStorage.layer), scope).pipe(
+          Effect.provide(context),
+        ),
+        Context.get(MessageStorage.MessageStorage),
+      ),
+    )
+    // Every method of the storage returns an Effect: each one waits for the real storage first.
+    return new Proxy({} as MessageStorage.MessageStorage["Type"], {
+      get: (_, method) =>
+        typeof method !== "string"
+          ? undefined
+          : (...args: ReadonlyArray<unknown>) =>
+              Effect.flatMap(real, (storage) =>
+                (
+                  storage[method as keyof typeof storage] as (
+                    ...a: ReadonlyArray<unknown>
+                  ) => Effect.Effect<unknown>
+                )(...args),
+              ),
+    })
+  }),
+)
+
+/**
+ * Done once a client's sharding has read the runners, and so knows which runner holds each
+ * shard: a message sent before that waits for a retry (100 ms) or, persisted, for the runner's
+ * poll of the message table (1 s).
+ */
+export class RunnersKnown extends Context.Tag("codex-tasks/RunnersKnown")<
+  RunnersKnown,
+  Effect.Effect<void>
+>() {}
+
+const watchedRunnerStorage = Layer.scopedContext(
+  Effect.gen(function* () {
+    const real = yield* RunnerStorage.RunnerStorage
+    const read = yield* Deferred.make<void>()
+    const storage: RunnerStorage.RunnerStorage["Type"] = {
+      ...real,
+      getRunners: Effect.tap(real.getRunners, () => Deferred.succeed(read, undefined)),
+    }
+    // The sharding computes the assignments right after the read returns: a moment later, they are in.
+    const known = Effect.zipRight(Deferred.await(read), Effect.sleep(Duration.millis(5)))
+    return Context.make(RunnerStorage.RunnerStorage, storage).pipe(Context.add(RunnersKnown, known))
+  }),
+).pipe(Layer.provide(Layer.orDie(SqlRunnerStorage.layer)))
+
 /** A client of the fleet: sends to runners, hosts no entity. */
 export const clientLayer = SocketRunner.layerClientOnly.pipe(
   Layer.provide(layerClientProtocol),
-  Layer.provideMerge(storage),
+  Layer.provideMerge(Layer.mergeAll(lazyMessageStorage, watchedRunnerStorage)),
   Layer.provide(ShardingConfig.layer({ ...FLEET_SHARDING, runnerAddress: Option.none() })),
   Layer.provide(RpcSerialization.layerMsgPack),
 )

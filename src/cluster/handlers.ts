@@ -12,10 +12,10 @@ import { prewarmWorker } from "../launcher/prewarm.js"
 import { writeFileAtomic } from "../store/atomic.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
+import { changesJson } from "../tasks/taskDiff.js"
 import { viewJson } from "../tasks/view.js"
 import { readChunk, waitForGrowth } from "./logChunk.js"
 import { FleetError } from "./protocol.js"
-import { place, saveSnapshots } from "./registry.js"
 
 const messageOf = (e: unknown) =>
   typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
@@ -51,8 +51,14 @@ const readReceipt = (path: string): SendJson | undefined => {
   }
 }
 
+/** Where a runner keeps its tasks' snapshots (`registry.saveSnapshots` on the fleet's Postgres). */
+export type SaveSnapshots = (
+  tasks: ReadonlyArray<TaskJson>,
+  takenAt: Date,
+) => Effect.Effect<void, unknown>
+
 /** The handlers' operations, with the runner's `Tasks` and store captured once. */
-export const makeOperations = (host: string, cwd: string) =>
+export const makeOperations = (host: string, cwd: string, save: SaveSnapshots) =>
   Effect.gen(function* () {
     const tasks = yield* Tasks
     const store = yield* TaskStore
@@ -68,6 +74,18 @@ export const makeOperations = (host: string, cwd: string) =>
         }
         return withHost(viewJson(view), host)
       })
+    // What `ls` shows of the task is saved before the answer: an `ls` after it sees the change.
+    // The plain view, as the heartbeat's (no process scan, no git: cheap while a turn starts).
+    const saveSnapshot = (id: string) =>
+      Effect.suspend(() => {
+        const takenAt = new Date()
+        return Effect.flatMap(tasks.select({ _tag: "Ids", refs: [id] }), ({ views }) =>
+          save(
+            views.map((v) => withHost(viewJson(v), host)),
+            takenAt,
+          ),
+        )
+      }).pipe(Effect.ignore)
 
     return {
       start: (payload: {
@@ -77,6 +95,9 @@ export const makeOperations = (host: string, cwd: string) =>
         readonly limits?: Parameters<typeof tasks.start>[0]["limits"]
         readonly repo?: { readonly url: string; readonly ref?: string | undefined } | undefined
         readonly fleetMaxRunning?: number | undefined
+        readonly worktree?:
+          | { readonly base?: string | undefined; readonly branch?: string | undefined }
+          | undefined
       }) =>
         Effect.gen(function* () {
           // A working directory is a path on this host; relative ones from the runner's directory.
@@ -88,11 +109,11 @@ export const makeOperations = (host: string, cwd: string) =>
             limits: payload.limits,
             repo: payload.repo,
             fleetMaxRunning: payload.fleetMaxRunning,
+            worktree: payload.worktree,
           })
+          yield* saveSnapshot(id)
           // The next start claims a worker that is already loaded, as a local start does.
           prewarmWorker(["--store-root", store.root])
-          yield* place(id, host)
-          yield* Effect.flatMap(taskJson(id), (t) => saveSnapshots([t])).pipe(Effect.ignore)
           return { id }
         }).pipe(asFleetError),
 
@@ -113,23 +134,25 @@ export const makeOperations = (host: string, cwd: string) =>
         Effect.gen(function* () {
           const loc = yield* tasks.resolve(id)
           const file = keyFile(loc.dir, key)
-          return yield* store.withLock(
-            loc,
-            Effect.gen(function* () {
-              const earlier = readReceipt(file)
-              if (earlier !== undefined) return earlier
-              const receipt = yield* tasks.send(id, prompt, { maxTokens, fleetMaxRunning })
-              const shown: SendJson = {
-                id: receipt.id as SendJson["id"],
-                seq: receipt.seq,
-                status: receipt.status,
-                ...(receipt.status === "queued" ? { position: receipt.position } : {}),
-              }
-              mkdirSync(join(loc.dir, SENT_DIR), { recursive: true, mode: 0o700 })
-              yield* writeFileAtomic(file, JSON.stringify(shown), { durable: true })
-              return shown
-            }),
-          )
+          return yield* store
+            .withLock(
+              loc,
+              Effect.gen(function* () {
+                const earlier = readReceipt(file)
+                if (earlier !== undefined) return earlier
+                const receipt = yield* tasks.send(id, prompt, { maxTokens, fleetMaxRunning })
+                const shown: SendJson = {
+                  id: receipt.id as SendJson["id"],
+                  seq: receipt.seq,
+                  status: receipt.status,
+                  ...(receipt.status === "queued" ? { position: receipt.position } : {}),
+                }
+                mkdirSync(join(loc.dir, SENT_DIR), { recursive: true, mode: 0o700 })
+                yield* writeFileAtomic(file, JSON.stringify(shown), { durable: true })
+                return shown
+              }),
+            )
+            .pipe(Effect.tap(() => saveSnapshot(loc.id)))
         }).pipe(asFleetError),
 
       log: (id: string, offset: number, waitMs: number, lastLines: number | undefined) =>
@@ -153,6 +176,23 @@ export const makeOperations = (host: string, cwd: string) =>
             status: r?.status ?? "unknown",
             message: r !== undefined && "message" in r ? r.message : "",
           } as const
+        }).pipe(
+          Effect.tap(() => saveSnapshot(id)),
+          asFleetError,
+        ),
+
+      waitTurn: (id: string, seq: number | undefined) =>
+        Effect.map(tasks.waitForTurn(id, seq), (end) => ({
+          answered: end._tag === "answered",
+          dropped: end._tag === "unanswered" && end.dropped,
+          task: withHost(viewJson(end.view), host),
+        })).pipe(asFleetError),
+
+      changes: (id: string, color: boolean, patch: boolean) =>
+        Effect.gen(function* () {
+          const { id: full, changes } = yield* tasks.changes(id, { color, patch })
+          const meta = yield* store.read(yield* tasks.resolve(full, { includeArchived: true }))
+          return { diff: changesJson(full, changes, !patch), title: meta.title ?? null }
         }).pipe(asFleetError),
 
       archive: (id: string) =>
@@ -170,6 +210,9 @@ export const makeOperations = (host: string, cwd: string) =>
             leftoversKilled: ("leftoversKilled" in r ? r.leftoversKilled : undefined) ?? 0,
             keptIgnored: ("keptIgnored" in r ? r.keptIgnored : undefined) ?? 0,
           })
-        }).pipe(asFleetError),
+        }).pipe(
+          Effect.tap(() => saveSnapshot(id)),
+          asFleetError,
+        ),
     }
   })

@@ -9,7 +9,7 @@ import { ClusterSchema, Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
 import { TaskLimits } from "../domain/policy.js"
-import { SendJson, TaskJson } from "../domain/wire.js"
+import { DiffJson, SendJson, TaskJson } from "../domain/wire.js"
 import { ExecOptions } from "../exec/options.js"
 
 /** A failure a runner reports for a message: its text, and whether it was the caller's mistake. */
@@ -34,6 +34,10 @@ export const StartPayload = {
   repo: Schema.optional(Schema.Struct({ url: Schema.String, ref: Schema.optional(Schema.String) })),
   /** The client's `--max-running`: the task's codex invocations share this many fleet-wide slots. */
   fleetMaxRunning: Schema.optional(Schema.Number),
+  /** `--worktree [--base] [--branch]`: the worktree is made of the repository on that host. */
+  worktree: Schema.optional(
+    Schema.Struct({ base: Schema.optional(Schema.String), branch: Schema.optional(Schema.String) }),
+  ),
 }
 /** A start request. */
 export type StartRequest = Schema.Struct.Type<typeof StartPayload>
@@ -113,4 +117,44 @@ export const TaskEntity = Entity.make("CodexTasksTask", [
     error: FleetError,
   }),
   Rpc.make("Archive", { success: ArchiveResult, error: FleetError }),
+]).annotate(ClusterSchema.ShardGroup, hostOfEntity)
+
+/** What a task changed, as its host computes it (`diff`; `apply` applies it on the client's side). */
+export const ChangesAnswer = Schema.Struct({
+  diff: DiffJson,
+  title: Schema.NullOr(Schema.String),
+})
+
+/**
+ * A task's changes (id = `<host>/<task id>`, pinned to its host like `TaskEntity`): `Diff` is the
+ * host's `diff` of the task, coloured when the client's terminal wants colour, the patch left out
+ * with `patch: false` (`--stat`).
+ */
+export const TaskChangesEntity = Entity.make("CodexTasksTaskChanges", [
+  Rpc.make("Diff", {
+    payload: { color: Schema.Boolean, patch: Schema.Boolean },
+    success: ChangesAnswer,
+    error: FleetError,
+  }),
+]).annotate(ClusterSchema.ShardGroup, hostOfEntity)
+
+/** How the turn a client waits for ended (`start/send --wait`), and the task then. */
+export const TurnEndAnswer = Schema.Struct({
+  /** The turn gave a final answer. */
+  answered: Schema.Boolean,
+  /** The prompt never ran: a stop dropped it. */
+  dropped: Schema.Boolean,
+  task: TaskJson,
+})
+
+/**
+ * Waiting on a task (id = `<host>/<task id>`, pinned to its host): `WaitTurn` answers once the
+ * turn of inbox place `seq` (without it: the current or next turn) has ended on the host.
+ */
+export const TaskWatchEntity = Entity.make("CodexTasksTaskWatch", [
+  Rpc.make("WaitTurn", {
+    payload: { seq: Schema.optional(Schema.Number) },
+    success: TurnEndAnswer,
+    error: FleetError,
+  }),
 ]).annotate(ClusterSchema.ShardGroup, hostOfEntity)

@@ -125,14 +125,57 @@ export const schemaVersion = Effect.gen(function* () {
   return rows[0] === undefined ? undefined : Number(rows[0].value)
 })
 
-/** Keeps what `tasks` (JSON of one host's tasks) last looked like, for when that host is gone. */
-export const saveSnapshots = (tasks: ReadonlyArray<{ readonly id: string }>) =>
+/**
+ * Keeps what `tasks` (JSON of `host`'s tasks, as seen at `takenAt`) look like: `ls` shows them
+ * from here. A task the fleet has not placed yet (made by a local command) is placed on `host`;
+ * a snapshot taken before the one stored is not kept (a heartbeat's list can be older than a
+ * message's answer that saved its own).
+ */
+export const saveSnapshots = (
+  host: string,
+  tasks: ReadonlyArray<{ readonly id: string }>,
+  takenAt: Date,
+) =>
   Effect.gen(function* () {
     if (tasks.length === 0) return
     const sql = yield* SqlClient.SqlClient
-    yield* sql`UPDATE codex_tasks_placements AS p SET snapshot = s.snapshot, snapshot_at = now()
+    yield* sql`INSERT INTO codex_tasks_placements AS p (task_id, host, snapshot, snapshot_at)
+      SELECT s.snapshot->>'id', ${host}, s.snapshot, ${takenAt}
       FROM jsonb_array_elements(${JSON.stringify(tasks)}::jsonb) AS s(snapshot)
-      WHERE p.task_id = s.snapshot->>'id'`
+      ON CONFLICT (task_id) DO UPDATE SET snapshot = EXCLUDED.snapshot,
+        snapshot_at = EXCLUDED.snapshot_at
+      WHERE p.host = EXCLUDED.host AND (p.snapshot_at IS NULL OR p.snapshot_at <= EXCLUDED.snapshot_at)`
+  })
+
+/** A task's last snapshot, with its host's last heartbeat and whether that host is live. */
+export interface SnapshotRow {
+  readonly host: string
+  readonly snapshot: unknown
+  readonly heartbeatAt: Date | undefined
+  readonly live: boolean
+}
+
+/** Every task's last snapshot (archived ones only with `includeArchived`), in one query. */
+export const allSnapshots = (includeArchived: boolean) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* orEmptyBeforeSchema(sql<{
+      host: string
+      snapshot: unknown
+      heartbeat_at: Date | null
+      live: boolean | null
+    }>`SELECT p.host, p.snapshot, h.heartbeat_at,
+        h.heartbeat_at > now() - make_interval(secs => ${LIVE_WITHIN_MS / 1000}) AS live
+      FROM codex_tasks_placements p LEFT JOIN codex_tasks_hosts h ON h.host = p.host
+      WHERE p.snapshot IS NOT NULL AND (${includeArchived} OR p.snapshot->>'state' <> 'ARCHIVED')`)
+    return rows.map(
+      (r): SnapshotRow => ({
+        host: r.host,
+        snapshot: typeof r.snapshot === "string" ? JSON.parse(r.snapshot) : r.snapshot,
+        heartbeatAt: r.heartbeat_at === null ? undefined : new Date(r.heartbeat_at),
+        live: r.live === true,
+      }),
+    )
   })
 
 /** The last known JSON of the tasks on `hosts` (those whose runner is gone). */

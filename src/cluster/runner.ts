@@ -6,14 +6,15 @@
  */
 import { Effect, Layer, Schedule } from "effect"
 import { redactUrl } from "../domain/notify.js"
+import type { TaskJson } from "../domain/wire.js"
 import { prewarmWorker } from "../launcher/prewarm.js"
 import { FLEET_URL_VAR } from "../launcher/requestExtras.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { viewJson } from "../tasks/view.js"
 import { pgLayer, runnerLayer } from "./engine.js"
-import { makeOperations, withHost } from "./handlers.js"
-import { HostEntity, TaskEntity } from "./protocol.js"
+import { makeOperations, type SaveSnapshots, withHost } from "./handlers.js"
+import { HostEntity, TaskChangesEntity, TaskEntity, TaskWatchEntity } from "./protocol.js"
 import { ensureSchema, heartbeat, saveSnapshots } from "./registry.js"
 import { holdStartupLock } from "./startupLock.js"
 import { usageGate } from "./usageGate.js"
@@ -31,10 +32,10 @@ export interface RunnerOptions<R = never> {
 
 const HEARTBEAT_MS = 2_000
 
-const entities = (o: RunnerOptions<unknown>) =>
+const entities = (o: RunnerOptions<unknown>, save: SaveSnapshots) =>
   Layer.mergeAll(
     HostEntity.toLayer(
-      Effect.map(makeOperations(o.hostId, o.cwd), (ops) =>
+      Effect.map(makeOperations(o.hostId, o.cwd, save), (ops) =>
         HostEntity.of({
           Start: ({ payload }) => ops.start(payload),
           List: ({ payload }) => ops.list(payload.includeArchived),
@@ -44,7 +45,7 @@ const entities = (o: RunnerOptions<unknown>) =>
       { concurrency: "unbounded" },
     ),
     TaskEntity.toLayer(
-      Effect.map(makeOperations(o.hostId, o.cwd), (ops) =>
+      Effect.map(makeOperations(o.hostId, o.cwd, save), (ops) =>
         TaskEntity.of({
           Send: ({ address, payload }) =>
             ops.send(
@@ -65,40 +66,68 @@ const entities = (o: RunnerOptions<unknown>) =>
       // Every message of a task at once: a long `Log` wait must not hold up a `Stop`.
       { concurrency: "unbounded" },
     ),
+    TaskWatchEntity.toLayer(
+      Effect.map(makeOperations(o.hostId, o.cwd, save), (ops) =>
+        TaskWatchEntity.of({
+          WaitTurn: ({ address, payload }) => ops.waitTurn(taskIdOf(address.entityId), payload.seq),
+        }),
+      ),
+      { concurrency: "unbounded" },
+    ),
+    TaskChangesEntity.toLayer(
+      Effect.map(makeOperations(o.hostId, o.cwd, save), (ops) =>
+        TaskChangesEntity.of({
+          Diff: ({ address, payload }) =>
+            ops.changes(taskIdOf(address.entityId), payload.color, payload.patch),
+        }),
+      ),
+      { concurrency: "unbounded" },
+    ),
   )
 
 const taskIdOf = (entityId: string) => entityId.slice(entityId.indexOf("/") + 1)
 
 /**
  * The runner's heartbeat: every 2 s, its address and how many of its tasks run; with it, the
- * JSON of its running tasks and of those that stopped since (every 10th beat: of all its tasks),
- * which clients show, marked, while this host is unreachable.
+ * JSON of each task that changed since the last beat (`ls` shows the fleet from these snapshots,
+ * marked while this host is unreachable). The first beat saves every task, archived ones too;
+ * every 15th beat saves all again, in case a save was skipped for a newer one.
  */
 const heartbeats = (o: RunnerOptions<unknown>) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const tasks = yield* Tasks
       const address = `${o.listen.host}:${o.listen.port}`
-      let wasRunning = new Set<string>()
+      let saved = new Map<string, string>()
       let beats = 0
       const beat = Effect.gen(function* () {
-        const everything = beats++ % 10 === 0
-        const { views } = yield* tasks.list({
-          includeArchived: false,
-          ...(everything ? {} : { states: ["RUNNING"] as const }),
-        })
+        const first = beats === 0
+        if (beats++ % 15 === 0) saved = new Map()
+        const takenAt = new Date()
+        const { views } = yield* tasks.list({ includeArchived: first })
         const running = views.filter((v) => v.state === "RUNNING")
         yield* heartbeat(o.hostId, address, running.length)
-        const now = new Set(running.map((v) => String(v.loc.id)))
-        const left = [...wasRunning].filter((id) => !now.has(id))
-        wasRunning = now
-        const ended =
-          left.length === 0 || everything
-            ? []
-            : (yield* tasks.select({ _tag: "Ids", refs: left })).views
-        yield* saveSnapshots(
-          [...(everything ? views : running), ...ended].map((v) => withHost(viewJson(v), o.hostId)),
+        const now = new Map<string, string>(
+          views.map((v) => {
+            const json = withHost(viewJson(v), o.hostId)
+            return [json.id, JSON.stringify(json)] as const
+          }),
         )
+        // A task that left the list was archived (or removed): its archived JSON, if any.
+        const left = [...saved.keys()].filter((id) => !now.has(id))
+        if (left.length > 0) {
+          for (const v of (yield* tasks.select({ _tag: "Ids", refs: left })).views) {
+            const json = withHost(viewJson(v), o.hostId)
+            now.set(json.id, JSON.stringify(json))
+          }
+        }
+        const changed = [...now].filter(([id, json]) => saved.get(id) !== json)
+        yield* saveSnapshots(
+          o.hostId,
+          changed.map(([, json]) => JSON.parse(json) as TaskJson),
+          takenAt,
+        )
+        for (const [id, json] of changed) saved.set(id, json)
       }).pipe(
         Effect.catchAllCause((cause) =>
           Effect.logWarning("codex-tasks runner: heartbeat failed", cause),
@@ -122,7 +151,11 @@ export const runRunner = <R>(o: RunnerOptions<R>) =>
           yield* Effect.provide(holdStartupLock, db)
           yield* Effect.provide(ensureSchema, db)
           yield* Layer.buildWithScope(
-            Layer.mergeAll(entities(o), heartbeats(o), usageGate(o.hostId)).pipe(
+            Layer.mergeAll(
+              entities(o, (tasks, at) => Effect.provide(saveSnapshots(o.hostId, tasks, at), db)),
+              heartbeats(o),
+              usageGate(o.hostId),
+            ).pipe(
               Layer.provide(runnerLayer(o.hostId, o.listen)),
               Layer.provide(Layer.succeedContext(db)),
             ),

@@ -32,6 +32,25 @@ export const worktreeTree = (dir: string) =>
     }),
   )
 
+/**
+ * The tree `patch` (as `diffText` writes it, binary hunks included) makes of commit `base`,
+ * written through a temporary index; fails when it does not apply.
+ */
+export const patchedTree = (dir: string, base: string, patch: string) =>
+  withTempIndex((env) =>
+    Effect.gen(function* () {
+      yield* git(["read-tree", base], { cwd: dir, env })
+      if (patch !== "") {
+        yield* git(["apply", "--cached", "-p1", "--whitespace=nowarn", "-"], {
+          cwd: dir,
+          env,
+          input: patch,
+        })
+      }
+      return (yield* git(["write-tree"], { cwd: dir, env })).trim()
+    }),
+  )
+
 /** The tree of a commit or branch. */
 export const treeOf = (dir: string, rev: string) =>
   Effect.map(git(["rev-parse", "--verify", `${rev}^{tree}`], { cwd: dir }), (s) => s.trim())

@@ -3,8 +3,17 @@ import { isAbsolute, relative } from "node:path"
 import { Effect } from "effect"
 import type { TaskId } from "../domain/taskId.js"
 import type { DiffJson } from "../domain/wire.js"
-import { applyTree, diffStat, diffText, type FileStat, treeOf, worktreeTree } from "../git/diff.js"
+import {
+  applyTree,
+  diffStat,
+  diffText,
+  type FileStat,
+  patchedTree,
+  treeOf,
+  worktreeTree,
+} from "../git/diff.js"
 import { changedAmong, commitFiles, findRepo, refused, WorktreeRefused } from "../git/repo.js"
+import { gitRaw } from "../git/run.js"
 import { fileChangesOf } from "./logFiles.js"
 import { readWorktree, type WorktreeRecord } from "./worktree.js"
 
@@ -98,20 +107,77 @@ export const applyTaskChanges = (
       })
     }
     const tree = yield* treeOfTask(r)
-    const outcome = yield* applyTree(r.repo, r.base, tree, (files) =>
-      commit ? refuseUserChanges(r.repo, files) : Effect.void,
+    const applied = yield* applyTreeTo(r.repo, r.base, tree, id, title, commit)
+    return { ...applied, record: r }
+  }).pipe(Effect.mapError(refused))
+
+/** Applies tree `tree` (made from commit `base`) to the checkout `top`, committing with `commit`. */
+const applyTreeTo = (
+  top: string,
+  base: string,
+  tree: string,
+  id: string,
+  title: string | undefined,
+  commit: boolean,
+) =>
+  Effect.gen(function* () {
+    const outcome = yield* applyTree(top, base, tree, (files) =>
+      commit ? refuseUserChanges(top, files) : Effect.void,
     )
-    if (outcome._tag === "Nothing" || !commit) return { ...outcome, record: r, committed: false }
+    if (outcome._tag === "Nothing" || !commit) return { ...outcome, committed: false }
     const message = title ?? `codex-tasks: changes of ${id}`
-    const committed = yield* commitFiles(r.repo, message, outcome.files).pipe(
+    const committed = yield* commitFiles(top, message, outcome.files).pipe(
       Effect.mapError(
         (e) =>
           new WorktreeRefused({
-            message: `The task's changes were applied to ${r.repo} but not committed: ${e.message}`,
+            message: `The task's changes were applied to ${top} but not committed: ${e.message}`,
           }),
       ),
     )
-    return { ...outcome, record: r, committed }
+    return { ...outcome, committed }
+  })
+
+/**
+ * Applies a worktree task's changes computed on another machine (`patch` against commit `base`,
+ * as `diff` shows them) to the checkout holding `dir`, as `applyTaskChanges` does locally: three
+ * ways, refused with the conflicting paths, never half-applied. The checkout must have `base`.
+ */
+export const applyPatchTo = (
+  dir: string,
+  change: {
+    readonly id: string
+    readonly title: string | undefined
+    /** The host the task runs on (named when it has no worktree). */
+    readonly host: string
+    /** The commit the task's worktree started from; undefined for a task without a worktree. */
+    readonly base: string | undefined
+    readonly patch: string
+  },
+  commit: boolean,
+) =>
+  Effect.gen(function* () {
+    if (change.base === undefined) {
+      return yield* new WorktreeRefused({
+        message: `Task ${change.id} has no worktree (started without --worktree): its changes are already in its working directory (on host ${change.host}).`,
+      })
+    }
+    const base = change.base
+    const top = yield* gitRaw(["rev-parse", "--show-toplevel"], { cwd: dir })
+    if (top.code !== 0) {
+      return yield* new WorktreeRefused({
+        message: `apply needs a git checkout to apply to, and ${dir} is not in one.`,
+      })
+    }
+    const repo = top.stdout.trim()
+    const known = yield* gitRaw(["cat-file", "-e", `${base}^{commit}`], { cwd: repo })
+    if (known.code !== 0) {
+      return yield* new WorktreeRefused({
+        message: `The task started from commit ${base}, which ${repo} does not have: fetch it first (e.g. git fetch origin). Nothing was changed.`,
+      })
+    }
+    const tree = yield* patchedTree(repo, change.base, change.patch)
+    const applied = yield* applyTreeTo(repo, change.base, tree, change.id, change.title, commit)
+    return { ...applied, repo }
   }).pipe(Effect.mapError(refused))
 
 // `apply --commit` commits whole files: one the user has changed too would carry their hunks.

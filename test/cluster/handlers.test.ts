@@ -36,7 +36,10 @@ describe("runner operations", () => {
         ])
         yield* Effect.gen(function* () {
           const tasks = yield* Tasks
-          const ops = yield* makeOperations("alpha", w.workingDir)
+          const saved: Array<{ id: string; state: string }> = []
+          const ops = yield* makeOperations("alpha", w.workingDir, (tasks) =>
+            Effect.sync(() => saved.push(...tasks.map((t) => ({ id: t.id, state: t.state })))),
+          )
           const { id } = yield* tasks.start({
             prompt: "first",
             options: { workingDir: w.workingDir, skipGitRepoCheck: true },
@@ -72,6 +75,12 @@ describe("runner operations", () => {
           )
           const status = yield* ops.status(id)
           assert.deepInclude(status, { host: "alpha", state: "STOPPED", turns: 3 })
+          // Each queued prompt saved the task's snapshot before answering (what `ls` shows).
+          assert.deepStrictEqual(saved, [
+            { id, state: "RUNNING" },
+            { id, state: "RUNNING" },
+            { id, state: "RUNNING" },
+          ])
         }).pipe(Effect.provide(w.layer))
       }),
   )
@@ -83,7 +92,7 @@ describe("runner operations", () => {
         const w = yield* makeTasksWorld([FakeScripts.reply("one")])
         yield* Effect.gen(function* () {
           const tasks = yield* Tasks
-          const ops = yield* makeOperations("alpha", w.workingDir)
+          const ops = yield* makeOperations("alpha", w.workingDir, () => Effect.void)
           const { id } = yield* tasks.start({
             prompt: "first",
             options: { workingDir: w.workingDir, skipGitRepoCheck: true },

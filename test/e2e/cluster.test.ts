@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import pg from "pg"
 import { describe, expect, it } from "vitest"
@@ -11,6 +12,22 @@ import { fleetWorld } from "../support/fleet.js"
 const world = fleetWorld()
 
 const json = <A>(text: string): A => JSON.parse(text) as A
+
+const git = (cwd: string, ...args: Array<string>) => {
+  const r = spawnSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t",
+    },
+  })
+  expect(r.status, r.stderr).toBe(0)
+  return r.stdout.trim()
+}
 
 describe("a fleet of two runners", () => {
   it("starts, sends, follows, stops and archives tasks across two hosts from a client", async (ctx) => {
@@ -36,16 +53,21 @@ describe("a fleet of two runners", () => {
       "message backlog": "none",
     })
 
+    // start --wait: returns once the first turn ended on its host, with the task's JSON.
     const a = await fleet.fleetCli([
       "start",
       "--on",
       "alpha",
+      "--wait",
+      "--json",
       "--skip-git-repo-check",
       "REPLY:alpha done",
     ])
     expect(a.stderr).toBe("")
     expect(a.code).toBe(0)
-    const idA = a.stdout.trim()
+    const waitedA = json<{ id: string; state: string; host: string; last_result: string }>(a.stdout)
+    expect(waitedA).toMatchObject({ state: "STOPPED", host: "alpha", last_result: "alpha done" })
+    const idA = waitedA.id
     const b = await fleet.fleetCli([
       "start",
       "--on",
@@ -90,6 +112,20 @@ describe("a fleet of two runners", () => {
       (await fleet.fleetCli(["status", "--json", idA])).stdout,
     )
     expect(status).toMatchObject({ state: "STOPPED", host: "alpha", turns: 2 })
+    // send --wait: the turn's final message once it ended on the host.
+    const third = await fleet.fleetCli(["send", "--wait", idA, "REPLY:third answer"])
+    expect(third.stderr).toBe("")
+    expect(third.stdout).toBe("third answer\n")
+    expect(third.code).toBe(0)
+    const noWorktree = await fleet.fleetCli(["apply", idA])
+    expect(noWorktree.stderr).toBe(
+      `codex-tasks: Task ${idA} has no worktree (started without --worktree): its changes are already in its working directory (on host alpha).\n`,
+    )
+    expect(noWorktree.code).toBe(1)
+
+    const notYet = await fleet.fleetCli(["status", "--wait", "--timeout", "1", idB])
+    expect(notYet.stderr).toBe("codex-tasks: timed out after 1 s waiting for the task\n")
+    expect(notYet.code).toBe(124)
 
     const stopped = await fleet.fleetCli(["stop", idB])
     expect(stopped.stdout).toBe(`Task ${idB} stopped.\n`)
@@ -290,6 +326,98 @@ describe("a fleet of two runners", () => {
   }, 240_000)
 })
 
+describe("a worktree task on a runner, from a client on another machine", () => {
+  it("diff shows the runner's diff; apply lands the change in the client's checkout; --follow streams the host's log", async (ctx) => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    const alpha = await fleet.startRunner("alpha")
+    // The runner's repository (its directory), and the client's clone of it.
+    const repo = alpha.sandbox.cwd
+    git(repo, "init", "-q", "-b", "main")
+    writeFileSync(join(repo, "README"), "base\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "base")
+    const checkout = join(fleet.client.cwd, "checkout")
+    git(fleet.client.cwd, "clone", "-q", repo, checkout)
+
+    const started = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--worktree",
+      "-s",
+      "workspace-write",
+      "-t",
+      "fleet change",
+      "PATCH:f.txt:from the fleet\nREPLY:done",
+    ])
+    expect(started.stderr).toBe("")
+    const id = started.stdout.trim()
+    // status --wait from the client: it returns once the task's turn ended on its host.
+    const waited = await fleet.fleetCli(["status", "--wait", "--json", id])
+    expect(waited.stderr).toBe(`Task ${id} finished: STOPPED\n`)
+    expect(waited.code).toBe(0)
+    expect(json<{ state: string; host: string }>(waited.stdout)).toMatchObject({
+      state: "STOPPED",
+      host: "alpha",
+    })
+    expect((await taskState(alpha.sandbox, id)).state).toBe("STOPPED")
+
+    // The client's diff is the runner's own, text and JSON.
+    const local = await runCli(alpha.sandbox, ["diff", "--json", id])
+    const remote = await fleet.fleetCli(["diff", "--json", id])
+    expect(remote.code).toBe(0)
+    expect(remote.stdout).toBe(local.stdout)
+    expect(json<{ patch: string }>(remote.stdout).patch).toContain("+from the fleet")
+    const text = await fleet.fleetCli(["diff", id])
+    expect(text.stdout).toBe((await runCli(alpha.sandbox, ["diff", id])).stdout)
+    expect((await fleet.fleetCli(["diff", "--stat", id])).stdout).toBe(
+      "f.txt | +1 -0\n1 file(s) changed, +1 -0\n",
+    )
+
+    // apply: into the checkout of the directory it is typed in, on the client's machine.
+    const applied = await fleet.fleetCli(["apply", id], { cwd: checkout })
+    expect(applied.stderr).toBe("")
+    expect(applied.stdout).toBe(`Applied 1 file(s) of task ${id} to ${checkout}:\nf.txt\n`)
+    expect(readFileSync(join(checkout, "f.txt"), "utf8").trim()).toBe("from the fleet")
+    expect(existsSync(join(repo, "f.txt"))).toBe(false)
+
+    // A checkout without the task's base commit: refused, nothing changed.
+    const other = join(fleet.client.cwd, "other")
+    mkdirSync(other)
+    git(other, "init", "-q", "-b", "main")
+    writeFileSync(join(other, "README"), "unrelated\n")
+    git(other, "add", ".")
+    git(other, "commit", "-qm", "unrelated")
+    const refused = await fleet.fleetCli(["apply", id], { cwd: other })
+    expect(refused.stderr).toMatch(
+      /^codex-tasks: The task started from commit [0-9a-f]{40}, which .+ does not have: fetch it first/,
+    )
+    expect(refused.code).toBe(1)
+    expect(existsSync(join(other, "f.txt"))).toBe(false)
+
+    // start --follow: the transcript from the host until the turn ends.
+    const followed = await fleet.fleetCli([
+      "start",
+      "--on",
+      "alpha",
+      "--follow",
+      "--skip-git-repo-check",
+      "REPLY:followed to the end",
+    ])
+    expect(followed.stderr).toMatch(/^Task \S+ started\.\n$/)
+    expect(followed.stdout).toContain("followed to the end")
+    expect(followed.code).toBe(0)
+    // send --follow: from this prompt on, not the turns before it.
+    const followedId = /^Task (\S+) started/.exec(followed.stderr)?.[1] ?? ""
+    const again = await fleet.fleetCli(["send", "--follow", followedId, "REPLY:and the second"])
+    expect(again.stderr).toBe("")
+    expect(again.stdout).toContain("and the second")
+    expect(again.stdout).not.toContain("followed to the end")
+    expect(again.code).toBe(0)
+  }, 180_000)
+})
+
 describe("fleet commands given bad input (no database needed)", () => {
   const world = e2eWorld()
   it("refuse with exit 2 and a clear message before connecting anywhere", async () => {
@@ -312,7 +440,12 @@ describe("fleet commands given bad input (no database needed)", () => {
         ["--cluster", url, "runner", "--host-id", "a", "--listen", "nowhere"],
         "--listen wants ADDR:PORT (e.g. 10.0.0.5:34431), not 'nowhere'.",
       ],
-      [["--cluster", url, "diff", "abc"], "diff is not available with --cluster."],
+      [["--cluster", url, "mcp"], "mcp is not available with --cluster."],
+      [["--cluster", url, "serve"], "serve is not available with --cluster."],
+      [
+        ["--cluster", url, "send", "--steer", "abc", "hi"],
+        "send --steer is not available with --cluster.",
+      ],
       [["--cluster", url, "stop", "--all"], "stop --all is not available with --cluster."],
       [["start", "--on", "alpha", "hi"], "--on names a host of a fleet: it needs --cluster."],
     ]

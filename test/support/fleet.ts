@@ -125,10 +125,14 @@ export const fleetWorld = (options: { readonly perFile?: boolean } = {}) => {
     const client = await makeCliSandbox(server)
     cleanups.push(client.dispose)
     /** Runs the CLI as a client of the fleet (its own store and CODEX_HOME, unused). */
-    const fleetCli = (args: ReadonlyArray<string>, options: { readonly timeoutMs?: number } = {}) =>
+    const fleetCli = (
+      args: ReadonlyArray<string>,
+      options: { readonly timeoutMs?: number; readonly cwd?: string } = {},
+    ) =>
       runCli(client, args, {
         env: { CODEX_TASKS_CLUSTER: url },
         timeoutMs: options.timeoutMs ?? 90_000,
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       })
     return { url, password: postgres.password, server, client, startRunner, fleetCli }
   }

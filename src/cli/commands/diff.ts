@@ -7,7 +7,7 @@ import { changesJson } from "../../tasks/taskDiff.js"
 import { jsonOption, taskArg } from "../options/shared.js"
 import { Printer, printJson, printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
+import { fleetOr, withTasks } from "../runtime.js"
 
 /** `codex-tasks diff`: what a task changed. */
 export const diff = Command.make(
@@ -21,24 +21,21 @@ export const diff = Command.make(
     task: taskArg,
   },
   (o) =>
-    Effect.zipRight(
-      refuseOnFleet(o, "diff"),
-      fleetOr(
+    fleetOr(
+      o,
+      (fleet) => fleet.fleetDiff(o.task, { json: o.json, stat: o.stat }),
+      withTasks(
+        Effect.gen(function* () {
+          const color = !o.json && !o.stat && colorEnabled(process.stdout, process.env)
+          const { id, changes: c } = yield* (yield* Tasks).changes(o.task, {
+            color,
+            patch: !o.stat,
+          })
+          if (o.json) return yield* printJson(changesJson(id, c, o.stat))
+          if (o.stat) return yield* printLine(statText(c))
+          yield* Effect.flatMap(Printer, (p) => p.write(patchText(c)))
+        }),
         o,
-        () => notOnFleet("diff"),
-        withTasks(
-          Effect.gen(function* () {
-            const color = !o.json && !o.stat && colorEnabled(process.stdout, process.env)
-            const { id, changes: c } = yield* (yield* Tasks).changes(o.task, {
-              color,
-              patch: !o.stat,
-            })
-            if (o.json) return yield* printJson(changesJson(id, c, o.stat))
-            if (o.stat) return yield* printLine(statText(c))
-            yield* Effect.flatMap(Printer, (p) => p.write(patchText(c)))
-          }),
-          o,
-        ),
       ),
     ),
 ).pipe(

@@ -9,7 +9,7 @@ import { promptFrom } from "../options/promptArg.js"
 import { taskArg } from "../options/shared.js"
 import { printJson, printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
+import { fleetOr, refuseOnFleet, withTasks } from "../runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
 
 /** `codex-tasks send`: give a task its next prompt (queued while it is busy). */
@@ -33,23 +33,24 @@ export const send = Command.make(
     Effect.zipRight(
       refuseOnFleet(
         o,
-        o.wait || o.follow
-          ? "send --wait/--follow"
-          : o.steer
-            ? "send --steer"
-            : Option.isSome(o.backend)
-              ? "send --backend"
-              : undefined,
+        o.steer ? "send --steer" : Option.isSome(o.backend) ? "send --backend" : undefined,
       ),
       fleetOr(
         o,
         (fleet) =>
           Effect.gen(function* () {
-            if (o.wait || o.follow) return yield* notOnFleet("send --wait/--follow")
+            yield* checkWatchOptions(o)
             const raise = yield* sendLimits(o)
             const prompt = yield* promptFrom(o.prompt)
             const slots = yield* fleetMaxRunning(o)
-            return yield* fleet.fleetSend(o.task, prompt, raise.maxTokens, o.json, slots)
+            return yield* fleet.fleetSend(
+              o.task,
+              prompt,
+              raise.maxTokens,
+              o.json,
+              o.wait ? "wait" : o.follow ? "follow" : "none",
+              slots,
+            )
           }),
         withTasks(
           Effect.gen(function* () {

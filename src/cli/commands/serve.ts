@@ -4,7 +4,7 @@ import { UsageError } from "../../domain/exit.js"
 import { livePrinter, Printer } from "../Printer.js"
 import { signalEndsNormally } from "../process.js"
 import { globalOptions } from "../root.js"
-import { globalsWith, tasksLayer } from "../runtime.js"
+import { globalsWith, notOnFleet, tasksLayer } from "../runtime.js"
 
 /** The port `serve` listens on by default (fixed, so that a bookmark keeps working). */
 export const DEFAULT_PORT = 7711
@@ -54,6 +54,8 @@ export const serve = Command.make(
   (o) =>
     Effect.gen(function* () {
       const g = yield* globalsWith(o)
+      // It would serve this machine's store, not the fleet's tasks: refused, as `mcp` is.
+      if (g.cluster !== undefined) return yield* notOnFleet("serve")
       if (g.maxRunningProblem !== undefined) {
         return yield* new UsageError({ message: g.maxRunningProblem })
       }

@@ -153,8 +153,7 @@ const startOnFleet = (
   fleet: typeof import("../fleet.js"),
 ) =>
   Effect.gen(function* () {
-    if (o.wait || o.follow) return yield* notOnFleet("start --wait/--follow")
-    if (worktreeRequest(o) !== undefined) return yield* notOnFleet("start --worktree")
+    yield* checkWatchOptions(o)
     if (cliStartExtras(o).notify !== undefined)
       return yield* notOnFleet("start --on-finish/--webhook")
     const limits = yield* startLimits(o)
@@ -172,9 +171,11 @@ const startOnFleet = (
         limits,
         repo: repoUrl === undefined ? undefined : { url: repoUrl, ref: optional(o.repoRef) },
         ...(slots === undefined ? {} : { fleetMaxRunning: slots }),
+        worktree: worktreeRequest(o),
       },
       optional(o.on),
       o.json,
+      o.wait ? "wait" : o.follow ? "follow" : "none",
     )
   })
 
@@ -183,13 +184,7 @@ export const start = Command.make("start", options, (o) =>
   Effect.zipRight(
     refuseOnFleet(
       o,
-      o.wait || o.follow
-        ? "start --wait/--follow"
-        : o.worktree
-          ? "start --worktree"
-          : cliStartExtras(o).notify !== undefined
-            ? "start --on-finish/--webhook"
-            : undefined,
+      cliStartExtras(o).notify !== undefined ? "start --on-finish/--webhook" : undefined,
     ),
     fleetOr(
       o,

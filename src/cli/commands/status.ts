@@ -1,9 +1,10 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { timeoutSecondsProblem } from "../../domain/duration.js"
 import { UsageError } from "../../domain/exit.js"
 import { jsonOption, timeFormatOption, timeoutOption } from "../options/shared.js"
 import { globalOptions } from "../root.js"
-import { fleetOr, notOnFleet, refuseOnFleet, withTasks } from "../runtime.js"
+import { fleetOr, withTasks } from "../runtime.js"
 import { showStatus } from "./showStatus.js"
 
 /** `codex-tasks status`: show tasks, or wait for them to finish. */
@@ -34,26 +35,30 @@ export const status = Command.make(
     ),
   },
   (o) =>
-    Effect.zipRight(
-      refuseOnFleet(o, o.wait || o.waitAny ? "status --wait/--wait-any" : undefined),
-      fleetOr(
-        o,
-        (fleet) =>
-          o.wait || o.waitAny
-            ? notOnFleet("status --wait/--wait-any")
-            : [o.all, o.allRunning, o.tasks.length > 0].filter(Boolean).length !== 1
-              ? Effect.fail(
-                  new UsageError({
-                    message: "Name tasks, or use --all or --all-running (one of them).",
-                  }),
-                )
-              : fleet.fleetStatus(
-                  o.all ? "all" : o.allRunning ? "running" : o.tasks,
-                  o.json,
-                  o.timeFormat,
-                ),
-        withTasks(showStatus(o), o),
-      ),
+    fleetOr(
+      o,
+      (fleet) =>
+        Effect.gen(function* () {
+          if ([o.all, o.allRunning, o.tasks.length > 0].filter(Boolean).length !== 1) {
+            return yield* new UsageError({
+              message: "Name tasks, or use --all or --all-running (one of them).",
+            })
+          }
+          const refs = o.all ? "all" : o.allRunning ? "running" : o.tasks
+          if (!o.wait && !o.waitAny) return yield* fleet.fleetStatus(refs, o.json, o.timeFormat)
+          if (o.wait && o.waitAny) {
+            return yield* new UsageError({ message: "--wait and --wait-any exclude each other." })
+          }
+          const problem = Option.flatMap(o.timeout, timeoutSecondsProblem)
+          if (Option.isSome(problem)) return yield* new UsageError({ message: problem.value })
+          return yield* fleet.fleetWait(refs, {
+            mode: o.wait ? "all" : "any",
+            timeoutSeconds: Option.getOrUndefined(o.timeout),
+            json: o.json,
+            timeFormat: o.timeFormat,
+          })
+        }),
+      withTasks(showStatus(o), o),
     ),
 ).pipe(
   Command.withDescription(
