@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "vitest"
 import { isSameProcessAlive } from "../../src/processes/procfs.js"
 import { readWorkerIdentity } from "../../src/store/workerFiles.js"
+import { onBackend } from "../support/backends.js"
 import {
   type CliSandbox,
   cliPath,
@@ -223,6 +224,38 @@ describe("--max-running", () => {
     assert.include(started.stderr, "stopped before codex started a thread")
     assert.deepStrictEqual(pendingWorkers(sandbox), [])
   }, 120_000)
+
+  it("app-server: 5 tasks under a cap of 2 never have more than 2 turns at the model at once", async () => {
+    // On app-server a slot is held for a turn (decisions.md): the measure is turns in flight.
+    // Each turn's one model request is answered 1.2 s after it arrives, so under the cap a third
+    // request can only arrive once an earlier one was answered: never 3 within 1 s.
+    const { server, sandbox } = await world.setup()
+    const onAppServer = onBackend(sandbox, "app-server")
+    const starts = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) =>
+        runCli(
+          onAppServer,
+          ["--max-running", "2", "start", ...FLAGS, `Capped ${n}.\nDELAY:1200\nREPLY:done ${n}`],
+          { timeoutMs: 120_000 },
+        ),
+      ),
+    )
+    for (const s of starts) assert.strictEqual(s.code, 0, s.stderr)
+    for (const s of starts) {
+      const done = await waitForState(sandbox, s.stdout.trim(), "STOPPED", { timeoutMs: 60_000 })
+      assert.strictEqual(done.meta.last_outcome?.kind, "completed")
+      assert.match(done.meta.last_result ?? "", /^done \d$/)
+    }
+    const arrivals = server.requests
+      .filter((r) => r.lastUserText?.startsWith("Capped ") === true)
+      .map((r) => r.receivedAt)
+      .sort((a, b) => a - b)
+    assert.strictEqual(arrivals.length, 5, "one model request per task")
+    for (let i = 2; i < arrivals.length; i++) {
+      const spread = arrivals[i]! - arrivals[i - 2]!
+      assert.isAtLeast(spread, 1_000, `3 turns at the model within ${spread} ms under a cap of 2`)
+    }
+  }, 180_000)
 
   it("refuses a --max-running that is not a whole number (exit 2)", async () => {
     const sandbox = await setup()
