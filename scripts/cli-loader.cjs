@@ -6,8 +6,8 @@
 //   read.cjs    `ls` and `status` in their everyday forms (src/cli/readArgs.ts): no @effect/cli at all
 //   cli.cjs     any one command but `mcp` and `serve` (no MCP SDK, no zod, no HTTP server)
 //   full.cjs    `mcp`, `serve`, and the whole command tree (--help, completions, unknown commands)
-//   cluster.cjs `runner`, and any other command given --cluster or CODEX_TASKS_CLUSTER (the fleet;
-//               `mcp` too: its fleet server, not the local one)
+//   cluster.cjs `runner`, and any other command given --cluster or CODEX_TASKS_CLUSTER (the fleet)
+//   fleet-mcp.cjs `mcp` given --cluster: the fleet with its MCP server (mcp/fleetServer.ts)
 // Each cache lives next to the bundles, or in the temp dir when that is not writable; a cache
 // that V8 rejects (other Node version, other bundle) is simply rebuilt.
 "use strict"
@@ -37,13 +37,15 @@ if (route === "start" && !fleet && process.env.CODEX_TASKS_PREWARM !== "0") {
 const name =
   route === "worker"
     ? "worker"
-    : (route === "mcp" && !fleet) || route === "serve" || route === "tree"
-      ? "full"
-      : fleet
-        ? "cluster"
-        : readArgs(args) !== undefined
-          ? "read"
-          : "cli"
+    : route === "mcp" && fleet
+      ? "fleet-mcp"
+      : route === "mcp" || route === "serve" || route === "tree"
+        ? "full"
+        : fleet
+          ? "cluster"
+          : readArgs(args) !== undefined
+            ? "read"
+            : "cli"
 const bundle = path.join(__dirname, `${name}.cjs`)
 const cacheName = `${name}-${process.version}-${process.arch}.v8cache`
 const candidates = [
