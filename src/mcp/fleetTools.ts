@@ -10,7 +10,6 @@ import * as z from "zod"
 import {
   archiveOn,
   listFleet,
-  logChunkOf,
   pickHost,
   requireLiveHost,
   resolveTask,
@@ -20,17 +19,16 @@ import {
   stopOn,
   warmEngine,
 } from "../cluster/client.js"
-import { CHUNK_BYTES } from "../cluster/logChunk.js"
 import { UsageError } from "../domain/exit.js"
 import { gateFleetStart } from "../gate/fleetGate.js"
 import type { GateContext } from "../gate/gate.js"
 import { notifyOfArgs } from "../gate/startInput.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
-import { pageText } from "../render/logPageText.js"
 import { archiveLines, stopLines, stoppedCount } from "../render/reports.js"
 import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
 import type { ToolAnswer } from "./bridge.js"
+import { fleetLog } from "./fleetLog.js"
 import {
   ArchiveArgs,
   ArchiveResult,
@@ -143,66 +141,6 @@ const list = (a: z.infer<typeof ListArgs>) =>
     return {
       text: shown.length === 0 ? "No tasks found." : renderFleetTable(shown, "iso"),
       structured: { tasks: shown, unreadable: [] },
-    } satisfies ToolAnswer
-  })
-
-const NEWLINE = 0x0a
-
-/** `task_log` over the fleet: one chunk of the host's `task.log` (complete lines), as a page. */
-const log = (a: z.infer<typeof LogArgs>) =>
-  Effect.gen(function* () {
-    const task = yield* resolveTask(a.taskId)
-    const format = a.format ?? "text"
-    const wait = a.waitSeconds ?? 0
-    const from = a.since ?? 0
-    const chunk = yield* logChunkOf(
-      task,
-      from,
-      wait * 1000,
-      a.since === undefined ? a.tail : undefined,
-    )
-    const bytes = Buffer.from(chunk.bytes)
-    const full = bytes.length >= CHUNK_BYTES
-    const end = bytes.lastIndexOf(NEWLINE) + 1
-    // A line longer than a chunk comes in pieces (jsonl), as the local tool does.
-    const piece = end === 0 && full ? bytes : undefined
-    const used = piece === undefined ? bytes.subarray(0, end) : piece
-    const lines: Array<Buffer> = []
-    for (
-      let s = 0, i = used.indexOf(NEWLINE);
-      piece === undefined && i !== -1;
-      i = used.indexOf(NEWLINE, s)
-    ) {
-      lines.push(used.subarray(s, i))
-      s = i + 1
-    }
-    const state = chunk.running ? "RUNNING" : (yield* statusOf(task)).state
-    const hasMore = full
-    const content = pageText(piece === undefined ? { lines, hasMore } : { lines, piece, hasMore }, {
-      format,
-      budget: CHUNK_BYTES,
-      final: !chunk.running,
-      full: a.full,
-    })
-    const timedOut = wait > 0 && bytes.length === 0
-    const nextOffset = chunk.next - bytes.length + used.length
-    const notes = [
-      ...(hasMore ? [`(more of the log: call again with since: ${nextOffset})`] : []),
-      ...(timedOut ? [`(no new events within ${wait} s; task ${state})`] : []),
-    ].join("\n")
-    return {
-      text: content === "" ? notes || `(no events; task ${state})` : `${content}${notes}`,
-      structured: {
-        id: task.id,
-        state,
-        format,
-        content,
-        events: lines.length,
-        nextOffset,
-        hasMore,
-        partialEvent: piece !== undefined,
-        timedOut,
-      },
     } satisfies ToolAnswer
   })
 
@@ -342,7 +280,7 @@ export const registerFleetTools = (server: McpServer, ctx: FleetToolContext): vo
       outputSchema: LogResult,
       annotations: READ_ONLY,
     },
-    tool(log),
+    tool(fleetLog),
   )
   server.registerTool(
     "task_stop",
