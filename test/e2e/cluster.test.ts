@@ -491,6 +491,14 @@ describe("mcp --cluster", () => {
       const notOurs = await callTool(client, "task_send", { taskId: otherId, prompt: "REPLY:x" })
       expect(notOurs.isError).toBe(true)
       expect(textOf(notOurs)).toContain("it was not started through this server")
+      // task_stop is not gated for a named task (as locally): it stops it on its host.
+      const stopped = structured<{ reports: Array<{ id: string; status: string }> }>(
+        await callTool(client, "task_stop", { taskId: otherId }),
+      )
+      expect(stopped.reports.map((r) => r.id)).toEqual([otherId])
+      expect(["stopped", "not-running"]).toContain(stopped.reports[0]?.status)
+      const all = await callTool(client, "task_stop", { all: true })
+      expect(textOf(all)).toBe("all: true is not available with --cluster: name one task.")
       const diff = await callTool(client, "task_diff", { taskId: started.id })
       expect(diff.isError).toBe(true)
       expect(textOf(diff)).toContain("task_diff is not available with --cluster")
