@@ -1,14 +1,14 @@
 /**
  * The MCP tools of `mcp --cluster`: the same names, arguments and answers as the local ones
  * (tools.ts, taskLog.ts, stopArchiveTools.ts), done on the whole fleet through cluster/client.ts.
- * The tools that need the task's machine (task_diff, task_approve, task_decline) answer a tool
- * error for now.
+ * task_approve and task_decline answer a tool error (no fleet task asks for approvals).
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect } from "effect"
 import * as z from "zod"
 import {
   archiveOn,
+  changesOf,
   listFleet,
   pickHost,
   requireLiveHost,
@@ -23,15 +23,18 @@ import { UsageError } from "../domain/exit.js"
 import { gateFleetStart } from "../gate/fleetGate.js"
 import type { GateContext } from "../gate/gate.js"
 import { notifyOfArgs } from "../gate/startInput.js"
+import { patchText, statText } from "../render/changes.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
 import { archiveLines, stopLines, stoppedCount } from "../render/reports.js"
 import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
 import type { ToolAnswer } from "./bridge.js"
+import { DiffArgs } from "./diffTool.js"
 import { fleetLog } from "./fleetLog.js"
 import {
   ArchiveArgs,
   ArchiveResult,
+  DiffResult,
   ListArgs,
   ListResult,
   LogArgs,
@@ -200,14 +203,28 @@ const archive = (a: z.infer<typeof ArchiveArgs>) =>
     } satisfies ToolAnswer
   })
 
+/** `task_diff` over the fleet: computed on the task's host (the JSON and text of its `diff`). */
+const diff = (ctx: FleetToolContext, a: z.infer<typeof DiffArgs>) =>
+  Effect.gen(function* () {
+    const task = yield* resolveTask(a.taskId)
+    if (!ctx.allowUnsafe && !ctx.startedHere.has(task.id)) {
+      return yield* refuse(
+        `task_diff of task ${task.id} is refused: it was not started through this server, and where it works (on host ${task.host}) cannot be checked from here; the server was not started with --allow-unsafe.`,
+      )
+    }
+    const stat = a.stat === true
+    const { diff } = yield* changesOf(task, false, !stat)
+    const shown = { ...diff, touched: diff.touched ?? [], patch: diff.patch ?? "" }
+    return {
+      text: stat ? statText(shown) : patchText(shown),
+      structured: { ...diff },
+    } satisfies ToolAnswer
+  })
+
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true }
 
 /** The tools a fleet server cannot do yet: each answers a tool error naming what to use instead. */
 const NOT_ON_FLEET: ReadonlyArray<readonly [string, string]> = [
-  [
-    "task_diff",
-    "task_diff is not available with --cluster yet: use `codex-tasks --cluster URL diff ID`.",
-  ],
   [
     "task_approve",
     "task_approve is not available with --cluster: fleet tasks do not ask for approvals.",
@@ -281,6 +298,17 @@ export const registerFleetTools = (server: McpServer, ctx: FleetToolContext): vo
       annotations: READ_ONLY,
     },
     tool(fleetLog),
+  )
+  server.registerTool(
+    "task_diff",
+    {
+      title: "What a task changed",
+      description: `What a task changed, computed on its host: for a worktree task everything on its branch and in its worktree against its base, else the files its patches touched. \`stat: true\` lists the files with line counts and leaves the patch out.${ctx.allowUnsafe ? "" : " Only for tasks started through this server."}`,
+      inputSchema: DiffArgs,
+      outputSchema: DiffResult,
+      annotations: READ_ONLY,
+    },
+    tool((a: z.infer<typeof DiffArgs>) => diff(ctx, a)),
   )
   server.registerTool(
     "task_stop",

@@ -499,9 +499,14 @@ describe("mcp --cluster", () => {
       expect(["stopped", "not-running"]).toContain(stopped.reports[0]?.status)
       const all = await callTool(client, "task_stop", { all: true })
       expect(textOf(all)).toBe("all: true is not available with --cluster: name one task.")
-      const diff = await callTool(client, "task_diff", { taskId: started.id })
-      expect(diff.isError).toBe(true)
-      expect(textOf(diff)).toContain("task_diff is not available with --cluster")
+      // task_diff: computed on the host, for the tasks this server started.
+      const diff = await callTool(client, "task_diff", { taskId: started.id, stat: true })
+      const cliDiff = await fleet.fleetCli(["diff", "--json", "--stat", started.id])
+      expect(structured(diff)).toEqual(json(cliDiff.stdout))
+      expect(textOf(diff)).toBe("No changes.")
+      const otherDiff = await callTool(client, "task_diff", { taskId: otherId })
+      expect(otherDiff.isError).toBe(true)
+      expect(textOf(otherDiff)).toContain("it was not started through this server")
       const archived = structured<{ archived: number }>(
         await callTool(client, "task_archive", { taskId: started.id }),
       )
