@@ -30,22 +30,28 @@ const tsc = spawnSync(process.execPath, [tscPath, "-p", "tsconfig.build.json"], 
 })
 if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 
-// Five bundles, so that each process loads only what it runs (scripts/cli-loader.cjs picks one):
+// Six bundles, so that each process loads only what it runs (scripts/cli-loader.cjs picks one):
 // the worker; the fast read path (everyday `ls` and `status`, no @effect/cli); the CLI without
 // the servers and the fleet (every other command, each built only when invoked); the full CLI
 // (`mcp`, `serve`, and --help, completions, unknown commands: the whole tree); the fleet CLI
-// (`runner`, and any command given --cluster or CODEX_TASKS_CLUSTER).
+// (`runner`, and any command given --cluster or CODEX_TASKS_CLUSTER); the fleet's MCP server
+// (`mcp` given --cluster).
 const entry = (code) => ({ contents: code, resolveDir: ".", loader: "ts", sourcefile: "entry.ts" })
 // Stubs keep code out of a bundle: each way in (a dynamic import) throws instead.
 // - servers: the MCP server and `serve`'s server run from full.cjs only;
 // - cluster: the fleet (src/cluster/: @effect/cluster, sql-pg, pg) runs from cluster.cjs only,
 //   which the launcher picks for `runner` and any command given --cluster or
 //   CODEX_TASKS_CLUSTER: local commands load none of it (cli/fleet.ts, cluster/runner.ts).
-const stubs = ({ servers, cluster }) => ({
-  name: `stubs${servers ? "-servers" : ""}${cluster ? "-cluster" : ""}`,
+// - the fleet's MCP server (mcp/fleetServer.ts) runs from fleet-mcp.cjs only (`mcp --cluster`):
+//   the fleet bundle with it, but without the local servers.
+const stubs = ({ servers, cluster, fleetMcp = false }) => ({
+  name: `stubs${servers ? "-servers" : ""}${cluster ? "-cluster" : ""}${fleetMcp ? "-fleet-mcp" : ""}`,
   setup(b) {
     if (servers) {
-      b.onResolve({ filter: /\/(mcp\/server|serve\/main)\.js$/ }, () => ({
+      const filter = fleetMcp
+        ? /\/(mcp\/server|serve\/main)\.js$/
+        : /\/(mcp\/server|mcp\/fleetServer|serve\/main)\.js$/
+      b.onResolve({ filter }, () => ({
         path: "servers",
         namespace: "stub",
       }))
@@ -79,6 +85,7 @@ const fleetSlotsApart = {
 const noServers = stubs({ servers: true, cluster: false })
 const noCluster = stubs({ servers: false, cluster: true })
 const noServersNoCluster = stubs({ servers: true, cluster: true })
+const fleetMcpOnly = stubs({ servers: true, cluster: false, fleetMcp: true })
 const common = {
   bundle: true,
   format: "cjs",
@@ -127,6 +134,12 @@ await Promise.all([
     stdin: entry(cliMain),
     outfile: "dist/bin/cluster.cjs",
     plugins: [noServers],
+  }),
+  build({
+    ...common,
+    stdin: entry(cliMain),
+    outfile: "dist/bin/fleet-mcp.cjs",
+    plugins: [fleetMcpOnly],
   }),
   // The launcher: plain, small, with the argv routing of src/cli/route.ts.
   build({

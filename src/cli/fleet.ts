@@ -382,6 +382,13 @@ export const fleetApply = (ref: string, commit: boolean, json: boolean) =>
     )
   })
 
+/** `mcp --cluster`: the MCP server over the fleet (its code loads only now). */
+export const fleetMcp = (options: import("../mcp/fleetServer.js").FleetServeOptions) =>
+  Effect.flatMap(
+    Effect.promise(() => import("../mcp/fleetServer.js")),
+    (m) => m.serveFleetStdio(options),
+  )
+
 /** `doctor --cluster`: the fleet's checks (docs/cluster.md "Health"). */
 export const fleetDoctor = (json: boolean) =>
   Effect.flatMap(fleetChecks, (checks) => reportChecks(checks, json))

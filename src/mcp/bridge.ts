@@ -61,7 +61,8 @@ export const runTool = <E>(
 ): Promise<CallToolResult> =>
   ctx.runtime.runPromiseExit(program, { signal: extra.signal }).then(resultOf)
 
-const resultOf = <E>(exit: Exit.Exit<ToolAnswer, E>): CallToolResult => {
+/** A tool program's exit as the model sees it (typed failures: tool errors with their message). */
+export const resultOf = <E>(exit: Exit.Exit<ToolAnswer, E>): CallToolResult => {
   if (Exit.isSuccess(exit)) return answerOf(exit.value)
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) return toolError(messageOf(failure.value))

@@ -56,6 +56,28 @@ describe("the built bundles", () => {
       expect(`cluster has ${s}: ${cluster.includes(s)}`).toBe(`cluster has ${s}: false`)
   })
 
+  it("only fleet-mcp.cjs (`mcp --cluster`) has the fleet and the MCP SDK together", () => {
+    const fleetMcp = bundle("fleet-mcp")
+    for (const s of [
+      "modelcontextprotocol",
+      "ZodError",
+      "CodexTasksHost",
+      "it is a path on the task's host",
+    ]) {
+      expect(`fleet-mcp has ${s}: ${fleetMcp.includes(s)}`).toBe(`fleet-mcp has ${s}: true`)
+    }
+    // Not serve's server.
+    for (const s of ["frame-ancestors 'none'"]) {
+      expect(`fleet-mcp has ${s}: ${fleetMcp.includes(s)}`).toBe(`fleet-mcp has ${s}: false`)
+    }
+    for (const name of ["worker", "read", "cli", "full", "cluster"]) {
+      const has = bundle(name).includes("it is a path on the task's host")
+      expect(`${name} has the fleet's MCP gate: ${has}`).toBe(
+        `${name} has the fleet's MCP gate: false`,
+      )
+    }
+  })
+
   it("the worker loads the fleet's run slots (Postgres) from their own bundle, only when asked", () => {
     const worker = bundle("worker")
     expect(worker).toContain('require("./fleet-slots.cjs")')
@@ -71,6 +93,7 @@ describe("the built bundles", () => {
     expect(loader).toContain('"worker"')
     expect(loader).toContain('"read"')
     expect(loader).toContain('"cluster"')
+    expect(loader).toContain('"fleet-mcp"')
     expect(loader.length).toBeLessThan(20_000)
   })
 })

@@ -1,11 +1,13 @@
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import pg from "pg"
 import { describe, expect, it } from "vitest"
-import { runCli, taskProcesses, taskState, waitFor, waitForState } from "../support/cli.js"
+import { cliPath, runCli, taskProcesses, taskState, waitFor, waitForState } from "../support/cli.js"
 import { e2eWorld } from "../support/e2eWorld.js"
 import { fleetWorld } from "../support/fleet.js"
+import { ChildTransport, callTool, structured, textOf } from "../support/mcpClient.js"
 
 // Two runner processes (own host ids, stores, CODEX_HOMEs) driving the real codex against the
 // scripted model server, and a client process: the whole fleet on this machine.
@@ -418,6 +420,111 @@ describe("a worktree task on a runner, from a client on another machine", () => 
   }, 180_000)
 })
 
+describe("mcp --cluster", () => {
+  it("serves the task tools over the fleet, with hosts, behind the same gate", async (ctx) => {
+    const fleet = await world.setup()
+    if (fleet === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
+    await fleet.startRunner("alpha")
+    const child = spawn(process.execPath, [cliPath, "mcp"], {
+      cwd: fleet.client.cwd,
+      env: { ...fleet.client.env, CODEX_TASKS_CLUSTER: fleet.url },
+      stdio: ["pipe", "pipe", "pipe"],
+    })
+    const transport = new ChildTransport(child)
+    const client = new Client({ name: "codex-tasks-e2e", version: "1.0.0" })
+    try {
+      await client.connect(transport)
+      const untilStopped = (id: string, result: string) =>
+        waitFor(
+          `task ${id} to stop with ${result}`,
+          async () => {
+            const task = structured<TaskView>(await callTool(client, "task_status", { taskId: id }))
+            if (task.state === "STOPPED" && task.last_result === result) return task
+            await new Promise((r) => setTimeout(r, 500))
+            return undefined
+          },
+          120_000,
+        )
+      const started = structured<{ id: string; host: string }>(
+        await callTool(client, "task_start", {
+          prompt: "REPLY:over the fleet",
+          skipGitRepoCheck: true,
+        }),
+      )
+      expect(started.host).toBe("alpha")
+      expect((await untilStopped(started.id, "over the fleet")).host).toBe("alpha")
+      const sent = structured(
+        await callTool(client, "task_send", { taskId: started.id, prompt: "REPLY:and again" }),
+      )
+      expect(sent).toMatchObject({ id: started.id, status: "started" })
+      await untilStopped(started.id, "and again")
+      // task_list reads the snapshots the runners keep in PostgreSQL (up to a heartbeat behind).
+      const listed = await waitFor(
+        "task_list to show the task STOPPED",
+        async () => {
+          const r = structured<{ tasks: Array<TaskView> }>(await callTool(client, "task_list", {}))
+          const rows = r.tasks.map((t) => [t.id, t.host, t.state])
+          if (rows.some((row) => row[2] === "STOPPED")) return rows
+          await new Promise((wake) => setTimeout(wake, 500))
+          return undefined
+        },
+        30_000,
+      )
+      expect(listed).toEqual([[started.id, "alpha", "STOPPED"]])
+      const log = structured<{ content: string }>(
+        await callTool(client, "task_log", { taskId: started.id }),
+      )
+      expect(log.content).toContain("and again")
+
+      // The gate: what local mcp refuses, and every path (it is on the host, not here).
+      const refused = await callTool(client, "task_start", {
+        prompt: "REPLY:no",
+        workingDir: "/tmp",
+        sandbox: "danger-full-access",
+      })
+      expect(refused.isError).toBe(true)
+      expect(textOf(refused)).toContain("workingDir is refused: it is a path on the task's host")
+      expect(textOf(refused)).toContain('sandbox: "danger-full-access" is refused')
+      // A task started elsewhere (its options unknown here) takes no prompt from this server.
+      const other = await fleet.fleetCli(["start", "--skip-git-repo-check", "REPLY:by hand"])
+      const otherId = other.stdout.trim()
+      const notOurs = await callTool(client, "task_send", { taskId: otherId, prompt: "REPLY:x" })
+      expect(notOurs.isError).toBe(true)
+      expect(textOf(notOurs)).toContain("it was not started through this server")
+      // task_stop is not gated for a named task (as locally): it stops it on its host.
+      const stopped = structured<{ reports: Array<{ id: string; status: string }> }>(
+        await callTool(client, "task_stop", { taskId: otherId }),
+      )
+      expect(stopped.reports.map((r) => r.id)).toEqual([otherId])
+      expect(["stopped", "not-running"]).toContain(stopped.reports[0]?.status)
+      const all = await callTool(client, "task_stop", { all: true })
+      expect(textOf(all)).toBe("all: true is not available with --cluster: name one task.")
+      // task_diff: computed on the host, for the tasks this server started.
+      const diff = await callTool(client, "task_diff", { taskId: started.id, stat: true })
+      const cliDiff = await fleet.fleetCli(["diff", "--json", "--stat", started.id])
+      expect(structured(diff)).toEqual(json(cliDiff.stdout))
+      expect(textOf(diff)).toBe("No changes.")
+      const otherDiff = await callTool(client, "task_diff", { taskId: otherId })
+      expect(otherDiff.isError).toBe(true)
+      expect(textOf(otherDiff)).toContain("it was not started through this server")
+      const archived = structured<{ archived: number }>(
+        await callTool(client, "task_archive", { taskId: started.id }),
+      )
+      expect(archived.archived).toBe(1)
+    } finally {
+      await transport.close()
+    }
+  }, 240_000)
+})
+
+/** The fields of a task object the MCP tests read. */
+interface TaskView {
+  readonly id: string
+  readonly host: string
+  readonly state: string
+  readonly last_result: string | null
+}
+
 describe("fleet commands given bad input (no database needed)", () => {
   const world = e2eWorld()
   it("refuse with exit 2 and a clear message before connecting anywhere", async () => {
@@ -440,7 +547,6 @@ describe("fleet commands given bad input (no database needed)", () => {
         ["--cluster", url, "runner", "--host-id", "a", "--listen", "nowhere"],
         "--listen wants ADDR:PORT (e.g. 10.0.0.5:34431), not 'nowhere'.",
       ],
-      [["--cluster", url, "mcp"], "mcp is not available with --cluster."],
       [["--cluster", url, "serve"], "serve is not available with --cluster."],
       [
         ["--cluster", url, "send", "--steer", "abc", "hi"],
@@ -456,5 +562,12 @@ describe("fleet commands given bad input (no database needed)", () => {
       )
       expect(r.stdout).toBe("")
     }
+    // mcp over a fleet it cannot reach: ends before serving, the password not shown.
+    const unreachable = await runCli(sandbox, ["--cluster", url, "mcp"])
+    expect(unreachable.stderr).toMatch(
+      /^codex-tasks: the fleet's PostgreSQL \(postgres:\/\/\*\*\*@127\.0\.0\.1:9\/none\) failed: /,
+    )
+    expect(unreachable.stderr).not.toContain("hunter2")
+    expect(unreachable.code).toBe(1)
   }, 120_000)
 })

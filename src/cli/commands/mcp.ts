@@ -2,7 +2,7 @@ import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { guardStoreRoot } from "../../store/rootGuard.js"
 import { globalOptions } from "../root.js"
-import { globalsWith, notOnFleet, tasksLayer } from "../runtime.js"
+import { fleetOr, globalsWith, tasksLayer } from "../runtime.js"
 
 /** `codex-tasks mcp`: serve the task operations to an MCP client over stdio. */
 export const mcp = Command.make(
@@ -30,7 +30,20 @@ export const mcp = Command.make(
   (o) =>
     Effect.gen(function* () {
       const g = yield* globalsWith(o)
-      if (g.cluster !== undefined) return yield* notOnFleet("mcp")
+      if (g.cluster !== undefined) {
+        const url = g.cluster
+        return yield* fleetOr(
+          o,
+          (fleet) =>
+            fleet.fleetMcp({
+              url,
+              allowUnsafe: o.allowUnsafe,
+              allowDirs: o.allowDir,
+              allowRepos: o.allowRepo,
+            }),
+          Effect.void,
+        )
+      }
       // Refused before serving: the task service is built lazily, on the first tool call.
       yield* guardStoreRoot(g.storeRoot, {
         notify: (line) => process.stderr.write(`codex-tasks: ${line}\n`),
