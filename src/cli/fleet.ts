@@ -6,6 +6,7 @@
 import { Effect, Layer, Option } from "effect"
 import {
   archiveOn,
+  archiveReportOf,
   changesOf,
   fleetLayer,
   listFleet,
@@ -315,19 +316,7 @@ export const fleetArchive = (refs: ReadonlyArray<string>) =>
         continue
       }
       const { task, r } = result.right
-      reports.push(
-        r.status === "archived"
-          ? {
-              id: task.id,
-              status: "archived",
-              dir: r.dir,
-              leftoversKilled: r.leftoversKilled,
-              keptIgnored: r.keptIgnored,
-            }
-          : r.status === "skipped"
-            ? { id: task.id, status: "skipped", state: r.state }
-            : { id: task.id, status: "already-archived", dir: r.dir },
-      )
+      reports.push(archiveReportOf(task, r))
     }
     const archived = reports.filter((r) => r.status === "archived").length
     const summary = { reports, archived, skipped: reports.length - archived }

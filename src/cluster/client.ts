@@ -7,6 +7,7 @@ import type { SqlClient } from "@effect/sql/SqlClient"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { TaskJson } from "../domain/wire.js"
 import { AmbiguousTaskId, TaskNotFound } from "../store/errors.js"
+import type { ArchiveReport } from "../tasks/archive.js"
 import { clientLayer, pgLayer, RunnersKnown } from "./engine.js"
 import {
   FleetError,
@@ -284,6 +285,23 @@ export const archiveOn = (task: Placed) =>
       ),
     ),
   )
+
+/** A host's answer to `Archive` as the archive report the CLI and MCP print. */
+export const archiveReportOf = (
+  task: Placed,
+  r: Effect.Effect.Success<ReturnType<typeof archiveOn>>,
+): ArchiveReport =>
+  r.status === "archived"
+    ? {
+        id: task.id,
+        status: "archived",
+        dir: r.dir,
+        leftoversKilled: r.leftoversKilled,
+        keptIgnored: r.keptIgnored,
+      }
+    : r.status === "skipped"
+      ? { id: task.id, status: "skipped", state: r.state }
+      : { id: task.id, status: "already-archived", dir: r.dir }
 
 /** What the task changed, as its host's `diff` computes it (`patch: false`: without the patch). */
 export const changesOf = (task: Placed, color: boolean, patch: boolean) =>

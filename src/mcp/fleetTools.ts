@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import * as z from "zod"
 import {
   archiveOn,
+  archiveReportOf,
   changesOf,
   listFleet,
   pickHost,
@@ -179,18 +180,7 @@ const archive = (a: z.infer<typeof ArchiveArgs>) =>
   Effect.gen(function* () {
     const task = yield* resolveTask(yield* oneTask(a))
     const r = yield* archiveOn(task)
-    const report: ArchiveReport =
-      r.status === "archived"
-        ? {
-            id: task.id,
-            status: "archived",
-            dir: r.dir,
-            leftoversKilled: r.leftoversKilled,
-            keptIgnored: r.keptIgnored,
-          }
-        : r.status === "skipped"
-          ? { id: task.id, status: "skipped", state: r.state }
-          : { id: task.id, status: "already-archived", dir: r.dir }
+    const report: ArchiveReport = archiveReportOf(task, r)
     const summary = {
       reports: [report],
       archived: r.status === "archived" ? 1 : 0,

@@ -3,15 +3,8 @@ import { join } from "node:path"
 import { MachineId, Snowflake } from "@effect/cluster"
 import pg from "pg"
 import { describe, expect, it } from "vitest"
-import {
-  type CliSandbox,
-  commandLine,
-  processesWithEnv,
-  SANDBOX_MARK_VAR,
-  taskProcesses,
-  waitFor,
-  waitForState,
-} from "../support/cli.js"
+import { taskProcesses, waitFor, waitForState } from "../support/cli.js"
+import { codexExecProcesses } from "../support/codexProcesses.js"
 import { fleetWorld, type TestRunner } from "../support/fleet.js"
 
 // Issue 24's limits across a fleet: two runner processes (own host ids, stores, CODEX_HOMEs)
@@ -19,27 +12,6 @@ import { fleetWorld, type TestRunner } from "../support/fleet.js"
 const world = fleetWorld({ perFile: true })
 
 const json = <A>(text: string): A => JSON.parse(text) as A
-
-const isCodexExec = (pid: number) => {
-  const cmd = commandLine(pid) ?? ""
-  return /(^|\/)codex(\.js)? /.test(cmd) && cmd.includes(" exec ")
-}
-
-const parentOf = (pid: number): number | undefined => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
-  } catch {
-    return undefined
-  }
-}
-
-/** Live `codex exec` invocations of a runner's sandbox (a codex child of codex is its parent's). */
-const codexProcesses = (sandbox: CliSandbox) =>
-  processesWithEnv(SANDBOX_MARK_VAR, sandbox.mark).filter((pid) => {
-    const parent = parentOf(pid)
-    return isCodexExec(pid) && (parent === undefined || !isCodexExec(parent))
-  })
 
 type Fleet = NonNullable<Awaited<ReturnType<typeof world.setup>>>
 let shared: Promise<{ fleet: Fleet; alpha: TestRunner; beta: TestRunner } | undefined> | undefined
@@ -68,8 +40,8 @@ const watchCodex = (alpha: TestRunner, beta: TestRunner) => {
   let polling = true
   const loop = (async () => {
     while (polling) {
-      const onBeta = codexProcesses(beta.sandbox).length
-      seen.peak = Math.max(seen.peak, codexProcesses(alpha.sandbox).length + onBeta)
+      const onBeta = codexExecProcesses(beta.sandbox).length
+      seen.peak = Math.max(seen.peak, codexExecProcesses(alpha.sandbox).length + onBeta)
       seen.peakBeta = Math.max(seen.peakBeta, onBeta)
       await new Promise((r) => setTimeout(r, 50))
     }

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "vitest"
 import { isSameProcessAlive } from "../../src/processes/procfs.js"
@@ -8,10 +8,7 @@ import { onBackend } from "../support/backends.js"
 import {
   type CliSandbox,
   cliPath,
-  commandLine,
-  processesWithEnv,
   runCli,
-  SANDBOX_MARK_VAR,
   storeEntries,
   taskProcesses,
   tokenProcesses,
@@ -19,6 +16,7 @@ import {
   waitFor,
   waitForState,
 } from "../support/cli.js"
+import { codexExecProcesses } from "../support/codexProcesses.js"
 import { e2eWorld } from "../support/e2eWorld.js"
 
 // Run slots (issue 12, item 1) with the real codex: `--max-running N` caps the codex processes of
@@ -29,31 +27,6 @@ const _cleanups = world.cleanups
 const setup = async () => (await world.setup()).sandbox
 
 const FLAGS = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
-
-const isCodexExec = (pid: number) => {
-  const cmd = commandLine(pid) ?? ""
-  return /(^|\/)codex(\.js)? /.test(cmd) && cmd.includes(" exec ")
-}
-
-const parentOf = (pid: number): number | undefined => {
-  try {
-    // Field 4 of /proc/<pid>/stat, after the parenthesised command name.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Live `codex exec` invocations of the sandbox, found by their command line; a codex process
- * whose parent is codex (a fork it makes before running a command) is part of its parent's.
- */
-const codexProcesses = (sandbox: CliSandbox) =>
-  processesWithEnv(SANDBOX_MARK_VAR, sandbox.mark).filter((pid) => {
-    const parent = parentOf(pid)
-    return isCodexExec(pid) && (parent === undefined || !isCodexExec(parent))
-  })
 
 /**
  * A task holding the only slot (`--max-running 1`): its turn runs a long sleep. codex gives a
@@ -110,7 +83,7 @@ describe("--max-running", () => {
     let sampling = true
     const sampler = (async () => {
       while (sampling) {
-        const now = codexProcesses(sandbox)
+        const now = codexExecProcesses(sandbox)
         most = Math.max(most, now.length)
         await new Promise((r) => setTimeout(r, 20))
       }
@@ -159,7 +132,7 @@ describe("--max-running", () => {
     let sampling = true
     const sampler = (async () => {
       while (sampling) {
-        most = Math.max(most, codexProcesses(sandbox).length)
+        most = Math.max(most, codexExecProcesses(sandbox).length)
         await new Promise((r) => setTimeout(r, 20))
       }
     })()
