@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest"
 import { cliPath, runCli, taskProcesses, taskState, waitFor, waitForState } from "../support/cli.js"
 import { e2eWorld } from "../support/e2eWorld.js"
 import { fleetWorld } from "../support/fleet.js"
+import { git } from "../support/git.js"
 import { ChildTransport, callTool, structured, textOf } from "../support/mcpClient.js"
 
 // Two runner processes (own host ids, stores, CODEX_HOMEs) driving the real codex against the
@@ -14,22 +15,6 @@ import { ChildTransport, callTool, structured, textOf } from "../support/mcpClie
 const world = fleetWorld()
 
 const json = <A>(text: string): A => JSON.parse(text) as A
-
-const git = (cwd: string, ...args: Array<string>) => {
-  const r = spawnSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-  })
-  expect(r.status, r.stderr).toBe(0)
-  return r.stdout.trim()
-}
 
 describe("a fleet of two runners", () => {
   it("starts, sends, follows, stops and archives tasks across two hosts from a client", async (ctx) => {

@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
 import { makeCliSandbox, runCli, storeEntries, waitFor, waitForState } from "../support/cli.js"
+import { git } from "../support/git.js"
 
 // `start --repo URL [--repo-ref REF] --working-dir DIR`: git clone (argv only), checkout, then the
 // task runs in the clone; a failed clone leaves nothing behind and starts no task.
@@ -12,22 +13,6 @@ const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
-
-const git = (cwd: string, ...args: Array<string>) => {
-  const r = spawnSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@t",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@t",
-    },
-  })
-  assert.strictEqual(r.status, 0, r.stderr)
-  return r.stdout.trim()
-}
 
 const setup = async () => {
   const server = await startModelServer()

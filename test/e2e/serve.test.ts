@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -18,6 +17,7 @@ import {
   waitForState,
 } from "../support/cli.js"
 import { e2eWorld } from "../support/e2eWorld.js"
+import { git } from "../support/git.js"
 import { type ServeProcess, startServe } from "../support/serveProcess.js"
 
 // `codex-tasks serve` in real Chromium, with the real codex against the scripted model server:
@@ -274,21 +274,11 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
   it("shows a worktree task's diff by file and applies it", async () => {
     const { sandbox, serve } = await setup()
     const repo = sandbox.cwd
-    const git = (...args: Array<string>) =>
-      spawnSync("git", args, {
-        cwd: repo,
-        env: {
-          ...process.env,
-          GIT_AUTHOR_NAME: "t",
-          GIT_AUTHOR_EMAIL: "t@t",
-          GIT_COMMITTER_NAME: "t",
-          GIT_COMMITTER_EMAIL: "t@t",
-        },
-      })
-    git("init", "-q", "-b", "main")
+    const inRepo = (...args: Array<string>) => git(repo, ...args)
+    inRepo("init", "-q", "-b", "main")
     writeFileSync(join(repo, "README"), "base\n")
-    git("add", ".")
-    git("commit", "-qm", "base")
+    inRepo("add", ".")
+    inRepo("commit", "-qm", "base")
     const id = await start(sandbox, [
       "--worktree",
       "-s",
@@ -314,8 +304,8 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
     assert.strictEqual(readFileSync(join(repo, "notes.txt"), "utf8"), "one\ntwo\n")
     // With a conflicting change in the checkout, Apply is refused as the CLI words it.
     writeFileSync(join(repo, "notes.txt"), "something else\n")
-    git("add", "notes.txt")
-    git("commit", "-qm", "conflict")
+    inRepo("add", "notes.txt")
+    inRepo("commit", "-qm", "conflict")
     await page.getByRole("button", { name: "Apply" }).click()
     const refusal = await runCli(sandbox, ["apply", id])
     assert.notStrictEqual(refusal.code, 0, refusal.stdout)

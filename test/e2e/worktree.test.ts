@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 import { startModelServer } from "../../src/testing/index.js"
 import { makeCliSandbox, runCli, storeEntries, taskDir, waitForState } from "../support/cli.js"
+import { git } from "../support/git.js"
 import { callTool, connectMcp, structured, textOf } from "../support/mcpClient.js"
 import { assertSchema } from "../support/watchHelpers.js"
 
@@ -14,19 +14,6 @@ const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
-
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "t",
-  GIT_AUTHOR_EMAIL: "t@t",
-  GIT_COMMITTER_NAME: "t",
-  GIT_COMMITTER_EMAIL: "t@t",
-}
-const git = (cwd: string, ...args: Array<string>) => {
-  const r = spawnSync("git", args, { cwd, encoding: "utf8", env: gitEnv })
-  assert.strictEqual(r.status, 0, r.stderr)
-  return r.stdout.trim()
-}
 
 const setup = async () => {
   const server = await startModelServer()
