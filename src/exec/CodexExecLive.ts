@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { rmSync, statSync } from "node:fs"
 import { dirname } from "node:path"
-import { Deferred, Effect, Exit, Layer, Mailbox, Stream } from "effect"
+import { Deferred, Effect, Exit, Layer, Mailbox } from "effect"
 import { ConfigRejected, type ExecError } from "../domain/errors.js"
 import { isThreadStarted } from "../domain/events.js"
 import { startDetached } from "../processes/child.js"
@@ -20,7 +20,7 @@ import {
 import { classify, type ExecEvidence } from "./classify.js"
 import { decodeLineBytes, type ExecLine } from "./decode.js"
 import { DECODE_CAP_BYTES, makeLineSplitter } from "./lines.js"
-import { reconnectStalls } from "./stall.js"
+import { watchReconnectStall } from "./stall.js"
 
 /** Settings of the real `codex exec` client. */
 export interface CodexExecConfig {
@@ -183,16 +183,13 @@ const startRun = (config: CodexExecConfig, request: ExecRequest) =>
     }
 
     yield* Effect.addFinalizer(() => interrupt)
-    yield* Mailbox.toStream(stallInput).pipe(
-      reconnectStalls(config.reconnectTimeoutMs ?? 120_000),
-      Stream.take(1),
-      Stream.runForEach(() =>
-        Effect.sync(() => {
-          reconnectStall = true
-          triggerInterrupt()
-        }),
-      ),
-      Effect.forkScoped,
+    yield* watchReconnectStall(
+      stallInput,
+      config.reconnectTimeoutMs,
+      Effect.sync(() => {
+        reconnectStall = true
+        triggerInterrupt()
+      }),
     )
     const every = config.snapshotIntervalMs ?? 500
     yield* Effect.forkScoped(

@@ -3,7 +3,7 @@
  * codex without a network prints `Reconnecting... waiting for network` every few seconds forever
  * (BEHAVIOR.md), and such a run has to be stopped by the caller.
  */
-import { type Duration, Effect, Stream } from "effect"
+import { type Duration, Effect, Mailbox, Stream } from "effect"
 import { isErrorEvent } from "../domain/events.js"
 import type { ExecLine } from "./decode.js"
 
@@ -37,3 +37,19 @@ export const stalls =
 /** The moments a run has printed only `Reconnecting... waiting for network` for `timeout`. */
 export const reconnectStalls = (timeout: Duration.DurationInput) =>
   stalls<ExecLine>(isReconnectWait, timeout)
+
+/**
+ * Watches a run's lines (scoped, in the background) and runs `onStall` once, the first time the
+ * run has printed only `Reconnecting... waiting for network` for `timeoutMs` (default 120 s).
+ */
+export const watchReconnectStall = (
+  lines: Mailbox.ReadonlyMailbox<ExecLine>,
+  timeoutMs: number | undefined,
+  onStall: Effect.Effect<void>,
+) =>
+  Mailbox.toStream(lines).pipe(
+    reconnectStalls(timeoutMs ?? 120_000),
+    Stream.take(1),
+    Stream.runForEach(() => onStall),
+    Effect.forkScoped,
+  )

@@ -20,7 +20,6 @@ import {
   Mailbox,
   Option,
   Scope,
-  Stream,
 } from "effect"
 import {
   ConfigRejected,
@@ -49,7 +48,7 @@ import { classify, type ExecOutcome } from "../classify.js"
 import { bySpawnError, byTurnMessage } from "../classifyRules.js"
 import { decodeLine, type ExecLine } from "../decode.js"
 import type { ExecOptions } from "../options.js"
-import { reconnectStalls } from "../stall.js"
+import { watchReconnectStall } from "../stall.js"
 import { processArgs, threadParams, trustArgs, turnInput } from "./params.js"
 import { approvalOf, responseOf } from "./requests.js"
 import {
@@ -429,15 +428,12 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
         })
         const interrupt = yield* Effect.cached(stop)
         // codex without its model provider retries forever: such a turn is stopped (ReconnectLoop).
-        yield* Mailbox.toStream(stallInput).pipe(
-          reconnectStalls(config.reconnectTimeoutMs ?? 120_000),
-          Stream.take(1),
-          Stream.runForEach(() =>
-            Effect.sync(() => {
-              reconnectStall = true
-            }).pipe(Effect.zipRight(Effect.forkDaemon(interrupt))),
-          ),
-          Effect.forkScoped,
+        yield* watchReconnectStall(
+          stallInput,
+          config.reconnectTimeoutMs,
+          Effect.sync(() => {
+            reconnectStall = true
+          }).pipe(Effect.zipRight(Effect.forkDaemon(interrupt))),
         )
         yield* Effect.addFinalizer(() =>
           Effect.gen(function* () {
