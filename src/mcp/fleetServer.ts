@@ -4,27 +4,18 @@
  */
 import { realpathSync } from "node:fs"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Cause, Effect, Exit, Option, Runtime } from "effect"
 import { redactUrlIn } from "../domain/notify.js"
 import { checkAllowRepos, resolveAllowDirs } from "../gate/confine.js"
 import { VERSION } from "../version.js"
 import { diagnose, resultOf, toolError } from "./bridge.js"
 import { type FleetServices, registerFleetTools } from "./fleetTools.js"
-import {
-  answerUnreadableLines,
-  keepStdoutForProtocol,
-  trackRequests,
-  untilClosed,
-} from "./stdio.js"
+import { keepStdoutForProtocol, serveOverStdio } from "./stdio.js"
 
 const INSTRUCTIONS = `codex-tasks runs Codex agent sessions ("tasks") in the background, here on a fleet of hosts.
 task_start starts one (on host, else the least busy one) and returns its id and host at once;
 follow it with task_status or task_log; task_send adds prompts; task_list shows every host's
 tasks; task_stop and task_archive end and file it away.`
-
-/** How long a closing server lets requests in flight finish. */
-const SHUTDOWN_GRACE_MS = 2_000
 
 /** Options of `serveFleetStdio`: the fleet's URL (for redaction) and the gate's flags. */
 export interface FleetServeOptions {
@@ -68,17 +59,10 @@ export const serveFleetStdio = (options: FleetServeOptions) =>
         }),
     })
     yield* Effect.addFinalizer(() => Effect.promise(() => server.close().catch(() => undefined)))
-    server.server.onerror = (error) =>
-      diagnose("issues" in error ? "ignored a message that is not JSON-RPC" : error.message)
-    const transport = new StdioServerTransport()
-    transport.onerror = answerUnreadableLines
-    yield* Effect.promise(() => server.connect(transport))
-    const requests = trackRequests(transport)
-    diagnose(`serving the fleet${options.allowUnsafe ? " (--allow-unsafe)" : ""}`)
-    yield* untilClosed((done) => {
-      server.server.onclose = done
-    })
-    yield* Effect.promise(() => requests.settle(SHUTDOWN_GRACE_MS))
+    yield* serveOverStdio(
+      server,
+      `serving the fleet${options.allowUnsafe ? " (--allow-unsafe)" : ""}`,
+    )
   }).pipe(Effect.scoped)
 
 const messageOf = (e: unknown): string =>

@@ -1,6 +1,5 @@
 import { realpathSync } from "node:fs"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { checkAllowRepos, resolveAllowDirs } from "../gate/confine.js"
 import { ensurePrivateDir } from "../store/atomic.js"
@@ -9,15 +8,10 @@ import type { TaskStore } from "../store/TaskStore.js"
 import type { Tasks } from "../tasks/Tasks.js"
 import { VERSION } from "../version.js"
 import { registerApprovalTools } from "./approvalTools.js"
-import { diagnose, type McpContext } from "./bridge.js"
+import type { McpContext } from "./bridge.js"
 import { registerDiffTool } from "./diffTool.js"
 import { registerResources, resourceProbes } from "./resources.js"
-import {
-  answerUnreadableLines,
-  keepStdoutForProtocol,
-  trackRequests,
-  untilClosed,
-} from "./stdio.js"
+import { keepStdoutForProtocol, serveOverStdio } from "./stdio.js"
 import { registerControlTools } from "./stopArchiveTools.js"
 import { registerLogTool } from "./taskLog.js"
 import { registerTaskTools } from "./tools.js"
@@ -28,9 +22,6 @@ task_start starts one and returns its id at once; follow it with task_status or 
 (waitSeconds waits for new events) or subscribe to task://<id>/status; task_send adds prompts;
 task_diff shows what it changed (task_start worktree: {} gives it a git worktree of its own);
 task_stop and task_archive end and file it away.`
-
-/** How long a closing server lets requests in flight finish. */
-const SHUTDOWN_GRACE_MS = 2_000
 
 /** An MCP server with every tool and resource, and the watcher behind its notifications. */
 export const makeMcpServer = async (
@@ -108,18 +99,8 @@ export const serveStdio = (options: ServeOptions) =>
           await server.close().catch(() => undefined)
         }),
     )
-    server.server.onerror = (error) =>
-      diagnose("issues" in error ? "ignored a message that is not JSON-RPC" : error.message)
-    const transport = new StdioServerTransport()
-    transport.onerror = answerUnreadableLines
-    yield* Effect.promise(() => server.connect(transport))
-    const requests = trackRequests(transport)
-    diagnose(
+    yield* serveOverStdio(
+      server,
       `serving ${options.storeRoot}${options.allowUnsafe ? " (--allow-unsafe)" : `; tasks confined to ${ctx.roots.join(", ")}`}`,
     )
-    yield* untilClosed((done) => {
-      server.server.onclose = done
-    })
-    // Quick answers still go out; longer work (a task_log wait) is cancelled by the close.
-    yield* Effect.promise(() => requests.settle(SHUTDOWN_GRACE_MS))
   }).pipe(Effect.scoped)

@@ -1,6 +1,8 @@
-import type { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { ErrorCode, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
+import { diagnose } from "./bridge.js"
 
 /** Stdout carries the protocol alone: anything that would print there goes to stderr instead. */
 export const keepStdoutForProtocol = (): void => {
@@ -86,4 +88,27 @@ export const untilClosed = (onclose: (done: () => void) => void) =>
       process.stdin.off("end", done)
       process.stdin.off("close", done)
     })
+  })
+
+// How long requests still in flight get to answer once the client has gone.
+const SHUTDOWN_GRACE_MS = 2_000
+
+/**
+ * Serves `server` over stdin/stdout until the client goes (unreadable lines answered, `banner`
+ * on stderr), then lets quick answers still go out; longer work (a `task_log` wait) is cancelled
+ * by the close.
+ */
+export const serveOverStdio = (server: McpServer, banner: string) =>
+  Effect.gen(function* () {
+    server.server.onerror = (error) =>
+      diagnose("issues" in error ? "ignored a message that is not JSON-RPC" : error.message)
+    const transport = new StdioServerTransport()
+    transport.onerror = answerUnreadableLines
+    yield* Effect.promise(() => server.connect(transport))
+    const requests = trackRequests(transport)
+    diagnose(banner)
+    yield* untilClosed((done) => {
+      server.server.onclose = done
+    })
+    yield* Effect.promise(() => requests.settle(SHUTDOWN_GRACE_MS))
   })
