@@ -1,28 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type Duration, Effect, Fiber, Option, TestClock } from "effect"
+import { Effect } from "effect"
 import { makeOperations } from "../../src/cluster/handlers.js"
 import { Tasks } from "../../src/tasks/Tasks.js"
 import { FakeScripts } from "../../src/testing/index.js"
-import { makeTasksWorld } from "../support/tasksWorld.js"
+import { makeTasksWorld, settle } from "../support/tasksWorld.js"
 import { realTick } from "../support/workerHarness.js"
 
 // What a runner does with a task's messages, on the in-process Tasks world (real store, scripted
 // codex): the engine delivers a persisted `Send` at least once, the runner queues it once.
-
-const settle = <A, E, R>(
-  effect: Effect.Effect<A, E, R>,
-  step: Duration.DurationInput = "30 seconds",
-) =>
-  Effect.gen(function* () {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < 2_000; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return yield* Fiber.join(fiber)
-      yield* TestClock.adjust(step)
-      yield* realTick(2)
-    }
-    return assert.fail("did not settle")
-  })
 
 describe("runner operations", () => {
   it.scoped(

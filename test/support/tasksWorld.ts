@@ -1,5 +1,6 @@
 import { dirname, join } from "node:path"
-import { Effect, Layer } from "effect"
+import { assert } from "@effect/vitest"
+import { type Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import { StoreRoot, TaskStore } from "../../src/store/TaskStore.js"
 import { Tasks, TasksConfig } from "../../src/tasks/Tasks.js"
 import type { FakeScript } from "../../src/testing/CodexExecFake.js"
@@ -9,7 +10,7 @@ import {
   makeFakeCodexExec,
   makeFakeProcesses,
 } from "../../src/testing/index.js"
-import { policy, tempRoot } from "./workerHarness.js"
+import { policy, realTick, tempRoot } from "./workerHarness.js"
 
 /**
  * The task service as the CLI and the MCP server use it, in-process: a real store in a temp
@@ -44,4 +45,20 @@ export const makeTasksWorld = (
       pids.filter((p) => p >= FIRST_IN_PROCESS_PID),
     )
     return { root, workingDir, fake, codex, layer, workersAlive }
+  })
+
+/** Runs `effect` to its end, moving the TestClock 30 s at a time (and real time a little). */
+export const settle = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  step: Duration.DurationInput = "30 seconds",
+) =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < 2_000; i++) {
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isSome(done)) return yield* Fiber.join(fiber)
+      yield* TestClock.adjust(step)
+      yield* realTick(2)
+    }
+    return assert.fail("did not settle")
   })

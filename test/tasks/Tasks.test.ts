@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Option, TestClock } from "effect"
+import { Duration, Effect } from "effect"
 import { archiveLines, stopLines } from "../../src/render/reports.js"
 import { RECHECK_ENV } from "../../src/tasks/recheck.js"
 import { Tasks } from "../../src/tasks/Tasks.js"
 import type { FakeScript } from "../../src/testing/index.js"
-import { makeTasksWorld } from "../support/tasksWorld.js"
+import { makeTasksWorld, settle } from "../support/tasksWorld.js"
 import { realTick, reply } from "../support/workerHarness.js"
 
 // The task service as the CLI and the MCP server use it, in-process: a real store in a temp
@@ -18,22 +18,6 @@ const world = (scripts: ReadonlyArray<FakeScript>) =>
     ...w,
     options: { workingDir: w.workingDir, skipGitRepoCheck: true },
   }))
-
-/** Runs `effect` to its end, moving the TestClock 30 s at a time (and real time a little). */
-const settle = <A, E, R>(
-  effect: Effect.Effect<A, E, R>,
-  step: Duration.DurationInput = "30 seconds",
-) =>
-  Effect.gen(function* () {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < 2_000; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return yield* Fiber.join(fiber)
-      yield* TestClock.adjust(step)
-      yield* realTick(2)
-    }
-    return assert.fail("did not settle")
-  })
 
 /** Waits (real time) until no in-process worker is alive: a worker exits just after its task ends. */
 const noWorkerLeft = (alive: Effect.Effect<ReadonlyArray<number>>) =>
