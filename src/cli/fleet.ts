@@ -8,6 +8,7 @@ import {
   archiveOn,
   archiveReportOf,
   changesOf,
+  type EngineWhen,
   fleetLayer,
   listFleet,
   logChunkOf,
@@ -61,11 +62,12 @@ export type FleetContext = Layer.Layer.Success<ReturnType<typeof fleetLayer>> | 
 export const onFleet = <A, E>(
   url: string,
   program: Effect.Effect<A, E, FleetContext>,
+  engine: EngineWhen = "now",
 ): Effect.Effect<A, unknown> =>
   Effect.gen(function* () {
     const printer = Option.getOrElse(yield* Effect.serviceOption(Printer), () => undefined)
     const output = printer === undefined ? Printer.layer : Layer.succeed(Printer, printer)
-    return yield* Effect.provide(program, Layer.merge(fleetLayer(url), output))
+    return yield* Effect.provide(program, Layer.merge(fleetLayer(url, engine), output))
   }).pipe(Effect.catchAll(fleetFailure(url)))
 
 /**

@@ -189,13 +189,14 @@ export const fleetOr = <A, E, R>(
     fleet: FleetCommands,
   ) => Effect.Effect<unknown, unknown, import("./fleet.js").FleetContext>,
   localProgram: Effect.Effect<A, E, R>,
+  engine: import("../cluster/client.js").EngineWhen = "now",
 ): Effect.Effect<A | undefined, unknown, R> =>
   Effect.flatMap(globalsWith(local), (g): Effect.Effect<A | undefined, unknown, R> => {
     const url = g.cluster
     if (url === undefined) return localProgram
     return Effect.flatMap(
       Effect.promise(() => import("./fleet.js")),
-      (fleet) => Effect.as(fleet.onFleet(url, inFleet(fleet)), undefined),
+      (fleet) => Effect.as(fleet.onFleet(url, inFleet(fleet), engine), undefined),
     )
   })
 

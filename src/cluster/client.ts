@@ -42,23 +42,30 @@ export class FleetEngine extends Context.Tag("codex-tasks/FleetEngine")<
   Effect.Effect<Context.Context<Engine>>
 >() {}
 
-const engineLayer = Layer.scoped(
-  FleetEngine,
-  Effect.gen(function* () {
-    const scope = yield* Effect.scope
-    const db = yield* Effect.context<SqlClient>()
-    // Built with the command's layers, before it runs: measured on bench/cluster.mjs, building
-    // it on first use (even alongside the first Postgres query) cost start and send ~200 ms.
-    const engine = yield* Layer.buildWithScope(clientLayer, scope).pipe(
-      Effect.provide(db),
-      Effect.tap((built) => Context.get(built, RunnersKnown)),
-    )
-    return Effect.succeed(engine)
-  }),
-)
+/**
+ * When a command builds the engine: `now`, with its layers (commands that send messages:
+ * measured on bench/cluster.mjs, building it on first use cost start and send ~200 ms), or
+ * `on-use` (commands that mostly read Postgres, such as `ls`, and then never pay for it).
+ */
+export type EngineWhen = "now" | "on-use"
+
+const engineLayer = (when: EngineWhen) =>
+  Layer.scoped(
+    FleetEngine,
+    Effect.gen(function* () {
+      const scope = yield* Effect.scope
+      const db = yield* Effect.context<SqlClient>()
+      const build = Layer.buildWithScope(clientLayer, scope).pipe(
+        Effect.provide(db),
+        Effect.tap((built) => Context.get(built, RunnersKnown)),
+      )
+      return when === "now" ? Effect.succeed(yield* build) : yield* Effect.cached(build)
+    }),
+  )
 
 /** The layers a client command runs on: Postgres and the engine's client. */
-export const fleetLayer = (url: string) => engineLayer.pipe(Layer.provideMerge(pgLayer(url)))
+export const fleetLayer = (url: string, when: EngineWhen = "now") =>
+  engineLayer(when).pipe(Layer.provideMerge(pgLayer(url)))
 
 /** Runs `effect` with the engine (built now if it is not yet). */
 const withEngine = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -66,7 +73,7 @@ const withEngine = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.flatMap(engine, (context) => Effect.provide(effect, context)),
   )
 
-/** The engine, ready (it is built with the command's layers: this only waits for it). */
+/** The engine, ready (built now if the command's layers did not build it). */
 export const warmEngine = Effect.flatMap(FleetEngine, Effect.asVoid)
 
 /** A task of the fleet: its id and its host. */

@@ -31,6 +31,8 @@ export const ls = Command.make(
           fleet.fleetList(o.all || states.includes("ARCHIVED"), states, o.json, o.timeFormat),
         ),
       withTasks(showTaskList(o), o),
+      // A fleet's list is one Postgres query: the engine is built only if something needs it.
+      "on-use",
     ),
 ).pipe(
   Command.withDescription(
