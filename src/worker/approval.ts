@@ -41,10 +41,39 @@ const storedRequest = (r: ApprovalRequest) =>
 
 const DECLINE: ApprovalReply = { decision: "decline" }
 
+/** Polls for `approve` / `decline`'s answer until there is one, a stop, or `timeoutMs`. */
+const answerOf = (loc: TaskLocation, kind: ReturnType<typeof waitingFor>, timeoutMs?: number) =>
+  Effect.gen(function* () {
+    const start = yield* Clock.currentTimeMillis
+    for (;;) {
+      const answer = yield* takeApprovalAnswer(loc.dir)
+      if (Option.isSome(answer)) {
+        const { decision, answers } = answer.value
+        const said =
+          decision === "decline"
+            ? `declined${answer.value.message === undefined ? "" : `: ${answer.value.message}`}`
+            : kind === "input"
+              ? "answered"
+              : `approved${decision === "acceptForSession" ? " for the session" : ""}`
+        const reply: ApprovalReply = answers === undefined ? { decision } : { decision, answers }
+        return { reply, message: answer.value.message, said }
+      }
+      if (yield* isStopping("now"))
+        return { reply: DECLINE, message: undefined, said: "declined (the task is stopping)" }
+      const now = yield* Clock.currentTimeMillis
+      if (timeoutMs !== undefined && now - start >= timeoutMs) {
+        const said = `declined: no answer within ${Math.round(timeoutMs / 1000)} s (--approval-timeout)`
+        return { reply: DECLINE, message: undefined, said }
+      }
+      yield* Effect.sleep(POLL_MS)
+    }
+  })
+
 /**
  * Answers one request of codex: the task shows `waiting: {for: "approval" | "permission" |
  * "input", request}` until `approve` / `decline` leave an answer, `timeoutMs` passes (declined),
- * or a stop (declined; the turn is being interrupted anyway). The request and the answer go to
+ * or a stop (declined; the turn is being interrupted anyway); a turn that ends first takes
+ * the request with it (`waiting` cleared, "withdrawn" in the log). The request and the answer go to
  * the log (an input's answers do not: they may be secrets). A decline's message goes to
  * `tell` once codex has the decline (`afterAnswer`).
  */
@@ -77,35 +106,15 @@ export const awaitApproval = (
     yield* log.write(workerNote(`${kind} requested: ${describeRequest(request)}`))
     // --on-finish and --webhook hear of it too (event approval_requested), without holding it up.
     yield* Effect.forkDaemon(notifyTask(env.store, loc, waiting, "approval_requested"))
-    const start = yield* Clock.currentTimeMillis
-    let reply = DECLINE
-    let message: string | undefined
-    let said: string
-    for (;;) {
-      const answer = yield* takeApprovalAnswer(loc.dir)
-      if (Option.isSome(answer)) {
-        const { decision, answers } = answer.value
-        reply = answers === undefined ? { decision } : { decision, answers }
-        message = answer.value.message
-        said =
-          decision === "decline"
-            ? `declined${message === undefined ? "" : `: ${message}`}`
-            : kind === "input"
-              ? "answered"
-              : `approved${decision === "acceptForSession" ? " for the session" : ""}`
-        break
-      }
-      if (yield* isStopping("now")) {
-        said = "declined (the task is stopping)"
-        break
-      }
-      const now = yield* Clock.currentTimeMillis
-      if (timeoutMs !== undefined && now - start >= timeoutMs) {
-        said = `declined: no answer within ${Math.round(timeoutMs / 1000)} s (--approval-timeout)`
-        break
-      }
-      yield* Effect.sleep(POLL_MS)
-    }
+    const { reply, message, said } = yield* answerOf(loc, kind, timeoutMs).pipe(
+      // The turn ended first (codex gone, the run over): its request went with it.
+      Effect.onInterrupt(() =>
+        Effect.zipRight(
+          env.updateMeta(loc, ({ waiting: _, ...m }) => m),
+          log.write(workerNote(`${kind} withdrawn: the turn ended before an answer`)),
+        ).pipe(Effect.ignore),
+      ),
+    )
     yield* env.updateMeta(loc, ({ waiting: _, ...m }) => m)
     yield* log.write(workerNote(`${kind} ${said}`))
     if (message !== undefined && message.trim() !== "") {
