@@ -115,17 +115,28 @@ export const makeTaskInbox = ({ read, update, appendLog, withLock }: InboxDeps) 
     )
   })
 
-  /** A taken prompt's turn is over: `inbox_done_seq` records it, then its file goes. */
+  /**
+   * A taken prompt's turn is over: `inbox_done_seq` records it (unless the turn's outcome did
+   * already), then its file goes.
+   */
   const inboxFinish = Effect.fn("TaskStore.inboxFinish")(function* (
     loc: TaskLocation,
     seq: number,
   ) {
     yield* withLock(
       loc,
-      Effect.zipRight(
-        update(loc, (m) => ({ ...m, inbox_done_seq: Math.max(m.inbox_done_seq ?? 0, seq) })),
-        Inbox.finish(loc.dir, seq),
-      ),
+      Effect.gen(function* () {
+        const done = yield* read(loc).pipe(
+          Effect.map((m) => m.inbox_done_seq ?? 0),
+          Effect.orElseSucceed(() => 0),
+        )
+        if (done < seq)
+          yield* update(loc, (m) => ({
+            ...m,
+            inbox_done_seq: Math.max(m.inbox_done_seq ?? 0, seq),
+          }))
+        yield* Inbox.finish(loc.dir, seq)
+      }),
     )
   })
 

@@ -75,8 +75,9 @@ const guardTask = <R>(log: TaskLog, effect: Effect.Effect<void, unknown, R>) =>
 const runQueue = (log: TaskLog, loc: TaskLocation, options: ExecOptions) =>
   Effect.gen(function* () {
     const env = yield* WorkerEnv
+    let finished: number | undefined
     for (;;) {
-      const next = yield* takeNext(loc)
+      const next = yield* takeNext(loc, finished)
       if (Option.isNone(next)) return
       const { prompt, seq } = next.value
       yield* log.write(userMessage(prompt))
@@ -87,9 +88,10 @@ const runQueue = (log: TaskLog, loc: TaskLocation, options: ExecOptions) =>
         prompt,
         options: { ...options, backend },
         threadId: loc.id,
+        seq,
       })
       if (result._tag === "Failed") return yield* finishAfterFailure(loc, result.error, seq)
-      yield* waitingOutLock(env.store.inboxFinish(loc, seq))
+      finished = seq
     }
   })
 

@@ -2,7 +2,7 @@ import { Clock, Data, Effect, Either, Option, Ref, SubscriptionRef } from "effec
 import { type ExecError, isExecError, isRetryable, SpawnFailed, Stalled } from "../domain/errors.js"
 import { isThreadStarted, isTurnCompleted, type ThreadEvent } from "../domain/events.js"
 import { invocationFailed, steeredNote, userMessage, workerNote } from "../domain/logEntries.js"
-import { nowTimestamp, timestampMillis } from "../domain/task.js"
+import { nowTimestamp, type TaskMeta, timestampMillis } from "../domain/task.js"
 import type { ApprovalReply, ApprovalRequest, ExecResult } from "../exec/CodexExec.js"
 import type { ExecOptions } from "../exec/options.js"
 import { movedPaths, type PinnedPath } from "../exec/pinnedPaths.js"
@@ -25,7 +25,16 @@ export interface PromptInput {
   readonly prompt: string
   readonly options: ExecOptions
   readonly threadId?: string | undefined
+  /**
+   * The inbox entry being run: the update that records the turn's outcome also records it done
+   * (`inbox_done_seq`), one write of `task.json` fewer between queued turns.
+   */
+  readonly seq?: number | undefined
 }
+
+/** `m` with the inbox entry `seq` (when there is one) recorded done. */
+const doneUpTo = (m: TaskMeta, seq: number | undefined): TaskMeta =>
+  seq === undefined ? m : { ...m, inbox_done_seq: Math.max(m.inbox_done_seq ?? 0, seq) }
 
 /** How a prompt ended (after its retries). */
 export type PromptResult =
@@ -251,7 +260,7 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
         return yield* fail(loc.value, error, yield* Ref.get(sideEffects), attempt)
       }
       yield* env.updateMeta(loc.value, (m) => ({
-        ...m,
+        ...doneUpTo(m, input.seq),
         last_outcome: {
           kind: "timed_out",
           message: `the turn ran longer than ${watch.turnTimeoutMs} ms (--turn-timeout) and was interrupted`,
@@ -267,7 +276,7 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
     const text =
       outcome._tag === "Completed" ? yield* store.promoteResult(loc.value, scratch) : undefined
     yield* env.updateMeta(loc.value, (m) => ({
-      ...m,
+      ...doneUpTo(m, input.seq),
       last_outcome: outcomeOf(result),
       ...(text === undefined ? {} : { last_result: text }),
     }))

@@ -1,4 +1,4 @@
-import { Deferred, Effect, Fiber, Queue, Stream } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Option, Queue, Stream } from "effect"
 import type { ThreadEvent } from "../domain/events.js"
 import { stderrLine, workerNote } from "../domain/logEntries.js"
 import { CodexExec, type ExecOutput, type ExecRequest, type ExecResult } from "../exec/CodexExec.js"
@@ -20,15 +20,37 @@ export interface InvocationSink<E> {
 
 const NEWLINE = new Uint8Array([0x0a])
 
-const persist = <E>(sink: InvocationSink<E>, output: ExecOutput): Effect.Effect<void, E> => {
-  if (output._tag === "Stderr") return sink.log(stderrLine(output.text))
-  // Byte for byte, before anything interprets it.
+/** How an output is kept in the log: a stdout line byte for byte with its `\n`, stderr as an entry. */
+const logBytesOf = (output: ExecOutput): Uint8Array | string => {
+  if (output._tag === "Stderr") return stderrLine(output.text)
   const withNewline = new Uint8Array(output.bytes.length + 1)
   withNewline.set(output.bytes)
   withNewline.set(NEWLINE, output.bytes.length)
+  return withNewline
+}
+
+/**
+ * Persists the outputs that arrived together in one append (byte for byte, before anything
+ * interprets them), then hands their events to the sink in order.
+ */
+const persist = <E>(
+  sink: InvocationSink<E>,
+  outputs: Chunk.Chunk<ExecOutput>,
+): Effect.Effect<void, E> => {
+  if (Chunk.isEmpty(outputs)) return Effect.void
+  const parts = Chunk.toReadonlyArray(outputs).map(logBytesOf)
+  const data =
+    parts.length === 1
+      ? (parts[0] as Uint8Array | string)
+      : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p)))
   return Effect.zipRight(
-    sink.log(withNewline),
-    output.line._tag === "Event" ? sink.onEvent(output.line.event) : Effect.void,
+    sink.log(data),
+    Effect.forEach(
+      outputs,
+      (o) =>
+        o._tag === "Stdout" && o.line._tag === "Event" ? sink.onEvent(o.line.event) : Effect.void,
+      { discard: true },
+    ),
   )
 }
 
@@ -60,10 +82,15 @@ export const runInvocation = <E>(
       }
       const lines = yield* Queue.unbounded<ExecLine>()
       const consumer = yield* Effect.fork(
-        Stream.runForEach(run.output, (o) =>
+        Stream.runForEachChunk(run.output, (outputs) =>
           Effect.zipRight(
-            persist(sink, o),
-            o._tag === "Stdout" ? Queue.offer(lines, o.line) : Effect.void,
+            persist(sink, outputs),
+            Queue.offerAll(
+              lines,
+              Chunk.filterMap(outputs, (o) =>
+                o._tag === "Stdout" ? Option.some(o.line) : Option.none(),
+              ),
+            ),
           ),
         ),
       )

@@ -53,14 +53,16 @@ const dropForBudget = (loc: TaskLocation) =>
 /**
  * The next queued prompt, taken for delivery (it stays on disk, in flight, until its turn is
  * recorded); none when the inbox is empty or a stop was requested, in which case the task is
- * finished in the same locked section.
+ * finished in the same locked section. `finished`: the prompt whose turn just ended, recorded
+ * done first under the same lock.
  */
-export const takeNext = (loc: TaskLocation) =>
+export const takeNext = (loc: TaskLocation, finished?: number) =>
   Effect.flatMap(WorkerEnv, (env) =>
     waitingOutLock(
       env.store.withLock(
         loc,
         Effect.gen(function* () {
+          if (finished !== undefined) yield* env.store.inboxFinish(loc, finished)
           if (!(yield* isStopping())) {
             yield* dropForBudget(loc)
             const next = yield* env.store.inboxTake(loc)

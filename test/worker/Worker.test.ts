@@ -111,8 +111,9 @@ describe("worker: the first invocation", () => {
       })
       yield* drive(worker.fiber)
 
+      // Lines that arrived with thread.started may be there too (they are appended together).
       assert.deepStrictEqual(
-        seen.map((e) => e.type),
+        seen.slice(0, 2).map((e) => e.type),
         ["user_message", "thread.started"],
       )
     }),
