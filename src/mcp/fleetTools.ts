@@ -353,7 +353,7 @@ export const registerFleetTools = (server: McpServer, ctx: FleetToolContext): vo
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
     tool((a: z.infer<typeof ApproveArgs>) =>
-      answer(ctx, "task_approve of", a.taskId, {
+      answer(ctx, "task_approve to", a.taskId, {
         decision: a.forSession === true ? "acceptForSession" : "accept",
         ...(a.answers === undefined ? {} : { answers: a.answers }),
       }),
@@ -369,7 +369,7 @@ export const registerFleetTools = (server: McpServer, ctx: FleetToolContext): vo
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
     tool((a: z.infer<typeof DeclineArgs>) =>
-      answer(ctx, "task_decline of", a.taskId, {
+      answer(ctx, "task_decline to", a.taskId, {
         decision: "decline",
         ...(a.message === undefined ? {} : { message: a.message }),
       }),
