@@ -71,6 +71,18 @@ describe("the app-server options over a fleet", () => {
         },
         90_000,
       )
+    // As locally, codex exec cannot ask: refused by the host, a usage error (exit 2).
+    const onExec = await fleet.fleetCli([
+      "start",
+      "--approvals",
+      "ask",
+      "--skip-git-repo-check",
+      "x",
+    ])
+    expect(onExec.stderr).toBe(
+      "codex-tasks: --approvals ask needs --backend app-server (codex exec cannot ask for approvals).\n",
+    )
+    expect(onExec.code).toBe(2)
     const started = await fleet.fleetCli([
       "start",
       ...ASKING,
