@@ -142,7 +142,7 @@ describe("the app-server options over a fleet", () => {
     expect(requests.some((r) => r.userTexts.includes("not on this host"))).toBe(true)
   }, 240_000)
 
-  it("send --steer --cluster joins the running turn: the model's next request has it, one turn", async (ctx) => {
+  it("send --steer --cluster joins the running turn (the model's next request has it, one turn); send --backend switches", async (ctx) => {
     const got = await fleetOnce()
     if (got === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
     const { fleet, alpha } = got
@@ -180,15 +180,25 @@ describe("the app-server options over a fleet", () => {
       "Work.\nRUN:sleep 12\nREPLY:unsteered",
       "REPLY:steered answer",
     ])
+    // send --backend over the fleet: the next turn, and every later one, on codex exec.
+    const onExec = await fleet.fleetCli(["send", "--backend", "exec", id, "REPLY:on exec"])
+    expect(onExec.stdout).toBe(`Task ${id}: prompt started a new turn.\n`)
+    expect(onExec.code).toBe(0)
+    const switched = await waitForState(alpha.sandbox, id, "STOPPED", {
+      timeoutMs: 90_000,
+      extra: (m) => m.last_result === "on exec",
+    })
+    expect(switched.meta.exec?.backend).toBe("exec")
+    expect(switched.meta.turns).toBe(2)
   }, 180_000)
 
-  it("mcp --cluster: task_approve answers the request on the task's host", async (ctx) => {
+  it("mcp --cluster: task_approve answers on the task's host, behind the gate; task_send steers", async (ctx) => {
     const got = await fleetOnce()
     if (got === undefined) return ctx.skip("PostgreSQL is not installed (and we are not root)")
     const { fleet, alpha } = got
     const MCP_APPROVED = fileNamed("mcp-approved")
-    // MCP's task_start has no approvals argument: the task comes from the CLI, so the server
-    // needs --allow-unsafe to answer for it (without, only for tasks it started: the gate).
+    // MCP's task_start has no approvals argument: the task comes from the CLI, so a server
+    // answers for it only with --allow-unsafe (without, only for the tasks it started).
     const started = await fleet.fleetCli([
       "start",
       ...ASKING,
@@ -197,20 +207,24 @@ describe("the app-server options over a fleet", () => {
     ])
     expect(started.code, started.stderr).toBe(0)
     const id = started.stdout.trim()
-    const child = spawn(process.execPath, [cliPath, "mcp", "--allow-unsafe"], {
-      cwd: fleet.client.cwd,
-      env: { ...fleet.client.env, CODEX_TASKS_CLUSTER: fleet.url },
-      stdio: ["pipe", "pipe", "pipe"],
-    })
-    const transport = new ChildTransport(child)
-    const client = new Client({ name: "codex-tasks-e2e", version: "1.0.0" })
-    try {
+    const connect = async (flags: ReadonlyArray<string>) => {
+      const child = spawn(process.execPath, [cliPath, "mcp", ...flags], {
+        cwd: fleet.client.cwd,
+        env: { ...fleet.client.env, CODEX_TASKS_CLUSTER: fleet.url },
+        stdio: ["pipe", "pipe", "pipe"],
+      })
+      const transport = new ChildTransport(child)
+      const client = new Client({ name: "codex-tasks-e2e", version: "1.0.0" })
       await client.connect(transport)
+      return { client, transport }
+    }
+    const gated = await connect([])
+    try {
       await waitFor(
         "the task to wait for approval",
         async () => {
           const task = structured<{ waiting: { for: string } | null }>(
-            await callTool(client, "task_status", { taskId: id }),
+            await callTool(gated.client, "task_status", { taskId: id }),
           )
           if (task.waiting?.for === "approval") return true
           await new Promise((r) => setTimeout(r, 500))
@@ -218,7 +232,16 @@ describe("the app-server options over a fleet", () => {
         },
         90_000,
       )
-
+      const refused = await callTool(gated.client, "task_decline", { taskId: id })
+      expect(refused.isError).toBe(true)
+      expect(textOf(refused)).toContain(
+        `task_decline to task ${id} is refused: it was not started through this server`,
+      )
+    } finally {
+      await gated.transport.close()
+    }
+    const { client, transport } = await connect(["--allow-unsafe"])
+    try {
       const approved = await callTool(client, "task_approve", { taskId: id })
 
       expect(textOf(approved)).toBe(`Task ${id}: approved.`)
@@ -226,6 +249,21 @@ describe("the app-server options over a fleet", () => {
       const done = await waitForState(alpha.sandbox, id, "STOPPED", { timeoutMs: 90_000 })
       expect(done.meta.last_result).toBe("mcp done")
       expect(existsSync(join(alpha.sandbox.cwd, MCP_APPROVED))).toBe(true)
+      // A steer with no turn in flight is queued (here: starts the next turn), and says so.
+      const steered = await callTool(client, "task_send", {
+        taskId: id,
+        prompt: "REPLY:after the approval",
+        steer: true,
+      })
+      expect(textOf(steered)).toBe(
+        `Task ${id}: no turn in flight to join; prompt started a new turn.`,
+      )
+      expect(structured(steered)).toMatchObject({ id, status: "started" })
+      const next = await waitForState(alpha.sandbox, id, "STOPPED", {
+        timeoutMs: 90_000,
+        extra: (m) => m.last_result === "after the approval",
+      })
+      expect(next.meta.turns).toBe(2)
     } finally {
       await transport.close()
     }
