@@ -4,7 +4,7 @@
  * failures turned into `FleetError`s the client prints.
  */
 import { createHash } from "node:crypto"
-import { mkdirSync, readFileSync } from "node:fs"
+import { mkdirSync, readFileSync, rmSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Cause, Effect, Option } from "effect"
 import type { SendJson, TaskJson } from "../domain/wire.js"
@@ -133,24 +133,26 @@ export const makeOperations = (host: string, cwd: string, save: SaveSnapshots) =
           loc,
           Effect.sync(() => readReceipt(file)),
         )
-        if (earlier?.steer_log_offset === undefined && earlier !== undefined) {
-          return shownReceipt(earlier)
+        if (earlier !== undefined) {
+          const from = earlier.steer_log_offset
+          if (from === undefined) return shownReceipt(earlier)
+          // Delivered again while (or after) the first delivery waited for the worker's decision.
+          const joined = yield* tasks.steered(loc.id, from, earlier.seq)
+          const decided = shownReceipt(joined ? { ...earlier, status: "joined" } : earlier)
+          return yield* store.withLock(loc, keepReceipt(loc, file, decided))
         }
-        if (earlier !== undefined && earlier.steer_log_offset !== undefined) {
-          const joined = yield* tasks.steered(loc.id, earlier.steer_log_offset, earlier.seq)
-          const decided = joined ? { ...earlier, status: "joined" as const } : earlier
-          const { steer_log_offset: _, ...receipt } = decided
-          return yield* store.withLock(loc, keepReceipt(loc, file, receipt))
-        }
-        const receipt = yield* tasks.send(loc.id, prompt, {
-          ...options,
-          steer: true,
-          accepted: (accepted) =>
-            keepReceipt(loc, file, {
-              ...shownReceipt(accepted),
-              ...(accepted.status === "queued" ? { steer_log_offset: accepted.logOffset } : {}),
-            }).pipe(Effect.orDie, Effect.asVoid),
-        })
+        const receipt = yield* tasks
+          .send(loc.id, prompt, {
+            ...options,
+            steer: true,
+            accepted: (accepted) =>
+              keepReceipt(loc, file, {
+                ...shownReceipt(accepted),
+                ...(accepted.status === "queued" ? { steer_log_offset: accepted.logOffset } : {}),
+              }).pipe(Effect.orDie, Effect.asVoid),
+          })
+          // A worker that could not start took the prompt back: no receipt for it either.
+          .pipe(Effect.tapError(() => Effect.sync(() => rmSync(file, { force: true }))))
         return yield* store.withLock(loc, keepReceipt(loc, file, shownReceipt(receipt)))
       })
 
