@@ -5,6 +5,7 @@
  */
 import { Effect, Layer, Option } from "effect"
 import {
+  answerOn,
   archiveOn,
   archiveReportOf,
   changesOf,
@@ -25,14 +26,15 @@ import {
 } from "../cluster/client.js"
 import { fleetChecks } from "../cluster/doctor.js"
 import { CHUNK_BYTES } from "../cluster/logChunk.js"
-import type { StartRequest } from "../cluster/protocol.js"
+import type { AnswerRequest, StartRequest } from "../cluster/protocol.js"
 import { ExitCode, ExitWith } from "../domain/exit.js"
 import type { TaskState } from "../domain/task.js"
 import type { ApplyJson, TaskJson } from "../domain/wire.js"
+import type { Backend } from "../exec/options.js"
 import { patchText, statText } from "../render/changes.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
 import { renderLogLine } from "../render/longLine.js"
-import { archiveLines, stopLines, stopMissedSome } from "../render/reports.js"
+import { answerText, archiveLines, sendText, stopLines, stopMissedSome } from "../render/reports.js"
 import { describeOutcome } from "../render/status.js"
 import { colorEnabled } from "../render/style.js"
 import type { TimeFormat } from "../render/time.js"
@@ -127,6 +129,7 @@ export const fleetSend = (
   json: boolean,
   watch: "none" | "wait" | "follow" = "none",
   fleetMaxRunning?: number | undefined,
+  turn: { readonly steer: boolean; readonly backend?: Backend | undefined } = { steer: false },
 ) =>
   Effect.gen(function* () {
     // The engine's client comes up while Postgres finds the task.
@@ -135,7 +138,7 @@ export const fleetSend = (
     if (watch !== "none") yield* requireLiveHost(task, "watch")
     // Following starts where the log ends now (its last 0 lines): the prompt's entry comes next.
     const from = watch === "follow" ? (yield* logChunkOf(task, 0, 0, 0)).next : undefined
-    const receipt = yield* sendTo(task, prompt, maxTokens, fleetMaxRunning)
+    const receipt = yield* sendTo(task, prompt, maxTokens, fleetMaxRunning, turn)
     if (watch === "wait" && receipt !== undefined) {
       return yield* waitAndReport(task, receipt.seq, json)
     }
@@ -156,10 +159,22 @@ export const fleetSend = (
     }
     if (json) return yield* printJson(receipt)
     yield* printLine(
-      receipt.status === "started"
-        ? `Task ${receipt.id}: prompt started a new turn.`
-        : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`,
+      sendText(
+        { ...receipt, status: receipt.status === "accepted" ? "queued" : receipt.status },
+        turn.steer,
+      ),
     )
+  })
+
+/**
+ * `approve` / `decline --cluster`: leaves the answer to the request the task waits for on its
+ * host (as the local command does there) and says the same.
+ */
+export const fleetAnswer = (ref: string, answer: Omit<AnswerRequest, "key">) =>
+  Effect.gen(function* () {
+    const [task] = yield* Effect.all([resolveTask(ref), warmEngine], { concurrency: 2 })
+    const { id, waiting } = yield* answerOn(task, answer)
+    yield* printLine(answerText(id, answer.decision, waiting, answer.message !== undefined))
   })
 
 /** `ls --cluster`: every live host's tasks, newest first, with a HOST column. */

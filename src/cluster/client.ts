@@ -6,10 +6,12 @@ import { randomUUID } from "node:crypto"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { TaskJson } from "../domain/wire.js"
+import type { Backend } from "../exec/options.js"
 import { AmbiguousTaskId, TaskNotFound } from "../store/errors.js"
 import type { ArchiveReport } from "../tasks/archive.js"
 import { clientLayer, pgLayer, RunnersKnown } from "./engine.js"
 import {
+  type AnswerRequest,
   FleetError,
   HostEntity,
   type StartRequest,
@@ -152,11 +154,19 @@ export const sendTo = (
   prompt: string,
   maxTokens: number | undefined,
   fleetMaxRunning?: number | undefined,
+  turn: { readonly steer?: boolean; readonly backend?: Backend | undefined } = {},
 ) =>
   withEngine(
     Effect.gen(function* () {
       const client = yield* TaskEntity.client
-      const payload = { key: randomUUID(), prompt, maxTokens, fleetMaxRunning }
+      const payload = {
+        key: randomUUID(),
+        prompt,
+        maxTokens,
+        fleetMaxRunning,
+        ...(turn.steer === true ? { steer: true } : {}),
+        ...(turn.backend === undefined ? {} : { backend: turn.backend }),
+      }
       const entity = client(taskEntityId(task.host, task.id))
       const live = (yield* hosts).some((h) => h.host === task.host && h.live)
       if (!live) {
@@ -289,6 +299,24 @@ export const archiveOn = (task: Placed) =>
     withEngine(
       Effect.flatMap(TaskEntity.client, (client) =>
         timed("the archive", task.host, client(taskEntityId(task.host, task.id)).Archive()),
+      ),
+    ),
+  )
+
+/**
+ * Answers the request the task waits for (`approve` / `decline`) on its live host. One key for
+ * every try: a retry after the answer landed reports the same outcome.
+ */
+export const answerOn = (task: Placed, answer: Omit<AnswerRequest, "key">) =>
+  Effect.zipRight(
+    requireLive(task, "answer"),
+    withEngine(
+      Effect.flatMap(TaskEntity.client, (client) =>
+        timed(
+          "the answer",
+          task.host,
+          client(taskEntityId(task.host, task.id)).Answer({ key: randomUUID(), ...answer }),
+        ),
       ),
     ),
   )

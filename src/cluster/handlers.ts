@@ -4,18 +4,20 @@
  * failures turned into `FleetError`s the client prints.
  */
 import { createHash } from "node:crypto"
-import { mkdirSync, readFileSync } from "node:fs"
+import { mkdirSync, readFileSync, rmSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Cause, Effect, Option } from "effect"
 import type { SendJson, TaskJson } from "../domain/wire.js"
+import type { Backend } from "../exec/options.js"
 import { prewarmWorker } from "../launcher/prewarm.js"
 import { writeFileAtomic } from "../store/atomic.js"
-import { TaskStore } from "../store/TaskStore.js"
+import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
+import { answerApproval } from "../tasks/approvals.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { changesJson } from "../tasks/taskDiff.js"
 import { viewJson } from "../tasks/view.js"
 import { readChunk, waitForGrowth } from "./logChunk.js"
-import { FleetError } from "./protocol.js"
+import { type AnswerRequest, FleetError } from "./protocol.js"
 
 const messageOf = (e: unknown) =>
   typeof e === "object" && e !== null && "message" in e && typeof e.message === "string"
@@ -43,9 +45,32 @@ const SENT_DIR = "cluster-sent"
 const keyFile = (dir: string, key: string) =>
   join(dir, SENT_DIR, `${createHash("sha256").update(key).digest("hex").slice(0, 40)}.json`)
 
-const readReceipt = (path: string): SendJson | undefined => {
+const readReceipt = (path: string): KeptReceipt | undefined => {
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as SendJson
+    return JSON.parse(readFileSync(path, "utf8")) as KeptReceipt
+  } catch {
+    return undefined
+  }
+}
+
+// A steer's receipt before the worker decided (joined or queued): the log offset to look from.
+type KeptReceipt = SendJson & { readonly steer_log_offset?: number }
+
+const shownReceipt = (receipt: {
+  readonly id: string
+  readonly seq: number
+  readonly status: SendJson["status"]
+  readonly position?: number | undefined
+}): SendJson => ({
+  id: receipt.id as SendJson["id"],
+  seq: receipt.seq,
+  status: receipt.status,
+  ...(receipt.status === "queued" ? { position: receipt.position } : {}),
+})
+
+const readAnswer = (path: string): { id: string; waiting?: string } | undefined => {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as { id: string; waiting?: string }
   } catch {
     return undefined
   }
@@ -86,6 +111,50 @@ export const makeOperations = (host: string, cwd: string, save: SaveSnapshots) =
           ),
         )
       }).pipe(Effect.ignore)
+
+    const keepReceipt = (loc: TaskLocation, file: string, receipt: KeptReceipt) =>
+      Effect.gen(function* () {
+        mkdirSync(join(loc.dir, SENT_DIR), { recursive: true, mode: 0o700 })
+        yield* writeFileAtomic(file, JSON.stringify(receipt), { durable: true })
+        return shownReceipt(receipt)
+      })
+
+    // A steer waits (out of the task lock) for the worker to join it to the turn; its receipt is
+    // kept as soon as the prompt is in the inbox, so a redelivery asks the worker's decision
+    // again instead of queueing the prompt a second time.
+    const steerOnce = (
+      loc: TaskLocation,
+      file: string,
+      prompt: string,
+      options: Omit<Parameters<typeof tasks.send>[2] & object, "steer" | "accepted">,
+    ) =>
+      Effect.gen(function* () {
+        const earlier = yield* store.withLock(
+          loc,
+          Effect.sync(() => readReceipt(file)),
+        )
+        if (earlier !== undefined) {
+          const from = earlier.steer_log_offset
+          if (from === undefined) return shownReceipt(earlier)
+          // Delivered again while (or after) the first delivery waited for the worker's decision.
+          const joined = yield* tasks.steered(loc.id, from, earlier.seq)
+          const decided = shownReceipt(joined ? { ...earlier, status: "joined" } : earlier)
+          return yield* store.withLock(loc, keepReceipt(loc, file, decided))
+        }
+        const receipt = yield* tasks
+          .send(loc.id, prompt, {
+            ...options,
+            steer: true,
+            accepted: (accepted) =>
+              keepReceipt(loc, file, {
+                ...shownReceipt(accepted),
+                ...(accepted.status === "queued" ? { steer_log_offset: accepted.logOffset } : {}),
+              }).pipe(Effect.orDie, Effect.asVoid),
+          })
+          // A worker that could not start took the prompt back: no receipt for it either.
+          .pipe(Effect.tapError(() => Effect.sync(() => rmSync(file, { force: true }))))
+        return yield* store.withLock(loc, keepReceipt(loc, file, shownReceipt(receipt)))
+      })
 
     return {
       start: (payload: {
@@ -128,32 +197,61 @@ export const makeOperations = (host: string, cwd: string, save: SaveSnapshots) =
         id: string,
         key: string,
         prompt: string,
-        maxTokens: number | undefined,
-        fleetMaxRunning?: number | undefined,
+        raise: {
+          readonly maxTokens?: number | undefined
+          readonly fleetMaxRunning?: number | undefined
+          readonly steer?: boolean | undefined
+          readonly backend?: Backend | undefined
+        } = {},
       ) =>
         Effect.gen(function* () {
           const loc = yield* tasks.resolve(id)
           const file = keyFile(loc.dir, key)
+          const options = {
+            maxTokens: raise.maxTokens,
+            fleetMaxRunning: raise.fleetMaxRunning,
+            backend: raise.backend,
+          }
+          if (raise.steer === true) {
+            return yield* steerOnce(loc, file, prompt, options).pipe(
+              Effect.tap(() => saveSnapshot(loc.id)),
+            )
+          }
           return yield* store
             .withLock(
               loc,
               Effect.gen(function* () {
                 const earlier = readReceipt(file)
-                if (earlier !== undefined) return earlier
-                const receipt = yield* tasks.send(id, prompt, { maxTokens, fleetMaxRunning })
-                const shown: SendJson = {
-                  id: receipt.id as SendJson["id"],
-                  seq: receipt.seq,
-                  status: receipt.status,
-                  ...(receipt.status === "queued" ? { position: receipt.position } : {}),
-                }
-                mkdirSync(join(loc.dir, SENT_DIR), { recursive: true, mode: 0o700 })
-                yield* writeFileAtomic(file, JSON.stringify(shown), { durable: true })
-                return shown
+                if (earlier !== undefined) return shownReceipt(earlier)
+                const receipt = yield* tasks.send(id, prompt, options)
+                return yield* keepReceipt(loc, file, shownReceipt(receipt))
               }),
             )
             .pipe(Effect.tap(() => saveSnapshot(loc.id)))
         }).pipe(asFleetError),
+
+      answer: (id: string, request: AnswerRequest) =>
+        Effect.gen(function* () {
+          const loc = yield* tasks.resolve(id)
+          const file = keyFile(loc.dir, request.key)
+          return yield* store.withLock(
+            loc,
+            Effect.gen(function* () {
+              // The answer landed already (a retry): the same outcome, not "not waiting".
+              const earlier = readAnswer(file)
+              if (earlier !== undefined) return earlier
+              const { key: _, ...answer } = request
+              const { id: full, waiting } = yield* answerApproval(loc.id, answer)
+              const given = { id: full, ...(waiting === undefined ? {} : { waiting }) }
+              mkdirSync(join(loc.dir, SENT_DIR), { recursive: true, mode: 0o700 })
+              yield* writeFileAtomic(file, JSON.stringify(given), { durable: true })
+              return given
+            }),
+          )
+        }).pipe(
+          Effect.tap((given) => saveSnapshot(given.id)),
+          asFleetError,
+        ),
 
       log: (id: string, offset: number, waitMs: number, lastLines: number | undefined) =>
         Effect.gen(function* () {

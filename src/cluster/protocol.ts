@@ -10,7 +10,7 @@ import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
 import { TaskLimits } from "../domain/policy.js"
 import { DiffJson, SendJson, TaskJson } from "../domain/wire.js"
-import { ExecOptions } from "../exec/options.js"
+import { Backend, ExecOptions } from "../exec/options.js"
 
 /** A failure a runner reports for a message: its text, and whether it was the caller's mistake. */
 export class FleetError extends Schema.TaggedError<FleetError>()("FleetError", {
@@ -82,9 +82,33 @@ export const ArchiveResult = Schema.Struct({
 })
 
 /**
+ * `approve` / `decline`: the answer to the request the task waits for now, with the client's key
+ * (a retry of the same key reports the first outcome instead of "not waiting").
+ */
+export const AnswerPayload = {
+  key: Schema.String,
+  decision: Schema.Literal("accept", "acceptForSession", "decline"),
+  /** `approve --answer` (a request for input), in question order. */
+  answers: Schema.optional(Schema.Array(Schema.String)),
+  /** `decline --message`. */
+  message: Schema.optional(Schema.String),
+}
+/** An answer request. */
+export type AnswerRequest = Schema.Struct.Type<typeof AnswerPayload>
+
+/** What the answer was given to: the task, and what it waited for (`input`: `approve` answered). */
+export const AnswerResult = Schema.Struct({
+  id: Schema.String,
+  waiting: Schema.optional(Schema.String),
+})
+
+/**
  * Task messages. `Send` is persisted (kept in Postgres until the runner answered, redelivered
  * after a crash) and carries the client's key: the runner turns a redelivery into the receipt it
- * gave the first time, so every accepted prompt is queued, and therefore run, once.
+ * gave the first time, so every accepted prompt is queued, and therefore run, once (a steer
+ * joins the turn or is queued once). `Answer` is not persisted: an approval answers the request
+ * pending when it arrives, so one that cannot reach the host fails instead of landing later on
+ * another request; its key makes a retry report the first outcome.
  */
 export const TaskEntity = Entity.make("CodexTasksTask", [
   Rpc.make("Send", {
@@ -94,6 +118,10 @@ export const TaskEntity = Entity.make("CodexTasksTask", [
       maxTokens: Schema.optional(Schema.Number),
       /** The client's `--max-running`, for a worker this prompt launches (fleet-wide slots). */
       fleetMaxRunning: Schema.optional(Schema.Number),
+      /** `send --steer`: join the turn in flight (app-server tasks), else queue as usual. */
+      steer: Schema.optional(Schema.Boolean),
+      /** `send --backend`: run this and every later turn on this backend. */
+      backend: Schema.optional(Backend),
     },
     success: SendJson,
     error: FleetError,
@@ -117,6 +145,11 @@ export const TaskEntity = Entity.make("CodexTasksTask", [
     error: FleetError,
   }),
   Rpc.make("Archive", { success: ArchiveResult, error: FleetError }),
+  Rpc.make("Answer", {
+    payload: AnswerPayload,
+    success: AnswerResult,
+    error: FleetError,
+  }),
 ]).annotate(ClusterSchema.ShardGroup, hostOfEntity)
 
 /** What a task changed, as its host computes it (`diff`; `apply` applies it on the client's side). */

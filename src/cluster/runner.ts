@@ -48,19 +48,19 @@ const entities = (o: RunnerOptions<unknown>, save: SaveSnapshots) =>
       Effect.map(makeOperations(o.hostId, o.cwd, save), (ops) =>
         TaskEntity.of({
           Send: ({ address, payload }) =>
-            ops.send(
-              taskIdOf(address.entityId),
-              payload.key,
-              payload.prompt,
-              payload.maxTokens,
-              payload.fleetMaxRunning,
-            ),
+            ops.send(taskIdOf(address.entityId), payload.key, payload.prompt, {
+              maxTokens: payload.maxTokens,
+              fleetMaxRunning: payload.fleetMaxRunning,
+              steer: payload.steer,
+              backend: payload.backend,
+            }),
           Status: ({ address }) => ops.status(taskIdOf(address.entityId)),
           Log: ({ address, payload }) =>
             ops.log(taskIdOf(address.entityId), payload.offset, payload.waitMs, payload.lastLines),
           Stop: ({ address, payload }) =>
             ops.stop(taskIdOf(address.entityId), payload.afterTurn, payload.timeoutMs),
           Archive: ({ address }) => ops.archive(taskIdOf(address.entityId)),
+          Answer: ({ address, payload }) => ops.answer(taskIdOf(address.entityId), payload),
         }),
       ),
       // Every message of a task at once: a long `Log` wait must not hold up a `Stop`.

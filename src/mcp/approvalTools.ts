@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import type * as z from "zod"
 import { fromStoredExecOptions } from "../exec/options.js"
 import { gateResume } from "../gate/gate.js"
+import { answerToolText } from "../render/reports.js"
 import type { ApprovalAnswer } from "../store/approvals.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { answerApproval } from "../tasks/approvals.js"
@@ -19,10 +20,8 @@ const answer = (ctx: McpContext, tool: string, taskId: string, given: Omit<Appro
     const options = fromStoredExecOptions(meta.exec, meta)
     yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir), tool)
     const { id, waiting } = yield* answerApproval(taskId, given)
-    const said =
-      given.decision === "decline" ? "declined" : waiting === "input" ? "answered" : "approved"
     return {
-      text: `Task ${id}: ${said}${given.decision === "acceptForSession" ? " for the session" : ""}.`,
+      text: answerToolText(id, given.decision, waiting),
       structured: { id, decision: given.decision },
     } satisfies ToolAnswer
   })

@@ -1,16 +1,19 @@
 /**
  * The MCP tools of `mcp --cluster`: the same names, arguments and answers as the local ones
  * (tools.ts, taskLog.ts, stopArchiveTools.ts), done on the whole fleet through cluster/client.ts.
- * task_approve and task_decline answer a tool error (no fleet task asks for approvals).
+ * task_send (steer included), task_diff, task_approve and task_decline only for the tasks this
+ * server started, unless --allow-unsafe (fleetGate.ts).
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect } from "effect"
 import * as z from "zod"
 import {
+  answerOn,
   archiveOn,
   archiveReportOf,
   changesOf,
   listFleet,
+  type Placed,
   pickHost,
   requireLiveHost,
   resolveTask,
@@ -26,15 +29,24 @@ import type { GateContext } from "../gate/gate.js"
 import { notifyOfArgs } from "../gate/startInput.js"
 import { patchText, statText } from "../render/changes.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
-import { archiveLines, stopLines, stoppedCount } from "../render/reports.js"
+import {
+  answerToolText,
+  archiveLines,
+  sendText,
+  stopLines,
+  stoppedCount,
+} from "../render/reports.js"
 import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
 import type { ToolAnswer } from "./bridge.js"
 import { DiffArgs } from "./diffTool.js"
 import { fleetLog } from "./fleetLog.js"
 import {
+  ApprovalResult,
+  ApproveArgs,
   ArchiveArgs,
   ArchiveResult,
+  DeclineArgs,
   DiffResult,
   ListArgs,
   ListResult,
@@ -87,8 +99,6 @@ const start = (ctx: FleetToolContext, input: z.infer<typeof FleetStartArgs>) =>
     const { args, options } = yield* gateFleetStart(ctx, rest)
     if (notifyOfArgs(args) !== undefined)
       return yield* refuse("onFinish and webhook are not available with --cluster.")
-    if (options.approvals === "ask")
-      return yield* refuse('approvals "ask" is not available with --cluster.')
     if (args.repoRef !== undefined && args.repoUrl === undefined)
       return yield* refuse("repoRef needs repoUrl.")
     const [host] = yield* Effect.all([pickHost(on), warmEngine], { concurrency: 2 })
@@ -108,28 +118,49 @@ const start = (ctx: FleetToolContext, input: z.infer<typeof FleetStartArgs>) =>
 
 const send = (ctx: FleetToolContext, a: z.infer<typeof SendArgs>) =>
   Effect.gen(function* () {
-    if (a.steer === true || a.backend !== undefined) {
-      return yield* refuse("steer and backend are not available with --cluster.")
-    }
     const [task] = yield* Effect.all([resolveTask(a.taskId), warmEngine], { concurrency: 2 })
-    if (!ctx.allowUnsafe && !ctx.startedHere.has(task.id)) {
-      return yield* refuse(
-        `task_send to task ${task.id} is refused: it was not started through this server, and its options (every resume replays them) are on host ${task.host}, where this server cannot check them; the server was not started with --allow-unsafe.`,
-      )
-    }
+    yield* startedHere(ctx, "task_send to", task)
     // An answer needs the receipt: a prompt for an unreachable host is not sent (the CLI's `send` queues it).
     yield* requireLiveHost(task, "send a prompt to")
-    const receipt = yield* sendTo(task, a.prompt, undefined)
-    if (receipt === undefined)
+    const steer = a.steer === true
+    const receipt = yield* sendTo(task, a.prompt, undefined, undefined, {
+      steer,
+      backend: a.backend,
+    })
+    if (receipt === undefined || receipt.status === "accepted")
       return yield* refuse(
         `host ${task.host} went away: the prompt was kept and runs when its runner is back.`,
       )
-    const text =
-      receipt.status === "started"
-        ? `Task ${receipt.id}: prompt started a new turn.`
-        : `Task ${receipt.id}: prompt queued at position ${receipt.position}.`
-    return { text, structured: { ...receipt } } satisfies ToolAnswer
+    return {
+      text: sendText({ ...receipt, status: receipt.status }, steer),
+      structured: { ...receipt },
+    } satisfies ToolAnswer
   })
+
+/**
+ * Refuses a task not started through this server (unless --allow-unsafe): its options, which
+ * every resume replays, are on its host, where this server cannot check them.
+ */
+const startedHere = (ctx: FleetToolContext, what: string, task: Placed) =>
+  ctx.allowUnsafe || ctx.startedHere.has(task.id)
+    ? Effect.void
+    : refuse(
+        `${what} task ${task.id} is refused: it was not started through this server, and its options (every resume replays them) are on host ${task.host}, where this server cannot check them; the server was not started with --allow-unsafe.`,
+      )
+
+/** `task_approve` / `task_decline` over the fleet: the answer left on the task's host. */
+const answer = (ctx: FleetToolContext, tool: string, taskId: string, given: AnswerGiven) =>
+  Effect.gen(function* () {
+    const [task] = yield* Effect.all([resolveTask(taskId), warmEngine], { concurrency: 2 })
+    yield* startedHere(ctx, tool, task)
+    const { id, waiting } = yield* answerOn(task, given)
+    return {
+      text: answerToolText(id, given.decision, waiting),
+      structured: { id, decision: given.decision },
+    } satisfies ToolAnswer
+  })
+
+type AnswerGiven = Parameters<typeof answerOn>[1]
 
 const status = (a: z.infer<typeof StatusArgs>) =>
   Effect.gen(function* () {
@@ -212,18 +243,6 @@ const diff = (ctx: FleetToolContext, a: z.infer<typeof DiffArgs>) =>
   })
 
 const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true }
-
-/** The tools a fleet server cannot do yet: each answers a tool error naming what to use instead. */
-const NOT_ON_FLEET: ReadonlyArray<readonly [string, string]> = [
-  [
-    "task_approve",
-    "task_approve is not available with --cluster: fleet tasks do not ask for approvals.",
-  ],
-  [
-    "task_decline",
-    "task_decline is not available with --cluster: fleet tasks do not ask for approvals.",
-  ],
-]
 
 /** Registers the fleet's task tools on `server`. */
 export const registerFleetTools = (server: McpServer, ctx: FleetToolContext): void => {
@@ -324,11 +343,36 @@ export const registerFleetTools = (server: McpServer, ctx: FleetToolContext): vo
     },
     tool(archive),
   )
-  for (const [name, message] of NOT_ON_FLEET) {
-    server.registerTool(
-      name,
-      { title: name, description: message, inputSchema: z.looseObject({}) },
-      () => ({ content: [{ type: "text", text: message }], isError: true }),
-    )
-  }
+  server.registerTool(
+    "task_approve",
+    {
+      title: "Approve a task's request",
+      description: `Approve what a task of the fleet started with approvals ask is waiting for (task_status shows it under waiting); for a request for input, give answers.${ctx.allowUnsafe ? "" : " Only for tasks started through this server."}`,
+      inputSchema: ApproveArgs,
+      outputSchema: ApprovalResult,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    },
+    tool((a: z.infer<typeof ApproveArgs>) =>
+      answer(ctx, "task_approve to", a.taskId, {
+        decision: a.forSession === true ? "acceptForSession" : "accept",
+        ...(a.answers === undefined ? {} : { answers: a.answers }),
+      }),
+    ),
+  )
+  server.registerTool(
+    "task_decline",
+    {
+      title: "Decline a task's request",
+      description: `Decline what a task of the fleet started with approvals ask is waiting for; codex goes on without it.${ctx.allowUnsafe ? "" : " Only for tasks started through this server."}`,
+      inputSchema: DeclineArgs,
+      outputSchema: ApprovalResult,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    },
+    tool((a: z.infer<typeof DeclineArgs>) =>
+      answer(ctx, "task_decline to", a.taskId, {
+        decision: "decline",
+        ...(a.message === undefined ? {} : { message: a.message }),
+      }),
+    ),
+  )
 }

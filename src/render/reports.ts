@@ -1,15 +1,45 @@
 import type { ArchiveSummary } from "../tasks/archive.js"
-import type { SendReceipt } from "../tasks/launch.js"
 import type { StopReport } from "../tasks/stop.js"
 
 /** What `send` (and `task_send`) says about the prompt; `steer`: it was a `send --steer`. */
-export const sendText = (receipt: SendReceipt, steer: boolean): string => {
+export const sendText = (
+  receipt: {
+    readonly id: string
+    readonly status: "started" | "queued" | "joined"
+    readonly position?: number | undefined
+  },
+  steer: boolean,
+): string => {
   const task = `Task ${receipt.id}:`
   if (receipt.status === "joined") return `${task} prompt joined the running turn.`
   const noTurn = steer ? " no turn in flight to join;" : ""
   return receipt.status === "started"
     ? `${task}${noTurn} prompt started a new turn.`
     : `${task}${noTurn} prompt queued at position ${receipt.position}.`
+}
+
+/** What `approve` / `decline` say once the answer is left for the task (`waiting`: what it waited for). */
+export const answerText = (
+  id: string,
+  decision: "accept" | "acceptForSession" | "decline",
+  waiting: string | undefined,
+  withMessage: boolean,
+): string => {
+  if (decision === "decline") {
+    return `Task ${id}: declined${withMessage ? "; the message goes to codex" : ""}.`
+  }
+  if (waiting === "input") return `Task ${id}: answered.`
+  return `Task ${id}: approved${decision === "acceptForSession" ? " for the session" : ""}.`
+}
+
+/** What `task_approve` / `task_decline` say (the MCP tools' text). */
+export const answerToolText = (
+  id: string,
+  decision: "accept" | "acceptForSession" | "decline",
+  waiting: string | undefined,
+): string => {
+  const said = decision === "decline" ? "declined" : waiting === "input" ? "answered" : "approved"
+  return `Task ${id}: ${said}${decision === "acceptForSession" ? " for the session" : ""}.`
 }
 
 /** One line of a summary: data for stdout, or a diagnostic for stderr. */

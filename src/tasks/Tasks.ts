@@ -17,7 +17,7 @@ import { followTurn, waitForTurn } from "./turns.js"
 import type { BranchPolicy } from "./worktree.js"
 
 export type { ArchiveReport, ArchiveSummary } from "./archive.js"
-export type { SendReceipt, StartInput } from "./launch.js"
+export type { AcceptedPrompt, SendReceipt, StartInput } from "./launch.js"
 export type { LogWindow, LogWindowRequest } from "./logWindow.js"
 export type { Selector, Unreadable } from "./queries.js"
 export type { StatusReport, StatusRequest, StatusVerdict } from "./status.js"
@@ -45,7 +45,7 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
         Effect.provideService(Processes, processes),
         Effect.provideService(WorkerLauncher, launcher),
       )
-    const { start, send } = makeLaunches(store, launcher, config, processes)
+    const { start, send, steered } = makeLaunches(store, launcher, config, processes)
 
     /**
      * Stops the given tasks (or every task when `refs` is "all"). An id that matches no task is
@@ -95,6 +95,8 @@ export class Tasks extends Effect.Service<Tasks>()("codex-tasks/Tasks", {
     return {
       start,
       send,
+      /** Whether steered prompt `seq` joined the turn in flight (waits for the worker to decide). */
+      steered,
       stop,
       /** Archives the named tasks (or every task that is not running). */
       archive: Effect.fn("Tasks.archive")(

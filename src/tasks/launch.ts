@@ -44,6 +44,13 @@ export interface StartInput extends StartExtras {
   readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
 }
 
+/** A prompt `send` put in the inbox: its receipt before a steer is decided (see `send`'s `accepted`). */
+export type AcceptedPrompt = {
+  readonly id: string
+  readonly seq: number
+  readonly logOffset: number
+} & ({ readonly status: "started" } | { readonly status: "queued"; readonly position: number })
+
 /** What `send` did with the prompt. */
 export type SendReceipt = {
   readonly id: string
@@ -302,6 +309,11 @@ export const makeLaunches = (
       readonly pinnedPaths?: ReadonlyArray<PinnedPath> | undefined
       /** A fleet command's `--max-running`, for the worker this send may spawn. */
       readonly fleetMaxRunning?: number | undefined
+      /**
+       * Runs under the task lock once the prompt is in the inbox, before anything else (a fleet
+       * runner records its receipt there, so a redelivered message is not queued twice).
+       */
+      readonly accepted?: ((receipt: AcceptedPrompt) => Effect.Effect<void>) | undefined
     } = {},
   ) {
     yield* checkPrompt(prompt)
@@ -368,6 +380,13 @@ export const makeLaunches = (
           const steering = raise.steer === true && alive
           const receipt = yield* store.inboxPush(loc, prompt, steering)
           const base = { id: loc.id, seq: receipt.seq, logOffset }
+          if (raise.accepted !== undefined) {
+            yield* raise.accepted(
+              alive
+                ? { ...base, status: "queued", position: receipt.position }
+                : { ...base, status: "started" },
+            )
+          }
           if (alive) {
             return { ...base, status: "queued", position: receipt.position, steering } as const
           }
@@ -467,5 +486,11 @@ export const makeLaunches = (
       return false
     }).pipe(Effect.catchAll(() => Effect.succeed(false)))
 
-  return { start, send } as const
+  /** Whether steered prompt `seq` joined the turn in flight (`send --steer`'s answer, asked again). */
+  const steered = (ref: string, logOffset: number, seq: number) =>
+    Effect.flatMap(store.resolve(ref, { includeArchived: true }), (loc) =>
+      steerOutcome(loc, logOffset, seq),
+    )
+
+  return { start, send, steered } as const
 }

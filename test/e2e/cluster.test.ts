@@ -534,8 +534,8 @@ describe("fleet commands given bad input (no database needed)", () => {
       ],
       [["--cluster", url, "serve"], "serve is not available with --cluster."],
       [
-        ["--cluster", url, "send", "--steer", "abc", "hi"],
-        "send --steer is not available with --cluster.",
+        ["--cluster", url, "start", "--on-finish", "true", "hi"],
+        "start --on-finish/--webhook is not available with --cluster.",
       ],
       [["--cluster", url, "stop", "--all"], "stop --all is not available with --cluster."],
       [["start", "--on", "alpha", "hi"], "--on names a host of a fleet: it needs --cluster."],

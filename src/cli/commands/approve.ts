@@ -1,10 +1,11 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
+import { answerText } from "../../render/reports.js"
 import { answerApproval } from "../../tasks/approvals.js"
 import { taskArg } from "../options/shared.js"
 import { printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { refuseOnFleet, withTasks } from "../runtime.js"
+import { fleetOr, withTasks } from "../runtime.js"
 
 /** `codex-tasks approve`: let codex do what the task waits for approval of, or answer its questions. */
 export const approve = Command.make(
@@ -24,23 +25,21 @@ export const approve = Command.make(
     ),
     task: taskArg,
   },
-  (o) =>
-    Effect.zipRight(
-      refuseOnFleet(o, "approve"),
+  (o) => {
+    const decision = o.forSession ? "acceptForSession" : "accept"
+    const answers = o.answer.length > 0 ? { answers: o.answer } : {}
+    return fleetOr(
+      o,
+      (fleet) => fleet.fleetAnswer(o.task, { decision, ...answers }),
       withTasks(
         Effect.gen(function* () {
-          const decision = o.forSession ? "acceptForSession" : "accept"
-          const answers = o.answer.length > 0 ? { answers: o.answer } : {}
           const { id, waiting } = yield* answerApproval(o.task, { decision, ...answers })
-          yield* printLine(
-            waiting === "input"
-              ? `Task ${id}: answered.`
-              : `Task ${id}: approved${o.forSession ? " for the session" : ""}.`,
-          )
+          yield* printLine(answerText(id, decision, waiting, false))
         }),
         o,
       ),
-    ),
+    )
+  },
 ).pipe(
   Command.withDescription(
     "Approve the request a task started with --approvals ask is waiting for (see status).\n\nA task waiting for input (codex's questions) takes one --answer per question, in order.\n\nExample: codex-tasks approve 0199d7c2\nExample: codex-tasks approve 0199d7c2 --answer Blue --answer 'by Friday'",

@@ -1,10 +1,11 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
+import { answerText } from "../../render/reports.js"
 import { answerApproval } from "../../tasks/approvals.js"
 import { taskArg } from "../options/shared.js"
 import { printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { refuseOnFleet, withTasks } from "../runtime.js"
+import { fleetOr, withTasks } from "../runtime.js"
 
 /** `codex-tasks decline`: refuse what the task waits for approval of. */
 export const decline = Command.make(
@@ -19,23 +20,21 @@ export const decline = Command.make(
     ),
     task: taskArg,
   },
-  (o) =>
-    Effect.zipRight(
-      refuseOnFleet(o, "decline"),
+  (o) => {
+    const message = Option.getOrUndefined(o.message)
+    const answer = { decision: "decline", ...(message === undefined ? {} : { message }) } as const
+    return fleetOr(
+      o,
+      (fleet) => fleet.fleetAnswer(o.task, answer),
       withTasks(
         Effect.gen(function* () {
-          const message = Option.getOrUndefined(o.message)
-          const { id } = yield* answerApproval(o.task, {
-            decision: "decline",
-            ...(message === undefined ? {} : { message }),
-          })
-          yield* printLine(
-            `Task ${id}: declined${message === undefined ? "" : "; the message goes to codex"}.`,
-          )
+          const { id } = yield* answerApproval(o.task, answer)
+          yield* printLine(answerText(id, "decline", undefined, message !== undefined))
         }),
         o,
       ),
-    ),
+    )
+  },
 ).pipe(
   Command.withDescription(
     "Decline the request a task started with --approvals ask is waiting for; codex goes on without it.\n\nExample: codex-tasks decline 0199d7c2 --message 'not on main'",

@@ -9,7 +9,7 @@ import { promptFrom } from "../options/promptArg.js"
 import { taskArg } from "../options/shared.js"
 import { printJson, printLine } from "../Printer.js"
 import { globalOptions } from "../root.js"
-import { fleetOr, refuseOnFleet, withTasks } from "../runtime.js"
+import { fleetOr, withTasks } from "../runtime.js"
 import { checkWatchOptions, followTranscript, waitAndReport, watchOptions } from "./turnWatch.js"
 
 /** `codex-tasks send`: give a task its next prompt (queued while it is busy). */
@@ -30,49 +30,44 @@ export const send = Command.make(
     prompt: Args.text({ name: "PROMPT" }).pipe(Args.withDescription("The prompt, or - for stdin.")),
   },
   (o) =>
-    Effect.zipRight(
-      refuseOnFleet(
+    fleetOr(
+      o,
+      (fleet) =>
+        Effect.gen(function* () {
+          yield* checkWatchOptions(o)
+          const raise = yield* sendLimits(o)
+          const prompt = yield* promptFrom(o.prompt)
+          const slots = yield* fleetMaxRunning(o)
+          return yield* fleet.fleetSend(
+            o.task,
+            prompt,
+            raise.maxTokens,
+            o.json,
+            o.wait ? "wait" : o.follow ? "follow" : "none",
+            slots,
+            { steer: o.steer, backend: Option.getOrUndefined(o.backend) },
+          )
+        }),
+      withTasks(
+        Effect.gen(function* () {
+          yield* checkWatchOptions(o)
+          const raise = yield* sendLimits(o)
+          const prompt = yield* promptFrom(o.prompt)
+          const receipt = yield* (yield* Tasks).send(o.task, prompt, {
+            ...raise,
+            backend: Option.getOrUndefined(o.backend),
+            steer: o.steer,
+          })
+          if (o.wait) return yield* waitAndReport(receipt.id, o.json, receipt.seq)
+          if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
+          if (o.json) {
+            const { logOffset: _, ...shown } = receipt
+            return yield* printJson(shown)
+          }
+          yield* printLine(sendText(receipt, o.steer))
+        }),
         o,
-        o.steer ? "send --steer" : Option.isSome(o.backend) ? "send --backend" : undefined,
-      ),
-      fleetOr(
-        o,
-        (fleet) =>
-          Effect.gen(function* () {
-            yield* checkWatchOptions(o)
-            const raise = yield* sendLimits(o)
-            const prompt = yield* promptFrom(o.prompt)
-            const slots = yield* fleetMaxRunning(o)
-            return yield* fleet.fleetSend(
-              o.task,
-              prompt,
-              raise.maxTokens,
-              o.json,
-              o.wait ? "wait" : o.follow ? "follow" : "none",
-              slots,
-            )
-          }),
-        withTasks(
-          Effect.gen(function* () {
-            yield* checkWatchOptions(o)
-            const raise = yield* sendLimits(o)
-            const prompt = yield* promptFrom(o.prompt)
-            const receipt = yield* (yield* Tasks).send(o.task, prompt, {
-              ...raise,
-              backend: Option.getOrUndefined(o.backend),
-              steer: o.steer,
-            })
-            if (o.wait) return yield* waitAndReport(receipt.id, o.json, receipt.seq)
-            if (o.follow) return yield* followTranscript(receipt.id, receipt.logOffset, prompt)
-            if (o.json) {
-              const { logOffset: _, ...shown } = receipt
-              return yield* printJson(shown)
-            }
-            yield* printLine(sendText(receipt, o.steer))
-          }),
-          o,
-          { launches: true },
-        ),
+        { launches: true },
       ),
     ),
 ).pipe(

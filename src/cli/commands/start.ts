@@ -161,7 +161,6 @@ const startOnFleet = (
     const codexArgs = yield* CodexArgs
     const repoUrl = optional(o.repo)
     const extra = yield* backendExtras(o)
-    if (extra.approvals === "ask") return yield* notOnFleet("start --approvals ask")
     const slots = yield* fleetMaxRunning(o)
     return yield* fleet.fleetStart(
       {
