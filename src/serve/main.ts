@@ -4,9 +4,11 @@
  */
 import { realpathSync } from "node:fs"
 import { isIP } from "node:net"
+import { ServeError } from "@effect/platform/HttpServerError"
 import { Effect, type Layer } from "effect"
 import { UsageError } from "../domain/exit.js"
 import { resolveAllowDirs } from "../gate/confine.js"
+import type { GateContext } from "../gate/gate.js"
 import { runToEnd } from "../processes/child.js"
 import type { TaskStore } from "../store/TaskStore.js"
 import { recheckMs } from "../tasks/recheck.js"
@@ -69,22 +71,41 @@ const listenError = (host: string, port: number, cause: unknown) => {
   return new UsageError({ message: `Cannot listen on ${where}: ${detail}` })
 }
 
-/** Runs `serve` until interrupted (SIGINT/SIGTERM). */
-export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, unknown>) =>
+/** What a server is started with: the gate's context and the token. */
+export interface ServeStart {
+  readonly gate: GateContext
+  readonly token: string
+}
+
+/**
+ * Checks `r`'s flags, starts the server `listen` makes, prints its URL and the note that says
+ * what it serves (`what`), and serves until interrupted (SIGINT/SIGTERM).
+ */
+export const serveUntilInterrupted = <E, R>(
+  r: ServeRequest,
+  what: string,
+  listen: (
+    start: ServeStart,
+  ) => Effect.Effect<
+    { readonly port: number; readonly closeConnections: () => void },
+    E | ServeError,
+    R
+  >,
+) =>
   Effect.gen(function* () {
     yield* checkFlags(r)
     const cwd = realpathSync.native(process.cwd())
     const allowDirs = yield* resolveAllowDirs(cwd, r.allowDirs)
     const token = yield* loadToken(r.storeRoot, r.rotateToken)
-    const { port, closeConnections } = yield* startServer({
-      host: r.host,
-      port: r.port,
-      allowedHosts: r.allowedHosts,
+    const { port, closeConnections } = yield* listen({
       token,
       gate: { allowUnsafe: r.allowUnsafe, cwd, roots: [cwd, ...allowDirs] },
-      maxRunning: r.maxRunning,
-      recheckMs: recheckMs(),
-    }).pipe(Effect.catchTag("ServeError", (e) => Effect.fail(listenError(r.host, r.port, e.cause))))
+    }).pipe(
+      Effect.catchIf(
+        (e): e is ServeError => e instanceof ServeError,
+        (e) => Effect.fail(listenError(r.host, r.port, e.cause)),
+      ),
+    )
     const shownHost = r.host === "0.0.0.0" || r.host === "::" ? "127.0.0.1" : r.host
     const url = `http://${urlHost(shownHost, port)}/#token=${token}`
     yield* r.printUrl(url)
@@ -94,7 +115,7 @@ export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, 
       )
     }
     yield* r.note(
-      `codex-tasks: serving ${r.storeRoot} on ${urlHost(r.host, port)}${r.allowUnsafe ? " (--allow-unsafe)" : `; tasks confined to ${[cwd, ...allowDirs].join(", ")}`}; Ctrl-C stops.`,
+      `codex-tasks: serving ${what} on ${urlHost(r.host, port)}${r.allowUnsafe ? " (--allow-unsafe)" : `; tasks confined to ${[cwd, ...allowDirs].join(", ")}`}; Ctrl-C stops.`,
     )
     if (r.open) {
       const { command, args } = openerCommand(url, process.env.BROWSER)
@@ -115,4 +136,18 @@ export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, 
     }
     // A signal interrupts this wait: every connection ends before the server closes.
     return yield* Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(closeConnections)))
-  }).pipe(Effect.scoped, Effect.provide(layer))
+  }).pipe(Effect.scoped)
+
+/** Runs `serve` until interrupted (SIGINT/SIGTERM). */
+export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, unknown>) =>
+  serveUntilInterrupted(r, r.storeRoot, ({ token, gate }) =>
+    startServer({
+      host: r.host,
+      port: r.port,
+      allowedHosts: r.allowedHosts,
+      token,
+      gate,
+      maxRunning: r.maxRunning,
+      recheckMs: recheckMs(),
+    }),
+  ).pipe(Effect.provide(layer))

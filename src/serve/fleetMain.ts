@@ -1,0 +1,90 @@
+/**
+ * `codex-tasks --cluster URL serve`: the dashboard over the whole fleet, from any machine that
+ * reaches its PostgreSQL and runners. The local server (server.ts, guard.ts, the page) with the
+ * fleet's API (fleetApi.ts) and live feeds (fleetBoard.ts) on cluster/client.ts. Loaded from
+ * fleet-mcp.cjs only (the fleet's servers; scripts/build.mjs).
+ */
+import { Effect } from "effect"
+import {
+  archiveOn,
+  archiveReportOf,
+  changesOf,
+  listFleet,
+  logChunkOf,
+  pickHost,
+  resolveTask,
+  sendTo,
+  startOn,
+  statusOf,
+  stopOn,
+  warmEngine,
+} from "../cluster/client.js"
+import { redactUrlIn } from "../domain/notify.js"
+import { type FleetOps, fleetApiRouter } from "./fleetApi.js"
+import { FLEET_POLL_MS, followFleetLog, makeFleetBoard } from "./fleetBoard.js"
+import { type ServeRequest, serveUntilInterrupted } from "./main.js"
+import { listenAndServe } from "./server.js"
+
+/** The fleet operations on the engine's client and the fleet's Postgres (the context's). */
+const liveFleetOps = Effect.map(
+  Effect.context<Effect.Effect.Context<ReturnType<typeof listFleet> | typeof warmEngine>>(),
+  (context): FleetOps => {
+    const on = <A, E>(
+      effect: Effect.Effect<
+        A,
+        E,
+        Effect.Effect.Context<ReturnType<typeof listFleet> | typeof warmEngine>
+      >,
+    ) => Effect.provide(effect, context)
+    return {
+      list: () => on(listFleet(true)),
+      resolve: (ref) => on(resolveTask(ref)),
+      status: (task) => on(statusOf(task)),
+      start: (host, request) =>
+        on(
+          Effect.flatMap(Effect.all([pickHost(host), warmEngine], { concurrency: 2 }), ([picked]) =>
+            startOn(picked, request),
+          ),
+        ),
+      send: (task, prompt) => on(sendTo(task, prompt, undefined)),
+      stop: (task, timeoutMs) => on(stopOn(task, false, timeoutMs)),
+      archive: (task) => on(Effect.map(archiveOn(task), (r) => archiveReportOf(task, r))),
+      diff: (task) => on(Effect.map(changesOf(task, false, true), (c) => c.diff)),
+      logChunk: (task, offset, waitMs, lastLines) =>
+        on(logChunkOf(task, offset, waitMs, lastLines)),
+    }
+  },
+)
+
+/** Runs `serve --cluster` (the fleet at `url`) until interrupted (SIGINT/SIGTERM). */
+export const runFleetServe = (r: ServeRequest & { readonly url: string }) =>
+  Effect.gen(function* () {
+    const ops = yield* liveFleetOps
+    const redact = (text: string) => redactUrlIn(text, r.url)
+    const board = makeFleetBoard(ops)
+    return yield* serveUntilInterrupted(r, "the fleet", ({ token, gate }) =>
+      Effect.gen(function* () {
+        // The first page gets the fleet's tasks, not nothing (a failed read shows on the first poll).
+        yield* Effect.ignore(board.refresh)
+        yield* Effect.forkScoped(board.keepFresh(FLEET_POLL_MS))
+        return yield* listenAndServe(
+          {
+            host: r.host,
+            port: r.port,
+            allowedHosts: r.allowedHosts,
+            token,
+            maxRunning: r.maxRunning,
+          },
+          {
+            api: fleetApiRouter(ops, { ...gate, startedHere: new Set(), redact }),
+            live: {
+              board: board.feed,
+              maxRunning: r.maxRunning,
+              fleet: true,
+              followLog: followFleetLog(ops, redact),
+            },
+          },
+        )
+      }),
+    )
+  })
