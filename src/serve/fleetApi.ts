@@ -97,7 +97,7 @@ export const fleetApiRouter = (ops: FleetOps, ctx: FleetApiContext) =>
   HttpRouter.empty.pipe(
     HttpRouter.get(
       "/api/tasks",
-      Effect.map(ops.list(), (tasks) => ok(tasks)),
+      Effect.map(Effect.suspend(ops.list), (tasks) => ok(tasks)),
     ),
     HttpRouter.post(
       "/api/tasks",

@@ -41,7 +41,7 @@ export const fleetRowOf = (t: TaskJson): BoardRow => ({
  */
 export const makeFleetBoard = (ops: FleetOps) => {
   const feed: RowFeed = makeRowFeed()
-  const refresh = Effect.map(ops.list(), (tasks) => {
+  const refresh = Effect.map(Effect.suspend(ops.list), (tasks) => {
     feed.update(tasks.map(fleetRowOf), true)
   })
   const keepFresh = (everyMs: number) =>

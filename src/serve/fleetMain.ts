@@ -64,8 +64,8 @@ export const runFleetServe = (r: ServeRequest & { readonly url: string }) =>
     const board = makeFleetBoard(ops)
     return yield* serveUntilInterrupted(r, "the fleet", ({ token, gate }) =>
       Effect.gen(function* () {
-        // The first page gets the fleet's tasks, not nothing (a failed read shows on the first poll).
-        yield* Effect.ignore(board.refresh)
+        // The first page gets the fleet's tasks; a fleet that cannot be read is refused now.
+        yield* board.refresh
         yield* Effect.forkScoped(board.keepFresh(FLEET_POLL_MS))
         return yield* listenAndServe(
           {

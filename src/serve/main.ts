@@ -3,7 +3,6 @@
  * on stdout) and serves until SIGINT/SIGTERM (a normal end: exit 0).
  */
 import { realpathSync } from "node:fs"
-import { isIP } from "node:net"
 import { ServeError } from "@effect/platform/HttpServerError"
 import { Effect, type Layer } from "effect"
 import { UsageError } from "../domain/exit.js"
@@ -13,6 +12,7 @@ import { runToEnd } from "../processes/child.js"
 import type { TaskStore } from "../store/TaskStore.js"
 import { recheckMs } from "../tasks/recheck.js"
 import type { Tasks } from "../tasks/Tasks.js"
+import { checkFlags, isLoopback } from "./flags.js"
 import { openerCommand } from "./opener.js"
 import { startServer, urlHost } from "./server.js"
 import { loadToken } from "./token.js"
@@ -33,31 +33,6 @@ export interface ServeRequest {
   readonly printUrl: (line: string) => Effect.Effect<void>
   readonly note: (line: string) => Effect.Effect<void>
 }
-
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
-
-/** True for an address only this machine can reach. */
-export const isLoopback = (host: string) => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host)
-
-const checkFlags = (r: ServeRequest) =>
-  Effect.gen(function* () {
-    if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65_535) {
-      return yield* new UsageError({ message: `--port must be 0 to 65535 (got ${r.port}).` })
-    }
-    if (r.host !== "localhost" && isIP(r.host) === 0) {
-      return yield* new UsageError({ message: `--host ${r.host} is not an IP address.` })
-    }
-    if (!isLoopback(r.host) && !r.allowRemote) {
-      return yield* new UsageError({
-        message: `--host ${r.host} would let other machines reach the server: add --allow-remote if that is what you want.`,
-      })
-    }
-    for (const name of r.allowedHosts) {
-      if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(name)) {
-        return yield* new UsageError({ message: `--allowed-host ${name} is not a host name.` })
-      }
-    }
-  })
 
 const listenError = (host: string, port: number, cause: unknown) => {
   const code = (cause as { code?: unknown } | undefined)?.code

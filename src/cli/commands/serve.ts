@@ -1,6 +1,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { UsageError } from "../../domain/exit.js"
+import { checkFlags } from "../../serve/flags.js"
 import { livePrinter, Printer } from "../Printer.js"
 import { signalEndsNormally } from "../process.js"
 import { globalOptions } from "../root.js"
@@ -76,6 +77,8 @@ export const serve = Command.make(
       yield* signalEndsNormally
       if (g.cluster !== undefined) {
         const url = g.cluster
+        // Bad flags are refused before anything connects.
+        yield* checkFlags(request)
         // The engine is built on the first message to a host: the board only reads Postgres.
         return yield* fleetOr(
           o,
