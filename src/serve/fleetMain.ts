@@ -25,41 +25,51 @@ import { FLEET_POLL_MS, followFleetLog, makeFleetBoard } from "./fleetBoard.js"
 import { type ServeRequest, serveUntilInterrupted } from "./main.js"
 import { listenAndServe } from "./server.js"
 
-/** The fleet operations on the engine's client and the fleet's Postgres (the context's). */
-const liveFleetOps = Effect.map(
-  Effect.context<Effect.Effect.Context<ReturnType<typeof listFleet> | typeof warmEngine>>(),
-  (context): FleetOps => {
-    const on = <A, E>(
-      effect: Effect.Effect<
-        A,
-        E,
-        Effect.Effect.Context<ReturnType<typeof listFleet> | typeof warmEngine>
-      >,
-    ) => Effect.provide(effect, context)
-    return {
-      list: () => on(listFleet(true)),
-      resolve: (ref) => on(resolveTask(ref)),
-      status: (task) => on(statusOf(task)),
-      start: (host, request) =>
-        on(
-          Effect.flatMap(Effect.all([pickHost(host), warmEngine], { concurrency: 2 }), ([picked]) =>
-            startOn(picked, request),
+/**
+ * The fleet operations on the engine's client and the fleet's Postgres (the context's); with
+ * `maxRunning` (`serve --max-running N`), the runs its starts and prompts launch share N slots
+ * across the fleet, as those of `start` and `send --cluster --max-running N` do.
+ */
+const liveFleetOps = (maxRunning: number | undefined) =>
+  Effect.map(
+    Effect.context<Effect.Effect.Context<ReturnType<typeof listFleet> | typeof warmEngine>>(),
+    (context): FleetOps => {
+      const on = <A, E>(
+        effect: Effect.Effect<
+          A,
+          E,
+          Effect.Effect.Context<ReturnType<typeof listFleet> | typeof warmEngine>
+        >,
+      ) => Effect.provide(effect, context)
+      return {
+        list: () => on(listFleet(true)),
+        resolve: (ref) => on(resolveTask(ref)),
+        status: (task) => on(statusOf(task)),
+        start: (host, request) =>
+          on(
+            Effect.flatMap(
+              Effect.all([pickHost(host), warmEngine], { concurrency: 2 }),
+              ([picked]) =>
+                startOn(
+                  picked,
+                  maxRunning === undefined ? request : { ...request, fleetMaxRunning: maxRunning },
+                ),
+            ),
           ),
-        ),
-      send: (task, prompt) => on(sendTo(task, prompt, undefined)),
-      stop: (task, timeoutMs) => on(stopOn(task, false, timeoutMs)),
-      archive: (task) => on(Effect.map(archiveOn(task), (r) => archiveReportOf(task, r))),
-      diff: (task) => on(Effect.map(changesOf(task, false, true), (c) => c.diff)),
-      logChunk: (task, offset, waitMs, lastLines) =>
-        on(logChunkOf(task, offset, waitMs, lastLines)),
-    }
-  },
-)
+        send: (task, prompt) => on(sendTo(task, prompt, undefined, maxRunning)),
+        stop: (task, timeoutMs) => on(stopOn(task, false, timeoutMs)),
+        archive: (task) => on(Effect.map(archiveOn(task), (r) => archiveReportOf(task, r))),
+        diff: (task) => on(Effect.map(changesOf(task, false, true), (c) => c.diff)),
+        logChunk: (task, offset, waitMs, lastLines) =>
+          on(logChunkOf(task, offset, waitMs, lastLines)),
+      }
+    },
+  )
 
 /** Runs `serve --cluster` (the fleet at `url`) until interrupted (SIGINT/SIGTERM). */
 export const runFleetServe = (r: ServeRequest & { readonly url: string }) =>
   Effect.gen(function* () {
-    const ops = yield* liveFleetOps
+    const ops = yield* liveFleetOps(r.maxRunning)
     const redact = (text: string) => redactUrlIn(text, r.url)
     const board = makeFleetBoard(ops)
     return yield* serveUntilInterrupted(r, "the fleet", ({ token, gate }) =>
