@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { ensureChromium, launchChromium } from "../support/chromium.js"
 import { waitFor } from "../support/cli.js"
 import { fleetWorld } from "../support/fleet.js"
 import { connectLive, type LiveMessage } from "../support/liveClient.js"
@@ -9,8 +10,10 @@ import { startServe } from "../support/serveProcess.js"
 
 // `serve --cluster` as a process on a real fleet: PostgreSQL, one runner driving the real codex
 // against the scripted model server, the dashboard served from a client machine (its own store
-// and CODEX_HOME); everything over HTTP and the live WebSocket with the token.
+// and CODEX_HOME); everything over HTTP and the live WebSocket with the token, then the page in
+// Chromium (when there is one; under CI=true a missing one fails).
 const world = fleetWorld()
+const executable = ensureChromium()
 
 type Row = { readonly id: string; readonly state: string; readonly host?: string }
 const upserts = (m: LiveMessage): ReadonlyArray<Row & { last_result?: string | null }> =>
@@ -104,6 +107,39 @@ describe("serve --cluster", () => {
         const apply = await api("POST", `/api/tasks/${id}/apply`, {})
         expect(apply.status).toBe(400)
         expect(apply.body).toContain("Apply is not available on a fleet's dashboard")
+
+        // The page in Chromium: a Host column, the task's transcript from its host, no Apply;
+        // the runner gone, the row reads "host unreachable since …" (pushed by the board).
+        if (executable === undefined) return
+        const browser = await launchChromium(executable)
+        try {
+          const page = await browser.newPage()
+          // Generous: two loaded cores run codex, a runner, PostgreSQL and the browser.
+          page.setDefaultTimeout(60_000)
+          await page.goto(serve.url)
+          const table = page.getByRole("table", { name: "Tasks" })
+          await table.getByRole("columnheader", { name: "Host" }).waitFor()
+          const row = table.getByRole("row").filter({ hasText: id.slice(0, 8) })
+          await row.filter({ hasText: "alpha" }).waitFor()
+          await page.evaluate(`location.hash = ${JSON.stringify(`#task/${id}`)}`)
+          await page
+            .getByRole("region", { name: "Transcript" })
+            .filter({ hasText: "second answer" })
+            .waitFor()
+          // The status comes from the host (its own request): waited for, not read at once.
+          await page.locator("#task-meta").filter({ hasText: "on alpha" }).waitFor()
+          // The Apply button itself is hidden on a fleet (not only the diff box around it).
+          expect(await page.locator("#apply").getAttribute("hidden")).not.toBeNull()
+          await alpha.kill9()
+          await page.evaluate(`location.hash = ""`)
+          await row.filter({ hasText: "host unreachable since" }).waitFor({ timeout: 60_000 })
+          const lost = JSON.parse((await api("GET", `/api/tasks/${id}`)).body) as {
+            host_lost_since?: string
+          }
+          expect(lost.host_lost_since).toMatch(/^\d{4}-\d\d-\d\dT/)
+        } finally {
+          await browser.close()
+        }
       } finally {
         live.close()
       }
