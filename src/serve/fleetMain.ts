@@ -72,7 +72,7 @@ export const runFleetServe = (r: ServeRequest & { readonly url: string }) =>
     const ops = yield* liveFleetOps(r.maxRunning)
     const redact = (text: string) => redactUrlIn(text, r.url)
     const board = makeFleetBoard(ops)
-    return yield* serveUntilInterrupted(r, "the fleet", ({ token, gate }) =>
+    return yield* serveUntilInterrupted(r, { name: "the fleet", fleet: true }, ({ token, gate }) =>
       Effect.gen(function* () {
         // The first page gets the fleet's tasks; a fleet that cannot be read is refused now.
         yield* board.refresh

@@ -54,11 +54,12 @@ export interface ServeStart {
 
 /**
  * Checks `r`'s flags, starts the server `listen` makes, prints its URL and the note that says
- * what it serves (`what`), and serves until interrupted (SIGINT/SIGTERM).
+ * what it serves (`what`: a store, or a fleet) and under which rules, and serves until
+ * interrupted (SIGINT/SIGTERM).
  */
 export const serveUntilInterrupted = <E, R>(
   r: ServeRequest,
-  what: string,
+  what: { readonly name: string; readonly fleet: boolean },
   listen: (
     start: ServeStart,
   ) => Effect.Effect<
@@ -90,7 +91,7 @@ export const serveUntilInterrupted = <E, R>(
       )
     }
     yield* r.note(
-      `codex-tasks: serving ${what} on ${urlHost(r.host, port)}${r.allowUnsafe ? " (--allow-unsafe)" : `; tasks confined to ${[cwd, ...allowDirs].join(", ")}`}; Ctrl-C stops.`,
+      `codex-tasks: serving ${what.name} on ${urlHost(r.host, port)}${r.allowUnsafe ? " (--allow-unsafe)" : what.fleet ? "; paths on the hosts refused, prompts and diffs only for tasks started here" : `; tasks confined to ${[cwd, ...allowDirs].join(", ")}`}; Ctrl-C stops.`,
     )
     if (r.open) {
       const { command, args } = openerCommand(url, process.env.BROWSER)
@@ -115,7 +116,7 @@ export const serveUntilInterrupted = <E, R>(
 
 /** Runs `serve` until interrupted (SIGINT/SIGTERM). */
 export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, unknown>) =>
-  serveUntilInterrupted(r, r.storeRoot, ({ token, gate }) =>
+  serveUntilInterrupted(r, { name: r.storeRoot, fleet: false }, ({ token, gate }) =>
     startServer({
       host: r.host,
       port: r.port,

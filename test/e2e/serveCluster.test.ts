@@ -35,6 +35,9 @@ describe("serve --cluster", () => {
           serve.output().stderr.includes("codex-tasks: serving the fleet on 127.0.0.1:") ||
           undefined,
       )
+      expect(serve.output().stderr).toMatch(
+        /serving the fleet on 127\.0\.0\.1:\d+; paths on the hosts refused, prompts and diffs only for tasks started here; Ctrl-C stops\./,
+      )
       expect(serve.output().stderr).not.toContain(fleet.password)
       const headers = { host: `127.0.0.1:${serve.port}`, authorization: `Bearer ${serve.token}` }
       const api = async (method: string, path: string, body?: unknown) => {
