@@ -1,10 +1,17 @@
+import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Placed } from "../../src/cluster/client.js"
 import { FleetError } from "../../src/cluster/protocol.js"
+import { redactUrlIn } from "../../src/domain/notify.js"
 import type { SendJson, TaskJson } from "../../src/domain/wire.js"
 import type { FleetStart } from "../../src/gate/fleetGate.js"
-import { APPLY_ON_FLEET, type FleetOps, fleetApiRouter } from "../../src/serve/fleetApi.js"
+import {
+  APPLY_ON_FLEET,
+  type FleetOps,
+  fleetApiRouter,
+  fleetRefusalOf,
+} from "../../src/serve/fleetApi.js"
 import { followFleetLog, makeFleetBoard } from "../../src/serve/fleetBoard.js"
 import { listenAndServe } from "../../src/serve/server.js"
 import { TaskNotFound } from "../../src/store/errors.js"
@@ -218,6 +225,17 @@ describe("serve --cluster's API", () => {
     expect([idle.status, idle.json.error]).toEqual([409, `Task ${A} is not running.`])
     const archive = await request("POST", `/api/tasks/${A}/archive`)
     expect(archive.status).toBe(409)
+  })
+
+  it("answers a PostgreSQL failure 503, the fleet URL's password taken out", () => {
+    const url = `postgres://codex:${PASSWORD}@db.internal:5432/fleet`
+    const refusal = fleetRefusalOf(
+      new SqlError({ cause: new Error(`connect ECONNREFUSED (${url})`), message: "failed" }),
+      (text) => redactUrlIn(text, url),
+    )
+    expect(refusal.status).toBe(503)
+    expect(refusal.message).toMatch(/^The fleet's PostgreSQL failed: connect ECONNREFUSED/)
+    expect(refusal.message).not.toContain(PASSWORD)
   })
 
   it("downloads a task's log from its host byte for byte, over several chunks", async () => {
