@@ -212,6 +212,10 @@ describe("serve --cluster's API", () => {
       `task ${A} is refused: it was not started through this server`,
     )
     expect(fleet.calls.sends).toEqual(["more"])
+    // Its host without a live runner: the prompt is kept, and runs when the runner is back.
+    const onBeta = await request("POST", "/api/tasks", { prompt: "later", on: "beta" })
+    const kept = await request("POST", `/api/tasks/${onBeta.json.id}/prompts`, { prompt: "queued" })
+    expect([kept.status, kept.json]).toEqual([202, { id: onBeta.json.id, status: "accepted" }])
   })
 
   it("refuses apply with a clear message; a host that is down is a 503 without the password", async () => {
