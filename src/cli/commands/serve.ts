@@ -93,6 +93,6 @@ export const serve = Command.make(
     }),
 ).pipe(
   Command.withDescription(
-    "Serve a live dashboard of the tasks (and a JSON API) on http://127.0.0.1:7711; the first line printed is the URL to open, with the access token.\n\nOnly requests for this address (or an --allowed-host) with the token are answered; the page starts and feeds tasks under the same rules as mcp (see --allow-unsafe, --allow-dir).\n\nExample: codex-tasks serve --open\nExample: codex-tasks serve --port 0 --allow-dir ~/src",
+    "Serve a live dashboard of the tasks (and a JSON API) on http://127.0.0.1:7711; the first line printed is the URL to open, with the access token.\n\nOnly requests for this address (or an --allowed-host) with the token are answered; the page starts and feeds tasks under the same rules as mcp (see --allow-unsafe, --allow-dir).\n\nWith --cluster URL (or CODEX_TASKS_CLUSTER): every host's tasks, with their host; as mcp --cluster, paths on the hosts are refused and prompts and diffs go only to tasks started here, unless --allow-unsafe (apply stays with the CLI).\n\nExample: codex-tasks serve --open\nExample: codex-tasks serve --port 0 --allow-dir ~/src",
   ),
 )
