@@ -4,7 +4,7 @@
  * its host in log chunks, byte-exact, as `log -f --cluster` reads it. Both go out as the local
  * server's live messages (live.ts), so the page is the same.
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import type { Placed } from "../cluster/client.js"
 import { tokensUsed } from "../domain/policy.js"
 import type { TaskJson } from "../domain/wire.js"
@@ -21,6 +21,8 @@ export const FLEET_POLL_MS = 1_000
 const FOLLOW_WAIT_MS = 5_000
 /** How long the follower rests when the task does not run (the host answers at once then). */
 const IDLE_MS = 1_000
+/** How often a follow that lost its host asks again (it resumes where it stopped). */
+const HOST_RETRY_MS = 5_000
 const NEWLINE = 0x0a
 const plain = makeStyle(false)
 
@@ -49,13 +51,27 @@ export const makeFleetBoard = (ops: FleetOps) => {
   return { feed, refresh, keepFresh }
 }
 
+/** True for a host that did not answer or has no live runner (not for a refused request). */
+const hostTrouble = (e: unknown) =>
+  typeof e === "object" &&
+  e !== null &&
+  "_tag" in e &&
+  e._tag === "FleetError" &&
+  (e as { usage?: unknown }).usage !== true
+
 /**
  * Follows a fleet task's transcript: from byte `after`, else from its last lines, one message per
  * chunk of complete lines (`seq`: the log offset after them, where a resume starts), for as long
- * as the page wants it. A failure (unknown task, host unreachable) is sent as the topic's error.
+ * as the page wants it. A failure before the first chunk (unknown task, host unreachable) is sent
+ * as the topic's error; a host lost later is asked again every `retryMs` (the board shows it
+ * unreachable meanwhile), and the follow goes on from where it stopped.
  */
 export const followFleetLog =
-  (ops: FleetOps, redact: (text: string) => string = (t) => t): FollowLog<never> =>
+  (
+    ops: FleetOps,
+    redact: (text: string) => string = (t) => t,
+    retryMs = HOST_RETRY_MS,
+  ): FollowLog<never> =>
   (topic, ref, after, send) =>
     Effect.gen(function* () {
       const task: Placed = yield* ops.resolve(ref)
@@ -66,7 +82,10 @@ export const followFleetLog =
       let first = true
       for (;;) {
         const tail = first && after === undefined ? TRANSCRIPT_TAIL_LINES : undefined
-        const chunk = yield* ops.logChunk(task, readAt, first ? 0 : FOLLOW_WAIT_MS, tail)
+        const ask = ops.logChunk(task, readAt, first ? 0 : FOLLOW_WAIT_MS, tail)
+        const chunk = yield* first
+          ? ask
+          : Effect.retry(ask, { while: hostTrouble, schedule: Schedule.spaced(retryMs) })
         if (first) lineStart = chunk.next - chunk.bytes.length
         readAt = chunk.next
         const data =

@@ -68,6 +68,8 @@ const fakeFleet = () => {
     [B, taskJson(B, "beta", { state: "STOPPED", host_lost_since: "2026-12-08T01:02:00.000Z" })],
   ])
   const logs = new Map<string, Buffer>([[A, Buffer.from(`${LINES.join("\n")}\n`)]])
+  /** Hosts whose runner is gone: their log requests fail as the client's do. */
+  const lost = new Set<string>()
   const calls = {
     starts: [] as Array<{ on: string | undefined; request: FleetStart }>,
     sends: [] as Array<string>,
@@ -114,6 +116,7 @@ const fakeFleet = () => {
     // A running task's host waits a moment for new bytes when there are none.
     logChunk: (task, offset, waitMs, lastLines) =>
       Effect.gen(function* () {
+        if (lost.has(task.host)) return yield* down("read the log of")
         const log = logs.get(task.id) ?? Buffer.alloc(0)
         const from = lastLines === undefined ? offset : 0
         const bytes = log.subarray(from, from + 40)
@@ -121,7 +124,7 @@ const fakeFleet = () => {
         return { bytes: new Uint8Array(bytes), next: from + bytes.length, running: true }
       }),
   }
-  return { ops, tasks, logs, calls }
+  return { ops, tasks, logs, calls, lost }
 }
 
 let fleet: ReturnType<typeof fakeFleet>
@@ -163,7 +166,7 @@ beforeAll(async () => {
             board: board.feed,
             maxRunning: undefined,
             fleet: true,
-            followLog: followFleetLog(fleet.ops),
+            followLog: followFleetLog(fleet.ops, undefined, 50),
           },
         },
       )
@@ -292,6 +295,19 @@ describe("serve --cluster's live channel", () => {
         expect(pieces[i]?.data.from).toBe(pieces[i - 1]?.seq)
       }
       expect(next.seq).toBe(before.length + Buffer.byteLength(added))
+      // The host goes away while the log grows, and comes back: the follow goes on from where
+      // it stopped, nothing lost or repeated.
+      fleet.lost.add("alpha")
+      const missed = '{"type":"user_message","message":"Written while the host was away"}\n'
+      const grown = Buffer.concat([fleet.logs.get(A) as Buffer, Buffer.from(missed)])
+      fleet.logs.set(A, grown)
+      await new Promise((r) => setTimeout(r, 300))
+      fleet.lost.delete("alpha")
+      const resumed = await live.until(
+        (m) => m.topic === `log:${A}` && String(m.data.text).includes("Written while the host"),
+      )
+      expect([resumed.data.from, resumed.seq]).toEqual([next.seq, grown.length])
+      expect(live.received.some((m) => m.topic === `log:${A}` && "error" in m.data)).toBe(false)
     } finally {
       live.close()
     }
