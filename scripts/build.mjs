@@ -34,23 +34,24 @@ if (tsc.status !== 0) process.exit(tsc.status ?? 1)
 // the worker; the fast read path (everyday `ls` and `status`, no @effect/cli); the CLI without
 // the servers and the fleet (every other command, each built only when invoked); the full CLI
 // (`mcp`, `serve`, and --help, completions, unknown commands: the whole tree); the fleet CLI
-// (`runner`, and any command given --cluster or CODEX_TASKS_CLUSTER); the fleet's MCP server
-// (`mcp` given --cluster).
+// (`runner`, and any command given --cluster or CODEX_TASKS_CLUSTER); the fleet's servers
+// (`mcp` and `serve` given --cluster).
 const entry = (code) => ({ contents: code, resolveDir: ".", loader: "ts", sourcefile: "entry.ts" })
 // Stubs keep code out of a bundle: each way in (a dynamic import) throws instead.
 // - servers: the MCP server and `serve`'s server run from full.cjs only;
 // - cluster: the fleet (src/cluster/: @effect/cluster, sql-pg, pg) runs from cluster.cjs only,
 //   which the launcher picks for `runner` and any command given --cluster or
 //   CODEX_TASKS_CLUSTER: local commands load none of it (cli/fleet.ts, cluster/runner.ts).
-// - the fleet's MCP server (mcp/fleetServer.ts) runs from fleet-mcp.cjs only (`mcp --cluster`):
-//   the fleet bundle with it, but without the local servers.
+// - the fleet's servers (mcp/fleetServer.ts, serve/fleetMain.ts) run from fleet-mcp.cjs only
+//   (`mcp --cluster`, `serve --cluster`): the fleet bundle with them, but without the local
+//   servers' entry points (the dashboard's server code comes in through serve/fleetMain.ts).
 const stubs = ({ servers, cluster, fleetMcp = false }) => ({
   name: `stubs${servers ? "-servers" : ""}${cluster ? "-cluster" : ""}${fleetMcp ? "-fleet-mcp" : ""}`,
   setup(b) {
     if (servers) {
       const filter = fleetMcp
         ? /\/(mcp\/server|serve\/main)\.js$/
-        : /\/(mcp\/server|mcp\/fleetServer|serve\/main)\.js$/
+        : /\/(mcp\/server|mcp\/fleetServer|serve\/main|serve\/fleetMain)\.js$/
       b.onResolve({ filter }, () => ({
         path: "servers",
         namespace: "stub",

@@ -7,7 +7,8 @@
 //   cli.cjs     any one command but `mcp` and `serve` (no MCP SDK, no zod, no HTTP server)
 //   full.cjs    `mcp`, `serve`, and the whole command tree (--help, completions, unknown commands)
 //   cluster.cjs `runner`, and any other command given --cluster or CODEX_TASKS_CLUSTER (the fleet)
-//   fleet-mcp.cjs `mcp` given --cluster: the fleet with its MCP server (mcp/fleetServer.ts)
+//   fleet-mcp.cjs `mcp` and `serve` given --cluster: the fleet with its servers (mcp/fleetServer.ts,
+//               serve/fleetMain.ts)
 // Each cache lives next to the bundles, or in the temp dir when that is not writable; a cache
 // that V8 rejects (other Node version, other bundle) is simply rebuilt.
 "use strict"
@@ -37,7 +38,7 @@ if (route === "start" && !fleet && process.env.CODEX_TASKS_PREWARM !== "0") {
 const name =
   route === "worker"
     ? "worker"
-    : route === "mcp" && fleet
+    : (route === "mcp" || route === "serve") && fleet
       ? "fleet-mcp"
       : route === "mcp" || route === "serve" || route === "tree"
         ? "full"

@@ -29,7 +29,17 @@ const ALLOWED: Record<string, ReadonlyArray<string>> = {
     "worker",
   ],
   cluster: ["domain", "exec", "launcher", "store", "tasks", "worker"],
-  serve: ["domain", "exec", "gate", "generated", "processes", "render", "store", "tasks"],
+  serve: [
+    "cluster",
+    "domain",
+    "exec",
+    "gate",
+    "generated",
+    "processes",
+    "render",
+    "store",
+    "tasks",
+  ],
   "index.ts": ["domain", "exec", "processes", "store", "tasks", "version.ts"],
   "version.ts": [],
   mcp: [

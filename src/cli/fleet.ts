@@ -395,6 +395,15 @@ export const fleetMcp = (options: import("../mcp/fleetServer.js").FleetServeOpti
     (m) => m.serveFleetStdio(options),
   )
 
+/** `serve --cluster`: the dashboard over the fleet (its code loads only now). */
+export const fleetServe = (
+  request: import("../serve/main.js").ServeRequest & { readonly url: string },
+) =>
+  Effect.flatMap(
+    Effect.promise(() => import("../serve/fleetMain.js")),
+    (m) => m.runFleetServe(request),
+  )
+
 /** `doctor --cluster`: the fleet's checks (docs/cluster.md "Health"). */
 export const fleetDoctor = (json: boolean) =>
   Effect.flatMap(fleetChecks, (checks) => reportChecks(checks, json))

@@ -24,9 +24,8 @@ import {
   warmEngine,
 } from "../cluster/client.js"
 import { UsageError } from "../domain/exit.js"
-import { gateFleetStart } from "../gate/fleetGate.js"
+import { gateFleetStartRequest } from "../gate/fleetGate.js"
 import type { GateContext } from "../gate/gate.js"
-import { notifyOfArgs } from "../gate/startInput.js"
 import { patchText, statText } from "../render/changes.js"
 import { renderFleetStatus, renderFleetTable } from "../render/fleet.js"
 import {
@@ -96,19 +95,9 @@ const FleetStartArgs = StartArgs.extend({
 const start = (ctx: FleetToolContext, input: z.infer<typeof FleetStartArgs>) =>
   Effect.gen(function* () {
     const { host: on, ...rest } = input
-    const { args, options } = yield* gateFleetStart(ctx, rest)
-    if (notifyOfArgs(args) !== undefined)
-      return yield* refuse("onFinish and webhook are not available with --cluster.")
-    if (args.repoRef !== undefined && args.repoUrl === undefined)
-      return yield* refuse("repoRef needs repoUrl.")
+    const request = yield* gateFleetStartRequest(ctx, rest)
     const [host] = yield* Effect.all([pickHost(on), warmEngine], { concurrency: 2 })
-    const placed = yield* startOn(host, {
-      prompt: args.prompt,
-      title: args.title,
-      options,
-      repo: args.repoUrl === undefined ? undefined : { url: args.repoUrl, ref: args.repoRef },
-      worktree: args.worktree === undefined ? undefined : { ...args.worktree },
-    })
+    const placed = yield* startOn(host, request)
     ctx.startedHere.add(placed.id)
     return {
       text: `Task ${placed.id} started on host ${placed.host}.`,

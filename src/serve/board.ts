@@ -75,14 +75,73 @@ const lastActivity = (path: string) =>
     return last === null ? null : (last as string).slice(0, 300)
   })
 
-/** The board feed: rows, their deltas, and who listens. */
-export const makeBoard = Effect.gen(function* () {
-  const tasks = yield* Tasks
-  const store = yield* TaskStore
+/**
+ * The numbered deltas of a set of rows (kept as JSON), and who listens: what the local board and
+ * the fleet's board (serve/fleetBoard.ts) both publish through.
+ */
+export const makeRowFeed = () => {
   const rows = new Map<string, string>()
   const history: Array<BoardMessage> = []
   const listeners = new Set<(m: BoardMessage) => void>()
   let seq = 0
+
+  const publish = (data: BoardData) => {
+    seq++
+    const message = { seq, json: JSON.stringify(data) }
+    history.push(message)
+    if (history.length > HISTORY) history.shift()
+    for (const l of listeners) l(message)
+  }
+
+  // The rows are kept as JSON: a snapshot is their texts joined, not 1,000 parses and a stringify.
+  const snapshot = (): BoardMessage => ({
+    seq,
+    json: `{"snapshot":[${[...rows.values()].join(",")}]}`,
+  })
+
+  return {
+    /**
+     * Publishes the rows of `upserts` that differ from the kept ones; with `complete` (they are
+     * every row), also the removal of kept rows not among them. The ids removed.
+     */
+    update: (upserts: ReadonlyArray<BoardRow>, complete: boolean): ReadonlyArray<string> => {
+      const upsert: Array<BoardRow> = []
+      for (const row of upserts) {
+        const text = JSON.stringify(row)
+        if (rows.get(row.id) === text) continue
+        rows.set(row.id, text)
+        upsert.push(row)
+      }
+      const seen = new Set<string>(upserts.map((r) => r.id))
+      const remove = complete ? [...rows.keys()].filter((id) => !seen.has(id)) : []
+      for (const id of remove) rows.delete(id)
+      if (upsert.length > 0 || remove.length > 0) publish({ upsert, remove })
+      return remove
+    },
+    /**
+     * Starts telling `listener` every message after `after` (what it missed first, in order), or,
+     * when `after` is unknown or too old, a snapshot first. Returns the way to stop.
+     */
+    subscribe: (after: number | undefined, listener: (m: BoardMessage) => void) => {
+      const oldest = history[0]?.seq ?? seq + 1
+      if (after === undefined || after > seq || after < oldest - 1) listener(snapshot())
+      else for (const m of history) if (m.seq > after) listener(m)
+      listeners.add(listener)
+      return () => void listeners.delete(listener)
+    },
+    /** The newest message number. */
+    current: () => seq,
+  }
+}
+
+/** What a page subscribes to for the board's rows. */
+export type RowFeed = ReturnType<typeof makeRowFeed>
+
+/** The board feed of this machine's store: rows, their deltas, and who listens. */
+export const makeBoard = Effect.gen(function* () {
+  const tasks = yield* Tasks
+  const store = yield* TaskStore
+  const feed = makeRowFeed()
   // What costs a file read or git per task, kept while what it depends on is unchanged.
   const extras = new Map<string, { key: string; row: Omit<BoardRow, keyof TaskJson> }>()
 
@@ -111,26 +170,10 @@ export const makeBoard = Effect.gen(function* () {
       return row
     })
 
-  const publish = (data: BoardData) => {
-    seq++
-    const message = { seq, json: JSON.stringify(data) }
-    history.push(message)
-    if (history.length > HISTORY) history.shift()
-    for (const l of listeners) l(message)
-  }
-
-  const upsertOf = (views: ReadonlyArray<TaskView>) =>
-    Effect.gen(function* () {
-      const upsert: Array<BoardRow> = []
-      for (const v of views) {
-        const row: BoardRow = { ...viewJson(v), ...(yield* extrasOf(v)) }
-        const text = JSON.stringify(row)
-        if (rows.get(v.loc.id) === text) continue
-        rows.set(v.loc.id, text)
-        upsert.push(row)
-      }
-      return upsert
-    })
+  const rowsOf = (views: ReadonlyArray<TaskView>) =>
+    Effect.forEach(views, (v) =>
+      Effect.map(extrasOf(v), (extra): BoardRow => ({ ...viewJson(v), ...extra })),
+    )
 
   /**
    * Reads the whole store again (as `ls --json --all`) and publishes what changed (nothing when
@@ -138,14 +181,7 @@ export const makeBoard = Effect.gen(function* () {
    */
   const refresh = Effect.gen(function* () {
     const { views } = yield* tasks.list({ includeArchived: true })
-    const upsert = yield* upsertOf(views)
-    const seen = new Set<string>(views.map((v) => v.loc.id))
-    const remove = [...rows.keys()].filter((id) => !seen.has(id))
-    for (const id of remove) {
-      rows.delete(id)
-      extras.delete(id)
-    }
-    if (upsert.length > 0 || remove.length > 0) publish({ upsert, remove })
+    for (const id of feed.update(yield* rowsOf(views), true)) extras.delete(id)
     return views.filter((v) => v.state === "RUNNING").map((v) => v.loc)
   })
 
@@ -158,34 +194,11 @@ export const makeBoard = Effect.gen(function* () {
       const views = yield* Effect.forEach(locs, (loc) =>
         Effect.flatMap(store.read(loc), (meta) => viewOf(store, loc, meta, { withResult: false })),
       )
-      const upsert = yield* upsertOf(views)
-      if (upsert.length > 0) publish({ upsert, remove: [] })
+      feed.update(yield* rowsOf(views), false)
       return views.filter((v) => v.state === "RUNNING").map((v) => v.loc)
     })
 
-  // The rows are kept as JSON: a snapshot is their texts joined, not 1,000 parses and a stringify.
-  const snapshot = (): BoardMessage => ({
-    seq,
-    json: `{"snapshot":[${[...rows.values()].join(",")}]}`,
-  })
-
-  return {
-    refresh,
-    refreshSome,
-    /**
-     * Starts telling `listener` every message after `after` (what it missed first, in order), or,
-     * when `after` is unknown or too old, a snapshot first. Returns the way to stop.
-     */
-    subscribe: (after: number | undefined, listener: (m: BoardMessage) => void) => {
-      const oldest = history[0]?.seq ?? seq + 1
-      if (after === undefined || after > seq || after < oldest - 1) listener(snapshot())
-      else for (const m of history) if (m.seq > after) listener(m)
-      listeners.add(listener)
-      return () => void listeners.delete(listener)
-    },
-    /** The newest message number. */
-    current: () => seq,
-  }
+  return { refresh, refreshSome, subscribe: feed.subscribe, current: feed.current }
 })
 
 /** The board feed's interface. */

@@ -2,7 +2,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 
 /** An API answer that is not a success: the HTTP status and the message the CLI would print. */
 export interface ApiRefusal {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 500
+  readonly status: 400 | 401 | 403 | 404 | 409 | 500 | 503
   readonly message: string
 }
 

@@ -13,7 +13,7 @@ import { makeStyle } from "../render/style.js"
 import { makeTranscriptRenderer } from "../render/transcript.js"
 import { TaskStore } from "../store/TaskStore.js"
 import { readLog, tailOffset } from "../tasks/logReader.js"
-import type { Board } from "./board.js"
+import type { RowFeed } from "./board.js"
 
 /** How many log lines a new transcript subscription starts with (the page is not a log archive). */
 export const TRANSCRIPT_TAIL_LINES = 400
@@ -41,16 +41,27 @@ const startOffset = (path: string) => {
   }
 }
 
+/** Follows task `ref`'s transcript from byte `after` (or its last lines), sending each piece. */
+export type FollowLog<R> = (
+  topic: string,
+  ref: string,
+  after: number | undefined,
+  send: (message: unknown) => Effect.Effect<void>,
+) => Effect.Effect<void, never, R>
+
 /** What the live channel serves from. */
-export interface LiveContext {
-  readonly board: Board
+export interface LiveContext<R> {
+  readonly board: Pick<RowFeed, "subscribe">
   /** Tells a page whether its numbers are this server's (a restarted server starts again). */
   readonly epoch: string
   readonly maxRunning: number | undefined
+  /** A fleet's server (`serve --cluster`): rows carry their host, the page shows a Host column. */
+  readonly fleet: boolean
+  readonly followLog: FollowLog<R>
 }
 
-/** Follows task `ref`'s transcript from byte `after` (or its last lines), sending each piece. */
-const followLog = (
+/** The local `FollowLog`: the task's `task.log` in this machine's store, read as it grows. */
+export const followStoreLog: FollowLog<TaskStore> = (
   topic: string,
   ref: string,
   after: number | undefined,
@@ -84,7 +95,7 @@ const followLog = (
   )
 
 /** The `/live` route: upgrades to a WebSocket and serves subscriptions until it closes. */
-export const liveSocket = (live: LiveContext) =>
+export const liveSocket = <R>(live: LiveContext<R>) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const socket = yield* request.upgrade
@@ -100,7 +111,11 @@ export const liveSocket = (live: LiveContext) =>
     yield* send({
       topic: "hello",
       seq: 0,
-      data: { epoch: live.epoch, max_running: live.maxRunning ?? null },
+      data: {
+        epoch: live.epoch,
+        max_running: live.maxRunning ?? null,
+        ...(live.fleet ? { fleet: true } : {}),
+      },
     })
     const onMessage = (raw: string | Uint8Array) =>
       Effect.gen(function* () {
@@ -118,7 +133,11 @@ export const liveSocket = (live: LiveContext) =>
           )
         } else if (m.topic.startsWith("log:")) {
           if (m.op === "unsubscribe") return yield* FiberMap.remove(topics, m.topic)
-          yield* FiberMap.run(topics, m.topic, followLog(m.topic, m.topic.slice(4), m.after, send))
+          yield* FiberMap.run(
+            topics,
+            m.topic,
+            live.followLog(m.topic, m.topic.slice(4), m.after, send),
+          )
         }
       })
     yield* socket.runRaw(onMessage).pipe(Effect.ignore)

@@ -3,14 +3,16 @@
  * on stdout) and serves until SIGINT/SIGTERM (a normal end: exit 0).
  */
 import { realpathSync } from "node:fs"
-import { isIP } from "node:net"
+import { ServeError } from "@effect/platform/HttpServerError"
 import { Effect, type Layer } from "effect"
 import { UsageError } from "../domain/exit.js"
 import { resolveAllowDirs } from "../gate/confine.js"
+import type { GateContext } from "../gate/gate.js"
 import { runToEnd } from "../processes/child.js"
 import type { TaskStore } from "../store/TaskStore.js"
 import { recheckMs } from "../tasks/recheck.js"
 import type { Tasks } from "../tasks/Tasks.js"
+import { checkFlags, isLoopback } from "./flags.js"
 import { openerCommand } from "./opener.js"
 import { startServer, urlHost } from "./server.js"
 import { loadToken } from "./token.js"
@@ -32,31 +34,6 @@ export interface ServeRequest {
   readonly note: (line: string) => Effect.Effect<void>
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
-
-/** True for an address only this machine can reach. */
-export const isLoopback = (host: string) => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host)
-
-const checkFlags = (r: ServeRequest) =>
-  Effect.gen(function* () {
-    if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65_535) {
-      return yield* new UsageError({ message: `--port must be 0 to 65535 (got ${r.port}).` })
-    }
-    if (r.host !== "localhost" && isIP(r.host) === 0) {
-      return yield* new UsageError({ message: `--host ${r.host} is not an IP address.` })
-    }
-    if (!isLoopback(r.host) && !r.allowRemote) {
-      return yield* new UsageError({
-        message: `--host ${r.host} would let other machines reach the server: add --allow-remote if that is what you want.`,
-      })
-    }
-    for (const name of r.allowedHosts) {
-      if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(name)) {
-        return yield* new UsageError({ message: `--allowed-host ${name} is not a host name.` })
-      }
-    }
-  })
-
 const listenError = (host: string, port: number, cause: unknown) => {
   const code = (cause as { code?: unknown } | undefined)?.code
   const where = urlHost(host, port)
@@ -69,22 +46,42 @@ const listenError = (host: string, port: number, cause: unknown) => {
   return new UsageError({ message: `Cannot listen on ${where}: ${detail}` })
 }
 
-/** Runs `serve` until interrupted (SIGINT/SIGTERM). */
-export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, unknown>) =>
+/** What a server is started with: the gate's context and the token. */
+export interface ServeStart {
+  readonly gate: GateContext
+  readonly token: string
+}
+
+/**
+ * Checks `r`'s flags, starts the server `listen` makes, prints its URL and the note that says
+ * what it serves (`what`: a store, or a fleet) and under which rules, and serves until
+ * interrupted (SIGINT/SIGTERM).
+ */
+export const serveUntilInterrupted = <E, R>(
+  r: ServeRequest,
+  what: { readonly name: string; readonly fleet: boolean },
+  listen: (
+    start: ServeStart,
+  ) => Effect.Effect<
+    { readonly port: number; readonly closeConnections: () => void },
+    E | ServeError,
+    R
+  >,
+) =>
   Effect.gen(function* () {
     yield* checkFlags(r)
     const cwd = realpathSync.native(process.cwd())
     const allowDirs = yield* resolveAllowDirs(cwd, r.allowDirs)
     const token = yield* loadToken(r.storeRoot, r.rotateToken)
-    const { port, closeConnections } = yield* startServer({
-      host: r.host,
-      port: r.port,
-      allowedHosts: r.allowedHosts,
+    const { port, closeConnections } = yield* listen({
       token,
       gate: { allowUnsafe: r.allowUnsafe, cwd, roots: [cwd, ...allowDirs] },
-      maxRunning: r.maxRunning,
-      recheckMs: recheckMs(),
-    }).pipe(Effect.catchTag("ServeError", (e) => Effect.fail(listenError(r.host, r.port, e.cause))))
+    }).pipe(
+      Effect.catchIf(
+        (e): e is ServeError => e instanceof ServeError,
+        (e) => Effect.fail(listenError(r.host, r.port, e.cause)),
+      ),
+    )
     const shownHost = r.host === "0.0.0.0" || r.host === "::" ? "127.0.0.1" : r.host
     const url = `http://${urlHost(shownHost, port)}/#token=${token}`
     yield* r.printUrl(url)
@@ -94,7 +91,7 @@ export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, 
       )
     }
     yield* r.note(
-      `codex-tasks: serving ${r.storeRoot} on ${urlHost(r.host, port)}${r.allowUnsafe ? " (--allow-unsafe)" : `; tasks confined to ${[cwd, ...allowDirs].join(", ")}`}; Ctrl-C stops.`,
+      `codex-tasks: serving ${what.name} on ${urlHost(r.host, port)}${r.allowUnsafe ? " (--allow-unsafe)" : what.fleet ? "; paths on the hosts refused, prompts and diffs only for tasks started here" : `; tasks confined to ${[cwd, ...allowDirs].join(", ")}`}; Ctrl-C stops.`,
     )
     if (r.open) {
       const { command, args } = openerCommand(url, process.env.BROWSER)
@@ -115,4 +112,18 @@ export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, 
     }
     // A signal interrupts this wait: every connection ends before the server closes.
     return yield* Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(closeConnections)))
-  }).pipe(Effect.scoped, Effect.provide(layer))
+  }).pipe(Effect.scoped)
+
+/** Runs `serve` until interrupted (SIGINT/SIGTERM). */
+export const runServe = (r: ServeRequest, layer: Layer.Layer<Tasks | TaskStore, unknown>) =>
+  serveUntilInterrupted(r, { name: r.storeRoot, fleet: false }, ({ token, gate }) =>
+    startServer({
+      host: r.host,
+      port: r.port,
+      allowedHosts: r.allowedHosts,
+      token,
+      gate,
+      maxRunning: r.maxRunning,
+      recheckMs: recheckMs(),
+    }),
+  ).pipe(Effect.provide(layer))

@@ -16,7 +16,7 @@ import { apiRouter } from "./api.js"
 import { keepFresh, makeBoard } from "./board.js"
 import { errorResponse } from "./errors.js"
 import { guard, sessionCookie } from "./guard.js"
-import { liveSocket } from "./live.js"
+import { followStoreLog, type LiveContext, liveSocket } from "./live.js"
 import { tokenMatches } from "./token.js"
 
 /** How `serve` listens and what it allows. */
@@ -44,11 +44,20 @@ const pageFile = (name: string) => {
 export const urlHost = (host: string, port: number) =>
   `${host.includes(":") ? `[${host}]` : host}:${port}`
 
+/** What a server serves: its API routes and its live channel (local store or fleet). */
+export interface ServerParts<R> {
+  readonly api: HttpRouter.HttpRouter<unknown, R>
+  readonly live: Omit<LiveContext<R>, "epoch">
+}
+
 /**
- * Listens and serves until the scope closes; the port it listens on, and how to end every
- * connection. Fails with `ServeError` when it cannot listen (the port is taken).
+ * Listens and serves `parts` until the scope closes; the port it listens on, and how to end
+ * every connection. Fails with `ServeError` when it cannot listen (the port is taken).
  */
-export const startServer = (options: ServerOptions) =>
+export const listenAndServe = <R>(
+  options: Omit<ServerOptions, "gate" | "recheckMs">,
+  parts: ServerParts<R>,
+) =>
   Effect.gen(function* () {
     const http = createServer()
     const server = yield* NodeHttpServer.make(() => http, {
@@ -62,16 +71,7 @@ export const startServer = (options: ServerOptions) =>
     })
     const port = server.address._tag === "TcpAddress" ? server.address.port : options.port
     const config = { port, allowedHosts: options.allowedHosts, token: options.token }
-    const board = yield* makeBoard
-    const store = yield* TaskStore
-    // The first page gets a snapshot of the store, not of nothing.
-    yield* board.refresh.pipe(Effect.ignore)
-    yield* Effect.forkScoped(keepFresh(board, store.root, options.recheckMs))
-    const live = {
-      board,
-      epoch: Math.random().toString(36).slice(2),
-      maxRunning: options.maxRunning,
-    }
+    const live = { ...parts.live, epoch: Math.random().toString(36).slice(2) }
     const session = Effect.gen(function* () {
       const body = yield* HttpServerRequest.schemaBodyJson(SessionBody).pipe(Effect.option)
       if (body._tag === "None" || !tokenMatches(body.value.token, options.token)) {
@@ -82,7 +82,7 @@ export const startServer = (options: ServerOptions) =>
         { headers: { "set-cookie": sessionCookie(config) } },
       )
     })
-    const app = apiRouter(options.gate).pipe(
+    const app = parts.api.pipe(
       HttpRouter.get("/live", liveSocket(live)),
       HttpRouter.post("/session", session),
       HttpRouter.get(
@@ -107,4 +107,18 @@ export const startServer = (options: ServerOptions) =>
         http.closeAllConnections()
       },
     }
+  })
+
+/** `serve` of this machine's store: its board kept fresh from the store, the local API. */
+export const startServer = (options: ServerOptions) =>
+  Effect.gen(function* () {
+    const board = yield* makeBoard
+    const store = yield* TaskStore
+    // The first page gets a snapshot of the store, not of nothing.
+    yield* board.refresh.pipe(Effect.ignore)
+    yield* Effect.forkScoped(keepFresh(board, store.root, options.recheckMs))
+    return yield* listenAndServe(options, {
+      api: apiRouter(options.gate),
+      live: { board, maxRunning: options.maxRunning, fleet: false, followLog: followStoreLog },
+    })
   })

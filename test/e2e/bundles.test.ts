@@ -56,25 +56,25 @@ describe("the built bundles", () => {
       expect(`cluster has ${s}: ${cluster.includes(s)}`).toBe(`cluster has ${s}: false`)
   })
 
-  it("only fleet-mcp.cjs (`mcp --cluster`) has the fleet and the MCP SDK together", () => {
+  it("only fleet-mcp.cjs (`mcp` and `serve` given --cluster) has the fleet with the servers", () => {
     const fleetMcp = bundle("fleet-mcp")
     for (const s of [
       "modelcontextprotocol",
       "ZodError",
       "CodexTasksHost",
       "it is a path on the task's host",
+      // serve's server and page, and the fleet's dashboard API (src/serve/fleetApi.ts).
+      "frame-ancestors 'none'",
+      "Not logged in: open the URL",
+      "Apply is not available on a fleet's dashboard",
     ]) {
       expect(`fleet-mcp has ${s}: ${fleetMcp.includes(s)}`).toBe(`fleet-mcp has ${s}: true`)
     }
-    // Not serve's server.
-    for (const s of ["frame-ancestors 'none'"]) {
-      expect(`fleet-mcp has ${s}: ${fleetMcp.includes(s)}`).toBe(`fleet-mcp has ${s}: false`)
-    }
     for (const name of ["worker", "read", "cli", "full", "cluster"]) {
-      const has = bundle(name).includes("it is a path on the task's host")
-      expect(`${name} has the fleet's MCP gate: ${has}`).toBe(
-        `${name} has the fleet's MCP gate: false`,
-      )
+      for (const s of ["it is a path on the task's host", "Apply is not available on a fleet"]) {
+        const has = bundle(name).includes(s)
+        expect(`${name} has ${s}: ${has}`).toBe(`${name} has ${s}: false`)
+      }
     }
   })
 

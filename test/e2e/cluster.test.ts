@@ -532,7 +532,7 @@ describe("fleet commands given bad input (no database needed)", () => {
         ["--cluster", url, "runner", "--host-id", "a", "--listen", "nowhere"],
         "--listen wants ADDR:PORT (e.g. 10.0.0.5:34431), not 'nowhere'.",
       ],
-      [["--cluster", url, "serve"], "serve is not available with --cluster."],
+      [["--cluster", url, "serve", "--port", "70000"], "--port must be 0 to 65535 (got 70000)."],
       [
         ["--cluster", url, "start", "--on-finish", "true", "hi"],
         "start --on-finish/--webhook is not available with --cluster.",
@@ -554,5 +554,12 @@ describe("fleet commands given bad input (no database needed)", () => {
     )
     expect(unreachable.stderr).not.toContain("hunter2")
     expect(unreachable.code).toBe(1)
+    // serve likewise: no URL printed for a fleet it cannot read.
+    const noServe = await runCli(sandbox, ["--cluster", url, "serve", "--port", "0"])
+    expect(noServe.stderr).toMatch(
+      /^codex-tasks: the fleet's PostgreSQL \(postgres:\/\/\*\*\*@127\.0\.0\.1:9\/none\) failed: /,
+    )
+    expect(noServe.stderr).not.toContain("hunter2")
+    expect(`${noServe.code} ${noServe.stdout}`).toBe("1 ")
   }, 120_000)
 })

@@ -1,6 +1,6 @@
 import { Effect, Either } from "effect"
 import { assert, describe, it } from "vitest"
-import { gateFleetStart } from "../../src/gate/fleetGate.js"
+import { gateFleetStart, gateFleetStartRequest, gateFleetTask } from "../../src/gate/fleetGate.js"
 import type { GateContext } from "../../src/gate/gate.js"
 
 // `mcp --cluster`'s gate: the refusals of local mcp, and every path refused (it names a file on
@@ -72,5 +72,73 @@ describe("gateFleetStart", () => {
     assert.strictEqual(r.options.workingDir, "/on/the/host")
     assert.deepStrictEqual(r.options.images, ["/on/the/host/a.png"])
     assert.strictEqual(r.options.sandbox, "danger-full-access")
+  })
+})
+
+describe("gateFleetStartRequest (mcp and serve --cluster starts)", () => {
+  const refused = (input: Parameters<typeof gateFleetStartRequest>[1]) => {
+    // With --allow-unsafe: what is left is what no fleet does.
+    const r = Effect.runSync(
+      Effect.either(gateFleetStartRequest(ctx({ allowUnsafe: true }), input)),
+    )
+    return Either.isLeft(r) ? r.left.message : undefined
+  }
+
+  it("refuses what a fleet cannot do: notifications, a repoRef without repoUrl", () => {
+    assert.strictEqual(
+      refused({ prompt: "hi", onFinish: "echo done" } as Parameters<
+        typeof gateFleetStartRequest
+      >[1]),
+      "onFinish and webhook are not available with --cluster.",
+    )
+    assert.strictEqual(refused({ prompt: "hi", repoRef: "main" }), "repoRef needs repoUrl.")
+  })
+
+  it("builds the host's request: repository and worktree passed on, no path", () => {
+    const r = Effect.runSync(
+      gateFleetStartRequest(ctx(), {
+        prompt: "hi",
+        title: "t",
+        repoUrl: "https://github.com/me/app",
+        repoRef: "dev",
+        worktree: { branch: "b" },
+      }),
+    )
+    assert.deepStrictEqual(
+      { prompt: r.prompt, title: r.title, repo: r.repo, worktree: r.worktree },
+      {
+        prompt: "hi",
+        title: "t",
+        repo: { url: "https://github.com/me/app", ref: "dev" },
+        worktree: { branch: "b" },
+      },
+    )
+  })
+})
+
+describe("gateFleetTask (sends and diffs of a fleet server)", () => {
+  const task = { id: "0199d7c6-0000-7000-8000-0000000000a1", host: "alpha" }
+  const judged = (allowUnsafe: boolean, startedHere: ReadonlyArray<string>) => {
+    const r = Effect.runSync(
+      Effect.either(
+        gateFleetTask(
+          { ...ctx({ allowUnsafe }), startedHere: new Set(startedHere) },
+          task,
+          "Sending a prompt to",
+        ),
+      ),
+    )
+    return Either.isLeft(r) ? r.left.message : "allowed"
+  }
+
+  it("allows the tasks it started, and any task with --allow-unsafe; refuses the others, naming the host", () => {
+    assert.strictEqual(judged(false, [task.id]), "allowed")
+    assert.strictEqual(judged(true, []), "allowed")
+    const message = judged(false, [])
+    assert.include(
+      message,
+      `Sending a prompt to task ${task.id} is refused: it was not started through this server`,
+    )
+    assert.include(message, "host alpha")
   })
 })

@@ -1,10 +1,11 @@
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
 import { UsageError } from "../../domain/exit.js"
+import { checkFlags } from "../../serve/flags.js"
 import { livePrinter, Printer } from "../Printer.js"
 import { signalEndsNormally } from "../process.js"
 import { globalOptions } from "../root.js"
-import { globalsWith, notOnFleet, tasksLayer } from "../runtime.js"
+import { fleetOr, globalsWith, tasksLayer } from "../runtime.js"
 
 /** The port `serve` listens on by default (fixed, so that a bookmark keeps working). */
 export const DEFAULT_PORT = 7711
@@ -54,36 +55,44 @@ export const serve = Command.make(
   (o) =>
     Effect.gen(function* () {
       const g = yield* globalsWith(o)
-      // It would serve this machine's store, not the fleet's tasks: refused, as `mcp` is.
-      if (g.cluster !== undefined) return yield* notOnFleet("serve")
       if (g.maxRunningProblem !== undefined) {
         return yield* new UsageError({ message: g.maxRunningProblem })
       }
-      // Loaded on demand: the other commands do not pay for the server.
-      const { runServe } = yield* Effect.promise(() => import("../../serve/main.js"))
       // The context's Printer (in-process runs), else stdout and stderr.
       const printer = Option.getOrElse(yield* Effect.serviceOption(Printer), () => livePrinter)
+      const request = {
+        storeRoot: g.storeRoot,
+        host: o.host,
+        port: o.port,
+        open: o.open,
+        allowRemote: o.allowRemote,
+        allowedHosts: o.allowedHost,
+        allowUnsafe: o.allowUnsafe,
+        allowDirs: o.allowDir,
+        rotateToken: o.rotateToken,
+        maxRunning: g.maxRunning,
+        printUrl: printer.line,
+        note: printer.note,
+      }
       yield* signalEndsNormally
-      yield* runServe(
-        {
-          storeRoot: g.storeRoot,
-          host: o.host,
-          port: o.port,
-          open: o.open,
-          allowRemote: o.allowRemote,
-          allowedHosts: o.allowedHost,
-          allowUnsafe: o.allowUnsafe,
-          allowDirs: o.allowDir,
-          rotateToken: o.rotateToken,
-          maxRunning: g.maxRunning,
-          printUrl: printer.line,
-          note: printer.note,
-        },
-        tasksLayer(g),
-      )
+      if (g.cluster !== undefined) {
+        const url = g.cluster
+        // Bad flags are refused before anything connects.
+        yield* checkFlags(request)
+        // The engine is built on the first message to a host: the board only reads Postgres.
+        return yield* fleetOr(
+          o,
+          (fleet) => fleet.fleetServe({ ...request, url }),
+          Effect.void,
+          "on-use",
+        )
+      }
+      // Loaded on demand: the other commands do not pay for the server.
+      const { runServe } = yield* Effect.promise(() => import("../../serve/main.js"))
+      yield* runServe(request, tasksLayer(g))
     }),
 ).pipe(
   Command.withDescription(
-    "Serve a live dashboard of the tasks (and a JSON API) on http://127.0.0.1:7711; the first line printed is the URL to open, with the access token.\n\nOnly requests for this address (or an --allowed-host) with the token are answered; the page starts and feeds tasks under the same rules as mcp (see --allow-unsafe, --allow-dir).\n\nExample: codex-tasks serve --open\nExample: codex-tasks serve --port 0 --allow-dir ~/src",
+    "Serve a live dashboard of the tasks (and a JSON API) on http://127.0.0.1:7711; the first line printed is the URL to open, with the access token.\n\nOnly requests for this address (or an --allowed-host) with the token are answered; the page starts and feeds tasks under the same rules as mcp (see --allow-unsafe, --allow-dir).\n\nWith --cluster URL (or CODEX_TASKS_CLUSTER): every host's tasks, with their host; as mcp --cluster, paths on the hosts are refused and prompts and diffs go only to tasks started here, unless --allow-unsafe (apply stays with the CLI).\n\nExample: codex-tasks serve --open\nExample: codex-tasks serve --port 0 --allow-dir ~/src",
   ),
 )

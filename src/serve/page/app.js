@@ -9,6 +9,8 @@ const rowText = new Map()
 let boardSeq
 let epoch
 let maxRunning = null
+// `serve --cluster`: rows carry their host (a Host column; apply is the CLI's, not the page's).
+let fleet = false
 let socket
 let retryMs = 250
 let openTask
@@ -44,7 +46,12 @@ const api = async (method, path, body) => {
 
 // --- what a row shows -----------------------------------------------------------------------
 
-const stateText = (t) => {
+const stateText = (t) =>
+  t.host_lost_since === undefined
+    ? taskStateText(t)
+    : `${taskStateText(t)} (host unreachable since ${clock(t.host_lost_since)})`
+
+const taskStateText = (t) => {
   if (t.state === "RUNNING" && t.waiting?.for === "slot") return "waiting for a slot"
   if (t.state === "RUNNING" && t.waiting?.for === "usage_limit") {
     const until = t.waiting.until === undefined ? "" : ` until ${clock(t.waiting.until)}`
@@ -88,7 +95,7 @@ const cell = (text, className) =>
 const matches = (t, state, q) => {
   if (state !== "" && !stateText(t).startsWith(state)) return false
   if (q === "") return true
-  return [t.id, t.title, t.last_prompt, t.initial_prompt, t.branch]
+  return [t.id, t.title, t.last_prompt, t.initial_prompt, t.branch, t.host]
     .filter((s) => typeof s === "string")
     .some((s) => s.toLowerCase().includes(q))
 }
@@ -126,6 +133,7 @@ const rowHtml = (t, shortId, ageText) => {
     cell(`${used}${budget}`, "num") +
     cell(t.branch ?? "") +
     cell(t.changed_files === null ? "" : String(t.changed_files), "num") +
+    (fleet ? cell(t.host ?? "") : "") +
     "</tr>"
   )
 }
@@ -306,6 +314,9 @@ const connect = () => {
       if (epoch !== m.data.epoch) boardSeq = undefined
       epoch = m.data.epoch
       maxRunning = m.data.max_running
+      fleet = m.data.fleet === true
+      $("host-col").hidden = !fleet
+      $("apply").hidden = fleet
       send({ op: "subscribe", topic: "board", after: boardSeq, epoch })
       if (openTask !== undefined) subscribeTask(openTask)
     } else if (m.topic === "board") onBoard(m.seq, m.data)
@@ -339,6 +350,7 @@ const refreshTask = async () => {
   $("task-meta").textContent = [
     stateText(t),
     t.id,
+    t.host === undefined ? "" : `on ${t.host}`,
     t.working_dir ?? "",
     `${t.turns} turn(s)`,
     t.usage === null ? "" : `${tokens(t.usage)} tokens`,
