@@ -74,8 +74,6 @@ export const gateFleetStartRequest = (
     const refuse = (message: string) => Effect.fail(new UsageError({ message }))
     if (notifyOfArgs(args) !== undefined)
       return yield* refuse("onFinish and webhook are not available with --cluster.")
-    if (options.approvals === "ask")
-      return yield* refuse('approvals "ask" is not available with --cluster.')
     if (args.repoRef !== undefined && args.repoUrl === undefined)
       return yield* refuse("repoRef needs repoUrl.")
     return {

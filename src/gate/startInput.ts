@@ -5,6 +5,7 @@
  * commands or send data out.
  */
 import { Schema } from "effect"
+import { MAX_DURATION_MS } from "../domain/duration.js"
 import type { TaskNotify } from "../domain/notify.js"
 import { Backend, type ExecOptions, SandboxMode } from "../exec/options.js"
 
@@ -100,6 +101,22 @@ export const StartInput = Schema.Struct({
         'Which codex program runs the turns: "exec" (default) or "app-server" (one warm process per task).',
     }),
   ),
+  approvals: Schema.optional(
+    Schema.Literal("never", "ask").annotations({
+      description:
+        'App-server tasks: "ask" makes codex ask before commands it does not know to be safe; the task waits until task_approve or task_decline answers (default "never").',
+    }),
+  ),
+  approvalTimeoutSeconds: Schema.optional(
+    Schema.Number.pipe(
+      Schema.int(),
+      Schema.greaterThanOrEqualTo(1),
+      Schema.lessThanOrEqualTo(MAX_DURATION_MS / 1_000),
+    ).annotations({
+      description:
+        'With approvals "ask": decline a request nobody answered within this many seconds (default: wait).',
+    }),
+  ),
   dangerouslyBypassApprovalsAndSandbox: Schema.optional(
     flag("No sandbox, no approvals (refused unless the server runs with --allow-unsafe)."),
   ),
@@ -137,4 +154,7 @@ export const execOptionsOf = (a: StartInput): ExecOptions => ({
   planTool: a.planTool,
   extraArgs: a.extraArgs,
   backend: a.backend,
+  approvals: a.approvals,
+  approvalTimeoutMs:
+    a.approvalTimeoutSeconds === undefined ? undefined : a.approvalTimeoutSeconds * 1_000,
 })

@@ -11,15 +11,7 @@ import { SendArgs, StartArgs } from "../../src/mcp/schemas.js"
 /** `task_start` arguments that are not exec options. */
 const NOT_EXEC = ["prompt", "title", "repoUrl", "repoRef", "worktree", "onFinish", "webhook"]
 /** Exec options MCP clients cannot set. */
-const CLI_ONLY = [
-  "outputSchema",
-  "addDirs",
-  "enableFeatures",
-  "disableFeatures",
-  // Approvals are answered with `approve`/`decline` (no MCP tools for them yet).
-  "approvals",
-  "approvalTimeoutMs",
-]
+const CLI_ONLY = ["outputSchema", "addDirs", "enableFeatures", "disableFeatures"]
 
 const everyArgument = StartArgs.parse({
   prompt: "p",
@@ -38,6 +30,8 @@ const everyArgument = StartArgs.parse({
   dangerouslyBypassApprovalsAndSandbox: true,
   extraArgs: ["--oss"],
   backend: "app-server",
+  approvals: "ask",
+  approvalTimeoutSeconds: 600,
 })
 
 describe("task_start arguments and ExecOptions", () => {

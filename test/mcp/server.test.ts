@@ -139,6 +139,24 @@ describe("MCP tools on a store", () => {
     assert.strictEqual(calls.starts.length, 1)
   })
 
+  it('task_start takes approvals "ask" with a timeout in seconds (answered by task_approve/task_decline)', async () => {
+    const { call, calls } = await connect({})
+    const r = await call("task_start", {
+      prompt: "hello",
+      backend: "app-server",
+      approvals: "ask",
+      approvalTimeoutSeconds: 90,
+    })
+    assert.deepStrictEqual(r.structuredContent, { id: STARTED_ID })
+    assert.strictEqual(calls.starts[0]?.options.approvals, "ask")
+    assert.strictEqual(calls.starts[0]?.options.approvalTimeoutMs, 90_000)
+    for (const bad of [{ approvals: "sometimes" }, { approvalTimeoutSeconds: 0 }]) {
+      const refused = await call("task_start", { prompt: "hello", ...bad })
+      assert.isTrue(refused.isError, JSON.stringify(bad))
+    }
+    assert.strictEqual(calls.starts.length, 1)
+  })
+
   it("bulk stop and archive need --allow-unsafe", async () => {
     const refused = await connect()
     for (const tool of ["task_stop", "task_archive"]) {
