@@ -34,6 +34,12 @@ const noInbox = (loc: TaskLocation) =>
  * A task's durable prompt queue as the store offers it: push, take (in flight until finished),
  * drop (visibly), and recovery of prompts a lost worker had taken. Everything under the task lock.
  */
+/** `m` with the inbox entry `seq` recorded done. */
+const doneUpTo = (m: TaskMeta, seq: number): TaskMeta => ({
+  ...m,
+  inbox_done_seq: Math.max(m.inbox_done_seq ?? 0, seq),
+})
+
 export const makeTaskInbox = ({ read, update, appendLog, withLock }: InboxDeps) => {
   const inboxPush = Effect.fn("TaskStore.inboxPush")(function* (
     loc: TaskLocation,
@@ -116,26 +122,47 @@ export const makeTaskInbox = ({ read, update, appendLog, withLock }: InboxDeps) 
   })
 
   /**
-   * A taken prompt's turn is over: `inbox_done_seq` records it (unless the turn's outcome did
-   * already), then its file goes.
+   * A taken prompt's turn is over: `inbox_done_seq` records it (with `record`, what the turn
+   * records), then its file goes.
    */
   const inboxFinish = Effect.fn("TaskStore.inboxFinish")(function* (
     loc: TaskLocation,
     seq: number,
+    record: (meta: TaskMeta) => TaskMeta = (m) => m,
   ) {
     yield* withLock(
       loc,
+      Effect.zipRight(
+        update(loc, (m) => doneUpTo(record(m), seq)),
+        Inbox.finish(loc.dir, seq),
+      ),
+    )
+  })
+
+  /**
+   * A taken prompt's turn is over and the next queued one is taken, with one write of
+   * `task.json` (the turn's `record`, `inbox_done_seq`, the next prompt as `last_prompt`), then
+   * the next entry goes in flight and the finished one's file goes. None when nothing is queued
+   * (the record is written all the same). A crash before the next entry moved leaves it queued.
+   */
+  const inboxAdvance = Effect.fn("TaskStore.inboxAdvance")(function* (
+    loc: TaskLocation,
+    seq: number,
+    record: (meta: TaskMeta) => TaskMeta = (m) => m,
+  ) {
+    return yield* withLock(
+      loc,
       Effect.gen(function* () {
-        const done = yield* read(loc).pipe(
-          Effect.map((m) => m.inbox_done_seq ?? 0),
-          Effect.orElseSucceed(() => 0),
-        )
-        if (done < seq)
-          yield* update(loc, (m) => ({
-            ...m,
-            inbox_done_seq: Math.max(m.inbox_done_seq ?? 0, seq),
-          }))
+        const next = isFlat(loc) ? Option.none<Inbox.InboxEntry>() : yield* Inbox.peek(loc.dir)
+        yield* update(loc, (m) => {
+          const done = doneUpTo(record(m), seq)
+          return Option.isNone(next)
+            ? done
+            : { ...done, last_prompt: next.value.prompt, state: "RUNNING" }
+        })
+        if (Option.isSome(next)) yield* Inbox.take(loc.dir, next.value.seq)
         yield* Inbox.finish(loc.dir, seq)
+        return next
       }),
     )
   })
@@ -176,6 +203,7 @@ export const makeTaskInbox = ({ read, update, appendLog, withLock }: InboxDeps) 
     inboxPush,
     inboxTake,
     inboxFinish,
+    inboxAdvance,
     recoverInFlight,
     /** All queued prompts in order. */
     inboxPending: (loc: TaskLocation) =>

@@ -15,7 +15,7 @@ import { type TaskLocation, TaskStore } from "../store/TaskStore.js"
 import type { PromptResult } from "./attempt.js"
 import { WorkerEnv, waitingOutLock } from "./env.js"
 import { claimFinished, notifyFinished, runNotifier } from "./notify.js"
-import { finishAfterFailure, takeNext } from "./queue.js"
+import { type FinishedPrompt, finishAfterFailure, takeNext } from "./queue.js"
 import { makeTaskLog, type TaskLog } from "./taskLog.js"
 import { runPromptWaiting } from "./usageWait.js"
 import { isStopping } from "./WorkerControl.js"
@@ -75,7 +75,7 @@ const guardTask = <R>(log: TaskLog, effect: Effect.Effect<void, unknown, R>) =>
 const runQueue = (log: TaskLog, loc: TaskLocation, options: ExecOptions) =>
   Effect.gen(function* () {
     const env = yield* WorkerEnv
-    let finished: number | undefined
+    let finished: FinishedPrompt | undefined
     for (;;) {
       const next = yield* takeNext(loc, finished)
       if (Option.isNone(next)) return
@@ -88,10 +88,10 @@ const runQueue = (log: TaskLog, loc: TaskLocation, options: ExecOptions) =>
         prompt,
         options: { ...options, backend },
         threadId: loc.id,
-        seq,
+        queued: true,
       })
       if (result._tag === "Failed") return yield* finishAfterFailure(loc, result.error, seq)
-      finished = seq
+      finished = { seq, record: result._tag === "NoTask" ? undefined : result.record }
     }
   })
 

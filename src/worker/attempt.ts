@@ -26,22 +26,31 @@ export interface PromptInput {
   readonly options: ExecOptions
   readonly threadId?: string | undefined
   /**
-   * The inbox entry being run: the update that records the turn's outcome also records it done
-   * (`inbox_done_seq`), one write of `task.json` fewer between queued turns.
+   * A queued prompt (run by the worker's queue): the turn's outcome is not written here but
+   * returned as the result's `record`, which the queue writes together with the inbox's next step
+   * (one write of `task.json` fewer between queued turns).
    */
-  readonly seq?: number | undefined
+  readonly queued?: boolean | undefined
 }
 
-/** `m` with the inbox entry `seq` (when there is one) recorded done. */
-const doneUpTo = (m: TaskMeta, seq: number | undefined): TaskMeta =>
-  seq === undefined ? m : { ...m, inbox_done_seq: Math.max(m.inbox_done_seq ?? 0, seq) }
+/** What a finished turn records in `task.json` (its outcome, its final message). */
+export type TurnRecord = (meta: TaskMeta) => TaskMeta
 
 /** How a prompt ended (after its retries). */
 export type PromptResult =
   /** The first prompt of a start failed before codex reported a thread: there is no task. */
   | { readonly _tag: "NoTask"; readonly error: ExecError | undefined }
-  | { readonly _tag: "Completed"; readonly loc: TaskLocation }
-  | { readonly _tag: "Interrupted"; readonly loc: TaskLocation }
+  | {
+      readonly _tag: "Completed"
+      readonly loc: TaskLocation
+      /** For a queued prompt: the record still to be written (see `PromptInput.queued`). */
+      readonly record?: TurnRecord | undefined
+    }
+  | {
+      readonly _tag: "Interrupted"
+      readonly loc: TaskLocation
+      readonly record?: TurnRecord | undefined
+    }
   | {
       readonly _tag: "Failed"
       readonly loc: TaskLocation
@@ -259,15 +268,15 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
         })
         return yield* fail(loc.value, error, yield* Ref.get(sideEffects), attempt)
       }
-      yield* env.updateMeta(loc.value, (m) => ({
-        ...doneUpTo(m, input.seq),
+      const timedOut: TurnRecord = (m) => ({
+        ...m,
         last_outcome: {
           kind: "timed_out",
           message: `the turn ran longer than ${watch.turnTimeoutMs} ms (--turn-timeout) and was interrupted`,
           at: nowTimestamp(),
         },
-      }))
-      return { _tag: "Interrupted", loc: loc.value } satisfies PromptResult
+      })
+      return yield* recorded(loc.value, "Interrupted", timedOut, input.queued)
     }
     if (outcome._tag === "Failed") {
       return yield* fail(loc.value, outcome.error, yield* Ref.get(sideEffects), attempt)
@@ -275,13 +284,24 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
     // The result file is promoted only after a completed turn with a final message.
     const text =
       outcome._tag === "Completed" ? yield* store.promoteResult(loc.value, scratch) : undefined
-    yield* env.updateMeta(loc.value, (m) => ({
-      ...doneUpTo(m, input.seq),
+    const record: TurnRecord = (m) => ({
+      ...m,
       last_outcome: outcomeOf(result),
       ...(text === undefined ? {} : { last_result: text }),
-    }))
-    return { _tag: outcome._tag, loc: loc.value } satisfies PromptResult
+    })
+    return yield* recorded(loc.value, outcome._tag, record, input.queued)
   })
+
+/** A turn's end: its record written now, or, for a queued prompt, handed to the queue. */
+const recorded = (
+  loc: TaskLocation,
+  tag: "Completed" | "Interrupted",
+  record: TurnRecord,
+  queued: boolean | undefined,
+): Effect.Effect<PromptResult, StoreFailure, WorkerEnv> =>
+  queued === true
+    ? Effect.succeed({ _tag: tag, loc, record })
+    : Effect.flatMap(WorkerEnv, (env) => Effect.as(env.updateMeta(loc, record), { _tag: tag, loc }))
 
 /** Fails (fatal, never retried) when a pinned path no longer resolves to its checked real path. */
 const pinsHold = (pins: ReadonlyArray<PinnedPath>) =>

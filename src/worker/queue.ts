@@ -5,6 +5,7 @@ import { budgetSpent, tokensUsed } from "../domain/policy.js"
 import { nowTimestamp } from "../domain/task.js"
 import type { InboxEntry } from "../store/inbox.js"
 import type { TaskLocation } from "../store/TaskStore.js"
+import type { TurnRecord } from "./attempt.js"
 import { WorkerEnv, waitingOutLock } from "./env.js"
 import { claimFinished } from "./notify.js"
 import { finalState } from "./rules.js"
@@ -50,20 +51,37 @@ const dropForBudget = (loc: TaskLocation) =>
     }))
   })
 
+/** The queued prompt whose turn just ended, and what its turn records (`PromptResult.record`). */
+export interface FinishedPrompt {
+  readonly seq: number
+  readonly record?: TurnRecord | undefined
+}
+
 /**
  * The next queued prompt, taken for delivery (it stays on disk, in flight, until its turn is
  * recorded); none when the inbox is empty or a stop was requested, in which case the task is
- * finished in the same locked section. `finished`: the prompt whose turn just ended, recorded
- * done first under the same lock.
+ * finished in the same locked section. `finished`: the prompt whose turn just ended: its record
+ * and its being done are written first, under the same lock; in the everyday case (no stop, the
+ * budget not spent) in the same `task.json` write that takes the next prompt.
  */
-export const takeNext = (loc: TaskLocation, finished?: number) =>
+export const takeNext = (loc: TaskLocation, finished?: FinishedPrompt) =>
   Effect.flatMap(WorkerEnv, (env) =>
     waitingOutLock(
       env.store.withLock(
         loc,
         Effect.gen(function* () {
-          if (finished !== undefined) yield* env.store.inboxFinish(loc, finished)
-          if (!(yield* isStopping())) {
+          const stopping = yield* isStopping()
+          if (finished !== undefined) {
+            const meta = yield* env.store.read(loc)
+            if (!stopping && !budgetSpent(meta.limits, meta.usage)) {
+              const next = yield* env.store.inboxAdvance(loc, finished.seq, finished.record)
+              if (Option.isSome(next)) return next
+              yield* finishLocked(loc)
+              return Option.none<InboxEntry>()
+            }
+            yield* env.store.inboxFinish(loc, finished.seq, finished.record)
+          }
+          if (!stopping) {
             yield* dropForBudget(loc)
             const next = yield* env.store.inboxTake(loc)
             if (Option.isSome(next)) return next
