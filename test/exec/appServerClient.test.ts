@@ -68,6 +68,42 @@ describe("app-server client over a scripted app-server", () => {
     },
   )
 
+  it.effect(
+    "opts out of the per-token streaming notifications at initialize, not of those it reads",
+    () => {
+      // Checked against the real codex 0.169: a five-word reply sent 5 item/agentMessage/delta
+      // without the opt-out, none with it.
+      const fake = makeFakeAppServer({ turns: [fakeReplyTurn("hi")] })
+      return Effect.gen(function* () {
+        yield* runOnce(request("one"))
+        const init = fake.requests.find((r) => r.method === "initialize")?.params as {
+          capabilities: { optOutNotificationMethods: ReadonlyArray<string> }
+        }
+        const optedOut = init.capabilities.optOutNotificationMethods
+        assert.includeMembers(
+          [...optedOut],
+          [
+            "item/agentMessage/delta",
+            "item/reasoning/textDelta",
+            "item/commandExecution/outputDelta",
+          ],
+        )
+        for (const read of [
+          "turn/started",
+          "turn/completed",
+          "item/started",
+          "item/completed",
+          "thread/tokenUsage/updated",
+          "account/rateLimits/updated",
+          "error",
+          "warning",
+        ]) {
+          assert.notInclude([...optedOut], read)
+        }
+      }).pipe(withFake(fake))
+    },
+  )
+
   it.effect("resumes a thread that ran elsewhere with thread/resume before the turn", () => {
     const fake = makeFakeAppServer()
     return Effect.gen(function* () {

@@ -59,7 +59,7 @@ import {
   OVERLOADED,
   RpcFailed,
 } from "./rpc.js"
-import { makeTurnTranslator } from "./translate.js"
+import { makeTurnTranslator, UNREAD_STREAMING } from "./translate.js"
 
 /** Settings of the app-server client: those of the exec client (`graceMs` also bounds the wait for the process to exit once its stdin is closed). */
 export type AppServerConfig = CodexExecConfig
@@ -240,7 +240,10 @@ const makeClient = (config: AppServerConfig, connect: ConnectAppServer) =>
         const w = yield* start(request, key)
         w.stderr = (line) => stderr.push(line)
         const init = yield* w.conn
-          .request("initialize", { clientInfo: CLIENT, capabilities: { experimentalApi: false } })
+          .request("initialize", {
+            clientInfo: CLIENT,
+            capabilities: { experimentalApi: false, optOutNotificationMethods: UNREAD_STREAMING },
+          })
           .pipe(Effect.either)
         if (init._tag === "Left") {
           yield* retire(w)

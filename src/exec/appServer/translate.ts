@@ -23,6 +23,24 @@ const snake = (s: unknown): string =>
 
 // Known notifications that carry nothing the exec event stream has (streaming deltas, status
 // flags, bookkeeping). Usage and rate limits are read, then not logged as events of their own.
+/**
+ * Streaming notifications nothing here reads (`codex exec --json` prints none of them either):
+ * the client opts out of them at `initialize` (`optOutNotificationMethods`), so codex does not
+ * send a message per token or output chunk that the worker would parse and drop.
+ */
+export const UNREAD_STREAMING = [
+  "item/agentMessage/delta",
+  "item/plan/delta",
+  "item/reasoning/summaryTextDelta",
+  "item/reasoning/summaryPartAdded",
+  "item/reasoning/textDelta",
+  "item/commandExecution/outputDelta",
+  "item/fileChange/outputDelta",
+  "turn/diff/updated",
+  "rawResponseItem/completed",
+  "rawResponse/completed",
+] as const
+
 const QUIET: ReadonlySet<string> = new Set([
   "thread/started",
   "thread/status/changed",
