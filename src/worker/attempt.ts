@@ -111,6 +111,9 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
     const { store } = env
     const attempt = (yield* Ref.getAndUpdate(ctx.attempts, (n) => n + 1)) + 1
     const sideEffects = yield* Ref.make(false)
+    // A queued prompt's turn count and usage go into the turn's record (one write fewer between
+    // queued turns); any other prompt's are written as the turn completes.
+    const counted = yield* Ref.make<TurnRecord>((m) => m)
 
     const onEvent = (event: ThreadEvent) =>
       Effect.gen(function* () {
@@ -121,11 +124,13 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
           yield* ctx.onThread(event.thread_id)
         } else if (isTurnCompleted(event) && Option.isSome(loc)) {
           const usage = storedUsage(event.usage)
-          yield* env.updateMeta(loc.value, (m) => ({
+          const count: TurnRecord = (m) => ({
             ...m,
             ...(usage === undefined ? {} : { usage }),
             turns: (m.turns ?? 0) + 1,
-          }))
+          })
+          if (input.queued === true) yield* Ref.update(counted, (before) => (m) => count(before(m)))
+          else yield* env.updateMeta(loc.value, count)
         }
       })
 
@@ -251,7 +256,7 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
     }
     if (ran._tag === "Left") {
       // codex could not be started at all
-      return yield* fail(loc.value, ran.left, false, attempt)
+      return yield* fail(loc.value, ran.left, false, attempt, counted)
     }
     const result = ran.right
     const outcome = result.outcome
@@ -266,10 +271,11 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
             lastEvents: [],
           },
         })
-        return yield* fail(loc.value, error, yield* Ref.get(sideEffects), attempt)
+        return yield* fail(loc.value, error, yield* Ref.get(sideEffects), attempt, counted)
       }
+      const before = yield* Ref.get(counted)
       const timedOut: TurnRecord = (m) => ({
-        ...m,
+        ...before(m),
         last_outcome: {
           kind: "timed_out",
           message: `the turn ran longer than ${watch.turnTimeoutMs} ms (--turn-timeout) and was interrupted`,
@@ -279,13 +285,14 @@ const attemptWith = (ctx: AttemptContext, input: PromptInput, scratch: string) =
       return yield* recorded(loc.value, "Interrupted", timedOut, input.queued)
     }
     if (outcome._tag === "Failed") {
-      return yield* fail(loc.value, outcome.error, yield* Ref.get(sideEffects), attempt)
+      return yield* fail(loc.value, outcome.error, yield* Ref.get(sideEffects), attempt, counted)
     }
     // The result file is promoted only after a completed turn with a final message.
     const text =
       outcome._tag === "Completed" ? yield* store.promoteResult(loc.value, scratch) : undefined
+    const before = yield* Ref.get(counted)
     const record: TurnRecord = (m) => ({
-      ...m,
+      ...before(m),
       last_outcome: outcomeOf(result),
       ...(text === undefined ? {} : { last_result: text }),
     })
@@ -319,15 +326,22 @@ const failureOf = (result: ExecResult): ExecError | undefined =>
   result.outcome._tag === "Failed" ? result.outcome.error : undefined
 
 /** Records a failed attempt (log entry, outcome) and fails with it. */
-const fail = (loc: TaskLocation, error: ExecError, sideEffects: boolean, attempt: number) =>
+const fail = (
+  loc: TaskLocation,
+  error: ExecError,
+  sideEffects: boolean,
+  attempt: number,
+  counted: Ref.Ref<TurnRecord>,
+) =>
   Effect.gen(function* () {
+    const before = yield* Ref.get(counted)
     const env = yield* WorkerEnv
     const failure = new AttemptFailed({ loc, error, sideEffects, attempt })
     const stopping = yield* isStopping()
     const willRetry = worthRetrying(failure) && attempt <= env.retry.maxRetries && !stopping
     yield* env.store.appendLog(loc, invocationFailed(error._tag, error.message, willRetry))
     yield* env.updateMeta(loc, (m) => ({
-      ...m,
+      ...before(m),
       last_outcome: {
         kind: "failed",
         error_class: error._tag,

@@ -72,7 +72,9 @@ export const takeNext = (loc: TaskLocation, finished?: FinishedPrompt) =>
         Effect.gen(function* () {
           const stopping = yield* isStopping()
           if (finished !== undefined) {
-            const meta = yield* env.store.read(loc)
+            const stored = yield* env.store.read(loc)
+            // The budget counts the finished turn's usage (its record may carry it).
+            const meta = finished.record === undefined ? stored : finished.record(stored)
             if (!stopping && !budgetSpent(meta.limits, meta.usage)) {
               const next = yield* env.store.inboxAdvance(loc, finished.seq, finished.record)
               if (Option.isSome(next)) return next
