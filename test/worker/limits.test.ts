@@ -281,4 +281,46 @@ describe("worker: token budget", () => {
       )
     }),
   )
+
+  it.scoped("a queued turn that spends the budget stops the queue after it, counted", () =>
+    Effect.gen(function* () {
+      // The thread's usage after "two" is 220 tokens: "three" must not run. A queued turn's
+      // usage is written with its outcome, and the budget check must count it.
+      const thread = (n: number): FakeScript => ({
+        steps: [
+          { event: { type: "thread.started" } },
+          { event: { type: "turn.started" } },
+          // the first turn lasts until "two" and "three" are queued
+          ...(n === 1 ? [{ delay: "1 hour" as const }] : []),
+          {
+            event: {
+              type: "item.completed",
+              item: { id: "i0", type: "agent_message", text: `t${n}` },
+            },
+          },
+          {
+            event: {
+              type: "turn.completed",
+              usage: { ...usage, input_tokens: 100 * n, output_tokens: 10 * n },
+            },
+          },
+        ],
+      })
+      const world = yield* setup([thread(1), thread(2), thread(3)])
+      const task = yield* startWith(world, "one", { max_tokens: 220 })
+      yield* world.store.inboxPush(task.loc, "two")
+      yield* world.store.inboxPush(task.loc, "three")
+      yield* drive(task.fiber)
+      assert.strictEqual(world.fake.requests.length, 2, "three did not run")
+      const meta = metaOf(world, task.id)
+      assert.strictEqual(meta.turns, 2)
+      assert.strictEqual(meta.usage?.input_tokens, 200)
+      assert.strictEqual(meta.last_result, "t2")
+      assert.strictEqual(meta.last_outcome?.kind, "budget_exhausted")
+      assert.deepStrictEqual(
+        ofType(logOf(world, task.id), "prompts_dropped").map((e) => [e.prompts, e.reason]),
+        [[["three"], "budget"]],
+      )
+    }),
+  )
 })
