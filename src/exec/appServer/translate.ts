@@ -42,6 +42,7 @@ export const UNREAD_STREAMING = [
 ] as const
 
 const QUIET: ReadonlySet<string> = new Set([
+  ...UNREAD_STREAMING,
   "thread/started",
   "thread/status/changed",
   "thread/tokenUsage/updated",
@@ -50,23 +51,13 @@ const QUIET: ReadonlySet<string> = new Set([
   "account/rateLimits/updated",
   "remoteControl/status/changed",
   "serverRequest/resolved",
-  "turn/diff/updated",
-  "item/agentMessage/delta",
-  "item/plan/delta",
-  "item/reasoning/summaryTextDelta",
-  "item/reasoning/summaryPartAdded",
-  "item/reasoning/textDelta",
-  "item/commandExecution/outputDelta",
   "item/commandExecution/terminalInteraction",
-  "item/fileChange/outputDelta",
   "item/fileChange/patchUpdated",
   "item/mcpToolCall/progress",
   "mcpServer/startupStatus/updated",
   "skills/changed",
   "hook/started",
   "hook/completed",
-  "rawResponseItem/completed",
-  "rawResponse/completed",
   "configWarning", // also printed on stderr by codex itself
 ])
 
