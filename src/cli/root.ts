@@ -17,7 +17,7 @@ export const codexBinOption = Options.text("codex-bin").pipe(
 /** `--max-running N`: at most N codex invocations of the store at once (env `CODEX_TASKS_MAX_RUNNING`). */
 export const maxRunningOption = Options.integer("max-running").pipe(
   Options.withDescription(
-    "Run at most N codex invocations of this store at once; the others wait for a slot, first come first served (env CODEX_TASKS_MAX_RUNNING; default unlimited; 0 = unlimited).",
+    "Run at most N codex invocations of this store at once; the others wait for a slot, first come first served (env CODEX_TASKS_MAX_RUNNING; default unlimited; 0 = unlimited). With --cluster: N slots across the whole fleet, in no fixed order.",
   ),
   Options.optional,
 )
