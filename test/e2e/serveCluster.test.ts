@@ -50,6 +50,20 @@ describe("serve --cluster", () => {
         )
         return { status: r.status, body: r.body }
       }
+      // The fleet's dashboard has the local one's guard: no token, a foreign Host or Origin: refused.
+      const host = `127.0.0.1:${serve.port}`
+      expect((await send(serve.port, "GET", "/api/tasks", { host })).status).toBe(401)
+      expect(
+        (await send(serve.port, "GET", "/api/tasks", { ...headers, host: "evil.example" })).status,
+      ).toBe(403)
+      const foreign = await send(
+        serve.port,
+        "POST",
+        "/api/tasks",
+        { ...headers, origin: "http://evil.example", "content-type": "application/json" },
+        JSON.stringify({ prompt: "REPLY:never", on: "alpha", skipGitRepoCheck: true }),
+      )
+      expect(foreign.status).toBe(403)
       const live = await connectLive(serve.port, headers)
       try {
         const hello = await live.until((m) => m.topic === "hello")
