@@ -52,7 +52,7 @@ describe("a start whose first turn asks at once (--approvals ask)", () => {
           ],
         ],
       })
-      const { world, store, worker, loc } = yield* startAsking(fake)
+      const { store, worker, loc } = yield* startAsking(fake)
       for (let i = 0; i < 500; i++) {
         if ((yield* store.read(loc)).waiting?.for === "approval") break
         assert.deepStrictEqual(fake.answers, [], "not answered before anyone could")
