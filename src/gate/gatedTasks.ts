@@ -7,7 +7,9 @@ import { UsageError } from "../domain/exit.js"
 import { type Backend, fromStoredExecOptions } from "../exec/options.js"
 import type { PinnedPath } from "../exec/pinnedPaths.js"
 import type { WorkerNotice } from "../launcher/workerNotice.js"
+import type { ApprovalAnswer } from "../store/approvals.js"
 import { TaskStore } from "../store/TaskStore.js"
+import { answerApproval } from "../tasks/approvals.js"
 import { Tasks } from "../tasks/Tasks.js"
 import { readWorktree } from "../tasks/worktree.js"
 import { type GateContext, gateResume, gateStart } from "./gate.js"
@@ -58,4 +60,29 @@ export const gatedSend = (
       pinnedPaths = yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir))
     }
     return yield* tasks.send(ref, prompt, { pinnedPaths, ...how })
+  })
+
+/**
+ * Answers the request task `ref` waits for, as `approve` / `decline` do (`what`: the refused
+ * action, for the message), refused for a task recorded with options the gate refuses (the
+ * answer lets its turn go on, so it is judged like a prompt).
+ */
+export const gatedAnswer = (
+  ctx: GateContext,
+  ref: string,
+  given: Omit<ApprovalAnswer, "at">,
+  what: string,
+) =>
+  Effect.gen(function* () {
+    const store = yield* TaskStore
+    const loc = yield* store.resolve(ref)
+    const meta = yield* store.read(loc)
+    yield* gateResume(
+      ctx,
+      loc.id,
+      fromStoredExecOptions(meta.exec, meta),
+      readWorktree(loc.dir),
+      what,
+    )
+    return yield* answerApproval(ref, given)
   })

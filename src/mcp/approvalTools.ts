@@ -1,30 +1,22 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { Effect } from "effect"
 import type * as z from "zod"
-import { fromStoredExecOptions } from "../exec/options.js"
-import { gateResume } from "../gate/gate.js"
+import { gatedAnswer } from "../gate/gatedTasks.js"
 import { answerToolText } from "../render/reports.js"
 import type { ApprovalAnswer } from "../store/approvals.js"
-import { TaskStore } from "../store/TaskStore.js"
-import { answerApproval } from "../tasks/approvals.js"
-import { readWorktree } from "../tasks/worktree.js"
 import { type McpContext, runTool, type ToolAnswer } from "./bridge.js"
 import { ApprovalResult, ApproveArgs, DeclineArgs } from "./schemas.js"
 
 /** Answers a task's approval request, gated like `task_send` (the task's recorded options). */
 const answer = (ctx: McpContext, tool: string, taskId: string, given: Omit<ApprovalAnswer, "at">) =>
-  Effect.gen(function* () {
-    const store = yield* TaskStore
-    const loc = yield* store.resolve(taskId)
-    const meta = yield* store.read(loc)
-    const options = fromStoredExecOptions(meta.exec, meta)
-    yield* gateResume(ctx, loc.id, options, readWorktree(loc.dir), tool)
-    const { id, waiting } = yield* answerApproval(taskId, given)
-    return {
-      text: answerToolText(id, given.decision, waiting),
-      structured: { id, decision: given.decision },
-    } satisfies ToolAnswer
-  })
+  Effect.map(
+    gatedAnswer(ctx, taskId, given, tool),
+    ({ id, waiting }) =>
+      ({
+        text: answerToolText(id, given.decision, waiting),
+        structured: { id, decision: given.decision },
+      }) satisfies ToolAnswer,
+  )
 
 /** Registers `task_approve` and `task_decline`. */
 export const registerApprovalTools = (server: McpServer, ctx: McpContext): void => {

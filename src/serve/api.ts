@@ -10,7 +10,7 @@ import { Effect, Schema } from "effect"
 import type { ApplyJson } from "../domain/wire.js"
 import { fromStoredExecOptions } from "../exec/options.js"
 import { type GateContext, gateRead } from "../gate/gate.js"
-import { gatedSend, gatedStart } from "../gate/gatedTasks.js"
+import { gatedAnswer, gatedSend, gatedStart } from "../gate/gatedTasks.js"
 import { StartInput } from "../gate/startInput.js"
 import { archiveLines } from "../render/reports.js"
 import { TaskStore } from "../store/TaskStore.js"
@@ -19,6 +19,7 @@ import { changesJson } from "../tasks/taskDiff.js"
 import { viewJson } from "../tasks/view.js"
 import { readWorktree } from "../tasks/worktree.js"
 import { withChanges } from "../tasks/worktreeView.js"
+import { ApproveBody, approvalOf, DeclineBody, declineOf } from "./answers.js"
 import { errorResponse, refusalOf } from "./errors.js"
 
 const STOP_TIMEOUT_MS = 30_000
@@ -26,7 +27,6 @@ const strict = { onExcessProperty: "error" } as const
 
 const SendBody = Schema.Struct({ prompt: Schema.String })
 const ApplyBody = Schema.Struct({ commit: Schema.optional(Schema.Boolean) })
-
 const taskRef = Effect.map(HttpRouter.params, (p) => p.id ?? "")
 
 /** A body that may be empty (`{}` then). */
@@ -87,6 +87,22 @@ export const apiRouter = (ctx: GateContext) =>
         const { prompt } = yield* HttpServerRequest.schemaBodyJson(SendBody, strict)
         const { logOffset: _, ...receipt } = yield* gatedSend(ctx, yield* taskRef, prompt)
         return ok(receipt, receipt.status === "started" ? 201 : 202)
+      }),
+    ),
+    HttpRouter.post(
+      "/api/tasks/:id/approve",
+      Effect.gen(function* () {
+        const given = approvalOf(yield* optionalBody(ApproveBody))
+        const { id } = yield* gatedAnswer(ctx, yield* taskRef, given, "approve")
+        return ok({ id, decision: given.decision })
+      }),
+    ),
+    HttpRouter.post(
+      "/api/tasks/:id/decline",
+      Effect.gen(function* () {
+        const given = declineOf(yield* optionalBody(DeclineBody))
+        const { id } = yield* gatedAnswer(ctx, yield* taskRef, given, "decline")
+        return ok({ id, decision: given.decision })
       }),
     ),
     HttpRouter.post(

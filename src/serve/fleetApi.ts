@@ -9,7 +9,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Chunk, Effect, Option, Schema, Stream } from "effect"
 import type { Placed } from "../cluster/client.js"
-import type { LogChunk, StopResult } from "../cluster/protocol.js"
+import type { AnswerRequest, LogChunk, StopResult } from "../cluster/protocol.js"
 import { UsageError } from "../domain/exit.js"
 import type { DiffJson, SendJson, TaskJson } from "../domain/wire.js"
 import { type FleetStart, gateFleetStartRequest, gateFleetTask } from "../gate/fleetGate.js"
@@ -18,6 +18,7 @@ import { StartInput } from "../gate/startInput.js"
 import { archiveLines } from "../render/reports.js"
 import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
+import { ApproveBody, approvalOf, DeclineBody, declineOf } from "./answers.js"
 import { type ApiRefusal, errorResponse, refusalOf } from "./errors.js"
 
 /** The fleet operations the dashboard needs (each a message to a host or one Postgres query). */
@@ -33,6 +34,11 @@ export interface FleetOps {
   readonly stop: (task: Placed, timeoutMs: number) => Effect.Effect<typeof StopResult.Type, unknown>
   readonly archive: (task: Placed) => Effect.Effect<ArchiveReport, unknown>
   readonly diff: (task: Placed) => Effect.Effect<DiffJson, unknown>
+  /** Answers the request the task waits for, on its host (`approve` / `decline --cluster`). */
+  readonly answer: (
+    task: Placed,
+    answer: Omit<AnswerRequest, "key">,
+  ) => Effect.Effect<{ readonly id: string }, unknown>
   readonly logChunk: (
     task: Placed,
     offset: number,
@@ -126,6 +132,26 @@ export const fleetApiRouter = (ops: FleetOps, ctx: FleetApiContext) =>
         if (receipt === undefined) return ok({ id: task.id, status: "accepted" }, 202)
         const { logOffset: _, ...shown } = receipt as SendJson & { readonly logOffset?: number }
         return ok(shown, shown.status === "started" ? 201 : 202)
+      }),
+    ),
+    HttpRouter.post(
+      "/api/tasks/:id/approve",
+      Effect.gen(function* () {
+        const given = approvalOf(yield* HttpServerRequest.schemaBodyJson(ApproveBody, strict))
+        const task = yield* ops.resolve(yield* taskRef)
+        yield* gateFleetTask(ctx, task, "Answering")
+        const { id } = yield* ops.answer(task, given)
+        return ok({ id, decision: given.decision, host: task.host })
+      }),
+    ),
+    HttpRouter.post(
+      "/api/tasks/:id/decline",
+      Effect.gen(function* () {
+        const given = declineOf(yield* HttpServerRequest.schemaBodyJson(DeclineBody, strict))
+        const task = yield* ops.resolve(yield* taskRef)
+        yield* gateFleetTask(ctx, task, "Answering")
+        const { id } = yield* ops.answer(task, given)
+        return ok({ id, decision: given.decision, host: task.host })
       }),
     ),
     HttpRouter.post(

@@ -6,6 +6,7 @@
  */
 import { Effect } from "effect"
 import {
+  answerOn,
   archiveOn,
   archiveReportOf,
   changesOf,
@@ -62,6 +63,7 @@ const liveFleetOps = (maxRunning: number | undefined) =>
         diff: (task) => on(Effect.map(changesOf(task, false, true), (c) => c.diff)),
         logChunk: (task, offset, waitMs, lastLines) =>
           on(logChunkOf(task, offset, waitMs, lastLines)),
+        answer: (task, given) => on(answerOn(task, given)),
       }
     },
   )

@@ -192,6 +192,41 @@ describe.skipIf(executable === undefined)("serve in Chromium", () => {
     assert.isTrue(fromArchive.equals(log))
   })
 
+  it("shows a task waiting for approval on the board and in its view; Approve lets the command run", async () => {
+    const { sandbox, serve } = await setup()
+    const page = await login(serve)
+    const id = await start(sandbox, [
+      "--skip-git-repo-check",
+      "--backend",
+      "app-server",
+      "--approvals",
+      "ask",
+      "-s",
+      "workspace-write",
+      "-t",
+      "asks first",
+      "Make a file.\nRUN:touch approved.txt\nREPLY:done",
+    ])
+    await row(page, "asks first")
+      .filter({ hasText: "waiting for approval: " })
+      .filter({ hasText: "touch approved.txt" })
+      .waitFor({ timeout: 60_000 })
+    await openTask(page, id)
+    const request = page.getByRole("region", { name: "Waiting for an answer" })
+    await request.filter({ hasText: "touch approved.txt" }).waitFor({ timeout: 30_000 })
+    assert.isFalse(existsSync(join(sandbox.cwd, "approved.txt")), "not before the answer")
+    if (SHOTS !== undefined)
+      await page.screenshot({ path: join(SHOTS, "approval.png"), fullPage: true })
+    await page.getByRole("button", { name: "Approve", exact: true }).click()
+    await page
+      .locator("#message")
+      .filter({ hasText: `Task ${id}: approved.` })
+      .waitFor()
+    await waitForState(sandbox, id, "STOPPED", { timeoutMs: 60_000 })
+    assert.isTrue(existsSync(join(sandbox.cwd, "approved.txt")), "the command ran")
+    await request.waitFor({ state: "hidden", timeout: 30_000 })
+  })
+
   it("shows runs in use over --max-running, a task waiting for a slot, the usage-limit countdown", async () => {
     const { sandbox: plain, serve } = await setup(["--max-running", "1"])
     const sandbox = { ...plain, env: { ...plain.env, CODEX_TASKS_MAX_RUNNING: "1" } }

@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { currentIdentity } from "../../src/processes/procfs.js"
+import { writeWorker } from "../../src/store/workerFiles.js"
 import { Tasks } from "../../src/tasks/Tasks.js"
 import { viewJson } from "../../src/tasks/view.js"
 import { ARCHIVED, DEAD, DONE, FAILED, writeTask } from "../support/mcpInProcess.js"
@@ -76,6 +78,44 @@ describe("serve's JSON API", () => {
       expect(JSON.parse(r.body)).toHaveProperty("error")
     }
     expect(server.calls.sends).toEqual([])
+  })
+
+  it("approves and declines the request a task waits for, as approve and decline do", async () => {
+    const id = "0199d7c5-0000-7000-8000-00000000cccc"
+    const dir = writeTask(server.storeRoot, id, {
+      state: "RUNNING",
+      waiting: {
+        for: "approval",
+        since: "2026-12-08T02:00:00Z",
+        request: { kind: "command", command: "make deploy" },
+      },
+    })
+    // This process stands in for the task's live worker.
+    await Effect.runPromise(writeWorker(dir, currentIdentity()))
+    const yes = await post(`/api/tasks/${id}/approve`, { forSession: true })
+    expect([yes.status, JSON.parse(yes.body)]).toEqual([200, { id, decision: "acceptForSession" }])
+    expect(JSON.parse(readFileSync(join(dir, "approval.json"), "utf8"))).toMatchObject({
+      decision: "acceptForSession",
+    })
+    const no = await post(`/api/tasks/${id}/decline`, { message: "not on a Friday" })
+    expect(no.status).toBe(200)
+    expect(JSON.parse(readFileSync(join(dir, "approval.json"), "utf8"))).toMatchObject({
+      decision: "decline",
+      message: "not on a Friday",
+    })
+    const notWaiting = await post(`/api/tasks/${PLAIN}/approve`, {})
+    expect(notWaiting.status, notWaiting.body).toBe(409)
+    expect(JSON.parse(notWaiting.body).error).toContain("is not waiting for an approval")
+    const bad = await post(`/api/tasks/${id}/approve`, { forSession: "yes" })
+    expect(bad.status).toBe(400)
+    const foreign = await send(
+      server.port,
+      "POST",
+      `/api/tasks/${id}/approve`,
+      { ...headers, origin: "http://evil.example" },
+      "{}",
+    )
+    expect(foreign.status).toBe(403)
   })
 
   it("answers 409 for a stop of a task that is not running, with the CLI's words", async () => {

@@ -73,6 +73,7 @@ const fakeFleet = () => {
   const calls = {
     starts: [] as Array<{ on: string | undefined; request: FleetStart }>,
     sends: [] as Array<string>,
+    answers: [] as Array<Record<string, unknown>>,
   }
   const down = (what: string) =>
     Effect.fail(
@@ -111,6 +112,13 @@ const fakeFleet = () => {
         ? down("stop")
         : Effect.succeed({ status: "not-running" as const, message: "" }),
     archive: (task) => Effect.succeed({ id: task.id, status: "skipped", state: "RUNNING" }),
+    answer: (task, given) =>
+      task.host === "beta"
+        ? down("answer")
+        : Effect.sync(() => {
+            calls.answers.push({ id: task.id, ...given })
+            return { id: task.id }
+          }),
     diff: (task) => (task.host === "beta" ? down("diff") : Effect.die("not in these tests")),
     // Chunks of at most 40 bytes: the log comes in several.
     // A running task's host waits a moment for new bytes when there are none.
@@ -219,6 +227,30 @@ describe("serve --cluster's API", () => {
     const onBeta = await request("POST", "/api/tasks", { prompt: "later", on: "beta" })
     const kept = await request("POST", `/api/tasks/${onBeta.json.id}/prompts`, { prompt: "queued" })
     expect([kept.status, kept.json]).toEqual([202, { id: onBeta.json.id, status: "accepted" }])
+  })
+
+  it("approves and declines on the task's host, only for tasks it started; a host that is down is a 503", async () => {
+    const started = await request("POST", "/api/tasks", { prompt: "ask first", on: "alpha" })
+    const id = started.json.id as string
+    const yes = await request("POST", `/api/tasks/${id}/approve`, { forSession: true })
+    expect([yes.status, yes.json]).toEqual([
+      200,
+      { id, decision: "acceptForSession", host: "alpha" },
+    ])
+    const no = await request("POST", `/api/tasks/${id}/decline`, { message: "not that" })
+    expect([no.status, no.json.decision]).toEqual([200, "decline"])
+    expect(fleet.calls.answers.slice(-2)).toEqual([
+      { id, decision: "acceptForSession" },
+      { id, decision: "decline", message: "not that" },
+    ])
+    const foreign = await request("POST", `/api/tasks/${A}/approve`, {})
+    expect(foreign.status).toBe(400)
+    expect(foreign.json.error).toContain("it was not started through this server")
+    const onBeta = await request("POST", "/api/tasks", { prompt: "later", on: "beta" })
+    const lost = await request("POST", `/api/tasks/${onBeta.json.id}/approve`, {})
+    expect(lost.status).toBe(503)
+    expect(lost.body).not.toContain(PASSWORD)
+    expect(fleet.calls.answers).toHaveLength(2)
   })
 
   it("refuses apply with a clear message; a host that is down is a 503 without the password", async () => {

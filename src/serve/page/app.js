@@ -51,7 +51,23 @@ const stateText = (t) =>
     ? taskStateText(t)
     : `${taskStateText(t)} (host unreachable since ${clock(t.host_lost_since)})`
 
+/** What codex asks for, in one line: the command, files, permissions or questions, and why. */
+const describeRequest = (r = {}) => {
+  const what =
+    r.command ??
+    r.files?.join(", ") ??
+    (r.permissions?.length > 0 ? r.permissions.join(", ") : undefined) ??
+    (r.questions?.length > 0 ? r.questions.map((q) => q.question).join("; ") : undefined) ??
+    r.kind ??
+    ""
+  return r.reason ? `${what} (${r.reason})` : what
+}
+const ANSWERABLE = ["approval", "permission", "input"]
+const waitsForAnswer = (t) => t.state === "RUNNING" && ANSWERABLE.includes(t.waiting?.for)
+
 const taskStateText = (t) => {
+  if (waitsForAnswer(t))
+    return `waiting for ${t.waiting.for}: ${describeRequest(t.waiting.request)}`
   if (t.state === "RUNNING" && t.waiting?.for === "slot") return "waiting for a slot"
   if (t.state === "RUNNING" && t.waiting?.for === "usage_limit") {
     const until = t.waiting.until === undefined ? "" : ` until ${clock(t.waiting.until)}`
@@ -240,6 +256,11 @@ const notify = async (before, after) => {
     new Notification(`${name}: ${stateText(after)}`, { body: first, tag: after.id })
   } else if (after.waiting?.for === "usage_limit" && before.waiting?.for !== "usage_limit") {
     new Notification(`${name}: waiting for a usage-limit reset`, { body: stateText(after) })
+  } else if (waitsForAnswer(after) && !waitsForAnswer(before)) {
+    new Notification(`${name}: waiting for ${after.waiting.for}`, {
+      body: describeRequest(after.waiting.request),
+      tag: after.id,
+    })
   }
 }
 
@@ -358,10 +379,52 @@ const refreshTask = async () => {
   ]
     .filter((s) => s !== "")
     .join(" · ")
+  showRequest(t)
   $("answer-box").hidden = t.last_result === null
   $("answer").textContent = t.last_result ?? ""
   $("diff-box").hidden = !t.worktree
   if (t.worktree) void refreshDiff(id)
+}
+
+/** The request the open task waits for, with its answers (a field or a choice per question). */
+const showRequest = (t) => {
+  const asking = waitsForAnswer(t)
+  $("request-box").hidden = !asking
+  if (!asking) return
+  const r = t.waiting.request ?? {}
+  const input = t.waiting.for === "input"
+  $("request-title").textContent = `Waiting for ${t.waiting.for}`
+  $("request-text").textContent = [
+    describeRequest(r),
+    r.cwd === undefined ? "" : `in ${r.cwd}`,
+    t.waiting.since === undefined ? "" : `since ${clock(t.waiting.since)}`,
+  ]
+    .filter((s) => s !== "")
+    .join("\n")
+  $("approve").textContent = input ? "Answer" : "Approve"
+  $("approve-session").hidden = input
+  const questions = input ? (r.questions ?? []) : []
+  const key = JSON.stringify(questions)
+  const box = $("request-questions")
+  if (box.dataset.key === key) return // keep what is being typed
+  box.dataset.key = key
+  box.replaceChildren(
+    ...questions.map((q, i) => {
+      const label = document.createElement("label")
+      label.textContent = q.question
+      const field =
+        q.options?.length > 0 ? document.createElement("select") : document.createElement("input")
+      for (const option of q.options ?? []) field.append(new Option(option, option))
+      field.className = "request-answer"
+      field.id = `request-answer-${i}`
+      label.append(field)
+      return label
+    }),
+  )
+}
+const givenAnswers = () => {
+  const fields = [...document.querySelectorAll(".request-answer")]
+  return fields.length === 0 ? {} : { answers: fields.map((f) => f.value) }
 }
 
 const refreshDiff = async (id) => {
@@ -442,6 +505,33 @@ const wire = () => {
           : `Applied ${r.files.length} file(s) of task ${r.id} to ${r.dir}: ${r.files.join(", ")}`,
       () => `/api/tasks/${openTask}/apply`,
       () => ({}),
+    ),
+  )
+  $("approve").addEventListener(
+    "click",
+    act(
+      (r) => `Task ${r.id}: ${$("approve").textContent === "Answer" ? "answered" : "approved"}.`,
+      () => `/api/tasks/${openTask}/approve`,
+      givenAnswers,
+    ),
+  )
+  $("approve-session").addEventListener(
+    "click",
+    act(
+      (r) => `Task ${r.id}: approved for the session.`,
+      () => `/api/tasks/${openTask}/approve`,
+      () => ({ forSession: true }),
+    ),
+  )
+  $("decline").addEventListener(
+    "click",
+    act(
+      (r) => {
+        $("decline-message").value = ""
+        return `Task ${r.id}: declined.`
+      },
+      () => `/api/tasks/${openTask}/decline`,
+      () => ({ message: $("decline-message").value }),
     ),
   )
   $("send-form").addEventListener("submit", (event) => {
