@@ -42,8 +42,6 @@ export interface FakeAppServer {
   }>
   /** How many processes were started. */
   readonly started: () => number
-  /** The newest app-server process dies now (SIGKILL), whatever its turn is doing. */
-  readonly crash: () => void
   /** The client's answers to the fake's requests, in order (`result`, or `error` when refused). */
   readonly answers: ReadonlyArray<{
     readonly method: string
@@ -86,7 +84,6 @@ export const makeFakeAppServer = (
   const failed = new Map<string, number>()
   let processes = 0
   let turns = 0
-  let endNewest: ((signal: string | null) => void) | undefined
 
   const connect: ConnectAppServer = () =>
     Effect.sync(() => {
@@ -101,7 +98,6 @@ export const makeFakeAppServer = (
         ended = true
         Deferred.unsafeDone(closed, Effect.succeed({ exitCode: null, signal }))
       }
-      endNewest = end
       const notify = (method: string, params: Record<string, unknown>) =>
         listener?.({ method, params })
       // The fake's requests waiting for the client's answer: id → method and what comes next.
@@ -226,7 +222,6 @@ export const makeFakeAppServer = (
     ),
     requests,
     started: () => processes,
-    crash: () => endNewest?.("SIGKILL"),
     answers,
   }
 }

@@ -1,6 +1,6 @@
 import { Clock, Effect, Either, Option } from "effect"
 import { workerNote } from "../domain/logEntries.js"
-import { nowTimestamp } from "../domain/task.js"
+import { nowTimestamp, type TaskMeta } from "../domain/task.js"
 import type { ApprovalReply, ApprovalRequest } from "../exec/CodexExec.js"
 import { removeApprovalAnswer, takeApprovalAnswer } from "../store/approvals.js"
 import type { TaskLocation } from "../store/TaskStore.js"
@@ -99,20 +99,29 @@ export const awaitApproval = (
     }
     const kind = waitingFor(request)
     yield* removeApprovalAnswer(loc.dir)
-    const waiting = yield* env.updateMeta(loc, (m) => ({
+    const setWaiting = env.updateMeta(loc, (m) => ({
       ...m,
       waiting: { for: kind, since: nowTimestamp(), request: storedRequest(request) },
     }))
-    yield* log.write(workerNote(`${kind} requested: ${describeRequest(request)}`))
-    // --on-finish and --webhook hear of it too (event approval_requested), without holding it up.
-    yield* Effect.forkDaemon(notifyTask(env.store, loc, waiting, "approval_requested"))
-    const { reply, message, said } = yield* answerOf(loc, kind, timeoutMs).pipe(
-      // The turn ended first (codex gone, the run over): its request went with it.
-      Effect.onInterrupt(() =>
-        Effect.zipRight(
-          env.updateMeta(loc, ({ waiting: _, ...m }) => m),
-          log.write(workerNote(`${kind} withdrawn: the turn ended before an answer`)),
-        ).pipe(Effect.ignore),
+    const waitForAnswer = (waiting: TaskMeta) =>
+      Effect.gen(function* () {
+        yield* log.write(workerNote(`${kind} requested: ${describeRequest(request)}`))
+        // --on-finish and --webhook hear of it too (event approval_requested), without holding it up.
+        yield* Effect.forkDaemon(notifyTask(env.store, loc, waiting, "approval_requested"))
+        return yield* answerOf(loc, kind, timeoutMs)
+      })
+    // From the moment `waiting` is written: a turn that ends first (codex gone, the run over)
+    // takes its request with it, and the record goes too.
+    const { reply, message, said } = yield* Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(setWaiting, (waiting) =>
+        restore(waitForAnswer(waiting)).pipe(
+          Effect.onInterrupt(() =>
+            Effect.zipRight(
+              env.updateMeta(loc, ({ waiting: _, ...m }) => m),
+              log.write(workerNote(`${kind} withdrawn: the turn ended before an answer`)),
+            ).pipe(Effect.ignore),
+          ),
+        ),
       ),
     )
     yield* env.updateMeta(loc, ({ waiting: _, ...m }) => m)

@@ -8,7 +8,7 @@ import {
   makeFakeAppServer,
 } from "../../src/testing/AppServerFake.js"
 import { makeFakeProcesses } from "../../src/testing/ProcessesFake.js"
-import { drive, launch, logOf, realTick, startRequest, tempRoot } from "../support/workerHarness.js"
+import { drive, launch, realTick, startRequest, tempRoot } from "../support/workerHarness.js"
 
 // The worker waiting for an answer to codex's request (worker/approval.ts) on the app-server
 // client over the scripted fake app-server (the real codex: test/e2e/appServer.test.ts).
@@ -73,38 +73,5 @@ describe("a start whose first turn asks at once (--approvals ask)", () => {
       assert.strictEqual(meta.last_result, "made")
       assert.isUndefined(meta.waiting)
     }),
-  )
-})
-
-describe("a request still open when the turn ends without an answer", () => {
-  it.scoped(
-    "leaves no `waiting` behind and says in the log that the request went with the turn",
-    () =>
-      Effect.gen(function* () {
-        // codex's app-server dies while the worker waits for `approve`: the turn is over, so is
-        // its request. The task must not go on reading "Waiting: for approval" (it did).
-        const fake = makeFakeAppServer({
-          turns: [
-            [{ request: "item/commandExecution/requestApproval", params: { command: "make" } }],
-            fakeReplyTurn("made on the retry"),
-          ],
-        })
-        const { world, store, worker, loc } = yield* startAsking(fake)
-        for (let i = 0; i < 500; i++) {
-          if ((yield* store.read(loc)).waiting !== undefined) break
-          yield* TestClock.adjust("50 millis")
-          yield* realTick()
-        }
-        assert.strictEqual((yield* store.read(loc)).waiting?.for, "approval")
-
-        fake.crash()
-        yield* drive(worker.fiber, "100 millis")
-
-        const meta = yield* store.read(loc)
-        assert.isUndefined(meta.waiting, JSON.stringify(meta.waiting))
-        assert.deepStrictEqual(fake.answers, [], "nobody answered")
-        const notes = logOf(world, loc.id).map((e) => String(e.message ?? ""))
-        assert.include(notes.join("\n"), "approval withdrawn: the turn ended before an answer")
-      }),
   )
 })
