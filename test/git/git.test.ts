@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process"
 import {
   existsSync,
   mkdirSync,
@@ -23,21 +22,11 @@ import {
   removeWorktree,
   renameBranch,
 } from "../../src/git/repo.js"
+import { git } from "../support/git.js"
 
 // The git functions behind worktree tasks, against real git in temporary directories.
 
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "t",
-  GIT_AUTHOR_EMAIL: "t@t",
-  GIT_COMMITTER_NAME: "t",
-  GIT_COMMITTER_EMAIL: "t@t",
-}
-const sh = (cwd: string, ...args: Array<string>) => {
-  const r = spawnSync("git", args, { cwd, encoding: "utf8", env })
-  assert.strictEqual(r.status, 0, r.stderr)
-  return r.stdout.trim()
-}
+const sh = git
 
 const makeRepo = () => {
   const base = mkdtempSync(join(tmpdir(), "ct-git-"))

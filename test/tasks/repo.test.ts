@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process"
 import {
   existsSync,
   mkdirSync,
@@ -13,6 +12,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { cloneRepo } from "../../src/tasks/repo.js"
+import { git } from "../support/git.js"
 
 const scratch = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "ct-repo-"))),
@@ -22,21 +22,10 @@ const scratch = Effect.acquireRelease(
 const makeSource = (base: string) => {
   const source = join(base, "source")
   mkdirSync(source)
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "t",
-    GIT_AUTHOR_EMAIL: "t@t",
-    GIT_COMMITTER_NAME: "t",
-    GIT_COMMITTER_EMAIL: "t@t",
-  }
-  for (const args of [
-    ["init", "-q", "-b", "main"],
-    ["add", "."],
-    ["commit", "-qm", "one"],
-  ]) {
-    if (args[0] === "add") writeFileSync(join(source, "f.txt"), "one\n")
-    assert.strictEqual(spawnSync("git", args, { cwd: source, env }).status, 0)
-  }
+  git(source, "init", "-q", "-b", "main")
+  writeFileSync(join(source, "f.txt"), "one\n")
+  git(source, "add", ".")
+  git(source, "commit", "-qm", "one")
   return source
 }
 

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process"
 import {
   existsSync,
   mkdirSync,
@@ -22,22 +21,12 @@ import {
   type WorktreeRecord,
   writeWorktree,
 } from "../../src/tasks/worktree.js"
+import { git } from "../support/git.js"
 
 // `apply --commit`, `archive` and an interrupted `start --worktree` of worktree tasks, against
 // real git in temporary directories (the task directory is written by hand).
 
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "t",
-  GIT_AUTHOR_EMAIL: "t@t",
-  GIT_COMMITTER_NAME: "t",
-  GIT_COMMITTER_EMAIL: "t@t",
-}
-const sh = (cwd: string, ...args: Array<string>) => {
-  const r = spawnSync("git", args, { cwd, encoding: "utf8", env })
-  assert.strictEqual(r.status, 0, r.stderr)
-  return r.stdout.trim()
-}
+const sh = git
 const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromiseExit(e)
 const failure = (exit: Exit.Exit<unknown, { readonly message: string }>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error.message : "did not fail"
