@@ -1,8 +1,19 @@
 /**
- * The bodies of the dashboard's `approve` and `decline` routes (local and fleet API), as the
- * answers `approve` / `decline` leave.
+ * Request bodies of the dashboard's API that may be empty, and the `approve` / `decline` routes'
+ * bodies (local and fleet API) as the answers `approve` / `decline` leave.
  */
-import { Schema } from "effect"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import { Effect, Schema } from "effect"
+
+/** A body that may be empty (`{}` then); unknown keys refused. */
+export const optionalBody = <A, I>(schema: Schema.Schema<A, I>) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) =>
+    Effect.flatMap(req.text, (text) =>
+      Schema.decodeUnknown(Schema.parseJson(schema), { onExcessProperty: "error" })(
+        text.trim() === "" ? "{}" : text,
+      ),
+    ),
+  )
 
 /** `approve`'s body: for the session too; a request for input's answers, in question order. */
 export const ApproveBody = Schema.Struct({
@@ -22,3 +33,9 @@ export const declineOf = (b: typeof DeclineBody.Type) => ({
   decision: "decline" as const,
   ...(b.message === undefined || b.message.trim() === "" ? {} : { message: b.message }),
 })
+
+/** The answer a `POST /api/tasks/:id/approve` or `/decline` asks for, from its (optional) body. */
+export const givenAnswer = (what: "approve" | "decline") =>
+  what === "approve"
+    ? Effect.map(optionalBody(ApproveBody), approvalOf)
+    : Effect.map(optionalBody(DeclineBody), declineOf)

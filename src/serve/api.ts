@@ -19,7 +19,7 @@ import { changesJson } from "../tasks/taskDiff.js"
 import { viewJson } from "../tasks/view.js"
 import { readWorktree } from "../tasks/worktree.js"
 import { withChanges } from "../tasks/worktreeView.js"
-import { ApproveBody, approvalOf, DeclineBody, declineOf } from "./answers.js"
+import { givenAnswer, optionalBody } from "./answers.js"
 import { errorResponse, refusalOf } from "./errors.js"
 
 const STOP_TIMEOUT_MS = 30_000
@@ -28,14 +28,6 @@ const strict = { onExcessProperty: "error" } as const
 const SendBody = Schema.Struct({ prompt: Schema.String })
 const ApplyBody = Schema.Struct({ commit: Schema.optional(Schema.Boolean) })
 const taskRef = Effect.map(HttpRouter.params, (p) => p.id ?? "")
-
-/** A body that may be empty (`{}` then). */
-const optionalBody = <A, I>(schema: Schema.Schema<A, I>) =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (req) =>
-    Effect.flatMap(req.text, (text) =>
-      Schema.decodeUnknown(Schema.parseJson(schema), strict)(text.trim() === "" ? "{}" : text),
-    ),
-  )
 
 const ok = (body: unknown, status = 200) => HttpServerResponse.unsafeJson(body, { status })
 
@@ -61,6 +53,14 @@ const readGate = (ctx: GateContext, ref: string) =>
     const meta = yield* store.read(loc)
     yield* gateRead(ctx, loc.id, fromStoredExecOptions(meta.exec, meta), readWorktree(loc.dir))
     return loc
+  })
+
+/** `approve` / `decline` of the task the route names, through the gate. */
+const answer = (ctx: GateContext, what: "approve" | "decline") =>
+  Effect.gen(function* () {
+    const given = yield* givenAnswer(what)
+    const { id } = yield* gatedAnswer(ctx, yield* taskRef, given, what)
+    return ok({ id, decision: given.decision })
   })
 
 /** The API routes, judged by `ctx` (the server's --allow-unsafe and --allow-dir). */
@@ -89,22 +89,8 @@ export const apiRouter = (ctx: GateContext) =>
         return ok(receipt, receipt.status === "started" ? 201 : 202)
       }),
     ),
-    HttpRouter.post(
-      "/api/tasks/:id/approve",
-      Effect.gen(function* () {
-        const given = approvalOf(yield* optionalBody(ApproveBody))
-        const { id } = yield* gatedAnswer(ctx, yield* taskRef, given, "approve")
-        return ok({ id, decision: given.decision })
-      }),
-    ),
-    HttpRouter.post(
-      "/api/tasks/:id/decline",
-      Effect.gen(function* () {
-        const given = declineOf(yield* optionalBody(DeclineBody))
-        const { id } = yield* gatedAnswer(ctx, yield* taskRef, given, "decline")
-        return ok({ id, decision: given.decision })
-      }),
-    ),
+    HttpRouter.post("/api/tasks/:id/approve", answer(ctx, "approve")),
+    HttpRouter.post("/api/tasks/:id/decline", answer(ctx, "decline")),
     HttpRouter.post(
       "/api/tasks/:id/stop",
       Effect.gen(function* () {

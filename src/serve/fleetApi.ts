@@ -18,7 +18,7 @@ import { StartInput } from "../gate/startInput.js"
 import { archiveLines } from "../render/reports.js"
 import type { ArchiveReport } from "../tasks/archive.js"
 import type { StopReport } from "../tasks/stop.js"
-import { ApproveBody, approvalOf, DeclineBody, declineOf } from "./answers.js"
+import { givenAnswer } from "./answers.js"
 import { type ApiRefusal, errorResponse, refusalOf } from "./errors.js"
 
 /** The fleet operations the dashboard needs (each a message to a host or one Postgres query). */
@@ -98,6 +98,16 @@ export const fleetRefusalOf = (e: unknown, redact: (text: string) => string): Ap
   return { ...r, message: redact(r.message) }
 }
 
+/** `approve` / `decline` on the task's host, for a task this server may feed. */
+const answer = (ops: FleetOps, ctx: FleetApiContext, what: "approve" | "decline") =>
+  Effect.gen(function* () {
+    const given = yield* givenAnswer(what)
+    const task = yield* ops.resolve(yield* taskRef)
+    yield* gateFleetTask(ctx, task, "Answering")
+    const { id } = yield* ops.answer(task, given)
+    return ok({ id, decision: given.decision, host: task.host })
+  })
+
 /** The API routes of `serve --cluster`, on `ops`, judged by `ctx`. */
 export const fleetApiRouter = (ops: FleetOps, ctx: FleetApiContext) =>
   HttpRouter.empty.pipe(
@@ -134,26 +144,8 @@ export const fleetApiRouter = (ops: FleetOps, ctx: FleetApiContext) =>
         return ok(shown, shown.status === "started" ? 201 : 202)
       }),
     ),
-    HttpRouter.post(
-      "/api/tasks/:id/approve",
-      Effect.gen(function* () {
-        const given = approvalOf(yield* HttpServerRequest.schemaBodyJson(ApproveBody, strict))
-        const task = yield* ops.resolve(yield* taskRef)
-        yield* gateFleetTask(ctx, task, "Answering")
-        const { id } = yield* ops.answer(task, given)
-        return ok({ id, decision: given.decision, host: task.host })
-      }),
-    ),
-    HttpRouter.post(
-      "/api/tasks/:id/decline",
-      Effect.gen(function* () {
-        const given = declineOf(yield* HttpServerRequest.schemaBodyJson(DeclineBody, strict))
-        const task = yield* ops.resolve(yield* taskRef)
-        yield* gateFleetTask(ctx, task, "Answering")
-        const { id } = yield* ops.answer(task, given)
-        return ok({ id, decision: given.decision, host: task.host })
-      }),
-    ),
+    HttpRouter.post("/api/tasks/:id/approve", answer(ops, ctx, "approve")),
+    HttpRouter.post("/api/tasks/:id/decline", answer(ops, ctx, "decline")),
     HttpRouter.post(
       "/api/tasks/:id/stop",
       Effect.gen(function* () {
